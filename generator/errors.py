@@ -1,0 +1,69 @@
+"""The error tree of the core library.
+
+Every error carries a ``message`` a person can act on: what was wrong, where, and what to do.
+Only the CLI (and later the API's exception handlers) turn these into exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PipeforgeError(Exception):
+    """Base of every error pipeforge raises on purpose."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(PipeforgeError):
+    """The command line or a path given to it is wrong."""
+
+
+class TemplateNotFoundError(PipeforgeError):
+    """No built-in or configured template has that name."""
+
+
+class TemplateDefinitionError(PipeforgeError):
+    """A template's own files (template.yaml, cookiecutter.json, Jinja) are broken: a template bug."""
+
+
+@dataclass(frozen=True)
+class ParameterProblem:
+    """One invalid parameter: the field, the value given and the rule it breaks."""
+
+    field: str
+    value: object
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value!r}: {self.rule}"
+
+
+class InvalidParametersError(PipeforgeError):
+    """One or more parameters are invalid. Every problem is listed, not just the first."""
+
+    def __init__(self, problems: list[ParameterProblem]) -> None:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        noun = "parameter is" if len(problems) == 1 else "parameters are"
+        super().__init__(f"{len(problems)} {noun} invalid:\n{lines}")
+        self.problems = problems
+
+
+class ManifestError(PipeforgeError):
+    """A manifest cannot be read: unreadable file or malformed YAML (with its line)."""
+
+    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {message}")
+        self.file = file
+        self.line = line
+
+
+class ConflictError(PipeforgeError):
+    """The operation would overwrite something that exists (exit code 3)."""
+
+    exit_code = 3

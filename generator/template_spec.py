@@ -1,0 +1,175 @@
+"""Template folders: ``template.yaml`` (identity and parameter schema) beside ``cookiecutter.json``.
+
+A template is data: a standard cookiecutter template whose parameters are described by a JSON Schema in
+``template.yaml``. pipeforge finds the built-in templates shipped with the package, plus any folders
+listed in ``PIPEFORGE_TEMPLATE_PATH`` (``os.pathsep``-separated, each a folder of template folders).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from generator.errors import TemplateDefinitionError, TemplateNotFoundError
+from generator.yamlio import load_documents
+
+TEMPLATE_FILE = "template.yaml"
+COOKIECUTTER_FILE = "cookiecutter.json"
+TEMPLATE_PATH_ENV = "PIPEFORGE_TEMPLATE_PATH"
+
+
+def builtin_templates_dir() -> Path:
+    """The built-in templates: packaged in the wheel, or the repository's ``templates/`` folder."""
+    packaged = Path(__file__).with_name("builtin_templates")
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter of a template, from its JSON Schema property."""
+
+    name: str
+    schema: dict[str, Any]
+    required: bool
+
+    @property
+    def type(self) -> str:
+        return str(self.schema.get("type", "string"))
+
+    @property
+    def default(self) -> Any:
+        return self.schema.get("default")
+
+    @property
+    def description(self) -> str:
+        return str(self.schema.get("description", ""))
+
+    @property
+    def enum(self) -> list[Any] | None:
+        value = self.schema.get("enum")
+        return list(value) if isinstance(value, list) else None
+
+    @property
+    def free_text(self) -> bool:
+        """A string with no pattern or enum: any text is allowed, within the universal rules."""
+        return self.type == "string" and "pattern" not in self.schema and "enum" not in self.schema
+
+
+@dataclass(frozen=True, eq=False)
+class TemplateSpec:
+    """A template folder and what its ``template.yaml`` says about it."""
+
+    path: Path
+    name: str
+    version: str
+    summary: str
+    tags: tuple[str, ...]
+    parameters: tuple[ParameterSpec, ...]
+    schema: dict[str, Any]
+    cookiecutter: dict[str, Any] = field(repr=False)
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    def parameter(self, name: str) -> ParameterSpec | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.parameters}
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary, as ``pipeforge templates --json`` prints it."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "summary": self.summary,
+            "tags": list(self.tags),
+            "parameters": self.schema,
+        }
+
+
+def _fail(path: Path, message: str) -> TemplateDefinitionError:
+    return TemplateDefinitionError(f"template at {path}: {message}")
+
+
+def load_template(path: Path) -> TemplateSpec:
+    """Read and check a template folder; a broken template is a TemplateDefinitionError naming the file."""
+    meta_path, cc_path = path / TEMPLATE_FILE, path / COOKIECUTTER_FILE
+    if not meta_path.is_file() or not cc_path.is_file():
+        raise _fail(path, f"a template folder needs both {TEMPLATE_FILE} and {COOKIECUTTER_FILE}")
+    docs = load_documents(meta_path.read_text(encoding="utf-8"), file=str(meta_path))
+    meta = docs[0] if docs else None
+    if not isinstance(meta, dict):
+        raise _fail(path, f"{TEMPLATE_FILE} must be a mapping")
+    try:
+        cookiecutter = json.loads(cc_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise _fail(path, f"{COOKIECUTTER_FILE} is not valid JSON: {exc}") from None
+    for key in ("name", "version", "summary", "parameters"):
+        if key not in meta:
+            raise _fail(path, f"{TEMPLATE_FILE} lacks '{key}'")
+    schema = meta["parameters"]
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        raise _fail(path, f"{TEMPLATE_FILE}: parameters must be a JSON Schema object with properties")
+    required = set(schema.get("required", []))
+    params = tuple(ParameterSpec(str(k), dict(v), k in required) for k, v in properties.items())
+    return TemplateSpec(
+        path=path,
+        name=str(meta["name"]),
+        version=str(meta["version"]),
+        summary=str(meta["summary"]),
+        tags=tuple(str(t) for t in meta.get("tags") or ()),
+        parameters=params,
+        schema=_plain(schema),
+        cookiecutter=cookiecutter,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """LineDict/LineList to plain dict/list (for JSON output and equality)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def search_path() -> list[Path]:
+    extra = [Path(p) for p in os.environ.get(TEMPLATE_PATH_ENV, "").split(os.pathsep) if p]
+    return [*extra, builtin_templates_dir()]
+
+
+def _folders() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for root in reversed(search_path()):  # earlier entries win
+        if root.is_dir():
+            for child in sorted(root.iterdir()):
+                if (child / TEMPLATE_FILE).is_file():
+                    found[child.name] = child
+    return found
+
+
+def list_templates() -> list[TemplateSpec]:
+    return [_load_cached(path) for _, path in sorted(_folders().items())]
+
+
+def find_template(name: str) -> TemplateSpec:
+    """A template by name, or a TemplateNotFoundError listing the ones that exist."""
+    if Path(name).is_dir() and (Path(name) / TEMPLATE_FILE).is_file():
+        return _load_cached(Path(name).resolve())
+    folders = _folders()
+    if name not in folders:
+        known = ", ".join(sorted(folders)) or "none"
+        raise TemplateNotFoundError(f"no template named '{name}'; available: {known}")
+    return _load_cached(folders[name])
+
+
+@cache
+def _load_cached(path: Path) -> TemplateSpec:
+    return load_template(path)
