@@ -98,7 +98,7 @@ def check_value(spec: ParameterSpec, value: Any) -> str | None:
 
 
 def _why(spec: ParameterSpec) -> str:
-    reason = spec.schema.get("x-rule")
+    reason = spec.schema.get("x-not-rule") or spec.schema.get("x-rule")
     return f" ({reason})" if reason else ""
 
 
@@ -133,8 +133,7 @@ def validate(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]
         if rule:
             problems.append(ParameterProblem(spec.name, value, rule))
         values[spec.name] = value
-    if not problems:
-        problems.extend(_cross_field(template, values))
+    problems.extend(_cross_field(template, values))
     if problems:
         raise InvalidParametersError(problems)
     return values

@@ -67,8 +67,15 @@ def _environment(template: TemplateSpec) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, **options
     )
-    env.policies["json.dumps_function"] = yaml_safe_json
+    # Jinja's own tojson also escapes <, >, & and ' for HTML; YAML needs none of that, and readers of
+    # the generated manifest are better served by `&&` than by `\u0026\u0026`. Plain cookiecutter uses
+    # Jinja's filter: its output differs in those escapes only and parses to the same values.
+    env.filters["tojson"] = _tojson
     return env
+
+
+def _tojson(value: Any) -> str:
+    return yaml_safe_json(value)
 
 
 def project_folder(template: TemplateSpec, env: ImmutableSandboxedEnvironment) -> Path:

@@ -1,0 +1,182 @@
+"""The ``pipeforge`` command line: parse, call one library function, print, map errors to exit codes.
+
+Heavy modules are imported inside each command, so ``pipeforge --help`` and ``pipeforge new`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from generator import __version__
+from generator.errors import PipeforgeError, UsageError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CONFLICT = 0, 1, 2, 3
+
+EXIT_CODES = """\
+exit codes:
+  0  success
+  1  findings or safety violations (lint errors, failed simulations)
+  2  bad input or usage: invalid parameters, malformed YAML, unreadable path, unknown template
+  3  conflict: the output exists (pass --force to replace it)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"pipeforge: error: {message}\n")
+
+
+def _set_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pipeforge",
+        description="Safe-by-default Argo Workflows pipelines: scaffold them from templates whose cleanup, "
+        "retries, deadlines and approval gates are right by construction, and see how each step fails.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"pipeforge {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    templates = commands.add_parser(
+        "templates", help="list the available templates",
+        description="List the templates pipeforge can scaffold from (built-in, plus folders in "
+        "PIPEFORGE_TEMPLATE_PATH), with their versions and summaries.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    templates.add_argument("--json", action="store_true", help="print JSON, parameter schemas included")
+    templates.set_defaults(handler=_cmd_templates)
+
+    new = commands.add_parser(
+        "new", help="scaffold a pipeline from a template",
+        description="Render TEMPLATE into a pipeline folder: the WorkflowTemplate, a kustomization.yaml, a "
+        "README with the failure-mode table and .pipeforge-answers.yaml (template, version, digest, "
+        "parameters). Every parameter is checked before anything is written; with a terminal attached, "
+        "pipeforge asks for each parameter not given with --set.",
+        epilog="examples:\n  pipeforge new provision-process-publish --no-input\n"
+        "  pipeforge new saga-compensation -o pipelines/orders --set namespace=orders --set step_1=reserve\n\n"
+        + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    new.add_argument("template", metavar="TEMPLATE", help="template name (see 'pipeforge templates') or folder")
+    new.add_argument("-o", "--output", metavar="DIR", type=Path,
+                     help="pipeline folder to create (default: ./<pipeline_name>)")
+    new.add_argument("--set", dest="values", metavar="KEY=VALUE", action="append", type=_set_pair, default=[],
+                     help="set a parameter (repeatable); see 'pipeforge templates --json' for the parameters")
+    new.add_argument("--no-input", action="store_true", help="do not prompt; unset parameters take their defaults")
+    new.add_argument("--force", action="store_true", help="replace DIR if it exists (only once the new one is complete)")
+    new.add_argument("--quiet", action="store_true", help="do not print the failure-mode table")
+    new.set_defaults(handler=_cmd_new)
+
+    explain = commands.add_parser(
+        "explain", help="print the failure-mode table of a manifest",
+        description="For each step of each Argo workflow in FILE: retry limit and policy, backoff, deadline, "
+        "side effects and their idempotency key, what cleans up after it, and what the workflow does "
+        "when it fails.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    explain.add_argument("file", metavar="FILE", type=Path, help="an Argo manifest (YAML, one or more documents)")
+    explain.add_argument("--format", choices=("markdown", "json"), default="markdown", help="output format")
+    explain.set_defaults(handler=_cmd_explain)
+    return parser
+
+
+def _cmd_templates(args: argparse.Namespace, out: TextIO) -> int:
+    from generator.template_spec import list_templates
+
+    specs = list_templates()
+    if args.json:
+        json.dump([s.describe() for s in specs], out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    width = max((len(s.name) for s in specs), default=0)
+    for spec in specs:
+        out.write(f"{spec.name:<{width}}  {spec.version:<8}  {spec.summary.split('. ')[0].rstrip('.')}\n")
+    return EXIT_OK
+
+
+def _prompt(spec: Any, current: Any, ask: Callable[[str], str], err: TextIO) -> Any:
+    from generator.params import check_value, coerce
+
+    hint = f" ({'/'.join(map(str, spec.enum))})" if spec.enum else ""
+    while True:
+        answer = ask(f"{spec.name}{hint} — {spec.description}\n  [{current}]: ").strip()
+        value = coerce(spec, answer) if answer else current
+        rule = check_value(spec, value)
+        if rule is None:
+            return value
+        err.write(f"  {spec.name}={value!r}: {rule}\n")
+
+
+def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
+    from generator.scaffold import build, write
+    from generator.template_spec import find_template
+
+    template = find_template(args.template)
+    given: dict[str, Any] = dict(args.values)
+    if not args.no_input and sys.stdin.isatty():
+        for spec in template.parameters:
+            if spec.name not in given:
+                given[spec.name] = _prompt(spec, spec.default, input, sys.stderr)
+    pipeline = build(template, given)
+    destination = args.output or Path(pipeline.folder_name)
+    write(pipeline, destination, force=args.force)
+    out.write(f"Created {destination}/ from {template.name} {template.version} ({pipeline.digest})\n")
+    for name in sorted(pipeline.files):
+        out.write(f"  {destination / name}\n")
+    if not args.quiet:
+        out.write("\nFailure modes:\n\n" + pipeline.table)
+    return EXIT_OK
+
+
+def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
+    from generator.explain import failure_modes, to_markdown
+    from generator.model import load_manifests
+
+    if not args.file.is_file():
+        raise UsageError(f"{args.file}: no such file")
+    manifests = load_manifests(args.file)
+    if not manifests:
+        raise UsageError(f"{args.file}: no Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow")
+    if args.format == "json":
+        payload = [{"manifest": m.label, "steps": [r.as_dict() for r in failure_modes(m)]} for m in manifests]
+        json.dump(payload, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    for manifest in manifests:
+        out.write(f"## {manifest.label}\n\n{to_markdown(failure_modes(manifest))}\n")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stream = out or sys.stdout
+    if not getattr(args, "handler", None):
+        parser.print_help(stream)
+        return EXIT_USAGE
+    try:
+        code: int = args.handler(args, stream)
+    except PipeforgeError as exc:
+        sys.stderr.write(f"pipeforge: error: {exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("pipeforge: interrupted\n")
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

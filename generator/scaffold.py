@@ -1,0 +1,148 @@
+"""``pipeforge new``: validate parameters, render, check, and write a pipeline folder atomically.
+
+Nothing is written until every parameter is valid and the rendered manifest has passed the structural
+checks. Files are rendered into a temporary folder beside the destination and moved into place in one
+rename, so a failure leaves no half-written folder behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import bundle
+from generator.errors import ConflictError, TemplateDefinitionError, UsageError
+from generator.explain import FailureMode, failure_modes, to_markdown
+from generator.model import Manifest, parse_manifest
+from generator.params import validate
+from generator.render import render
+from generator.structure import check_document
+from generator.template_spec import TemplateSpec
+from generator.yamlio import dump_yaml, load_documents
+
+MANIFEST_FILE = "workflowtemplate.yaml"
+ANSWERS_FILE = ".pipeforge-answers.yaml"
+TABLE_START = "<!-- pipeforge:failure-modes:start -->"
+TABLE_END = "<!-- pipeforge:failure-modes:end -->"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A rendered pipeline, in memory: its files, parsed manifest and failure-mode table."""
+
+    template: TemplateSpec
+    digest: str
+    values: dict[str, Any]
+    folder_name: str
+    files: dict[str, str]
+    manifest: Manifest
+    modes: list[FailureMode]
+
+    @property
+    def table(self) -> str:
+        return to_markdown(self.modes)
+
+
+def answers(template: TemplateSpec, digest: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Provenance of a generated pipeline: enough to regenerate or upgrade it."""
+    return {
+        "template": template.name,
+        "version": template.version,
+        "digest": digest,
+        "parameters": dict(values),
+    }
+
+
+def _check_manifest(template: TemplateSpec, text: str) -> Manifest:
+    documents = load_documents(text, file=f"{template.name}/{MANIFEST_FILE}")
+    problems = [p for d in documents for p in check_document(d)]
+    manifest = parse_manifest(documents[0] if documents else None, file=MANIFEST_FILE)
+    if problems or manifest is None:
+        listed = "; ".join(f"line {p.line}: {p.message}" for p in problems) or "no Argo workflow document"
+        raise TemplateDefinitionError(f"template {template.name} rendered an invalid manifest: {listed}")
+    return manifest
+
+
+def _with_table(readme: str, table: str) -> str:
+    start, end = readme.find(TABLE_START), readme.find(TABLE_END)
+    if start < 0 or end < start:
+        return readme.rstrip("\n") + "\n\n## Failure modes\n\n" + table
+    return readme[: start + len(TABLE_START)] + "\n" + table + readme[end:]
+
+
+def build(template: TemplateSpec, given: dict[str, Any]) -> Pipeline:
+    """Validate and render in memory; raises InvalidParametersError listing every bad parameter."""
+    values = validate(template, given)
+    folder_name, rendered = render(template, values)
+    files = {f.path: f.content for f in rendered}
+    if MANIFEST_FILE not in files:
+        raise TemplateDefinitionError(f"template {template.name} renders no {MANIFEST_FILE}")
+    manifest = _check_manifest(template, files[MANIFEST_FILE])
+    modes = failure_modes(manifest)
+    digest = bundle.digest(template.path)
+    if "README.md" in files:
+        files["README.md"] = _with_table(files["README.md"], to_markdown(modes))
+    files[ANSWERS_FILE] = dump_yaml(answers(template, digest, values))
+    return Pipeline(template, digest, values, folder_name, files, manifest, modes)
+
+
+def _write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def _swap(staging: Path, destination: Path) -> None:
+    """Replace a folder by another; the old one is put back if the new one cannot take its place."""
+    old = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old.", dir=destination.resolve().parent))
+    backup = old / "previous"
+    destination.replace(backup)
+    try:
+        staging.replace(destination)
+    except OSError:
+        backup.replace(destination)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write(pipeline: Pipeline, destination: Path, *, force: bool = False) -> Path:
+    """Write the pipeline folder at ``destination`` in one rename; an existing non-empty folder is a
+    ConflictError unless ``force``, which replaces it only once the new one is complete."""
+    if destination.exists() and not destination.is_dir():
+        raise UsageError(f"{destination} exists and is not a folder")
+    occupied = destination.is_dir() and any(destination.iterdir())
+    if occupied and not force:
+        raise ConflictError(f"{destination} already exists and is not empty; choose another -o or pass --force")
+    parent = destination.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=parent))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the pipeline folder is an ordinary folder
+    except OSError as exc:
+        raise UsageError(f"cannot write into {parent}: {exc.strerror}") from None
+    try:
+        _write_tree(staging, pipeline.files)
+        if destination.is_dir():
+            _swap(staging, destination)
+        else:
+            staging.replace(destination)
+    except OSError as exc:
+        raise UsageError(f"cannot write {destination}: {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            if staging.exists():
+                shutil.rmtree(staging)
+    return destination
