@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--set", dest="values", metavar="KEY=VALUE", action="append", type=_set_pair, default=[],
                      help="set a parameter (repeatable); see 'pipeforge templates --json' for the parameters")
     new.add_argument("--no-input", action="store_true", help="do not prompt; unset parameters take their defaults")
-    new.add_argument("--force", action="store_true", help="replace DIR if it exists (only once the new one is complete)")
+    new.add_argument("--force", action="store_true",
+                     help="replace DIR if it exists (only once the new one is complete)")
     new.add_argument("--quiet", action="store_true", help="do not print the failure-mode table")
     new.set_defaults(handler=_cmd_new)
 

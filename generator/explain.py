@@ -230,7 +230,8 @@ def _cell(items: list[str] | str) -> str:
 def to_markdown(rows: list[FailureMode]) -> str:
     """The table as GitHub-flavoured Markdown."""
     header = (
-        "| Step | Stage | Retries | Backoff | Deadline | Side effects | Idempotency key | Cleaned up by | If it fails |\n"
+        "| Step | Stage | Retries | Backoff | Deadline | Side effects | Idempotency key | Cleaned up by "
+        "| If it fails |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = [

@@ -81,7 +81,7 @@ def _type_of(spec: Any, pending: list[Any]) -> FieldType:
         return _SCALARS[spec]
     if isinstance(spec, type) and hasattr(spec, "attribute_map"):
         if _is_simple(spec):
-            return _type_of(spec.openapi_types["value"], pending)  # a wrapper such as ParallelSteps
+            return _type_of(spec.openapi_types["value"], pending)  # type: ignore[attr-defined]  # a wrapper such as ParallelSteps
         pending.append(spec)
         return {"model": spec.__name__}
     return "any" if spec is dict or spec is list else "str"

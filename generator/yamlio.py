@@ -73,7 +73,7 @@ class _Builder:
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag in _SCALAR_TAGS:
-            return self._constructor.construct_object(node)  # type: ignore[no-untyped-call]
+            return self._constructor.construct_object(node)
         return node.value
 
     def _sequence(self, node: yaml.SequenceNode) -> LineList:
@@ -92,7 +92,7 @@ class _Builder:
         out.key_lines = {}
         out.duplicate_keys = []
         self._memo[id(node)] = out
-        self._constructor.flatten_mapping(node)  # type: ignore[no-untyped-call]
+        self._constructor.flatten_mapping(node)
         for key_node, value_node in node.value:
             key = self.build(key_node)
             key = key if isinstance(key, str) else str(key)

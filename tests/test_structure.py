@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from generator.structure import check_document
@@ -92,7 +90,7 @@ def test_every_argo_example_is_structurally_clean() -> None:
     assert found == []
 
 
-def test_a_typo_planted_in_a_real_example_is_found(tmp_path: Path) -> None:
+def test_a_typo_planted_in_a_real_example_is_found() -> None:
     source = shared_path("argo", "examples", "exit-handlers.yaml").read_text(encoding="utf-8")
     assert "onExit:" in source
     (doc,) = load_documents(source.replace("onExit:", "onexit:", 1))

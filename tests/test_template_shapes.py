@@ -49,7 +49,9 @@ def test_saga_compensates_every_applied_step_in_reverse_exactly_once(case: str) 
         assert group[0].continue_on_failed and group[0].continue_on_error
     last = forward[-1]
     whens = {g[0].name: g[0].when for g in groups}
-    assert whens[f"undo-{forward[2]}"] == f"{{{{steps.{last}.status}}}} != Succeeded && {{{{steps.{last}.status}}}} != Skipped"
+    assert whens[f"undo-{forward[2]}"] == (
+        f"{{{{steps.{last}.status}}}} != Succeeded && {{{{steps.{last}.status}}}} != Skipped"
+    )
     assert whens[f"undo-{forward[1]}"] == (
         f"{{{{steps.{last}.status}}}} != Succeeded && {{{{steps.{forward[1]}.status}}}} != Skipped"
     )
