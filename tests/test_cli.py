@@ -1,0 +1,159 @@
+"""The pipeforge command as a user runs it: a real process, real files, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator import __version__
+from generator.yamlio import load_documents
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd, env=env,
+        stdin=subprocess.DEVNULL, check=False,
+    )
+
+
+def test_help_teaches_commands_and_exit_codes() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for word in ("templates", "new", "explain", "exit codes", "3  conflict"):
+        assert word in result.stdout
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert (result.returncode, result.stdout.strip()) == (0, f"pipeforge {__version__}")
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    result = run()
+    assert result.returncode == 2 and "usage:" in result.stdout
+
+
+def test_templates_lists_the_three_builtins() -> None:
+    result = run("templates")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names == ["approval-gated-delete", "provision-process-publish", "saga-compensation"]
+
+
+def test_templates_json_has_versions_and_parameter_schemas() -> None:
+    result = run("templates", "--json")
+    data = json.loads(result.stdout)
+    assert {t["name"]: t["version"] for t in data} == {
+        "approval-gated-delete": "1.0.0", "provision-process-publish": "1.0.0", "saga-compensation": "1.0.0",
+    }
+    for template in data:
+        assert template["parameters"]["properties"]["namespace"]["pattern"]
+
+
+def test_new_writes_the_pipeline_folder_and_prints_the_table(tmp_path: Path) -> None:
+    result = run("new", "provision-process-publish", "--no-input", "-o", "out", "--set", "namespace=batch",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == [".pipeforge-answers.yaml", "README.md", "kustomization.yaml", "workflowtemplate.yaml"]
+    assert "| Step | Stage | Retries |" in result.stdout
+    (answers,) = load_documents((tmp_path / "out" / ".pipeforge-answers.yaml").read_text())
+    assert answers["parameters"]["namespace"] == "batch"
+    assert answers["digest"].startswith("sha256:")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"], "no staging folder left behind"
+
+
+def test_new_defaults_to_a_folder_named_after_the_pipeline(tmp_path: Path) -> None:
+    result = run("new", "saga-compensation", "--no-input", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "order-fulfilment" / "workflowtemplate.yaml").is_file()
+    assert "| Step |" not in result.stdout
+
+
+def test_invalid_parameters_are_all_reported_exit_2_and_nothing_is_written(tmp_path: Path) -> None:
+    result = run(
+        "new", "saga-compensation", "--no-input", "-o", "out",
+        "--set", "namespace=Not_A_Label", "--set", "retry_limit=eleven", "--set", "image=busybox",
+        "--set", "service_account=default", "--set", "step_1=same", "--set", "step_2=same",
+        "--set", "description=hi {{workflow.name}}", "--set", "colour=blue",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for fragment in (
+        "namespace='Not_A_Label': must be a DNS-1123 label",
+        "retry_limit='eleven': must be a whole number",
+        "image='busybox': must be an image pinned by tag or digest",
+        "service_account='default': must not be 'default'",
+        "step_2='same': must differ from step_1",
+        "description='hi {{workflow.name}}': must not contain '{{' or '}}'",
+        "colour='blue': is not a parameter of saga-compensation",
+    ):
+        assert fragment in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_folder_is_a_conflict_exit_3_and_is_left_untouched(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mine.txt").write_text("keep me")
+    result = run("new", "provision-process-publish", "--no-input", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "already exists" in result.stderr and "--force" in result.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["mine.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_force_replaces_the_folder_only_with_a_complete_one(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "stale.yaml").write_text("old")
+    result = run("new", "provision-process-publish", "--no-input", "-o", "out", "--force", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "out" / "stale.yaml").exists()
+    assert (tmp_path / "out" / "workflowtemplate.yaml").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_unknown_template_lists_the_known_ones(tmp_path: Path) -> None:
+    result = run("new", "does-not-exist", "--no-input", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no template named 'does-not-exist'" in result.stderr and "saga-compensation" in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=x"])
+def test_malformed_set_is_a_usage_error(bad: str, tmp_path: Path) -> None:
+    result = run("new", "saga-compensation", "--no-input", "--set", bad, cwd=tmp_path)
+    assert result.returncode == 2 and "expected KEY=VALUE" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_explain_prints_markdown_and_json(tmp_path: Path) -> None:
+    assert run("new", "provision-process-publish", "--no-input", "-o", "p", "--quiet", cwd=tmp_path).returncode == 0
+    manifest = str(tmp_path / "p" / "workflowtemplate.yaml")
+    markdown = run("explain", manifest)
+    assert markdown.returncode == 0 and "## WorkflowTemplate/nightly-report" in markdown.stdout
+    data = json.loads(run("explain", manifest, "--format", "json").stdout)
+    steps = {row["step"]: row for row in data[0]["steps"]}
+    assert steps["release-scratch"]["stage"] == "exit handler"
+    assert steps["process"]["retries"].startswith("3 × OnError")
+
+
+def test_explain_of_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: Workflow\nspec:\n  templates: [\n")
+    result = run("explain", str(broken))
+    assert result.returncode == 2
+    assert f"{broken}:" in result.stderr and "malformed YAML" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_explain_of_missing_file_or_non_argo_file_exits_2(tmp_path: Path) -> None:
+    assert run("explain", str(tmp_path / "nope.yaml")).returncode == 2
+    other = tmp_path / "cm.yaml"
+    other.write_text("apiVersion: v1\nkind: ConfigMap\n")
+    result = run("explain", str(other))
+    assert result.returncode == 2 and "no Argo Workflow" in result.stderr
