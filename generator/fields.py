@@ -113,11 +113,20 @@ def derive_table() -> FieldTable:
     return table
 
 
-def _cache_path() -> Path:
-    from importlib.metadata import version
+def _sdk_identity() -> str:
+    """Where the SDK is installed and when it was: cheaper than importlib.metadata on the CLI's path."""
+    import importlib.util
 
+    spec = importlib.util.find_spec("argo_workflows")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("the argo-workflows package is not installed")
+    info = Path(spec.origin).stat()
+    return f"{spec.origin}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def _cache_path() -> Path:
     overlay = json.dumps([_ADDED, sorted((k, sorted(v)) for k, v in _REMOVED.items())], sort_keys=True)
-    key = hashlib.sha256(f"{_FORMAT}\n{version('argo-workflows')}\n{overlay}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{_FORMAT}\n{_sdk_identity()}\n{overlay}".encode()).hexdigest()[:16]
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "pipeforge" / f"argo-fields-{key}.json"
 
