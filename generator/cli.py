@@ -39,6 +39,14 @@ def _set_pair(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+def _command(commands: Any, name: str, summary: str, description: str, examples: str = "") -> Any:
+    """A subcommand whose --help ends with its examples and the exit codes."""
+    return commands.add_parser(
+        name, help=summary, description=description, epilog=examples + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pipeforge",
@@ -50,25 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pipeforge {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    templates = commands.add_parser(
-        "templates", help="list the available templates",
-        description="List the templates pipeforge can scaffold from (built-in, plus folders in "
+    templates = _command(
+        commands, "templates", "list the available templates",
+        "List the templates pipeforge can scaffold from (built-in, plus folders in "
         "PIPEFORGE_TEMPLATE_PATH), with their versions and summaries.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     templates.add_argument("--json", action="store_true", help="print JSON, parameter schemas included")
     templates.set_defaults(handler=_cmd_templates)
 
-    new = commands.add_parser(
-        "new", help="scaffold a pipeline from a template",
-        description="Render TEMPLATE into a pipeline folder: the WorkflowTemplate, a kustomization.yaml, a "
+    new = _command(
+        commands, "new", "scaffold a pipeline from a template",
+        "Render TEMPLATE into a pipeline folder: the WorkflowTemplate, a kustomization.yaml, a "
         "README with the failure-mode table and .pipeforge-answers.yaml (template, version, digest, "
         "parameters). Every parameter is checked before anything is written; with a terminal attached, "
         "pipeforge asks for each parameter not given with --set.",
-        epilog="examples:\n  pipeforge new provision-process-publish --no-input\n"
-        "  pipeforge new saga-compensation -o pipelines/orders --set namespace=orders --set step_1=reserve\n\n"
-        + EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "examples:\n  pipeforge new provision-process-publish --no-input\n"
+        "  pipeforge new saga-compensation -o pipelines/orders --set namespace=orders --set step_1=reserve\n\n",
     )
     new.add_argument("template", metavar="TEMPLATE", help="template name (see 'pipeforge templates') or folder")
     new.add_argument("-o", "--output", metavar="DIR", type=Path,
@@ -81,12 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--quiet", action="store_true", help="do not print the failure-mode table")
     new.set_defaults(handler=_cmd_new)
 
-    explain = commands.add_parser(
-        "explain", help="print the failure-mode table of a manifest",
-        description="For each step of each Argo workflow in FILE: retry limit and policy, backoff, deadline, "
+    explain = _command(
+        commands, "explain", "print the failure-mode table of a manifest",
+        "For each step of each Argo workflow in FILE: retry limit and policy, backoff, deadline, "
         "side effects and their idempotency key, what cleans up after it, and what the workflow does "
         "when it fails.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     explain.add_argument("file", metavar="FILE", type=Path, help="an Argo manifest (YAML, one or more documents)")
     explain.add_argument("--format", choices=("markdown", "json"), default="markdown", help="output format")
