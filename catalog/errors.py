@@ -17,6 +17,15 @@ class NotInCatalogError(CatalogError):
     """No such template, or no version of it matches the spec."""
 
 
+class UnknownTemplateError(NotInCatalogError):
+    """The catalog has no template of that name; ``published`` lists the names it has."""
+
+    def __init__(self, name: str, published: list[str]) -> None:
+        shown = ", ".join(published[:20]) + (", ..." if len(published) > 20 else "") if published else "none yet"
+        super().__init__(f"no template named '{name}' in the catalog; published: {shown}")
+        self.published_text = shown
+
+
 class HostileBundleError(CatalogError):
     """A bundle breaks the rules for untrusted input. Every problem is listed, not just the first."""
 

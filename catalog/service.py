@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from generator.errors import UsageError
 
 from catalog.db import begin_write
-from catalog.errors import CatalogError, NotInCatalogError, VersionConflictError
+from catalog.errors import CatalogError, NotInCatalogError, UnknownTemplateError, VersionConflictError
 from catalog.models import Bundle, TemplateVersion, utcnow
 from catalog.publication import Publication
 from catalog.semver import Spec, Version, best, parse_spec, parse_version
@@ -112,10 +113,9 @@ def versions(session: Session, *, name: str) -> list[TemplateVersion]:
     return found
 
 
-def _unknown_name(session: Session, name: str) -> NotInCatalogError:
+def _unknown_name(session: Session, name: str) -> UnknownTemplateError:
     names = session.scalars(select(TemplateVersion.name).distinct().order_by(TemplateVersion.name)).all()
-    known = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "") if names else "none yet"
-    return NotInCatalogError(f"no template named '{name}' in the catalog; published: {known}")
+    return UnknownTemplateError(name, list(names))
 
 
 def _no_match(session: Session, name: str, spec: Spec) -> CatalogError:
@@ -131,7 +131,7 @@ def _no_match(session: Session, name: str, spec: Spec) -> CatalogError:
     pre = [r for r in every if r.prerelease and not r.yanked and all(c.admits(version_of(r)) for c in spec.comparators)]
     if pre:
         hints.append(f"prereleases are used only when asked for, e.g. {name}@{pre[-1].version}")
-    what = "has no release yet" if spec.is_latest else f"has no version matching '{spec}'"
+    what = "has no release that is not yanked" if spec.is_latest else f"has no version matching '{spec}'"
     return NotInCatalogError(f"{name} {what}; versions: {shown}" + "".join(f"; {h}" for h in hints))
 
 
@@ -220,9 +220,13 @@ def bundle_bytes(session: Session, *, digest: str) -> bytes:
     return bytes(data)
 
 
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC (SQLite hands back naive datetimes; they were stored as UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 def describe(row: TemplateVersion) -> dict[str, Any]:
     """A version as JSON (``catalog show --json``; the registry API uses the same shape)."""
-    published = row.published_at
     return {
         "name": row.name,
         "version": row.version,
@@ -236,6 +240,6 @@ def describe(row: TemplateVersion) -> dict[str, Any]:
         "changelog": row.changelog,
         "lint": row.lint_summary,
         "publisher": row.publisher,
-        "published_at": published.isoformat() if published.tzinfo else published.isoformat() + "+00:00",
+        "published_at": iso(row.published_at),
     }
 
