@@ -21,7 +21,7 @@ from typing import Any
 from generator.errors import ManifestError, UsageError
 from generator.model import Manifest, is_workflow_document, parse_manifest
 from generator.rules import ERROR, INFO, RULES, RULES_BY_NAME, WARNING, Hit, check_manifest
-from generator.yamlio import LineDict, LineList, load_documents
+from generator.yamlio import LineDict, LineList, gc_paused, load_documents
 
 SUPPRESS = "pipeforge.io/lint-ignore"
 SEVERITIES = (ERROR, WARNING, INFO)
@@ -173,12 +173,13 @@ def lint_text(text: str, filename: str = "<string>") -> list[Finding]:
         return [Finding("PF001", ERROR, filename, exc.line or 1, None, exc.detail,
                         "fix the YAML syntax at that line (indentation, quotes, brackets)")]
     findings: list[Finding] = []
-    for index, document in enumerate(documents):
-        if not is_workflow_document(document):
-            continue
-        manifest = parse_manifest(document, file=filename, index=index)
-        if manifest is not None:
-            findings.extend(_lint_document(document, manifest, filename))
+    with gc_paused():
+        for index, document in enumerate(documents):
+            if not is_workflow_document(document):
+                continue
+            manifest = parse_manifest(document, file=filename, index=index)
+            if manifest is not None:
+                findings.extend(_lint_document(document, manifest, filename))
     findings.sort(key=Finding.sort_key)
     return findings
 
