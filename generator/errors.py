@@ -59,6 +59,7 @@ class ManifestError(PipeforgeError):
     def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
         where = f"{file}:{line}" if line is not None else file
         super().__init__(f"{where}: {message}")
+        self.detail = message
         self.file = file
         self.line = line
 

@@ -10,7 +10,9 @@ PyYAML resolves scalars the YAML 1.1 way (``yes``/``on`` are booleans), which is
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +123,27 @@ def iter_documents(text: str, *, file: str) -> Iterator[Any]:
         loader.dispose()
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects.
+
+    Reading a 10,000-task DAG allocates about a million objects; with the collector running, each of its
+    passes walks the growing heap again, and reading time grows faster than the file (three times slower
+    at 10,000 tasks, worse at 20,000). Nothing built here forms cycles, so pausing loses nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_documents(text: str, *, file: str = "<string>") -> list[Any]:
     """Every document of a YAML stream (empty documents included as None)."""
-    return list(iter_documents(text, file=file))
+    with gc_paused():
+        return list(iter_documents(text, file=file))
 
 
 def read_documents(path: Path) -> list[Any]:

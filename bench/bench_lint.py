@@ -1,0 +1,105 @@
+"""Time whole-process `pipeforge lint` against checkov on Argo's example corpus, and on synthetic DAGs.
+
+checkov runs from its own virtualenv (bench/.venv-checkov, created with `pip install checkov` on first use)
+with `--framework argo_workflows --skip-download`. Runs alternate (pipeforge, checkov, ...) so machine noise
+hits both alike; the script prints both medians and the ratio (target: pipeforge at least 10x faster), then
+lints synthetic DAGs of 10,000 and 20,000 tasks (targets: at most 1 s, and at most 2.2x that).
+
+    .venv/bin/python bench/bench_lint.py [--runs 7] [--corpus ../shared/argo/examples] [--no-checkov]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKOV_ENV = ROOT / "bench" / ".venv-checkov"
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} exited {result.returncode}")
+    return elapsed
+
+
+def checkov() -> Path:
+    binary = CHECKOV_ENV / "bin" / "checkov"
+    if not binary.exists():
+        print(f"installing checkov into {CHECKOV_ENV} (first run only)...", flush=True)
+        venv.create(CHECKOV_ENV, with_pip=True)
+        subprocess.run([str(CHECKOV_ENV / "bin" / "pip"), "install", "--quiet", "checkov"], check=True)
+    return binary
+
+
+def synthetic_dag(tasks: int) -> str:
+    """One DAG of `tasks` tasks in a binary tree, each calling a pinned, bounded, deadlined template."""
+    lines = [
+        "apiVersion: argoproj.io/v1alpha1", "kind: Workflow", "metadata:", "  generateName: big-dag-",
+        "spec:", "  entrypoint: main", "  onExit: cleanup", "  templates:", "    - name: main", "      dag:",
+        "        tasks:",
+    ]
+    for i in range(tasks):
+        lines += [f"          - name: t{i}", "            template: work"]
+        if i:
+            lines.append(f"            depends: t{(i - 1) // 2}")
+    lines += [
+        "    - name: work", "      activeDeadlineSeconds: 600",
+        "      retryStrategy: {limit: 2, retryPolicy: OnError, backoff: {duration: 5s, factor: 2}}",
+        "      container: {image: 'busybox:1.36.1', command: [echo, hi]}",
+        "    - name: cleanup", "      activeDeadlineSeconds: 300",
+        "      retryStrategy: {limit: 2, retryPolicy: Always, backoff: {duration: 5s, factor: 2}}",
+        "      container: {image: 'busybox:1.36.1', command: [echo, bye]}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "argo" / "examples")
+    parser.add_argument("--no-checkov", action="store_true", help="skip the checkov comparison")
+    args = parser.parse_args()
+    pipeforge = str(Path(sys.executable).parent / "pipeforge")
+    files = sum(1 for p in args.corpus.rglob("*") if p.suffix in (".yaml", ".yml"))
+    ours_cmd = [pipeforge, "lint", "--format", "json", str(args.corpus)]
+    timed(ours_cmd)  # warm-up: .pyc files and the field-table cache
+    ours: list[float] = []
+    theirs: list[float] = []
+    if not args.no_checkov:
+        theirs_cmd = [str(checkov()), "-d", str(args.corpus), "--framework", "argo_workflows", "--skip-download",
+                      "--quiet", "--compact", "-o", "json"]
+        timed(theirs_cmd)
+    for _ in range(args.runs):
+        ours.append(timed(ours_cmd))
+        if not args.no_checkov:
+            theirs.append(timed(theirs_cmd))
+    print(f"corpus: {args.corpus} ({files} files), {args.runs} alternating whole-process runs each")
+    print(f"pipeforge lint (all rules)   median {statistics.median(ours) * 1000:8.1f} ms")
+    if theirs:
+        print(f"checkov argo_workflows       median {statistics.median(theirs) * 1000:8.1f} ms")
+        speedup = statistics.median(theirs) / statistics.median(ours)
+        print(f"pipeforge is {speedup:.1f}x faster than checkov (target >= 10x)")
+    with tempfile.TemporaryDirectory() as scratch:
+        medians = {}
+        for tasks in (10_000, 20_000):
+            path = Path(scratch, f"dag-{tasks}.yaml")
+            path.write_text(synthetic_dag(tasks), encoding="utf-8")
+            medians[tasks] = statistics.median(timed([pipeforge, "lint", str(path)]) for _ in range(args.runs))
+            print(f"synthetic DAG, {tasks:6,} tasks    median {medians[tasks] * 1000:8.1f} ms (whole process)")
+        print(f"20,000 / 10,000 tasks              {medians[20_000] / medians[10_000]:8.2f}  (target <= 2.2; "
+              f"10,000 tasks target <= 1000 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""Argo's DAG ``depends`` logic: parse an expression once, evaluate it against task phases.
+
+Operands are ``task`` or ``task.Result`` with Result one of Succeeded, Failed, Errored, Skipped, Omitted,
+Daemoned, AnySucceeded, AllFailed; operators ``&&``, ``||``, ``!`` and parentheses. A bare ``task`` means
+``task.Succeeded || task.Skipped || task.Daemoned``. The older ``dependencies: [A, B]`` list means
+``A && B``, where each dependency's ``continueOn.failed``/``error`` adds ``|| A.Failed``/``|| A.Errored``
+(workflow/common/ancestry.go, docs/enhanced-depends-logic.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Union
+
+RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed")
+_TOKEN = re.compile(r"\s*(?:(&&|\|\||!|\(|\))|([A-Za-z0-9_][A-Za-z0-9_\-]*(?:\.[A-Za-z]+)?))")
+
+#: Phase of a task -> whether ``task.Result`` holds.
+Phase = str
+_HOLDS = {
+    "Succeeded": {"Succeeded"},
+    "Failed": {"Failed"},
+    "Errored": {"Error"},
+    "Skipped": {"Skipped"},
+    "Omitted": {"Omitted"},
+    "Daemoned": {"Daemoned"},
+    "AnySucceeded": {"Succeeded"},
+    "AllFailed": {"Failed"},
+    None: {"Succeeded", "Skipped", "Daemoned"},
+}
+
+
+class DependsSyntaxError(ValueError):
+    """A depends expression Argo would refuse to evaluate."""
+
+
+@dataclass(frozen=True)
+class Operand:
+    task: str
+    result: str | None  # None: the bare-name default
+
+    def holds(self, phase: Phase) -> bool:
+        return phase in _HOLDS[self.result]
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # "&&" or "||"
+    left: Expr
+    right: Expr
+
+
+Expr = Union[Operand, Not, BinOp]  # noqa: UP007 - a runtime alias used before 3.12's `type`
+
+
+def _tokens(text: str) -> list[str]:
+    tokens, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise DependsSyntaxError(f"unexpected {text[pos:pos + 10]!r} at character {pos + 1}")
+        tokens.append(match.group(1) or match.group(2))
+        pos = match.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokens(text)
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.peek()
+        if token is None:
+            raise DependsSyntaxError("expression ends too early")
+        self.pos += 1
+        return token
+
+    def parse(self) -> Expr:
+        expr = self.disjunction()
+        if self.peek() is not None:
+            raise DependsSyntaxError(f"unexpected {self.peek()!r}")
+        return expr
+
+    def disjunction(self) -> Expr:
+        left = self.conjunction()
+        while self.peek() == "||":
+            self.take()
+            left = BinOp("||", left, self.conjunction())
+        return left
+
+    def conjunction(self) -> Expr:
+        left = self.unary()
+        while self.peek() == "&&":
+            self.take()
+            left = BinOp("&&", left, self.unary())
+        return left
+
+    def unary(self) -> Expr:
+        token = self.take()
+        if token == "!":
+            return Not(self.unary())
+        if token == "(":
+            inner = self.disjunction()
+            if self.take() != ")":
+                raise DependsSyntaxError("missing ')'")
+            return inner
+        if token in ("&&", "||", ")"):
+            raise DependsSyntaxError(f"unexpected {token!r}")
+        task, _, result = token.partition(".")
+        if result and result not in RESULTS:
+            raise DependsSyntaxError(f"unknown result {result!r} (one of {', '.join(RESULTS)})")
+        return Operand(task, result or None)
+
+
+def parse_depends(text: str) -> Expr:
+    """Parse a ``depends`` expression; DependsSyntaxError says what is wrong."""
+    return _Parser(text).parse()
+
+
+def from_dependencies(dependencies: tuple[str, ...], continue_on: Callable[[str], tuple[bool, bool]]) -> Expr | None:
+    """The expression a ``dependencies`` list stands for; ``continue_on(name)`` gives (failed, error)."""
+    expr: Expr | None = None
+    for name in dependencies:
+        term: Expr = Operand(name, None)
+        failed, error = continue_on(name)
+        if failed:
+            term = BinOp("||", term, Operand(name, "Failed"))
+        if error:
+            term = BinOp("||", term, Operand(name, "Errored"))
+        expr = term if expr is None else BinOp("&&", expr, term)
+    return expr
+
+
+def evaluate(expr: Expr, phase_of: Callable[[str], Phase]) -> bool:
+    if isinstance(expr, Operand):
+        return expr.holds(phase_of(expr.task))
+    if isinstance(expr, Not):
+        return not evaluate(expr.operand, phase_of)
+    if expr.op == "&&":
+        return evaluate(expr.left, phase_of) and evaluate(expr.right, phase_of)
+    return evaluate(expr.left, phase_of) or evaluate(expr.right, phase_of)
+
+
+def operands(expr: Expr) -> set[str]:
+    """The task names an expression reads."""
+    if isinstance(expr, Operand):
+        return {expr.task}
+    if isinstance(expr, Not):
+        return operands(expr.operand)
+    return operands(expr.left) | operands(expr.right)
