@@ -66,7 +66,7 @@ class _Tally:
             self.problems.append(f"{rel}: appears twice in the bundle")
             return None
         self.names.add(rel)
-        if rel.split("/")[0] == HOOKS_FOLDER:
+        if rel.startswith(HOOKS_FOLDER + "/"):
             self.hooks.append(rel)
         if kind == "file":
             self.files, self.size = self.files + 1, self.size + size
