@@ -95,11 +95,15 @@ def engine_for(url_text: str) -> Engine:
 
 
 def begin_write(session: Session) -> None:
-    """Start the session's transaction as a write transaction (BEGIN IMMEDIATE on SQLite).
+    """Start the session's transaction as a write transaction (BEGIN IMMEDIATE on SQLite), so that
+    concurrent writers queue on the busy timeout instead of failing half-way.
 
-    Call it first thing in a service function that writes, before the session has run any query.
+    Service functions that write call it first. In a session that already has a transaction open it
+    does nothing: a SQLite read transaction cannot become an immediate one, so pass fresh sessions to
+    write functions where writers compete (the CLI and the API do).
     """
-    session.connection(execution_options={WRITE_OPTION: True})
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE_OPTION: True})
 
 
 @dataclass(frozen=True)

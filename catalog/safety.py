@@ -118,8 +118,8 @@ def _extension_problems(cookiecutter: bytes | None) -> list[str]:
         return []
     try:
         settings = json.loads(cookiecutter.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return [f"{COOKIECUTTER_FILE}: not valid JSON ({exc})"]
+    except ValueError:  # a broken file, not a hostile one: loading the template reports it with its line
+        return []
     extensions = settings.get("_extensions") if isinstance(settings, dict) else None
     if not extensions:
         return []
