@@ -81,17 +81,22 @@ def _sqlite_setup(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-@cache
-def engine_for(url_text: str) -> Engine:
-    """One engine (and connection pool) per URL per process."""
+def create_catalog_engine(url_text: str, **options: Any) -> Engine:
+    """A new engine for the URL, set up for the catalog; ``options`` go to ``create_engine``."""
     url = normalise_url(url_text)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **options)
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **options)
+
+
+@cache
+def engine_for(url_text: str) -> Engine:
+    """One engine (and connection pool) per URL per process."""
+    return create_catalog_engine(url_text)
 
 
 def begin_write(session: Session) -> None:
