@@ -11,7 +11,8 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -112,10 +113,16 @@ def _usage(parser: argparse.ArgumentParser, out: TextIO) -> int:
     return EXIT_USAGE
 
 
-def _open(*, migrate: bool = True) -> Catalog:
+@contextmanager
+def _opened(*, migrate: bool = True) -> Iterator[Catalog]:
+    """The catalog for one command; its connections are closed when the command ends."""
     from catalog.db import open_catalog
 
-    return open_catalog(migrate=migrate)
+    catalog = open_catalog(migrate=migrate)
+    try:
+        yield catalog
+    finally:
+        catalog.engine.dispose()
 
 
 def _dump(payload: Any, out: TextIO) -> None:
@@ -134,19 +141,26 @@ def _publish_one(catalog: Catalog, folder: Path, publisher: str) -> tuple[Templa
     return result.version, result.created
 
 
+def _try_publish(catalog: Catalog, folder: Path, publisher: str) -> tuple[TemplateVersion, bool] | PipeforgeError:
+    try:
+        return _publish_one(catalog, folder, publisher)
+    except PipeforgeError as exc:
+        return exc
+
+
 def _cmd_publish(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.service import describe
 
-    catalog = _open()
     publisher = args.publisher or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
     first_failure, published = EXIT_OK, []
-    for folder in args.folders:
-        try:
-            row, created = _publish_one(catalog, folder, publisher)
-        except PipeforgeError as exc:
-            sys.stderr.write(f"pipeforge: error: {exc.message}\n")
-            first_failure = first_failure or exc.exit_code
+    with _opened() as catalog:
+        results = [_try_publish(catalog, folder, publisher) for folder in args.folders]
+    for outcome in results:
+        if isinstance(outcome, PipeforgeError):
+            sys.stderr.write(f"pipeforge: error: {outcome.message}\n")
+            first_failure = first_failure or outcome.exit_code
             continue
+        row, created = outcome
         published.append({**describe(row), "created": created})
         if not args.json:
             lint = row.lint_summary
@@ -163,8 +177,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.db import reporting
     from catalog.service import index
 
-    catalog = _open()
-    with reporting(catalog.engine.url), catalog.session() as session:
+    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         entries = index(session)
     if args.json:
         _dump([_entry_json(name, latest, rows) for name, latest, rows in entries], out)
@@ -198,8 +211,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.service import describe, resolve, versions
 
     name, _, spec = args.reference.partition("@")
-    catalog = _open()
-    with reporting(catalog.engine.url), catalog.session() as session:
+    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         row = resolve(session, name=name, spec=spec or "latest")
         every = versions(session, name=name)
     if args.json:
@@ -235,8 +247,7 @@ def _set_yanked(args: argparse.Namespace, out: TextIO, *, yanked: bool) -> int:
     from catalog.db import reporting
     from catalog.service import set_yanked
 
-    catalog = _open()
-    with reporting(catalog.engine.url), catalog.session() as session:
+    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         row, changed = set_yanked(session, reference=args.reference, yanked=yanked,
                                   reason=getattr(args, "reason", None))
     if yanked:
@@ -260,8 +271,7 @@ def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:
     from catalog.db import reporting
     from catalog.migrate import upgrade
 
-    catalog = _open(migrate=False)
-    with reporting(catalog.engine.url):
+    with _opened(migrate=False) as catalog, reporting(catalog.engine.url):
         before, after = upgrade(catalog.engine)
     if before == after:
         out.write(f"Catalog database {catalog.location} is at the current schema (revision {after})\n")
@@ -291,7 +301,7 @@ def new_from_catalog(name: str, spec: str, args: argparse.Namespace, out: TextIO
     if local_problem and _empty_default_catalog():
         raise TemplateNotFoundError(f"{local_problem}; the catalog is empty")
     try:
-        with checked_out(_open(), name=name, spec=spec or "latest") as found:
+        with _opened() as catalog, checked_out(catalog, name=name, spec=spec or "latest") as found:
             return render(found.template, found.digest, args, out)
     except UnknownTemplateError as exc:
         if local_problem is None:

@@ -142,7 +142,7 @@ def _partial(text: str, spec: str) -> tuple[Version, int]:
     """A possibly partial version (``1``, ``1.2``, ``1.2.3-rc.1``) and how many numbers it gave."""
     match = _PARTIAL.match(text)
     if not match:
-        raise InvalidVersionError(f"'{spec}': '{text}' is not a version")
+        raise InvalidVersionError(f"'{spec}' is not a version spec: '{text}' is not a version")
     given = sum(1 for part in ("major", "minor", "patch") if match[part] is not None)
     if match["pre"] is not None:
         return parse_version(text), 3
