@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from generator.template_spec import TemplateSpec
-
 from catalog.db import Catalog, reporting
 from catalog.models import TemplateVersion
 from catalog.publication import load_unpacked
 from catalog.safety import unpacked
 from catalog.service import bundle_bytes, resolve
+from generator.template_spec import TemplateSpec
 
 
 @dataclass(frozen=True)

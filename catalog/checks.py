@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.scaffold import ANSWERS_FILE, Pipeline
-
 from catalog.errors import LintFailedError
+from generator.scaffold import ANSWERS_FILE, Pipeline
 
 
 def _finding(finding: Any) -> dict[str, Any]:

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from catalog.checks import lint_summary
+from catalog.safety import pack_folder, unpacked
+from catalog.semver import InvalidVersionError, Version, parse_version
 from generator.bundle import pack
 from generator.errors import InvalidParametersError, TemplateDefinitionError
 from generator.scaffold import build
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
 from generator.yamlio import load_documents
-
-from catalog.checks import lint_summary
-from catalog.safety import pack_folder, unpacked
-from catalog.semver import InvalidVersionError, Version, parse_version
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 

@@ -20,12 +20,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-
-from generator.bundle import is_ignored, pack
-from generator.errors import UsageError
+from pathlib import Path
 
 from catalog.errors import HostileBundleError
+from generator.bundle import is_ignored, pack
+from generator.errors import UsageError
 
 MAX_FILES = 500
 MAX_FOLDERS = 500
@@ -156,7 +155,7 @@ def folder_problems(folder: Path) -> list[str]:
             kind = _folder_kind(info.st_mode, info.st_nlink)
             detail = ""
             if kind == "symlink":
-                detail = f" (to {os.readlink(path)})"
+                detail = f" (to {path.readlink()})"
             elif kind == "hardlink":
                 detail = f" (the same file has {info.st_nlink} names)"
             rel = tally.add(path.relative_to(folder).as_posix(), kind, size=info.st_size, detail=detail)

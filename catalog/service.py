@@ -21,13 +21,12 @@ from sqlalchemy import Row, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from generator.errors import UsageError
-
 from catalog.db import begin_write
 from catalog.errors import CatalogError, NotInCatalogError, UnknownTemplateError, VersionConflictError
 from catalog.models import Bundle, TemplateVersion, utcnow
 from catalog.publication import Publication
 from catalog.semver import Spec, Version, best, parse_spec, parse_version
+from generator.errors import UsageError
 
 _CANDIDATE_COLUMNS = (
     TemplateVersion.id, TemplateVersion.major, TemplateVersion.minor, TemplateVersion.patch,

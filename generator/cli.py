@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sys.stderr.write("pipeforge: interrupted\n")
         return 130
     except BrokenPipeError:  # the reader went away (`pipeforge catalog list --json | head`): not an error
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
         return EXIT_OK
     return code
 

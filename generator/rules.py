@@ -792,7 +792,7 @@ def _unsafe_dag_cleanups(template: Template, cleanups: set[str]) -> list[str]:
         deps = _direct(task) & by_name.keys()
         runs_always = True
         for dep in deps:
-            for phase in faulted.get(dep, ()):  # noqa: B007
+            for phase in faulted.get(dep, ()):
                 def phase_of(other: str, dep: str = dep, phase: str = phase) -> str:
                     return phase if other == dep else "Succeeded"
 

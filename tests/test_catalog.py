@@ -15,8 +15,8 @@ from catalog.db import open_catalog
 from catalog.errors import LintFailedError, NotInCatalogError, UnknownTemplateError, VersionConflictError
 from catalog.models import Bundle, TemplateVersion
 from catalog.publication import prepare_folder
-from catalog.service import Published, bundle_bytes, describe, index, publish, resolve, set_yanked, versions
 from catalog.semver import InvalidVersionError
+from catalog.service import Published, bundle_bytes, describe, index, publish, resolve, set_yanked, versions
 from generator.bundle import digest
 from generator.errors import PipeforgeError, TemplateDefinitionError, UsageError
 from generator.scaffold import build
@@ -128,7 +128,7 @@ def test_yank_hides_from_latest_and_ranges_and_exact_pins_still_work(database_ur
     with catalog.session() as session:
         pinned = resolve(session, name="demo-pipeline", spec="1.1.0")
         assert (pinned.version, pinned.yanked, pinned.yank_reason) == ("1.1.0", True, "deletes twice")
-        latest = [latest for name, latest, _ in index(session) if name == "demo-pipeline"][0]
+        latest = next(latest for name, latest, _ in index(session) if name == "demo-pipeline")
         assert latest is not None and latest.version == "1.0.0"
         _, changed = set_yanked(session, reference="demo-pipeline@1.1.0", yanked=False)
     assert changed and resolved(database_url, "^1.0") == "1.1.0"
@@ -148,7 +148,7 @@ def test_yanking_twice_with_the_same_reason_changes_nothing_and_a_reason_is_requ
             set_yanked(session, reference="demo-pipeline", yanked=True, reason="x")
         with pytest.raises(InvalidVersionError):
             set_yanked(session, reference="demo-pipeline@^1", yanked=True, reason="x")
-        with pytest.raises(NotInCatalogError, match="no version matching '2.0.0'"):
+        with pytest.raises(NotInCatalogError, match=r"no version matching '2.0.0'"):
             set_yanked(session, reference="demo-pipeline@2.0.0", yanked=False)
 
 
@@ -161,7 +161,7 @@ def test_no_match_explains_yanked_and_prerelease_candidates(database_url: str, t
         message = error.value.message
         assert "1.0.0 matches but is yanked (leaks volumes)" in message and "demo-pipeline@1.0.0" in message
         assert "prereleases are used only when asked for, e.g. demo-pipeline@2.0.0-rc.1" in message
-        with pytest.raises(UnknownTemplateError, match="no template named 'nope' in the catalog; published: demo"):
+        with pytest.raises(UnknownTemplateError, match=r"no template named 'nope' in the catalog; published: demo"):
             resolve(session, name="nope", spec="latest")
 
 

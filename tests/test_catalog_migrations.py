@@ -66,7 +66,7 @@ def test_a_database_from_a_newer_pipeforge_is_refused(fresh_database_url: str) -
     open_catalog(fresh_database_url)
     with engine_for(fresh_database_url).begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    with pytest.raises(CatalogUnavailableError, match="revision 9999.*newer pipeforge"):
+    with pytest.raises(CatalogUnavailableError, match=r"revision 9999.*newer pipeforge"):
         open_catalog(fresh_database_url)
 
 
@@ -90,11 +90,11 @@ def test_an_unreachable_server_is_named_without_its_password() -> None:
 
 @pytest.mark.parametrize("url", ["mysql://root@localhost/catalog", "not a url", "oracle+cx_oracle://x@y/z"])
 def test_unsupported_databases_are_refused_with_what_is_supported(url: str) -> None:
-    with pytest.raises(CatalogUnavailableError, match="SQLite|not a database URL"):
+    with pytest.raises(CatalogUnavailableError, match=r"SQLite|not a database URL"):
         open_catalog(url)
 
 
-def test_the_default_is_a_sqlite_file_in_the_data_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def test_the_default_is_a_sqlite_file_in_the_data_directory(monkeypatch: pytest.MonkeyPatch) -> None:
     from catalog.db import database_url
 
     monkeypatch.delenv("PIPEFORGE_DATABASE_URL", raising=False)

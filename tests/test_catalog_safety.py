@@ -61,9 +61,8 @@ def test_each_hostile_entry_is_refused_by_name(tmp_path: Path, member: tuple[tar
     data = with_template(tmp_path, member)
     problems = bundle_problems(data)
     assert any(says in p for p in problems), problems
-    with pytest.raises(HostileBundleError) as error:
-        with unpacked(data, source="upload.tar"):
-            pass
+    with pytest.raises(HostileBundleError) as error, unpacked(data, source="upload.tar"):
+        pass
     assert error.value.message.startswith("upload.tar refused") and says in error.value.message
 
 

@@ -87,7 +87,7 @@ def test_a_leading_v_gets_a_hint() -> None:
 
 @pytest.mark.parametrize("spec", ["^", "~x", ">=1.0,<", "1.2.3.4", "!1.0", "^1.2.3-", ">=a"])
 def test_invalid_specs_name_the_bad_part(spec: str) -> None:
-    with pytest.raises(InvalidVersionError, match="spec|version"):
+    with pytest.raises(InvalidVersionError, match=r"spec|version"):
         parse_spec(spec)
 
 
