@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import groupby
+from itertools import count, groupby
 from typing import Any
 
 from sqlalchemy import Row, select, tuple_
@@ -134,7 +135,9 @@ def _no_match(session: Session, name: str, spec: Spec) -> CatalogError:
     return NotInCatalogError(f"{name} {what}; versions: {shown}" + "".join(f"; {h}" for h in hints))
 
 
-def _candidates(session: Session, name: str, spec: Spec) -> list[Row[Any]]:
+def _candidates(session: Session, name: str, spec: Spec, *, page: int = 64) -> Iterator[Row[Any]]:
+    """Unyanked versions within the spec's bounds, highest release triple first, a page at a time (a
+    resolve usually stops within the first page)."""
     query = select(*_CANDIDATE_COLUMNS).where(TemplateVersion.name == name, TemplateVersion.yanked.is_(False))
     low, high = spec.bounds()
     release = tuple_(TemplateVersion.major, TemplateVersion.minor, TemplateVersion.patch)
@@ -144,8 +147,13 @@ def _candidates(session: Session, name: str, spec: Spec) -> list[Row[Any]]:
         query = query.where(release <= high)
     if spec.is_latest:
         query = query.where(TemplateVersion.prerelease == "")
-    order = (TemplateVersion.major.desc(), TemplateVersion.minor.desc(), TemplateVersion.patch.desc())
-    return list(session.execute(query.order_by(*order)))
+    query = query.order_by(TemplateVersion.major.desc(), TemplateVersion.minor.desc(), TemplateVersion.patch.desc(),
+                           TemplateVersion.id)
+    for offset in count(0, page):
+        rows = session.execute(query.limit(page).offset(offset)).all()
+        yield from rows
+        if len(rows) < page:
+            return
 
 
 def resolve(session: Session, *, name: str, spec: str | Spec = "latest") -> TemplateVersion:

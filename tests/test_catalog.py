@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
+from catalog import service
 from catalog.checkout import checked_out
 from catalog.db import open_catalog
 from catalog.errors import LintFailedError, NotInCatalogError, UnknownTemplateError, VersionConflictError
@@ -108,7 +110,11 @@ def test_a_version_is_never_reused_even_after_a_yank(database_url: str, tmp_path
     assert not again.created and again.version.yanked, "republishing does not unyank"
 
 
-def test_ranges_resolve_to_the_highest_matching_release(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("page", [64, 2], ids=["one-page", "pages-of-2"])
+def test_ranges_resolve_to_the_highest_matching_release(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: int
+) -> None:
+    monkeypatch.setattr(service, "_candidates", partial(service._candidates, page=page))
     publish_versions(database_url, tmp_path, "0.9.0", "1.0.0", "1.2.0", "1.2.7", "1.3.0", "2.0.0-rc.1", "2.0.0",
                      "2.1.0-beta.1")
     expected = {"latest": "2.0.0", "^1.2": "1.3.0", "~1.2.3": "1.2.7", ">=1.0,<2": "1.3.0", "1.2.0": "1.2.0",
