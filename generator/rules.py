@@ -176,10 +176,10 @@ def resource_target(template: Template) -> tuple[str, str] | None:
     raw = template.raw.get("resource")
     text = raw.get("manifest") if isinstance(raw, dict) else None
     if isinstance(text, str):
-        kind = _MANIFEST_KIND.search(text)
-        name = _MANIFEST_NAME.search(text)
-        if kind and name:
-            return _key(kind.group(1), name.group(1).strip("'\""))
+        kind_match = _MANIFEST_KIND.search(text)
+        name_match = _MANIFEST_NAME.search(text)
+        if kind_match and name_match:
+            return _key(kind_match.group(1), name_match.group(1).strip("'\""))
     if text or not res.flags:
         return None
     positional, selector, skip = [], False, False
@@ -194,9 +194,9 @@ def resource_target(template: Template) -> tuple[str, str] | None:
             positional.append(flag)
     if not positional:
         return None
-    kind, _, name = positional[0].partition("/")
-    name = name or (positional[1] if len(positional) > 1 and not selector else "*")
-    return _key(_singular(kind), name)
+    kind_text, _, object_name = positional[0].partition("/")
+    object_name = object_name or (positional[1] if len(positional) > 1 and not selector else "*")
+    return _key(_singular(kind_text), object_name)
 
 
 def _singular(kind: str) -> str:
@@ -675,7 +675,9 @@ def _key_line(node: Any, key: str, default: int) -> int:
 
 _INPUT_PARAM = re.compile(r"{{\s*inputs\.parameters\.([A-Za-z0-9_\-]+)\s*}}")
 _STEP_OUTPUT = re.compile(r"(?:steps|tasks)\.([A-Za-z0-9_\-]+)\.outputs")
-_GATE_REF = re.compile(r"(?:steps|tasks)\s*(?:\.\s*|\[\s*['\"])([A-Za-z0-9_\-]+)['\"]?\s*\]?\s*\.\s*outputs\.parameters")
+_GATE_REF = re.compile(
+    r"(?:steps|tasks)\s*(?:\.\s*|\[\s*['\"])([A-Za-z0-9_\-]+)['\"]?\s*\]?\s*\.\s*outputs\.parameters"
+)
 
 
 def _gated_tasks(template: Template, templates: dict[str, Template]) -> Iterator[tuple[Task, str | None]]:
@@ -754,7 +756,8 @@ def _ancestors(task: Task, by_name: dict[str, Task]) -> set[str]:
 def _unsafe_cleanups(template: Template, cleanups: set[str]) -> list[str]:
     """The cleanup children that do not run when a step before them (not itself cleanup) fails."""
     if template.kind == "steps":
-        unsafe, stopper = [], False
+        unsafe: list[str] = []
+        stopper = False
         for group in template.steps:
             unsafe.extend(t.name for t in group if t.name in cleanups and stopper)
             stopper = stopper or any(
@@ -792,7 +795,7 @@ def _unsafe_dag_cleanups(template: Template, cleanups: set[str]) -> list[str]:
         deps = _direct(task) & by_name.keys()
         runs_always = True
         for dep in deps:
-            for phase in faulted.get(dep, ()):  # noqa: B007
+            for phase in faulted.get(dep, ()):
                 def phase_of(other: str, dep: str = dep, phase: str = phase) -> str:
                     return phase if other == dep else "Succeeded"
 

@@ -125,7 +125,8 @@ def test_cleanup_recognised_by_name_as_a_fallback() -> None:
 def test_cleanup_of_an_object_named_by_a_creators_output_is_cleanup() -> None:
     doc = broken_article_pipeline()
     template(doc, "provision")["resource"] = {"action": "create", "manifest": pvc_manifest(kind="Job")}
-    template(doc, "provision")["outputs"] = {"parameters": [{"name": "job", "valueFrom": {"jsonPath": "{.metadata.name}"}}]}
+    output = {"name": "job", "valueFrom": {"jsonPath": "{.metadata.name}"}}
+    template(doc, "provision")["outputs"] = {"parameters": [output]}
     release = template(doc, "release")
     release["inputs"] = {"parameters": [{"name": "job"}]}
     release["resource"]["manifest"] = pvc_manifest("{{inputs.parameters.job}}", kind="Job")
