@@ -335,7 +335,8 @@ class _Checker:
         for template in self.templates.values():
             if template.resource is None:
                 continue
-            res, raw = template.resource, template.raw.get("resource", {})
+            res, raw = template.resource, template.raw.get("resource")
+            raw = raw if isinstance(raw, dict) else {}
             if res.action and res.action not in RESOURCE_ACTIONS and "{{" not in res.action:
                 self._invalid(res.line, template.name, "resource.action", res.action, RESOURCE_ACTIONS)
             merge = raw.get("mergeStrategy")
