@@ -257,3 +257,9 @@ def test_harden_keeps_a_copy_of_the_corpus_untouched(tmp_path: Path) -> None:
     result = run("harden", "-o", str(tmp_path / "out.yaml"), str(copy))
     assert result.returncode in (0, 1) and copy.read_bytes() == example.read_bytes()
     assert "bounded the retries" in result.stderr
+
+
+def test_readme_documents_every_rule() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for rule in RULES.values():
+        assert f"| {rule.code} | `{rule.name}` | {rule.severity} |" in readme, rule.code
