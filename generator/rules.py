@@ -546,7 +546,7 @@ class _Checker:
                     cleanup_tasks[task.name] = (task, targets, by_name)
             if not cleanup_tasks:
                 continue
-            unsafe = _unsafe_cleanups(template, set(cleanup_tasks))
+            unsafe = unsafe_cleanups(template, set(cleanup_tasks))
             for name in unsafe:
                 task, targets, by_name = cleanup_tasks[name]
                 missing = [t for t in targets if t not in exit_deletes]
@@ -754,7 +754,7 @@ def _ancestors(task: Task, by_name: dict[str, Task]) -> set[str]:
     return seen
 
 
-def _unsafe_cleanups(template: Template, cleanups: set[str]) -> list[str]:
+def unsafe_cleanups(template: Template, cleanups: set[str]) -> list[str]:
     """The cleanup children that do not run when a step before them (not itself cleanup) fails."""
     if template.kind == "steps":
         unsafe: list[str] = []

@@ -263,3 +263,22 @@ def test_readme_documents_every_rule() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for rule in RULES.values():
         assert f"| {rule.code} | `{rule.name}` | {rule.severity} |" in readme, rule.code
+
+
+def test_explain_shows_that_a_dag_cleanup_does_not_run_after_a_failure(tmp_path: Path) -> None:
+    path = tmp_path / "article.yaml"
+    path.write_text(ARTICLE, encoding="utf-8")
+    result = run("explain", "--format", "json", str(path))
+    assert result.returncode == 0
+    [manifest] = json.loads(result.stdout)
+    rows = {row["step"]: row for row in manifest["steps"]}
+    assert rows["process"]["retries"].startswith("UNBOUNDED")
+    assert rows["process"]["deadline"] == "NONE"
+    [cleanup] = rows["provision"]["cleaned_up_by"]
+    assert "ordinary step cleanup" in cleanup and "not after a failure" in cleanup
+    hardened = tmp_path / "hardened.yaml"
+    run("harden", str(path), "-o", str(hardened))
+    after = {r["step"]: r for r in json.loads(run("explain", "--format", "json", str(hardened)).stdout)[0]["steps"]}
+    assert after["provision"]["cleaned_up_by"] == [
+        "PersistentVolumeClaim/scratch-{{workflow.name}}: exit handler cleanup (always)"]
+    assert after["process"]["retries"].startswith("3 \N{MULTIPLICATION SIGN} OnFailure")
