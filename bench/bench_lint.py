@@ -37,7 +37,10 @@ def checkov() -> Path:
     if not binary.exists():
         print(f"installing checkov into {CHECKOV_ENV} (first run only)...", flush=True)
         venv.create(CHECKOV_ENV, with_pip=True)
-        subprocess.run([str(CHECKOV_ENV / "bin" / "pip"), "install", "--quiet", "checkov"], check=True)
+        pip = subprocess.run([str(CHECKOV_ENV / "bin" / "pip"), "install", "--quiet", "checkov"],
+                             capture_output=True, text=True, check=False)
+        if pip.returncode != 0:
+            raise SystemExit(f"pip install checkov failed:\n{pip.stderr}")
     return binary
 
 

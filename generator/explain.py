@@ -153,15 +153,37 @@ def _effects(template: Template) -> tuple[list[str], list[str]]:
     return effects, idempotency
 
 
-def _deleters(calls: list[_Call]) -> dict[tuple[str, str], list[str]]:
+def _success_only(spec: WorkflowSpec) -> set[str]:
+    """Deleting steps of the main graph that do not run once an earlier step has failed."""
+    from generator.rules import deletions, unsafe_cleanups
+
+    found: set[str] = set()
+    for template in spec.templates.values():
+        deleting = {
+            task.name for task in template.children
+            if (leaf := spec.templates.get(task.template or "")) is not None and deletions(leaf)
+        }
+        if deleting:
+            found.update(unsafe_cleanups(template, deleting))
+    return found
+
+
+def _deleters(calls: list[_Call], success_only: set[str]) -> dict[tuple[str, str], list[str]]:
     found: dict[tuple[str, str], list[str]] = {}
     for call in calls:
         targets = [(e.kind, e.name) for e in call.template.effects("deletes")]
         res = call.template.resource
         if res is not None and res.action == "delete" and res.kind and res.name:
             targets.append((res.kind, res.name))
-        where = "exit handler" if call.stage == "exit handler" else "compensation step"
-        cond = f" (when {call.task.when})" if call.task.when else " (always)"
+        if call.stage == "exit handler":
+            where = "exit handler"
+        elif call.task.name in success_only:
+            where = "ordinary step"
+        else:
+            where = "compensation step"
+        cond = f" (when {call.task.when})" if call.task.when else " (always)" if call.stage == "exit handler" else ""
+        if call.task.name in success_only and call.stage != "exit handler":
+            cond += ", ONLY IF EVERY EARLIER STEP SUCCEEDED: not after a failure"
         for target in dict.fromkeys(targets):
             found.setdefault(target, []).append(f"{where} {call.path}{cond}")
     return found
@@ -194,7 +216,7 @@ def failure_modes(manifest: Manifest) -> list[FailureMode]:
     """The rows of the failure-mode table of one manifest."""
     spec = manifest.spec
     calls = [*_walk(spec, spec.entrypoint, "main"), *_walk(spec, spec.exit_handler, "exit handler")]
-    deleters = _deleters(calls)
+    deleters = _deleters(calls, _success_only(spec))
     rows = []
     for call in calls:
         template = call.template

@@ -396,7 +396,7 @@ class Template:
                 tuple(Task.parse(s, i) for i, s in enumerate(_list(group))) for group in _list(node.get("steps"))
             ),
             suspend_duration=_str_or_int(duration),
-            resource=ResourceAction.parse(node["resource"]) if kind == "resource" else None,
+            resource=ResourceAction.parse(_dict(node["resource"])) if kind == "resource" else None,
             inputs=tuple(Parameter.parse_all(_dict(node.get("inputs")).get("parameters"))),
             outputs=tuple(Parameter.parse_all(_dict(node.get("outputs")).get("parameters"))),
         )

@@ -176,10 +176,10 @@ def resource_target(template: Template) -> tuple[str, str] | None:
     raw = template.raw.get("resource")
     text = raw.get("manifest") if isinstance(raw, dict) else None
     if isinstance(text, str):
-        kind = _MANIFEST_KIND.search(text)
-        name = _MANIFEST_NAME.search(text)
-        if kind and name:
-            return _key(kind.group(1), name.group(1).strip("'\""))
+        kind_match = _MANIFEST_KIND.search(text)
+        name_match = _MANIFEST_NAME.search(text)
+        if kind_match and name_match:
+            return _key(kind_match.group(1), name_match.group(1).strip("'\""))
     if text or not res.flags:
         return None
     positional, selector, skip = [], False, False
@@ -194,9 +194,9 @@ def resource_target(template: Template) -> tuple[str, str] | None:
             positional.append(flag)
     if not positional:
         return None
-    kind, _, name = positional[0].partition("/")
-    name = name or (positional[1] if len(positional) > 1 and not selector else "*")
-    return _key(_singular(kind), name)
+    kind_text, _, object_name = positional[0].partition("/")
+    object_name = object_name or (positional[1] if len(positional) > 1 and not selector else "*")
+    return _key(_singular(kind_text), object_name)
 
 
 def _singular(kind: str) -> str:
@@ -335,7 +335,8 @@ class _Checker:
         for template in self.templates.values():
             if template.resource is None:
                 continue
-            res, raw = template.resource, template.raw.get("resource", {})
+            res, raw = template.resource, template.raw.get("resource")
+            raw = raw if isinstance(raw, dict) else {}
             if res.action and res.action not in RESOURCE_ACTIONS and "{{" not in res.action:
                 self._invalid(res.line, template.name, "resource.action", res.action, RESOURCE_ACTIONS)
             merge = raw.get("mergeStrategy")
@@ -545,7 +546,7 @@ class _Checker:
                     cleanup_tasks[task.name] = (task, targets, by_name)
             if not cleanup_tasks:
                 continue
-            unsafe = _unsafe_cleanups(template, set(cleanup_tasks))
+            unsafe = unsafe_cleanups(template, set(cleanup_tasks))
             for name in unsafe:
                 task, targets, by_name = cleanup_tasks[name]
                 missing = [t for t in targets if t not in exit_deletes]
@@ -675,7 +676,9 @@ def _key_line(node: Any, key: str, default: int) -> int:
 
 _INPUT_PARAM = re.compile(r"{{\s*inputs\.parameters\.([A-Za-z0-9_\-]+)\s*}}")
 _STEP_OUTPUT = re.compile(r"(?:steps|tasks)\.([A-Za-z0-9_\-]+)\.outputs")
-_GATE_REF = re.compile(r"(?:steps|tasks)\s*(?:\.\s*|\[\s*['\"])([A-Za-z0-9_\-]+)['\"]?\s*\]?\s*\.\s*outputs\.parameters")
+_GATE_REF = re.compile(
+    r"(?:steps|tasks)\s*(?:\.\s*|\[\s*['\"])([A-Za-z0-9_\-]+)['\"]?\s*\]?\s*\.\s*outputs\.parameters"
+)
 
 
 def _gated_tasks(template: Template, templates: dict[str, Template]) -> Iterator[tuple[Task, str | None]]:
@@ -751,10 +754,11 @@ def _ancestors(task: Task, by_name: dict[str, Task]) -> set[str]:
     return seen
 
 
-def _unsafe_cleanups(template: Template, cleanups: set[str]) -> list[str]:
+def unsafe_cleanups(template: Template, cleanups: set[str]) -> list[str]:
     """The cleanup children that do not run when a step before them (not itself cleanup) fails."""
     if template.kind == "steps":
-        unsafe, stopper = [], False
+        unsafe: list[str] = []
+        stopper = False
         for group in template.steps:
             unsafe.extend(t.name for t in group if t.name in cleanups and stopper)
             stopper = stopper or any(

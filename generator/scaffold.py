@@ -149,3 +149,29 @@ def write(pipeline: Pipeline, destination: Path, *, force: bool = False) -> Path
             if staging.exists():
                 shutil.rmtree(staging)
     return destination
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace one file in a single rename: readers see the old or the new file, never half of one.
+
+    An existing file keeps its permission bits; a new one gets the usual ones (0666 minus the umask).
+    """
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a file name")
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+    parent = path.resolve().parent
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write into {parent}: {exc.strerror}") from None
+    staged = Path(temp)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        staged.chmod(mode)
+        staged.replace(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            staged.unlink()

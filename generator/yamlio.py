@@ -107,7 +107,7 @@ class _Builder:
 
 def iter_documents(text: str, *, file: str) -> Iterator[Any]:
     """Yield each document of a YAML stream, with line numbers; malformed YAML raises ManifestError."""
-    loader = _Loader(text)
+    loader = _Loader(str(text))  # exactly str: libyaml refuses str subclasses (ruamel scalars)
     try:
         while loader.check_node():
             node = loader.get_node()

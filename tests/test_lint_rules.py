@@ -125,7 +125,8 @@ def test_cleanup_recognised_by_name_as_a_fallback() -> None:
 def test_cleanup_of_an_object_named_by_a_creators_output_is_cleanup() -> None:
     doc = broken_article_pipeline()
     template(doc, "provision")["resource"] = {"action": "create", "manifest": pvc_manifest(kind="Job")}
-    template(doc, "provision")["outputs"] = {"parameters": [{"name": "job", "valueFrom": {"jsonPath": "{.metadata.name}"}}]}
+    output = {"name": "job", "valueFrom": {"jsonPath": "{.metadata.name}"}}
+    template(doc, "provision")["outputs"] = {"parameters": [output]}
     release = template(doc, "release")
     release["inputs"] = {"parameters": [{"name": "job"}]}
     release["resource"]["manifest"] = pvc_manifest("{{inputs.parameters.job}}", kind="Job")
@@ -573,3 +574,19 @@ def test_findings_carry_lines_of_the_offending_key() -> None:
     text = yaml.safe_dump(doc, sort_keys=False)
     [finding] = only(text, "PF201")
     assert text.splitlines()[finding.line - 1].strip().startswith("retryStrategy")
+
+
+def test_wrong_shapes_are_errors() -> None:
+    doc = baseline()
+    doc["spec"]["activeDeadlineSeconds"] = "an hour"
+    template(doc, "main")["dag"]["tasks"] = {"provision": "provision"}
+    found = only(doc, "PF004")
+    assert len(found) == 2
+    assert any("activeDeadlineSeconds" in f.message and "integer" in f.message for f in found)
+
+
+def test_entrypoint_naming_a_missing_template_is_an_error() -> None:
+    doc = baseline()
+    doc["spec"]["entrypoint"] = "mian"
+    [finding] = only(doc, "PF006")
+    assert "spec.entrypoint" in finding.message and "main" in finding.fix
