@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count, groupby
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,15 @@ class Published:
     created: bool  # False: the same digest was already published under this name and version
 
 
-def version_of(row: TemplateVersion | Row[Any]) -> Version:
+class _Candidate(NamedTuple):
+    id: int
+    major: int
+    minor: int
+    patch: int
+    prerelease: str
+
+
+def version_of(row: TemplateVersion | _Candidate) -> Version:
     return Version(row.major, row.minor, row.patch, row.prerelease)
 
 
@@ -135,7 +143,7 @@ def _no_match(session: Session, name: str, spec: Spec) -> CatalogError:
     return NotInCatalogError(f"{name} {what}; versions: {shown}" + "".join(f"; {h}" for h in hints))
 
 
-def _candidates(session: Session, name: str, spec: Spec, *, page: int = 64) -> Iterator[Row[Any]]:
+def _candidates(session: Session, name: str, spec: Spec, *, page: int = 64) -> Iterator[_Candidate]:
     """Unyanked versions within the spec's bounds, highest release triple first, a page at a time (a
     resolve usually stops within the first page)."""
     query = select(*_CANDIDATE_COLUMNS).where(TemplateVersion.name == name, TemplateVersion.yanked.is_(False))
@@ -151,7 +159,7 @@ def _candidates(session: Session, name: str, spec: Spec, *, page: int = 64) -> I
                            TemplateVersion.id)
     for offset in count(0, page):
         rows = session.execute(query.limit(page).offset(offset)).all()
-        yield from rows
+        yield from (_Candidate(*row) for row in rows)
         if len(rows) < page:
             return
 
