@@ -158,8 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     harden.set_defaults(handler=_cmd_harden)
 
     from catalog.cli import add_catalog_command
+    from registry_api.cli import add_registry_commands  # cheap: the server loads only when it runs
 
     add_catalog_command(commands)
+    add_registry_commands(commands, _command)
     return parser
 
 

@@ -1,0 +1,76 @@
+"""FastAPI dependencies as ``Annotated`` aliases: the registry, settings, and the caller's token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from catalog.db import reporting
+from catalog.tokens import Principal, authenticate
+from registry_api.problems import ProblemError
+from registry_api.services.registry import Registry
+from registry_api.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="a token from `pipeforge token create`")
+
+
+def get_registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+def get_settings(registry: RegistryDep) -> Settings:
+    return registry.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, "unauthorized", "Authentication required", detail,
+                        headers={"WWW-Authenticate": 'Bearer realm="pipeforge"'})
+
+
+def _principal(registry: Registry, credentials: HTTPAuthorizationCredentials | None) -> Principal | None:
+    if credentials is None:
+        return None
+    catalog = registry.catalog
+    with reporting(catalog.engine.url), catalog.session() as session:
+        principal = authenticate(session, token=credentials.credentials)
+    if principal is None:
+        raise _unauthorized("the bearer token is unknown or revoked; create one with `pipeforge token create`")
+    return principal
+
+
+def require(scope: str) -> Callable[[Registry, HTTPAuthorizationCredentials | None], Principal]:
+    """A dependency: the caller's token, which must carry ``scope`` (or ``admin``)."""
+
+    def check(registry: RegistryDep, credentials: Credentials) -> Principal:
+        principal = _principal(registry, credentials)
+        if principal is None:
+            raise _unauthorized(f"this needs a bearer token with scope '{scope}' (Authorization: Bearer pft_...)")
+        if not principal.allows(scope):
+            raise ProblemError(403, "forbidden", "Missing scope",
+                               f"token '{principal.name}' has scopes {sorted(principal.scopes)}; "
+                               f"this needs '{scope}'", required_scope=scope)
+        return principal
+
+    return check
+
+
+def read_access(registry: RegistryDep, credentials: Credentials) -> Principal | None:
+    """Reads are open unless PIPEFORGE_REQUIRE_READ_TOKEN is set; a token sent anyway must be valid."""
+    if registry.settings.require_read_token:
+        return require("read")(registry, credentials)
+    return _principal(registry, credentials) if credentials is not None else None
+
+
+PublisherDep = Annotated[Principal, Depends(require("publish"))]
+ReaderDep = Annotated[Principal | None, Depends(read_access)]

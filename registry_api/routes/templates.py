@@ -1,0 +1,102 @@
+"""``/api/v1/templates``: browse the catalog, fetch bundles, publish, yank and unyank."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from catalog.semver import parse_version
+from registry_api.deps import PublisherDep, ReaderDep, RegistryDep
+from registry_api.problems import PROBLEM_TYPE
+from registry_api.schemas import NAME, ChangeResult, TemplateDetail, TemplatePage, VersionPublic, YankRequest
+from registry_api.services import catalog_ops
+
+router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
+
+Name = Annotated[str, Path(pattern=NAME, max_length=63, description="template name")]
+VersionText = Annotated[str, Path(max_length=200, description="exact version, or a spec such as latest or ^1.2")]
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for code, text in ((401, "no or unknown token"), (403, "the token lacks the scope"), (404, "not in the catalog"),
+                       (409, "version published with other content"), (413, "request too large"),
+                       (422, "invalid input"), (503, "catalog database unavailable"))
+}
+BUNDLE_MEDIA_TYPE = "application/x-tar"
+
+
+@router.get("", response_model=None, responses={200: {"model": TemplatePage}, **_PROBLEMS})
+async def list_templates(
+    registry: RegistryDep, _reader: ReaderDep,
+    q: Annotated[str, Query(max_length=200, description="words in the name, summary or tags")] = "",
+    tag: Annotated[str | None, Query(max_length=100, description="only templates with this tag")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    """Templates, sorted by name, with their latest version; search with `q`, filter by `tag`."""
+    if not registry.index.fresh():
+        await anyio.to_thread.run_sync(registry.index.refresh)
+    body = registry.index.page_json(q=q.strip().lower(), tag=tag, limit=limit, offset=offset)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/{name}", response_model=TemplateDetail, responses=_PROBLEMS)
+def get_template(name: Name, registry: RegistryDep, _reader: ReaderDep) -> dict[str, Any]:
+    """A template: its versions (yanked ones marked), its latest version and parameter schema."""
+    return catalog_ops.template_detail(registry.catalog, name=name)
+
+
+@router.get("/{name}/versions/{version}", response_model=VersionPublic, responses=_PROBLEMS)
+def get_version(name: Name, version: VersionText, registry: RegistryDep, _reader: ReaderDep) -> dict[str, Any]:
+    """A version (exact, or the one a spec resolves to): metadata, digest, lint summary, yank status."""
+    return catalog_ops.version_detail(registry.catalog, name=name, version=version)
+
+
+@router.get(
+    "/{name}/versions/{version}/bundle", response_class=Response,
+    responses={200: {"content": {BUNDLE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "the bundle (a deterministic tar); ETag is its digest"}, **_PROBLEMS},
+)
+def get_bundle(name: Name, version: VersionText, request: Request, registry: RegistryDep,
+               _reader: ReaderDep) -> Response:
+    """The exact version's bundle. It never changes, so it is cacheable forever."""
+    digest, data = catalog_ops.bundle(registry.catalog, name=name, version=version)
+    headers = {"ETag": f'"{digest}"', "Cache-Control": "public, max-age=31536000, immutable",
+               "Content-Disposition": f'attachment; filename="{name}-{parse_version(version)}.tar"'}
+    if request.headers.get("if-none-match", "").strip() in (f'"{digest}"', "*"):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=BUNDLE_MEDIA_TYPE, headers=headers)
+
+
+@router.post(
+    "/{name}/versions", response_model=VersionPublic, status_code=201,
+    responses={200: {"model": VersionPublic, "description": "the same content was published already"},
+               **_PROBLEMS},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        BUNDLE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def publish_version(name: Name, request: Request, response: Response, registry: RegistryDep,
+                          principal: PublisherDep) -> dict[str, Any]:
+    """Publish a bundle (an uncompressed tar of the template folder's contents): checked as
+    untrusted input, rendered with its defaults and linted; nothing in it runs. Scope `publish`."""
+    data = await request.body()
+    published, created = await anyio.to_thread.run_sync(
+        lambda: catalog_ops.publish_bundle(registry, name=name, data=data, publisher=principal.name))
+    response.status_code = 201 if created else 200
+    return published
+
+
+@router.post("/{name}/versions/{version}/yank", response_model=ChangeResult, responses=_PROBLEMS)
+def yank(name: Name, version: VersionText, body: YankRequest, registry: RegistryDep,
+         _principal: PublisherDep) -> dict[str, Any]:
+    """Hide a version from latest and ranges (an exact pin still gets it). Scope `publish`."""
+    row, changed = catalog_ops.set_yanked(registry, name=name, version=version, yanked=True, reason=body.reason)
+    return {"changed": changed, "version": row}
+
+
+@router.post("/{name}/versions/{version}/unyank", response_model=ChangeResult, responses=_PROBLEMS)
+def unyank(name: Name, version: VersionText, registry: RegistryDep, _principal: PublisherDep) -> dict[str, Any]:
+    """Make a yanked version resolvable by ranges again. Scope `publish`."""
+    row, changed = catalog_ops.set_yanked(registry, name=name, version=version, yanked=False, reason=None)
+    return {"changed": changed, "version": row}
