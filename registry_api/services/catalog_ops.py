@@ -66,9 +66,10 @@ def publish_bundle(registry: Registry, *, name: str, data: bytes, publisher: str
     catalog = registry.catalog
     with reporting(catalog.engine.url), catalog.session() as session:
         result = service.publish(session, publication=publication, publisher=publisher)
+        shown = describe(result.version)  # inside the session: a row re-read after a rollback is expired
     if result.created:
         registry.changed()
-    return describe(result.version), result.created
+    return shown, result.created
 
 
 def set_yanked(registry: Registry, *, name: str, version: str, yanked: bool,
@@ -76,9 +77,10 @@ def set_yanked(registry: Registry, *, name: str, version: str, yanked: bool,
     catalog = registry.catalog
     with reporting(catalog.engine.url), catalog.session() as session:
         row, changed = service.set_yanked(session, reference=f"{name}@{version}", yanked=yanked, reason=reason)
+        shown = describe(row)
     if changed:
         registry.changed()
-    return describe(row), changed
+    return shown, changed
 
 
 def ready(catalog: Catalog) -> None:
