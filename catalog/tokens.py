@@ -79,8 +79,8 @@ def create(session: Session, *, name: str, scopes: list[str]) -> tuple[ApiToken,
     return row, secret
 
 
-def revoke(session: Session, *, name: str) -> tuple[ApiToken, bool]:
-    """Revoke the token; returns the row and whether it was active until now."""
+def revoke(session: Session, *, name: str) -> bool:
+    """Revoke the token; returns whether it was active until now."""
     begin_write(session)
     row = session.scalars(select(ApiToken).where(ApiToken.name == name)).one_or_none()
     if row is None:
@@ -89,10 +89,10 @@ def revoke(session: Session, *, name: str) -> tuple[ApiToken, bool]:
         raise CatalogError(f"no token named {name!r}; tokens: {known}")
     if row.revoked_at is not None:
         session.rollback()
-        return row, False
+        return False
     row.revoked_at = utcnow()
     session.commit()
-    return row, True
+    return True
 
 
 def listed(session: Session) -> list[ApiToken]:

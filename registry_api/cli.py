@@ -106,8 +106,8 @@ def _cmd_token_revoke(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.tokens import revoke
 
     with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
-        row, changed = revoke(session, name=args.name)
-    out.write(f"Revoked token '{row.name}'\n" if changed else f"Token '{row.name}' was revoked already\n")
+        changed = revoke(session, name=args.name)
+    out.write(f"Revoked token '{args.name}'\n" if changed else f"Token '{args.name}' was revoked already\n")
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ import copy
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -308,29 +309,41 @@ class RegistryServer:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
 
 
+@contextmanager
+def private_catalog(url: str) -> Iterator[Any]:
+    """The catalog at ``url`` on an engine of its own, disposed afterwards. Module-scoped fixtures use it:
+    the shared per-URL engines are cleared by function-scoped fixtures, which would drop (not close)
+    connections still pooled in them."""
+    from catalog.db import Catalog, create_catalog_engine
+    from catalog.migrate import ensure_current
+
+    engine = create_catalog_engine(url)
+    try:
+        ensure_current(engine)
+        yield Catalog(engine)
+    finally:
+        engine.dispose()
+
+
 def _empty_registry_database(url: str) -> None:
     from sqlalchemy import delete
 
-    from catalog.db import open_catalog
-    from catalog.models import ApiToken
+    from catalog.models import ApiToken, Bundle, TemplateVersion
 
-    _empty_catalog(url)
-    with open_catalog(url).engine.begin() as connection:
-        connection.execute(delete(ApiToken))
+    with private_catalog(url) as catalog, catalog.engine.begin() as connection:
+        for table in (TemplateVersion, Bundle, ApiToken):
+            connection.execute(delete(table))
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def registry_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def registry_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """An empty catalog for one test module's registry: SQLite, or the run's PostgreSQL database."""
-    from catalog.db import engine_for
-
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'catalog.db'}"
     else:
         url = request.getfixturevalue("shared_postgres_url")
     _empty_registry_database(url)
-    yield url
-    engine_for(url).dispose()
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -343,14 +356,14 @@ def registry(registry_database_url: str) -> Iterator[RegistryServer]:
 @pytest.fixture(scope="module")
 def tokens(registry: RegistryServer) -> dict[str, str]:
     """One token per scope (``none``: a token that exists but was revoked)."""
-    from catalog.db import open_catalog
     from catalog.tokens import SCOPES, create, revoke
 
-    catalog = open_catalog(registry.database_url)
     made = {}
-    for scope in (*SCOPES, "revoked"):
+    with private_catalog(registry.database_url) as catalog:
+        for scope in (*SCOPES, "revoked"):
+            with catalog.session() as session:
+                _, made[scope] = create(session, name=f"test-{scope}",
+                                        scopes=["publish" if scope == "revoked" else scope])
         with catalog.session() as session:
-            _, made[scope] = create(session, name=f"test-{scope}", scopes=["publish" if scope == "revoked" else scope])
-    with catalog.session() as session:
-        revoke(session, name="test-revoked")
+            revoke(session, name="test-revoked")
     return made

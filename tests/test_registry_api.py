@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from generator.bundle import pack
-from tests.conftest import TEMPLATE_NAMES, RegistryServer, template_variant
+from tests.conftest import TEMPLATE_NAMES, RegistryServer, private_catalog, template_variant
 
 PROBLEM = "application/problem+json"
 
@@ -115,7 +115,8 @@ def test_bundle_is_served_with_its_digest_as_etag_and_immutable_caching(registry
     assert response.headers["etag"] == f'"{digest}"'
     assert "immutable" in response.headers["cache-control"]
     assert "sha256:" + hashlib.sha256(response.content).hexdigest() == digest
-    assert "template.yaml" in tarfile.open(fileobj=io.BytesIO(response.content)).getnames()
+    with tarfile.open(fileobj=io.BytesIO(response.content)) as tar:
+        assert "template.yaml" in tar.getnames()
     assert again.status_code == 304 and again.content == b""
     assert_problem(by_range, 422, "invalid-version")  # a bundle URL names one version, so caching is safe
 
@@ -292,11 +293,10 @@ def test_openapi_and_docs_are_served(registry: RegistryServer) -> None:
 def test_tokens_are_stored_as_hashes_only(registry: RegistryServer, tokens: dict[str, str], scope: str) -> None:
     from sqlalchemy import select
 
-    from catalog.db import open_catalog
     from catalog.models import ApiToken
 
     secret = tokens[scope]
-    with open_catalog(registry.database_url).session() as session:
+    with private_catalog(registry.database_url) as catalog, catalog.session() as session:
         row = session.scalars(select(ApiToken).where(ApiToken.name == f"test-{scope}")).one()
     assert row.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in repr([row.name, row.secret_sha256, row.scopes])

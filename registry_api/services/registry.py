@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from catalog.db import Catalog, open_catalog, reporting
+from catalog.db import Catalog, reporting
 from registry_api.services.index import IndexCache
 from registry_api.services.render import TemplateCache
 from registry_api.settings import Settings
@@ -26,11 +26,24 @@ class Registry:
 
     def close(self) -> None:
         self.templates.clear()
+        self.catalog.engine.dispose()
+
+
+def _open_catalog(url: str | None) -> Catalog:
+    """The catalog on an engine (connection pool) of the server's own, sized for its thread pool, and
+    migrated to the current schema."""
+    from catalog.db import create_catalog_engine, database_url
+    from catalog.migrate import ensure_current
+
+    engine = create_catalog_engine(url or database_url(), pool_size=10, max_overflow=20)
+    with reporting(engine.url):
+        ensure_current(engine)
+    return Catalog(engine)
 
 
 def open_registry(settings: Settings) -> Registry:
     """Open (and migrate) the catalog; publish the built-in templates into an empty one if configured."""
-    catalog = open_catalog(settings.database_url)
+    catalog = _open_catalog(settings.database_url)
     if settings.publish_builtins:
         publish_builtins(catalog)
     return Registry(
