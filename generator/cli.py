@@ -149,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     harden.add_argument("--retry-limit", metavar="N", type=_positive, default=3,
                         help="retry limit added where retries are unbounded or missing (default: 3)")
     harden.set_defaults(handler=_cmd_harden)
+
+    mcp = _command(
+        commands, "mcp", "serve pipeforge's tools to a coding assistant (Model Context Protocol, stdio)",
+        "Run a Model Context Protocol server on stdin/stdout, so a coding assistant can verify and fix its own "
+        "Argo drafts: tools list_templates, describe_template, render_pipeline, lint_manifest, "
+        "explain_manifest and harden_manifest, and the prompt review-argo-pipeline. The assistant starts "
+        "this command itself; see the README for how to register it.",
+        "examples:\n  claude mcp add pipeforge -- /path/to/.venv/bin/pipeforge mcp\n\n",
+    )
+    mcp.set_defaults(handler=_cmd_mcp)
     return parser
 
 
@@ -272,6 +282,14 @@ def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:
             where = f" [{finding.template}]" if finding.template else ""
             err.write(f"  {finding.rule} {finding.severity}{where} {finding.message}\n      fix: {finding.fix}\n")
     return EXIT_FINDINGS if any(f.severity == "error" for f in result.needs_human) else EXIT_OK
+
+
+def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    del args, out  # the protocol owns stdin and stdout
+    from generator.mcp_server import serve_stdio
+
+    serve_stdio()
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
