@@ -244,6 +244,9 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(f"--ignore {name}: no such rule (see 'pipeforge lint --list-rules')")
         ignored.add(code)
     report = lint_paths(args.paths)
+    if report.files == 0:
+        sys.stderr.write("pipeforge: warning: no *.yaml or *.yml files under " +
+                         ", ".join(str(p) for p in args.paths) + "\n")
     report.findings = [f for f in report.findings if f.rule not in ignored]
     if args.format == "json":
         out.write(format_json(report))
