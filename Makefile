@@ -30,10 +30,12 @@ unit: $(STAMP)
 run: $(STAMP)
 	$(BIN)/pipeforge new provision-process-publish -o demo --no-input --force
 
-## make bench: the speed figures the README quotes (bench_lint installs checkov into its own venv once).
+## make bench: the speed figures the README quotes (bench_lint installs checkov into its own venv once;
+## bench_catalog uses the local PostgreSQL when it is reachable).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_new.py
 	$(BIN)/python bench/bench_lint.py
+	$(BIN)/python bench/bench_catalog.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage

@@ -17,13 +17,14 @@ IGNORED_NAMES = {".git", ".hg", ".svn", "__pycache__", ".DS_Store", ".mypy_cache
 IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 
 
-def _ignored(rel: Path) -> bool:
+def is_ignored(rel: Path) -> bool:
+    """VCS folders, caches and editor leftovers: never part of a bundle."""
     return any(part in IGNORED_NAMES for part in rel.parts) or rel.name.endswith(IGNORED_SUFFIXES)
 
 
 def bundle_entries(folder: Path) -> list[Path]:
     """The files and folders a bundle holds, sorted by their '/'-separated relative path."""
-    entries = [p for p in folder.rglob("*") if not _ignored(p.relative_to(folder))]
+    entries = [p for p in folder.rglob("*") if not is_ignored(p.relative_to(folder))]
     return sorted(entries, key=lambda p: p.relative_to(folder).as_posix())
 
 

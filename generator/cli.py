@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ exit codes:
   0  success
   1  findings or safety violations (lint errors, failed simulations)
   2  bad input or usage: invalid parameters, malformed YAML, unreadable path, unknown template
-  3  conflict: the output exists (pass --force to replace it)
+  3  conflict: the output exists (pass --force to replace it), or a catalog version exists with other content
 """
 
 
@@ -81,11 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Render TEMPLATE into a pipeline folder: the WorkflowTemplate, a kustomization.yaml, a "
         "README with the failure-mode table and .pipeforge-answers.yaml (template, version, digest, "
         "parameters). Every parameter is checked before anything is written; with a terminal attached, "
-        "pipeforge asks for each parameter not given with --set.",
+        "pipeforge asks for each parameter not given with --set. A TEMPLATE that is not a local template "
+        "comes from the catalog (see 'pipeforge catalog --help'): NAME@SPEC picks a version by exact "
+        "version or range, and the answers file records the version and digest used.",
         "examples:\n  pipeforge new provision-process-publish --no-input\n"
-        "  pipeforge new saga-compensation -o pipelines/orders --set namespace=orders --set step_1=reserve\n\n",
+        "  pipeforge new saga-compensation -o pipelines/orders --set namespace=orders --set step_1=reserve\n"
+        "  pipeforge new nightly-export@^1.2 --no-input   # from the catalog\n\n",
     )
-    new.add_argument("template", metavar="TEMPLATE", help="template name (see 'pipeforge templates') or folder")
+    new.add_argument("template", metavar="TEMPLATE",
+                     help="template name (see 'pipeforge templates'), folder, or catalog NAME[@SPEC]")
+    new.add_argument("--from-catalog", action="store_true",
+                     help="take TEMPLATE from the catalog even if a local template has that name")
     new.add_argument("-o", "--output", metavar="DIR", type=Path,
                      help="pipeline folder to create (default: ./<pipeline_name>)")
     new.add_argument("--set", dest="values", metavar="KEY=VALUE", action="append", type=_set_pair, default=[],
@@ -95,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replace DIR if it exists (only once the new one is complete)")
     new.add_argument("--quiet", action="store_true", help="do not print the failure-mode table")
     new.set_defaults(handler=_cmd_new)
+
+    from catalog.cli import add_catalog_command
+
+    add_catalog_command(commands)
 
     explain = _command(
         commands, "explain", "print the failure-mode table of a manifest",
@@ -189,17 +200,15 @@ def _prompt(spec: Any, current: Any, ask: Callable[[str], str], err: TextIO) -> 
         err.write(f"  {spec.name}={value!r}: {rule}\n")
 
 
-def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
+def _render_new(template: Any, digest: str | None, args: argparse.Namespace, out: TextIO) -> int:
     from generator.scaffold import build, write
-    from generator.template_spec import find_template
 
-    template = find_template(args.template)
     given: dict[str, Any] = dict(args.values)
     if not args.no_input and sys.stdin.isatty():
         for spec in template.parameters:
             if spec.name not in given:
                 given[spec.name] = _prompt(spec, spec.default, input, sys.stderr)
-    pipeline = build(template, given)
+    pipeline = build(template, given, digest=digest)
     destination = args.output or Path(pipeline.folder_name)
     write(pipeline, destination, force=args.force)
     out.write(f"Created {destination}/ from {template.name} {template.version} ({pipeline.digest})\n")
@@ -208,6 +217,41 @@ def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
     if not args.quiet:
         out.write("\nFailure modes:\n\n" + pipeline.table)
     return EXIT_OK
+
+
+def _local_template(name: str, spec: str) -> tuple[Any, str | None]:
+    """The local template NAME (checked against SPEC), or None and why there is none."""
+    from generator.errors import TemplateNotFoundError
+    from generator.template_spec import find_template
+
+    try:
+        template = find_template(name)
+    except TemplateNotFoundError as exc:
+        return None, exc.message
+    if spec:
+        from catalog.semver import parse_spec, parse_version
+
+        if not parse_spec(spec).admits(parse_version(template.version)):
+            raise UsageError(
+                f"the local template {name} is version {template.version}, which does not match '{spec}'; "
+                f"to take {name}@{spec} from the catalog, add --from-catalog"
+            )
+    return template, None
+
+
+def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
+    reference = args.template
+    name, _, spec = reference.rpartition("@") if "@" in reference and not Path(reference).is_dir() else (
+        reference, "", "")
+    if not args.from_catalog:
+        template, problem = _local_template(name, spec)
+        if template is not None:
+            return _render_new(template, None, args, out)
+    else:
+        problem = None
+    from catalog.cli import new_from_catalog
+
+    return new_from_catalog(name, spec, args, out, render=_render_new, local_problem=problem)
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
@@ -310,6 +354,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("pipeforge: interrupted\n")
         return 130
+    except BrokenPipeError:  # the reader went away (`pipeforge catalog list --json | head`): not an error
+        sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return EXIT_OK
     return code
 
 

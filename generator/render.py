@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,7 @@ class _Compiled:
     files: tuple[tuple[Template, Template | str], ...]  # (path template, content template or verbatim text)
 
 
-@cache
+@lru_cache(maxsize=64)  # bounded: a long-running process renders many catalog versions
 def _compile(template: TemplateSpec) -> _Compiled:
     env = _environment(template)
     root = project_folder(template, env)

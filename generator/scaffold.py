@@ -75,8 +75,11 @@ def _with_table(readme: str, table: str) -> str:
     return readme[: start + len(TABLE_START)] + "\n" + table + readme[end:]
 
 
-def build(template: TemplateSpec, given: dict[str, Any]) -> Pipeline:
-    """Validate and render in memory; raises InvalidParametersError listing every bad parameter."""
+def build(template: TemplateSpec, given: dict[str, Any], *, digest: str | None = None) -> Pipeline:
+    """Validate and render in memory; raises InvalidParametersError listing every bad parameter.
+
+    ``digest`` is the template's bundle digest when the caller already knows it (a catalog version);
+    otherwise it is computed from the template folder."""
     values = validate(template, given)
     folder_name, rendered = render(template, values)
     files = {f.path: f.content for f in rendered}
@@ -84,7 +87,7 @@ def build(template: TemplateSpec, given: dict[str, Any]) -> Pipeline:
         raise TemplateDefinitionError(f"template {template.name} renders no {MANIFEST_FILE}")
     manifest = _check_manifest(template, files[MANIFEST_FILE])
     modes = failure_modes(manifest)
-    digest = bundle.digest(template.path)
+    digest = digest or bundle.digest(template.path)
     if "README.md" in files:
         files["README.md"] = _with_table(files["README.md"], to_markdown(modes))
     files[ANSWERS_FILE] = dump_yaml(answers(template, digest, values))

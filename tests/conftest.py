@@ -1,11 +1,17 @@
 """Shared fixtures. Tests that need ../shared (Argo's schema and examples) skip without it, with a
-reason, except when PIPEFORGE_REQUIRE_SHARED is set (CI sets it), where they fail instead."""
+reason, except when PIPEFORGE_REQUIRE_SHARED is set (CI sets it), where they fail instead.
+
+Catalog tests run once on SQLite and once on PostgreSQL (``PIPEFORGE_TEST_POSTGRES_URL``, default the
+local server's ``test`` database, through which each run creates and drops its own ``pipeforge_test_*``
+databases). Without a reachable server the PostgreSQL half skips, except when PIPEFORGE_REQUIRE_POSTGRES
+is set (CI sets it), where it fails instead."""
 
 from __future__ import annotations
 
 import copy
 import json
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -116,3 +122,137 @@ def argo_validator() -> Any:
 
 def all_builtin_names() -> list[str]:
     return [t.name for t in list_templates()]
+
+
+# --- The catalog's databases: every catalog test runs on SQLite and on PostgreSQL. -------------------------
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PIPEFORGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DATABASES = ("sqlite", "postgresql")
+
+
+def _postgres_unavailable(reason: str) -> None:
+    message = f"PostgreSQL is needed for this test and {reason}"
+    if os.environ.get("PIPEFORGE_REQUIRE_POSTGRES"):
+        pytest.fail(message + " (PIPEFORGE_REQUIRE_POSTGRES is set, so this cannot skip)")
+    pytest.skip(message)
+
+
+class PostgresDatabases:
+    """Creates uniquely named databases (``pipeforge_test_<random>``) through the admin URL; drops them."""
+
+    def __init__(self) -> None:
+        import secrets
+
+        from sqlalchemy import create_engine, make_url
+
+        self.admin_url = make_url(POSTGRES_ADMIN_URL)
+        self.engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+        self.prefix = f"pipeforge_test_{secrets.token_hex(4)}"
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        from sqlalchemy import text
+        from sqlalchemy.exc import OperationalError
+
+        name = f"{self.prefix}_{len(self.created)}"
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        except OperationalError as exc:
+            _postgres_unavailable(f"{self.admin_url.render_as_string()} is unreachable: {exc.orig}")
+        self.created.append(name)
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        from sqlalchemy import text
+
+        from catalog.db import engine_for
+
+        for name in self.created:
+            url = self.admin_url.set(database=name).render_as_string(hide_password=False)
+            engine_for(url).dispose()
+            with self.engine.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.engine.dispose()
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases()
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="session")
+def shared_postgres_url(postgres_databases: PostgresDatabases) -> str:
+    """One PostgreSQL database for the run; ``database_url`` empties it before each test."""
+    return postgres_databases.create()
+
+
+def _empty_catalog(url: str) -> None:
+    from sqlalchemy import delete
+
+    from catalog.db import open_catalog
+    from catalog.models import Bundle, TemplateVersion
+
+    catalog = open_catalog(url)
+    with catalog.engine.begin() as connection:
+        connection.execute(delete(TemplateVersion))
+        connection.execute(delete(Bundle))
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated catalog: a fresh SQLite file, or the run's PostgreSQL database emptied."""
+    from catalog.db import engine_for
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    else:
+        url = request.getfixturevalue("shared_postgres_url")
+    _empty_catalog(url)
+    yield url
+    engine_for(url).dispose()
+    if request.param == "sqlite":
+        engine_for.cache_clear()
+
+
+@pytest.fixture(params=DATABASES)
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database nobody has touched: no tables at all."""
+    from catalog.db import engine_for
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        url = request.getfixturevalue("postgres_databases").create()
+    yield url
+    engine_for(url).dispose()
+
+
+def template_variant(
+    tmp_path: Path, *, name: str = "demo-pipeline", version: str = "1.0.0", note: str = "",
+    base: str = "provision-process-publish", folder: str | None = None,
+) -> Path:
+    """A copy of a built-in template under another name and version; ``note`` changes its content."""
+    import hashlib
+    import re
+    import shutil
+
+    target = tmp_path / (folder or f"{name}-{version}-{hashlib.sha256(note.encode()).hexdigest()[:8]}")
+    shutil.copytree(find_template(base).path, target)
+    meta = target / "template.yaml"
+    text = re.sub(r"(?m)^name: .*$", f"name: {name}", meta.read_text(encoding="utf-8"), count=1)
+    text = re.sub(r"(?m)^version: .*$", f"version: {version}", text, count=1)
+    if note:
+        text += f"changelog: {json.dumps(note)}\n"
+    meta.write_text(text, encoding="utf-8")
+    return target

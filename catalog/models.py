@@ -1,0 +1,78 @@
+"""The catalog's tables.
+
+``bundles`` holds each distinct bundle once, by digest: the bytes are the source of truth for renders.
+``template_versions`` holds one row per published name and version: write-once (no code path updates
+its content or deletes it; only the yank fields change), unique per name and version. A version row and
+its bundle are written in one transaction, so a publish that dies half-way leaves neither.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Bundle(Base):
+    __tablename__ = "bundles"
+
+    digest: Mapped[str] = mapped_column(String(71), primary_key=True)  # "sha256:" + 64 hex digits
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class TemplateVersion(Base):
+    __tablename__ = "template_versions"
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_template_versions_name_version"),
+        Index("ix_template_versions_precedence", "name", "major", "minor", "patch"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63))
+    version: Mapped[str] = mapped_column(String(128))
+    major: Mapped[int] = mapped_column(Integer)
+    minor: Mapped[int] = mapped_column(Integer)
+    patch: Mapped[int] = mapped_column(Integer)
+    prerelease: Mapped[str] = mapped_column(String(128), default="")
+    digest: Mapped[str] = mapped_column(ForeignKey("bundles.digest"))
+    summary: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    lint_summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changelog: Mapped[str | None] = mapped_column(Text)
+    publisher: Mapped[str] = mapped_column(String(255))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    yanked: Mapped[bool] = mapped_column(Boolean, default=False)
+    yank_reason: Mapped[str | None] = mapped_column(Text)
+    yanked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,103 @@
+"""What a publish stores, worked out before the database is touched: the bundle checked and made
+canonical, the template read from it, rendered with its defaults and linted.
+
+Nothing here runs template code: the bundle is checked (``catalog.safety``), extracted into a private
+temporary folder and rendered in Jinja's sandbox; hooks and extensions were refused before that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from catalog.checks import lint_summary
+from catalog.safety import pack_folder, unpacked
+from catalog.semver import InvalidVersionError, Version, parse_version
+from generator.bundle import pack
+from generator.errors import InvalidParametersError, TemplateDefinitionError
+from generator.scaffold import build
+from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
+from generator.yamlio import load_documents
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One version, ready to be recorded."""
+
+    name: str
+    version: Version
+    digest: str
+    bundle: bytes
+    summary: str
+    tags: tuple[str, ...]
+    parameters: dict[str, Any]
+    changelog: str | None
+    lint: dict[str, Any]
+
+
+def _identity(template: TemplateSpec, source: str) -> Version:
+    if not NAME_PATTERN.match(template.name):
+        raise TemplateDefinitionError(
+            f"{source}/{TEMPLATE_FILE}: name '{template.name}' must be 1-63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    try:
+        version = parse_version(template.version)
+    except InvalidVersionError as exc:
+        raise TemplateDefinitionError(f"{source}/{TEMPLATE_FILE}: version: {exc.message}") from None
+    if version.build:
+        raise TemplateDefinitionError(
+            f"{source}/{TEMPLATE_FILE}: version '{template.version}' has build metadata (+{version.build}); "
+            "the catalog refuses it because versions that differ only there have the same precedence"
+        )
+    return version
+
+
+def _changelog(folder: Path) -> str | None:
+    docs = load_documents((folder / TEMPLATE_FILE).read_text(encoding="utf-8"), file=TEMPLATE_FILE)
+    value = docs[0].get("changelog") if docs and isinstance(docs[0], dict) else None
+    return None if value is None else str(value)
+
+
+def load_unpacked(folder: Path, source: str) -> TemplateSpec:
+    """The template in an unpacked bundle; errors name ``source``, not the temporary folder."""
+    try:
+        return load_template(folder)
+    except TemplateDefinitionError as exc:  # name the user's folder, not the private temporary one
+        raise TemplateDefinitionError(exc.message.replace(str(folder), source)) from None
+
+
+def prepare(data: bytes, *, source: str = "bundle") -> Publication:
+    """Check, canonicalise, read, render and lint a bundle. Raises HostileBundleError,
+    TemplateDefinitionError or LintFailedError with every problem listed."""
+    with unpacked(data, source=source) as folder:
+        canonical = pack(folder)
+        digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
+        template = load_unpacked(folder, source)
+        version = _identity(template, source)
+        try:
+            pipeline = build(template, {}, digest=digest)
+        except InvalidParametersError as exc:
+            raise TemplateDefinitionError(f"{source}: the defaults in {TEMPLATE_FILE} are invalid: {exc.message}") \
+                from None
+        return Publication(
+            name=template.name,
+            version=version,
+            digest=digest,
+            bundle=canonical,
+            summary=template.summary,
+            tags=template.tags,
+            parameters=template.schema,
+            changelog=_changelog(folder),
+            lint=lint_summary(pipeline, source=source),
+        )
+
+
+def prepare_folder(folder: Path) -> Publication:
+    """``prepare`` for a template folder, checked before it is packed (packing would drop links)."""
+    return prepare(pack_folder(folder), source=str(folder))
