@@ -1,5 +1,9 @@
-"""The template catalog: write-once versions with content digests, yanking and semver ranges.
+"""The template catalog: write-once versions with content digests, yanking and semver ranges, in
+SQLite (the default) or PostgreSQL.
 
-Storage lands with the catalog issue; the bundle format and digest it will store are
-``generator.bundle``.
+Layers, bottom up: ``semver`` (versions and specs, pure Python), ``safety`` (the rules for untrusted
+bundles), ``publication`` (check, render with defaults and lint a bundle, no database), ``db`` / ``models``
+/ ``migrate`` (storage), ``service`` (the operations; each takes a session first), ``checkout`` (a stored
+version as a folder to render) and ``cli`` (``pipeforge catalog``). Importing the package or ``cli`` loads
+no database code.
 """

@@ -9,17 +9,6 @@ from catalog.errors import LintFailedError
 from generator.scaffold import ANSWERS_FILE, Pipeline
 
 
-def _finding(finding: Any) -> dict[str, Any]:
-    return {
-        "rule": finding.rule,
-        "severity": finding.severity,
-        "file": finding.file,
-        "line": finding.line,
-        "template": finding.template,
-        "message": finding.message,
-    }
-
-
 def lint_summary(pipeline: Pipeline, *, source: str) -> dict[str, Any]:
     """Lint every rendered YAML file; a LintFailedError lists the errors, else the summary to record."""
     from generator.lint import lint_text
@@ -39,4 +28,4 @@ def lint_summary(pipeline: Pipeline, *, source: str) -> dict[str, Any]:
         )
     counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("warning", "info")}
     return {"errors": 0, "warnings": counts["warning"], "infos": counts["info"],
-            "findings": [_finding(f) for f in findings]}
+            "findings": [f.as_dict() for f in findings]}

@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--quiet", action="store_true", help="do not print the failure-mode table")
     new.set_defaults(handler=_cmd_new)
 
+    from catalog.cli import add_catalog_command
+
+    add_catalog_command(commands)
+
     explain = _command(
         commands, "explain", "print the failure-mode table of a manifest",
         "For each step of each Argo workflow in FILE: retry limit and policy, backoff, deadline, "
@@ -157,10 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="retry limit added where retries are unbounded or missing (default: 3)")
     harden.set_defaults(handler=_cmd_harden)
 
-    from catalog.cli import add_catalog_command
+    mcp = _command(
+        commands, "mcp", "serve pipeforge's tools to a coding assistant (Model Context Protocol, stdio)",
+        "Run a Model Context Protocol server on stdin/stdout, so a coding assistant can verify and fix its own "
+        "Argo drafts: tools list_templates, describe_template, render_pipeline, lint_manifest, "
+        "explain_manifest and harden_manifest, and the prompt review-argo-pipeline. The assistant starts "
+        "this command itself; see the README for how to register it.",
+        "examples:\n  claude mcp add pipeforge -- /path/to/.venv/bin/pipeforge mcp\n\n",
+    )
+    mcp.set_defaults(handler=_cmd_mcp)
+
     from registry_api.cli import add_registry_commands  # cheap: the server loads only when it runs
 
-    add_catalog_command(commands)
     add_registry_commands(commands, _command)
     return parser
 
@@ -280,6 +292,9 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(f"--ignore {name}: no such rule (see 'pipeforge lint --list-rules')")
         ignored.add(code)
     report = lint_paths(args.paths)
+    if report.files == 0:
+        sys.stderr.write("pipeforge: warning: no *.yaml or *.yml files under " +
+                         ", ".join(str(p) for p in args.paths) + "\n")
     report.findings = [f for f in report.findings if f.rule not in ignored]
     if args.format == "json":
         out.write(format_json(report))
@@ -318,6 +333,14 @@ def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:
             where = f" [{finding.template}]" if finding.template else ""
             err.write(f"  {finding.rule} {finding.severity}{where} {finding.message}\n      fix: {finding.fix}\n")
     return EXIT_FINDINGS if any(f.severity == "error" for f in result.needs_human) else EXIT_OK
+
+
+def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    del args, out  # the protocol owns stdin and stdout
+    from generator.mcp_server import serve_stdio
+
+    serve_stdio()
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -1,0 +1,305 @@
+"""pipeforge as a Model Context Protocol server: the assistant drafts, pipeforge verifies.
+
+``pipeforge mcp`` serves these tools over stdio with the official ``mcp`` SDK: list_templates,
+describe_template, render_pipeline, lint_manifest, explain_manifest and harden_manifest, plus the prompt
+``review-argo-pipeline``. Every tool is a thin call into the same library the CLI uses, takes bounded
+input, returns structured output, and answers bad input (invalid YAML, unknown template, bad parameters,
+oversized text) with a tool error that says what was wrong; the server itself never crashes on input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from generator import __version__
+from generator.errors import InvalidParametersError, PipeforgeError
+
+#: Largest manifest text a tool accepts (characters); Argo's biggest example is under 20 KB.
+MAX_MANIFEST_CHARS = 1_000_000
+MAX_PARAMETERS = 100
+MAX_PARAMETER_CHARS = 10_000
+
+
+class FindingOut(BaseModel):
+    rule: str = Field(description="rule code, e.g. PF101 (see the rule table in pipeforge's README)")
+    severity: str = Field(description="error, warning or info")
+    file: str
+    line: int
+    template: str | None = Field(description="the Argo template concerned, if any")
+    message: str
+    fix: str = Field(description="a concrete fix")
+
+
+class LintResult(BaseModel):
+    errors: int
+    warnings: int
+    findings: list[FindingOut]
+
+
+class StepRow(BaseModel):
+    step: str
+    template: str
+    stage: str = Field(description="'main' or 'exit handler'")
+    retries: str
+    backoff: str
+    deadline: str
+    side_effects: list[str]
+    idempotency: list[str]
+    cleaned_up_by: list[str]
+    on_failure: str
+
+
+class ManifestTable(BaseModel):
+    manifest: str = Field(description="Kind/name of the Argo document")
+    steps: list[StepRow]
+
+
+class ExplainResult(BaseModel):
+    manifests: list[ManifestTable]
+    markdown: str = Field(description="the same tables as GitHub-flavoured Markdown")
+
+
+class ChangeOut(BaseModel):
+    line: int
+    template: str | None
+    rule: str
+    description: str
+
+
+class HardenResult(BaseModel):
+    yaml: str = Field(description="the hardened manifest (comments and key order kept)")
+    changes: list[ChangeOut]
+    needs_human: list[FindingOut] = Field(description="findings harden does not fix by itself")
+
+
+class TemplateSummary(BaseModel):
+    name: str
+    version: str
+    summary: str
+    tags: list[str]
+
+
+class TemplateList(BaseModel):
+    templates: list[TemplateSummary]
+
+
+class TemplateDescription(BaseModel):
+    name: str
+    version: str
+    summary: str
+    tags: list[str]
+    parameters: dict[str, Any] = Field(description="JSON Schema of the template's parameters")
+    safety: list[str] = Field(description="what the rendered pipeline guarantees, checked by lint on its defaults")
+
+
+class RenderResult(BaseModel):
+    template: str
+    version: str
+    digest: str
+    files: dict[str, str] = Field(description="path -> content of every generated file (nothing is written)")
+    lint: LintResult
+    failure_modes: str = Field(description="the failure-mode table (Markdown)")
+
+
+def _tool_error(message: str) -> Exception:
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    return ToolError(message)
+
+
+def _check_text(text: str, what: str = "manifest") -> None:
+    if len(text) > MAX_MANIFEST_CHARS:
+        raise _tool_error(f"{what} is {len(text):,} characters; the limit is {MAX_MANIFEST_CHARS:,}")
+    if not text.strip():
+        raise _tool_error(f"{what} is empty")
+
+
+def _findings(findings: list[Any]) -> LintResult:
+    out = [FindingOut(**f.as_dict()) for f in findings]
+    return LintResult(
+        errors=sum(1 for f in out if f.severity == "error"),
+        warnings=sum(1 for f in out if f.severity == "warning"),
+        findings=out,
+    )
+
+
+def lint_manifest(manifest: str, filename: str = "manifest.yaml") -> LintResult:
+    """Check an Argo manifest (YAML text, one or more documents) for failure-safety: cleanup outside the
+    exit handler, unbounded or non-idempotent retries, missing deadlines, ungated deletes, parameters in
+    scripts, misspelt keys. Every finding has its rule, line, template and a concrete fix."""
+    from generator.lint import lint_text
+
+    _check_text(manifest)
+    return _findings(lint_text(manifest, filename))
+
+
+def explain_manifest(manifest: str) -> ExplainResult:
+    """The failure-mode table of an Argo manifest: per step, its retries (what they will and will not
+    retry), backoff, deadline, side effects and idempotency key, what cleans up after it, and what the
+    workflow does when it fails."""
+    from generator.errors import ManifestError
+    from generator.explain import failure_modes, to_markdown
+    from generator.model import parse_documents
+    from generator.yamlio import load_documents
+
+    _check_text(manifest)
+    try:
+        manifests = parse_documents(load_documents(manifest, file="manifest.yaml"), file="manifest.yaml")
+    except ManifestError as exc:
+        raise _tool_error(exc.message) from None
+    if not manifests:
+        raise _tool_error("no Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow in the text")
+    tables = [ManifestTable(manifest=m.label, steps=[StepRow(**r.as_dict()) for r in failure_modes(m)])
+              for m in manifests]
+    markdown = "\n".join(f"## {m.label}\n\n{to_markdown(failure_modes(m))}" for m in manifests)
+    return ExplainResult(manifests=tables, markdown=markdown)
+
+
+def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: int = 3) -> HardenResult:
+    """Apply the fixes a reviewer would make (cleanup into the exit handler, bounded retries with an
+    explicit policy and backoff, deadlines, podGC and ttl), keeping comments; report what needs a human."""
+    from generator.errors import ManifestError
+    from generator.harden import harden_text
+
+    _check_text(manifest)
+    if not 1 <= deadline_seconds <= 7 * 86400 or not 1 <= retry_limit <= 20:
+        raise _tool_error("deadline_seconds must be 1..604800 and retry_limit 1..20")
+    try:
+        result = harden_text(manifest, "manifest.yaml", deadline=deadline_seconds, retry_limit=retry_limit)
+    except ManifestError as exc:
+        raise _tool_error(exc.message) from None
+    return HardenResult(
+        yaml=result.text,
+        changes=[ChangeOut(line=c.line, template=c.template, rule=c.rule, description=c.description)
+                 for c in result.changes],
+        needs_human=[FindingOut(**f.as_dict()) for f in result.needs_human],
+    )
+
+
+def list_templates() -> TemplateList:
+    """The pipeline templates pipeforge can render (name, version, summary, tags)."""
+    from generator.template_spec import list_templates as available
+
+    return TemplateList(templates=[
+        TemplateSummary(name=t.name, version=t.version, summary=t.summary, tags=list(t.tags)) for t in available()
+    ])
+
+
+def _template(name: str) -> Any:
+    from generator.template_spec import find_template
+
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise _tool_error(f"template '{name}': give a template name from list_templates, not a path")
+    try:
+        return find_template(name)
+    except PipeforgeError as exc:
+        raise _tool_error(exc.message) from None
+
+
+def describe_template(name: str) -> TemplateDescription:
+    """One template: its parameters (JSON Schema), version, and the safety properties of what it renders."""
+    from generator.lint import lint_text
+    from generator.scaffold import MANIFEST_FILE, build
+
+    spec = _template(name)
+    pipeline = build(spec, {})
+    findings = lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)
+    manifest = pipeline.manifest
+    safety = [
+        f"lint on the defaults: {sum(f.severity == 'error' for f in findings)} errors, "
+        f"{sum(f.severity == 'warning' for f in findings)} warnings",
+        f"exit handler: {manifest.spec.exit_handler or 'none (compensation steps run on failure)'}",
+        f"workflow deadline: {manifest.spec.active_deadline_seconds}s",
+        "every step has a bounded retryStrategy with an explicit policy and a deadline",
+    ]
+    return TemplateDescription(name=spec.name, version=spec.version, summary=spec.summary, tags=list(spec.tags),
+                               parameters=spec.schema, safety=safety)
+
+
+def render_pipeline(template: str, parameters: dict[str, Any] | None = None) -> RenderResult:
+    """Render a template with parameters in memory (nothing is written): the files, their lint findings
+    and the failure-mode table. Invalid parameters are all reported at once."""
+    from generator.lint import lint_text
+    from generator.scaffold import MANIFEST_FILE, build
+
+    values = dict(parameters or {})
+    if len(values) > MAX_PARAMETERS:
+        raise _tool_error(f"{len(values)} parameters; the limit is {MAX_PARAMETERS}")
+    for key, value in values.items():
+        if isinstance(value, str) and len(value) > MAX_PARAMETER_CHARS:
+            raise _tool_error(f"parameter {key} is longer than {MAX_PARAMETER_CHARS:,} characters")
+    spec = _template(template)
+    try:
+        pipeline = build(spec, values)
+    except InvalidParametersError as exc:
+        raise _tool_error(exc.message) from None
+    except PipeforgeError as exc:
+        raise _tool_error(exc.message) from None
+    return RenderResult(
+        template=spec.name, version=spec.version, digest=pipeline.digest, files=dict(pipeline.files),
+        lint=_findings(lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)), failure_modes=pipeline.table,
+    )
+
+
+REVIEW_PROMPT = """\
+Review this Argo Workflows manifest for failure-safety the way a careful platform engineer would, and back
+every claim with a pipeforge tool call rather than reading the YAML yourself.
+
+1. Call lint_manifest on it. For each error, say what goes wrong on the failure path and quote the fix.
+2. Cleanup: if any step deletes what an earlier step created as an ordinary DAG or steps node (PF101),
+   convert it into the exit handler (spec.onExit), so it runs whether the workflow succeeds, fails, errors
+   or is stopped. harden_manifest does this; show the change.
+3. For every template, give its retryStrategy (limit, retryPolicy, backoff) and deadline, and justify the
+   policy per step: OnError where a non-zero exit is a real answer (bad data, a declined payment),
+   Always only where the step is idempotent (apply of a fixed name, delete, overwrite keyed on a run key).
+4. Call explain_manifest and include its failure-mode table.
+5. List every step whose retry could re-apply a non-idempotent side effect (create, generateName, names from
+   pod name, retries or time; retryStrategy on a steps/DAG template), each with the lint finding or table
+   row that shows it.
+6. Call harden_manifest, then lint_manifest on the result; list what still needs a human.
+
+Manifest:
+
+```yaml
+{manifest}
+```
+"""
+
+
+def review_prompt(manifest: str) -> str:
+    """The article's review of an Argo manifest, step by step, each claim backed by a pipeforge tool call."""
+    _check_text(manifest)
+    return REVIEW_PROMPT.format(manifest=manifest)
+
+
+def build_server() -> Any:
+    """The MCP server with every tool and the review prompt registered."""
+    from mcp.server.mcpserver import MCPServer
+
+    server = MCPServer(
+        name="pipeforge",
+        version=__version__,
+        instructions=(
+            "pipeforge verifies Argo Workflows pipelines for failure-safety. Draft or edit a manifest, then "
+            "call lint_manifest; fix errors with harden_manifest (or by hand), and show the user "
+            "explain_manifest's failure-mode table instead of raw YAML. Prefer render_pipeline from a "
+            "template (list_templates, describe_template) over writing a pipeline from scratch."
+        ),
+    )
+    for tool in (list_templates, describe_template, render_pipeline, lint_manifest, explain_manifest,
+                 harden_manifest):
+        server.add_tool(tool, structured_output=True)
+    server.add_prompt(_prompt(review_prompt, "review-argo-pipeline"))
+    return server
+
+
+def _prompt(fn: Any, name: str) -> Any:
+    from mcp.server.mcpserver.prompts import Prompt
+
+    return Prompt.from_function(fn, name=name, description=fn.__doc__)
+
+
+def serve_stdio() -> None:
+    build_server().run("stdio")

@@ -1,0 +1,136 @@
+"""`pipeforge mcp` over stdio, driven by the MCP SDK's own client: tools listed and called, valid and
+invalid input, and the loop an assistant runs on the article's broken pipeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import pytest
+
+from tests.test_lint_cli import ARTICLE
+
+TOOLS = {"list_templates", "describe_template", "render_pipeline", "lint_manifest", "explain_manifest",
+         "harden_manifest"}
+
+
+def with_session(body: Callable[[Any], Awaitable[None]]) -> None:
+    """Start `python -m generator mcp` as a subprocess and run `body` with an initialised ClientSession."""
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    async def main() -> None:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "generator", "mcp"])
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            await body(session)
+
+    anyio.run(main)
+
+
+async def call(session: Any, tool: str, **arguments: Any) -> Any:
+    return await session.call_tool(tool, arguments)
+
+
+def structured(result: Any) -> dict[str, Any]:
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert isinstance(data, dict)
+    return data
+
+
+def error_text(result: Any) -> str:
+    assert result.is_error
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def test_tools_and_prompt_are_listed_with_schemas() -> None:
+    async def body(session: Any) -> None:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        assert set(tools) == TOOLS
+        for tool in tools.values():
+            assert tool.description and tool.input_schema["type"] == "object"
+            assert tool.output_schema and tool.output_schema["type"] == "object"
+        assert "manifest" in tools["lint_manifest"].input_schema["properties"]
+        prompts = {p.name for p in (await session.list_prompts()).prompts}
+        assert prompts == {"review-argo-pipeline"}
+        prompt = await session.get_prompt("review-argo-pipeline", {"manifest": ARTICLE})
+        text = prompt.messages[0].content.text
+        assert "exit handler" in text and "lint_manifest" in text and "cleanup" in text
+
+    with_session(body)
+
+
+def test_each_tool_with_valid_input() -> None:
+    async def body(session: Any) -> None:
+        names = {t["name"] for t in structured(await call(session, "list_templates"))["templates"]}
+        assert names >= {"provision-process-publish", "saga-compensation", "approval-gated-delete"}
+        described = structured(await call(session, "describe_template", name="approval-gated-delete"))
+        assert "target_name" in described["parameters"]["properties"]
+        assert described["safety"][0] == "lint on the defaults: 0 errors, 0 warnings"
+        rendered = structured(await call(session, "render_pipeline", template="saga-compensation",
+                                         parameters={"namespace": "orders"}))
+        assert "workflowtemplate.yaml" in rendered["files"] and rendered["lint"]["errors"] == 0
+        assert "namespace: \"orders\"" in rendered["files"]["workflowtemplate.yaml"]
+        assert "| Step |" in rendered["failure_modes"]
+        explained = structured(await call(session, "explain_manifest", manifest=ARTICLE))
+        assert explained["manifests"][0]["steps"][0]["step"] == "provision"
+
+    with_session(body)
+
+
+@pytest.mark.parametrize(("tool", "arguments", "expected"), [
+    ("lint_manifest", {"manifest": ""}, "empty"),
+    ("lint_manifest", {"manifest": "x" * 1_000_001}, "limit"),
+    ("explain_manifest", {"manifest": "kind: [unclosed"}, "malformed YAML"),
+    ("explain_manifest", {"manifest": "kind: ConfigMap\n"}, "no Argo"),
+    ("harden_manifest", {"manifest": "spec: {templates: [\n"}, "malformed YAML"),
+    ("describe_template", {"name": "no-such-template"}, "no-such-template"),
+    ("describe_template", {"name": "../../etc"}, "not a path"),
+    ("render_pipeline", {"template": "approval-gated-delete", "parameters": {"target_name": "Prod DB",
+                                                                             "retry_limit": 99}},
+     "target_name"),
+    ("lint_manifest", {}, "manifest"),
+])
+def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tool: str, arguments: dict[str, Any],
+                                                                  expected: str) -> None:
+    async def body(session: Any) -> None:
+        message = error_text(await call(session, tool, **arguments))
+        assert expected in message
+        assert "Traceback" not in message
+        again = structured(await call(session, "list_templates"))  # still alive
+        assert again["templates"]
+
+    with_session(body)
+
+
+def test_invalid_parameters_are_all_named() -> None:
+    async def body(session: Any) -> None:
+        message = error_text(await call(session, "render_pipeline", template="approval-gated-delete",
+                                        parameters={"target_name": "Prod DB", "retry_limit": 99}))
+        assert "target_name" in message and "retry_limit" in message
+
+    with_session(body)
+
+
+def test_the_assistant_loop_on_the_articles_broken_pipeline() -> None:
+    """lint the draft (cleanup as the last DAG node), harden it, lint again: the cleanup is in onExit."""
+
+    async def body(session: Any) -> None:
+        draft = structured(await call(session, "lint_manifest", manifest=ARTICLE))
+        assert "PF101" in {f["rule"] for f in draft["findings"]}
+        hardened = structured(await call(session, "harden_manifest", manifest=ARTICLE))
+        assert any(c["rule"] == "PF101" for c in hardened["changes"])
+        after = structured(await call(session, "lint_manifest", manifest=hardened["yaml"]))
+        assert "PF101" not in {f["rule"] for f in after["findings"]}
+        assert {f["rule"] for f in after["findings"] if f["severity"] == "error"} == {"PF401"}
+        table = structured(await call(session, "explain_manifest", manifest=hardened["yaml"]))
+        rows = {r["step"]: r for r in table["manifests"][0]["steps"]}
+        assert rows["provision"]["cleaned_up_by"] == [
+            "PersistentVolumeClaim/scratch-{{workflow.name}}: exit handler cleanup (always)"]
+        json.dumps(table)  # plain JSON all the way down
+
+    with_session(body)
