@@ -65,8 +65,18 @@ def require(scope: str) -> Callable[[Registry, HTTPAuthorizationCredentials | No
     return check
 
 
-def read_access(registry: RegistryDep, credentials: Credentials) -> Principal | None:
-    """Reads are open unless PIPEFORGE_REQUIRE_READ_TOKEN is set; a token sent anyway must be valid."""
+def _presented(request: Request) -> HTTPAuthorizationCredentials | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip())
+
+
+def read_access(registry: RegistryDep, request: Request) -> Principal | None:
+    """Reads are open unless PIPEFORGE_REQUIRE_READ_TOKEN is set; a token sent anyway must be valid.
+    (The header is read here rather than through ``HTTPBearer`` so that the OpenAPI document does not
+    call the token required; ``registry_api.app`` documents it as optional or required per setting.)"""
+    credentials = _presented(request)
     if registry.settings.require_read_token:
         return require("read")(registry, credentials)
     return _principal(registry, credentials) if credentials is not None else None

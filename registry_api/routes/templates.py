@@ -19,7 +19,8 @@ Name = Annotated[str, Path(pattern=NAME, max_length=63, description="template na
 VersionText = Annotated[str, Path(max_length=200, description="exact version, or a spec such as latest or ^1.2")]
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for code, text in ((401, "no or unknown token"), (403, "the token lacks the scope"), (404, "not in the catalog"),
+    for code, text in ((400, "bad request"), (401, "no or unknown token"), (403, "the token lacks the scope"),
+                       (404, "not in the catalog"),
                        (409, "version published with other content"), (413, "request too large"),
                        (422, "invalid input"), (503, "catalog database unavailable"))
 }
