@@ -29,7 +29,7 @@ class Node:
 def _retry(template: Template, spec: WorkflowSpec) -> str:
     retry = template.retry or spec.retry
     if template.kind == "suspend":
-        return "approval gate"
+        return ""
     if retry is None:
         return "no retries"
     if not retry.bounded:
