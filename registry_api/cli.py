@@ -40,6 +40,7 @@ def add_registry_commands(commands: Any, command: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
     serve.set_defaults(handler=_cmd_serve)
 
     token = command(commands, "token", "create, list and revoke registry API tokens", TOKEN_HELP)
@@ -80,7 +81,7 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
     except ValueError as exc:  # pydantic's ValidationError: a PIPEFORGE_ setting of the wrong shape
         raise UsageError(f"invalid registry settings in the environment: {exc}") from None
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False, access_log=not args.no_access_log)
     return EXIT_OK
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from catalog.semver import parse_version
-from registry_api.deps import PublisherDep, ReaderDep, RegistryDep
+from registry_api.deps import PublisherDep, ReaderDep, RegistryDep, read_access
 from registry_api.problems import PROBLEM_TYPE
 from registry_api.schemas import NAME, ChangeResult, TemplateDetail, TemplatePage, VersionPublic, YankRequest
 from registry_api.services import catalog_ops
+from registry_api.services.index import MAX_PAGE, listing_query
+from registry_api.services.registry import Registry
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
 
@@ -27,19 +29,31 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 BUNDLE_MEDIA_TYPE = "application/x-tar"
 
 
-@router.get("", response_model=None, responses={200: {"model": TemplatePage}, **_PROBLEMS})
-async def list_templates(
-    registry: RegistryDep, _reader: ReaderDep,
-    q: Annotated[str, Query(max_length=200, description="words in the name, summary or tags")] = "",
-    tag: Annotated[str | None, Query(max_length=100, description="only templates with this tag")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> Response:
-    """Templates, sorted by name, with their latest version; search with `q`, filter by `tag`."""
+_LIST_PARAMETERS = [
+    {"name": "q", "in": "query", "required": False, "description": "words in the name, summary or tags",
+     "schema": {"type": "string", "maxLength": 200, "default": ""}},
+    {"name": "tag", "in": "query", "required": False, "description": "only templates with this tag",
+     "schema": {"type": "string", "maxLength": 100}},
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 50}},
+    {"name": "offset", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0}},
+]
+
+
+@router.get("", response_model=None, responses={200: {"model": TemplatePage}, **_PROBLEMS},
+            openapi_extra={"parameters": _LIST_PARAMETERS})
+async def list_templates(request: Request) -> Response:
+    """Templates, sorted by name, with their latest version; search with `q`, filter by `tag`.
+
+    The hottest route: its query is checked by ``listing_query`` rather than by FastAPI's dependency
+    machinery (same rules, same problem document), and the page comes from the in-memory index."""
+    registry: Registry = request.app.state.registry
+    await read_access(registry, request)
+    query = listing_query(request.query_params)
     if not registry.index.fresh():
         await anyio.to_thread.run_sync(registry.index.refresh)
-    body = registry.index.page_json(q=q.strip().lower(), tag=tag, limit=limit, offset=offset)
-    return Response(body, media_type="application/json")
+    return Response(registry.index.page_json(**query), media_type="application/json")
 
 
 @router.get("/{name}", response_model=TemplateDetail, responses=_PROBLEMS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,3 +134,35 @@ class IndexCache:
             if len(state.pages) < 1024:  # bounded: queries are user input
                 state.pages[key] = cached
         return cached
+
+
+def _integer(text: str | None, name: str, default: int, low: int, high: int, errors: list[dict[str, str]]) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        errors.append({"field": f"query.{name}", "rule": "Input should be a valid integer"})
+        return default
+    if not low <= value <= high:
+        errors.append({"field": f"query.{name}", "rule": f"Input should be between {low} and {high}"})
+    return value
+
+
+def listing_query(params: Mapping[str, str]) -> dict[str, Any]:
+    """``q``, ``tag``, ``limit`` and ``offset`` of a listing, checked; every bad one is reported."""
+    from registry_api.problems import ProblemError
+
+    errors: list[dict[str, str]] = []
+    q, tag = params.get("q", ""), params.get("tag") or None
+    if len(q) > 200:
+        errors.append({"field": "query.q", "rule": "String should have at most 200 characters"})
+    if tag is not None and len(tag) > 100:
+        errors.append({"field": "query.tag", "rule": "String should have at most 100 characters"})
+    limit = _integer(params.get("limit"), "limit", 50, 1, MAX_PAGE, errors)
+    offset = _integer(params.get("offset"), "offset", 0, 0, 1_000_000, errors)
+    if errors:
+        fields = ", ".join(e["field"] for e in errors)
+        raise ProblemError(422, "invalid-request", "Invalid request", f"{len(errors)} invalid field(s): {fields}",
+                           errors=errors)
+    return {"q": q.strip().lower(), "tag": tag, "limit": limit, "offset": offset}
