@@ -16,7 +16,7 @@ from registry_api import problems
 from registry_api.middleware import Metrics, RequestMetrics, SizeLimit
 from registry_api.routes import health, render, templates, web
 from registry_api.schemas import Problem
-from registry_api.services.registry import open_registry
+from registry_api.services.registry import Registry, open_registry
 from registry_api.settings import Settings
 
 WEB = Path(__file__).with_name("web")
@@ -56,20 +56,23 @@ def _document_read_security(app: FastAPI, *, required: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
     """The ASGI app. The catalog is opened (and migrated, and seeded with the built-in templates when
-    empty and ``publish_builtins`` is on) when the app starts."""
+    empty and ``publish_builtins`` is on) when the app starts, unless an opened ``registry`` is given
+    (``pipeforge serve`` opens it first, so that a bad database URL is a message, not a traceback)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        registry = open_registry(settings)
+        nonlocal registry
+        registry = registry or open_registry(settings)
         app.state.registry = registry
         log.info("registry serving the catalog at %s", registry.catalog.location)
         try:
             yield
         finally:
             registry.close()
+            registry = None
 
     app = FastAPI(title="pipeforge registry", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)

@@ -76,11 +76,20 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: give a port between 1 and 65535")
+    from pydantic import ValidationError
+
     try:
         settings = Settings()
-    except ValueError as exc:  # pydantic's ValidationError: a PIPEFORGE_ setting of the wrong shape
-        raise UsageError(f"invalid registry settings in the environment: {exc}") from None
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+    except ValidationError as exc:  # a PIPEFORGE_ setting of the wrong shape: name each one
+        problems = "; ".join(
+            f"PIPEFORGE_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise UsageError(f"invalid registry settings in the environment: {problems}") from None
+    from registry_api.services.registry import open_registry
+
+    registry = open_registry(settings)  # a bad URL or an unreachable database: a message and exit code 2
+    uvicorn.run(create_app(settings, registry=registry), host=args.host, port=args.port, log_level=args.log_level,
                 proxy_headers=False, server_header=False, access_log=not args.no_access_log)
     return EXIT_OK
 
