@@ -101,8 +101,13 @@ def load(path: Path) -> Target:
     manifests = load_manifests(path)
     if not manifests:
         raise UsageError(f"{path}: no Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow")
-    runnable = [m for m in manifests if m.kind in ("Workflow", "CronWorkflow")] or manifests
-    return Target(_with_referenced_spec(runnable[0], manifests), manifests)
+    runnable = [m for m in manifests if m.kind in ("Workflow", "CronWorkflow")]
+    runnable = runnable or [m for m in manifests if m.spec.entrypoint] or manifests
+    chosen = _with_referenced_spec(runnable[0], manifests)
+    if not chosen.spec.entrypoint and chosen.spec.workflow_template_ref is None:
+        raise UsageError(f"{path}: {chosen.label} has no entrypoint, so there is nothing to run: it is a library "
+                         "of templates; simulate a Workflow that uses it (put both in one file)")
+    return Target(chosen, manifests)
 
 
 def _with_referenced_spec(manifest: Manifest, library: list[Manifest]) -> Manifest:

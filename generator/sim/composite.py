@@ -50,12 +50,12 @@ def continues_on(task: Task, phase: str) -> bool:
 
 
 def launch(engine: Engine, task: Task, spec: WorkflowSpec, scope: Scope, in_exit: bool,
-           record: NodeDone, done: NodeDone) -> None:
+           record: NodeDone, done: NodeDone, depth: int = 0) -> None:
     """Start a task or step (expanded over its items if it fans out); ``record`` sees the finished node
     before its exit hook runs, ``done`` after."""
     items = _items(engine, task, scope)
     if items is None:
-        _launch_one(engine, task, task.name, spec, scope, in_exit, record, done)
+        _launch_one(engine, task, task.name, spec, scope, in_exit, record, done, depth)
         return
     group = engine.new_node(task.name, task.template or "?", in_exit, task.name)
     group.children = []
@@ -82,11 +82,11 @@ def launch(engine: Engine, task: Task, spec: WorkflowSpec, scope: Scope, in_exit
         label = item if isinstance(item, str | int | float) else json.dumps(item, separators=(",", ":"))
         child_scope = scope.child(item_values(item))
         _launch_one(engine, task, f"{task.name}({index}:{label})", spec, child_scope, in_exit,
-                    lambda _node: None, child_done)
+                    lambda _node: None, child_done, depth)
 
 
 def _launch_one(engine: Engine, task: Task, name: str, spec: WorkflowSpec, scope: Scope, in_exit: bool,
-                record: NodeDone, done: NodeDone) -> None:
+                record: NodeDone, done: NodeDone, depth: int = 0) -> None:
     found = call_task(engine, task, spec)
     template_name = found[0].name if not isinstance(found, str) else (task.template or "?")
     node = engine.new_node(name, template_name, in_exit, task.name)
@@ -106,14 +106,16 @@ def _launch_one(engine: Engine, task: Task, name: str, spec: WorkflowSpec, scope
                 finish("Skipped", f"when '{task.when}' evaluated false")
                 return
         except ExpressionError as exc:
-            finish("Error", f"when '{task.when}' cannot be evaluated: {exc}")
-            return
+            if "unknown:" not in engine.subst(task.when, scope, in_expression=True):
+                finish("Error", f"when '{task.when}' cannot be evaluated: {exc}")
+                return
+            engine.assume(f"when '{task.when}' of {task.name} depends on a value not known offline: the step runs")
     inputs = engine.inputs_for(template, task.arguments, scope)
     if isinstance(inputs, str):
         finish("Error", inputs)
         return
     engine.note_hooks(task)
-    engine.execute(Call(node, template, tspec, engine.globals.child(inputs), in_exit), finish)
+    engine.execute(Call(node, template, tspec, engine.globals.child(inputs), in_exit, depth + 1), finish)
 
 
 def _exit_hook(engine: Engine, task: Task, node: SimNode, spec: WorkflowSpec, scope: Scope,
@@ -171,6 +173,10 @@ def _subst_item(engine: Engine, item: Any, scope: Scope) -> Any:
 
 def _sequence(engine: Engine, task: Task, scope: Scope) -> list[Any] | str:
     seq = task.with_sequence or {}
+    unknown = [k for k in ("count", "start", "end") if k in seq and engine.subst(str(seq[k]), scope).startswith("<")]
+    if unknown:
+        engine.assume(f"withSequence of {task.name} counts a runtime output: simulated as one item")
+        return ["0"]
     try:
         values = {k: to_int(engine.subst(str(seq[k]), scope)) for k in ("count", "start", "end") if k in seq}
     except ExpressionError as exc:
@@ -232,7 +238,7 @@ class DagPlan:
         error = None
         if any(t.depends for t in tasks) and any(t.dependencies for t in tasks):
             error = "a DAG cannot mix depends and dependencies"
-        if template.dag_target:
+        if template.dag_target and "{{" not in template.dag_target:
             names = template.dag_target.split()
             missing = [n for n in names if n not in index]
             error = error or (f"dag.target names {', '.join(missing)}, not a task" if missing else None)
@@ -268,6 +274,10 @@ class DagRun:
         if plan is None:
             plan = engine.plans[id(call.template)] = DagPlan.build(call.template)
         self.plan: DagPlan = plan
+        self.targets = plan.targets
+        if call.template.dag_target and "{{" in call.template.dag_target:
+            names = engine.subst(call.template.dag_target, call.scope).split()
+            self.targets = [plan.index[name] for name in names if name in plan.index]
         n = len(plan.tasks)
         self.waiting = [len(d) for d in plan.deps]
         self.phases: list[str | None] = [None] * n
@@ -321,7 +331,7 @@ class DagRun:
             return
         self.running += 1
         launch(engine, task, self.call.spec, self.local, self.call.in_exit,
-               lambda node: self._record(task, node), lambda node: self._finished(i, node, True))
+               lambda node: self._record(task, node), lambda node: self._finished(i, node, True), self.call.depth)
 
     def _settle(self, i: int, task: Task, phase: str, message: str) -> None:
         node = self.engine.new_node(task.name, task.template or "?", self.call.in_exit, task.name)
@@ -365,13 +375,13 @@ class DagRun:
             return "Error", f"tasks never became ready (a dependency cycle?): {', '.join(unfinished)}"
         branch = self._branches()
         result = "Succeeded"
-        for t in self.plan.targets:
+        for t in self.targets:
             phase = branch[t]
             if phase in FAILING and not continues_on(self.plan.tasks[t], phase):
                 result = phase
                 if self.plan.fail_fast:
                     break
-        failed = [self.plan.tasks[t].name for t in self.plan.targets if branch[t] in FAILING]
+        failed = [self.plan.tasks[t].name for t in self.targets if branch[t] in FAILING]
         return result, (f"target {', '.join(failed)} failed" if result != "Succeeded" else "")
 
     def _branches(self) -> list[str]:
@@ -423,7 +433,8 @@ class StepsRun:
             self.launching = True
             for step in steps:
                 launch(self.engine, step, self.call.spec, self.local, self.call.in_exit,
-                       lambda node, s=step: self._record(s, node), lambda node, s=step: self._step_done(s, node))
+                       lambda node, s=step: self._record(s, node), lambda node, s=step: self._step_done(s, node),
+                       self.call.depth)
             self.launching = False
             if self.pending:
                 return

@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +37,13 @@ from generator.sim.values import Scope, parse_duration, placeholder, suffix, tex
 
 STEP_SECONDS = 10.0
 MAX_ATTEMPTS = 100  # an unbounded retryStrategy over a permanent fault is cut here (and said so)
+MAX_DEPTH = 16  # recursion over values not known offline would not end: cut here (and said so)
 POD_KINDS = ("container", "script", "resource", "containerSet")
 OPAQUE_KINDS = ("http", "plugin", "data")
 COMPLETED = ("Succeeded", "Failed", "Error")
 
 Done = Callable[[str, str], None]
+_UNKNOWN = re.compile(r"<([^<>\s]+)>")
 
 
 @dataclass(slots=True)
@@ -90,6 +93,7 @@ class Call:
     spec: WorkflowSpec
     scope: Scope
     in_exit: bool
+    depth: int = 0  # how many templates deep (recursive templates are cut at MAX_DEPTH)
 
 
 class Activity:
@@ -298,6 +302,8 @@ class Engine:
             return self._expr_value(scope, name, in_expression)
         value = scope.get(name)
         if value is not None:
+            if in_expression and "<" in value:
+                return _UNKNOWN.sub(lambda m: placeholder(m.group(1), in_expression=True), value)
             return value
         if name.startswith(("steps.", "tasks.")) and ".outputs." in name:
             self.assume(f"{name} is a runtime output, not known offline: simulated as {placeholder(name, in_expression=False)}")
@@ -420,7 +426,12 @@ class Engine:
             done("Failed", reason)
             return
         attempt_scope = call.scope.child({"retries": str(index)})
-        attempt_call = Call(call.node, call.template, call.spec, attempt_scope, call.in_exit)
+        attempt_call = Call(call.node, call.template, call.spec, attempt_scope, call.in_exit, call.depth)
+        if call.depth > MAX_DEPTH and kind in ("dag", "steps"):
+            self.assume(f"templates nested deeper than {MAX_DEPTH} levels (recursion over values not known "
+                        "offline) are cut: the deepest is taken to succeed")
+            done("Succeeded", "recursion cut by the simulator")
+            return
         if kind in POD_KINDS or kind in OPAQUE_KINDS:
             if kind in OPAQUE_KINDS:
                 self.assume(f"{kind} templates run no pod: simulated as a step that takes {STEP_SECONDS:g} s")

@@ -351,8 +351,13 @@ def evaluate_when(text: str) -> bool:
     return truth(evaluate(parse(text), resolve))
 
 
+_INDEX = re.compile(r"""\[\s*(?:"([^"]*)"|'([^']*)')\s*\]""")
+
+
 def evaluate_expr(text: str, variables: dict[str, Any]) -> Any:
-    """An expr-lang expression over dotted variables (retry ``expression``, ``{{= }}``)."""
+    """An expr-lang expression over dotted variables (retry ``expression``, ``{{= }}``);
+    ``a["b-c"]`` reads as ``a.b-c``."""
+    text = _INDEX.sub(lambda m: "." + (m.group(1) if m.group(1) is not None else m.group(2)), text)
 
     def resolve(word: str) -> Any:
         if word in ("true", "false"):

@@ -69,7 +69,9 @@ class Scope:
 def placeholder(name: str, *, in_expression: bool) -> str:
     """The stand-in for a value not known offline: ``<run-key>`` in names, one bare word in expressions."""
     short = name.removeprefix("workflow.parameters.")
-    return f"unknown:{short}" if in_expression else f"<{short}>"
+    if in_expression:
+        return "unknown:" + re.sub(r"[^\w.:-]+", "_", short)
+    return f"<{short}>"
 
 
 def item_values(item: Any) -> dict[str, str]:
