@@ -99,7 +99,7 @@ class Call:
 class Activity:
     """Something that holds a node open on the clock: a pod, a waiting gate, a retry backoff."""
 
-    __slots__ = ("attempt", "call", "cancelled", "done", "hung", "id", "kind", "undecided")
+    __slots__ = ("attempt", "call", "cancelled", "done", "hung", "id", "kind", "nth", "undecided")
 
     def __init__(self, engine: Engine, kind: str, call: Call, attempt: int, done: Done) -> None:
         self.id = next(engine.ids)
@@ -110,6 +110,7 @@ class Activity:
         self.cancelled = False
         self.hung = False
         self.undecided = False
+        self.nth = 0  # the how-manieth attempt of this node name in the whole run (re-runs included)
 
 
 class Engine:
@@ -134,6 +135,7 @@ class Engine:
         self.exit_ran = False
         self.exit_phase: str | None = None
         self.touched: set[str] = set()  # step names that ran (for faults that never applied)
+        self.runs: dict[str, int] = {}  # attempts per node name, across re-runs of a retried parent
         self.spec = manifest.spec
         self.plans: dict[int, Any] = {}
         self._shutdown_pending = False
@@ -481,6 +483,8 @@ class Engine:
         self.touched.add(node.step)
         deadline = self._pod_deadline(call.template, call.scope, clamp)
         activity = Activity(self, "pod", call, index, done)
+        activity.nth = self.runs.get(node.name, 0)
+        self.runs[node.name] = activity.nth + 1
         self.active[activity.id] = activity
         self.record(node, "Running", index)
         if node.step in self.faults.hang:
@@ -497,7 +501,7 @@ class Engine:
             return
         del self.active[activity.id]
         call = activity.call
-        injected = self.faults.injected(call.node.step, activity.attempt)
+        injected = self.faults.injected(call.node.step, activity.nth)
         effects, error = self.perform_effects(call, failing=injected is not None)
         phase, message = "Succeeded", ""
         if injected is not None:

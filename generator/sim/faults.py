@@ -10,7 +10,8 @@ PHASE_WORDS = {"failed": "Failed", "error": "Error", "errored": "Error"}
 
 @dataclass(frozen=True)
 class Faults:
-    """``fail``: step → (Failed or Error, how many first attempts; None = all). ``resume``: gate →
+    """``fail``: step → (Failed or Error, how many first attempts; None = all), counted per node (each
+    fan-out item has its own count) across re-runs of a retried parent. ``resume``: gate →
     supplied outputs. ``stop_at``/``terminate_at``: the step during which argo stop/terminate is issued."""
 
     fail: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
