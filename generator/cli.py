@@ -198,6 +198,7 @@ def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"Created {destination}/ from {template.name} {template.version} ({pipeline.digest})\n")
     for name in sorted(pipeline.files):
         out.write(f"  {destination / name}\n")
+    out.write(f"\nSimulated failures (pipeforge simulate --matrix): {pipeline.verdict}\n")
     if not args.quiet:
         out.write("\nFailure modes:\n\n" + pipeline.table)
     return EXIT_OK
@@ -248,14 +249,14 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _matrix(target: Any, as_json: bool, out: TextIO) -> int:
-    from generator.sim.matrix import run_matrix, to_markdown
+    from generator.sim.matrix import run_matrix, to_text
 
     matrix = run_matrix(target)
     if as_json:
         json.dump(matrix.as_dict(), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        out.write(f"Fault matrix of {matrix.manifest}\n\n{to_markdown(matrix)}")
+        out.write(f"Fault matrix of {matrix.manifest}\n\n{to_text(matrix)}")
     return EXIT_OK if matrix.ok else EXIT_FINDINGS
 
 

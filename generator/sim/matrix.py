@@ -188,23 +188,44 @@ def _judge(scenario: Scenario, result: SimulationResult, reached: bool, steps: d
     return Row(scenario, result, reached)
 
 
-def to_markdown(matrix: MatrixResult) -> str:
-    lines = [
-        "| Scenario | Workflow | Exit handler | Orphaned | Duplicated | Verdict |",
-        "|---|---|---|---|---|---|",
+def _cells(row: Row) -> list[list[str]]:
+    result = row.result
+    exit_cell = "none" if result.exit_handler is None else (
+        f"ran ({result.exit_phase})" if result.exit_ran else "did not run")
+    return [
+        [row.scenario.label + ("" if row.reached else " (not reached)")],
+        [result.phase],
+        [exit_cell],
+        [r.ref for r in result.orphaned] or ["-"],
+        [n for _, names in result.duplicated for n in names] or ["-"],
+        [row.verdict(), *row.mitigations],
     ]
+
+
+HEADINGS = ["Scenario", "Workflow", "Exit handler", "Orphaned", "Duplicated", "Verdict"]
+
+
+def to_markdown(matrix: MatrixResult) -> str:
+    """The table for a README: GitHub-flavoured Markdown (``<`` escaped, so ``<run-key>`` shows)."""
+
+    def cell(items: list[str]) -> str:
+        return "<br>".join(i.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for i in items)
+
+    lines = ["| " + " | ".join(HEADINGS) + " |", "|" + "---|" * len(HEADINGS)]
     for row in matrix.rows:
-        result = row.result
-        label = row.scenario.label + ("" if row.reached else " (not reached)")
-        exit_cell = "none" if result.exit_handler is None else (
-            f"ran ({result.exit_phase})" if result.exit_ran else "did not run")
-        cells = [
-            label,
-            result.phase,
-            exit_cell,
-            "<br>".join(r.ref for r in result.orphaned) or "-",
-            "<br>".join(n for _, names in result.duplicated for n in names) or "-",
-            row.verdict() + "".join(f"<br>{m}" for m in row.mitigations),
-        ]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(cell(c).replace("|", "\\|") for c in _cells(row)) + " |")
+    return "\n".join(lines) + "\n\n" + matrix.summary() + "\n"
+
+
+def to_text(matrix: MatrixResult) -> str:
+    """The table for a terminal: aligned columns, one line per value."""
+    rows = [[[h] for h in HEADINGS], *(_cells(row) for row in matrix.rows)]
+    widths = [min(max(len(v) for r in rows for v in r[i][:1]), 60) for i in range(len(HEADINGS) - 1)]
+    lines = []
+    for row in rows:
+        height = max(len(c) for c in row)
+        for k in range(height):
+            parts = [(c[k] if k < len(c) else "").ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
+            last = row[-1][k] if k < len(row[-1]) else ""
+            lines.append("  ".join([*parts, last]).rstrip())
     return "\n".join(lines) + "\n\n" + matrix.summary() + "\n"
