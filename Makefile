@@ -33,6 +33,7 @@ run: $(STAMP)
 ## make bench: the speed figures the README quotes.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_new.py
+	$(BIN)/python bench/bench_simulate.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage
