@@ -115,7 +115,8 @@ def main() -> int:
             path.write_text(build(find_template(name), {}).files[MANIFEST_FILE], encoding="utf-8")
             rows = len(run_matrix(load(path)).rows)
             seconds = median_seconds(lambda p=path: run_matrix(load(p)), args.runs)
-            print(f"simulate --matrix {name:<26}   median {seconds * 1000:8.1f} ms  ({rows} scenarios; target <= 2000 ms)")
+            print(f"simulate --matrix {name:<26}   median {seconds * 1000:8.1f} ms  "
+                  f"({rows} scenarios; target <= 2000 ms)")
     return 0
 
 

@@ -266,7 +266,7 @@ def _condition(task: Task, tasks: tuple[Task, ...], index: dict[str, int]) -> tu
 
 
 class DagRun:
-    def __init__(self, engine: Engine, call: Call, attempt: int, done: Done) -> None:
+    def __init__(self, engine: Engine, call: Call, done: Done) -> None:
         self.engine = engine
         self.call = call
         self.done = done
@@ -400,7 +400,7 @@ class DagRun:
 
 
 class StepsRun:
-    def __init__(self, engine: Engine, call: Call, attempt: int, done: Done) -> None:
+    def __init__(self, engine: Engine, call: Call, done: Done) -> None:
         self.engine = engine
         self.call = call
         self.done = done
@@ -432,12 +432,14 @@ class StepsRun:
             self.pending = len(steps)
             self.launching = True
             for step in steps:
-                launch(self.engine, step, self.call.spec, self.local, self.call.in_exit,
-                       lambda node, s=step: self._record(s, node), lambda node, s=step: self._step_done(s, node),
-                       self.call.depth)
+                self._launch(step)
             self.launching = False
             if self.pending:
                 return
+
+    def _launch(self, step: Task) -> None:
+        launch(self.engine, step, self.call.spec, self.local, self.call.in_exit,
+               lambda node: self._record(step, node), lambda node: self._step_done(step, node), self.call.depth)
 
     def _record(self, step: Task, node: SimNode) -> None:
         values = self.local.values

@@ -46,13 +46,13 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
             name, logical = prefix + suffix(seed), prefix + "<generateName>"
         ref = f"{resource.kind}/{name}"
         action = resource.action or "?"
-        effect = declared.get(ref)
+        declared_as = declared.get(ref)
         if action in ("create", "apply", "replace"):
             if action == "create" and engine.ledger.exists(ref):
                 error = f"{ref} AlreadyExists: create of a fixed name is not idempotent"
                 done.append(f"create {ref}: AlreadyExists")
             else:
-                verb = effect.verb if effect is not None and effect.verb != "deletes" else "undeclared"
+                verb = declared_as.verb if declared_as is not None and declared_as.verb != "deletes" else "undeclared"
                 label = f"{template.name}: resource {action} {resource.target}"
                 engine.ledger.create(ref, verb=verb, declaration=label, logical=logical, owned=owned)
                 done.append(f"{action} {ref}" + ("" if verb != "undeclared" else " (no pipeforge.io annotation)"))

@@ -224,7 +224,7 @@ class Engine:
         entry = self.resolve(spec, spec.entrypoint, None)
         if isinstance(entry, str):
             self.finish_node(root, "Error", entry)
-            self._main_finished("Error", entry)
+            self._main_finished("Error")
             return
         template, tspec = entry
         inputs = {f"inputs.parameters.{p.name}": v for p, v in self._workflow_arguments()}
@@ -233,9 +233,9 @@ class Engine:
 
     def _entry_done(self, root: SimNode, phase: str, message: str) -> None:
         self.finish_node(root, phase, message)
-        self._main_finished(phase, message)
+        self._main_finished(phase)
 
-    def _main_finished(self, phase: str, message: str) -> None:
+    def _main_finished(self, phase: str) -> None:
         self.main_done = True
         status = {"Skipped": "Succeeded", "Omitted": "Succeeded"}.get(phase, phase)
         if self.shutdown or (self.deadline_passed and status == "Succeeded"):
@@ -256,7 +256,11 @@ class Engine:
             return
         template, tspec = found
         call = Call(node, template, tspec, self.globals.child({}), True)
-        self.execute(call, lambda p, m: (self.finish_node(node, p, m), self._exit_done(p)))
+        self.execute(call, lambda phase, message: self._handler_done(node, phase, message))
+
+    def _handler_done(self, node: SimNode, phase: str, message: str) -> None:
+        self.finish_node(node, phase, message)
+        self._exit_done(phase)
 
     def _exit_done(self, phase: str) -> None:
         self.exit_ran = True
@@ -307,10 +311,11 @@ class Engine:
             if in_expression and "<" in value:
                 return _UNKNOWN.sub(lambda m: placeholder(m.group(1), in_expression=True), value)
             return value
+        shown = placeholder(name, in_expression=False)
         if name.startswith(("steps.", "tasks.")) and ".outputs." in name:
-            self.assume(f"{name} is a runtime output, not known offline: simulated as {placeholder(name, in_expression=False)}")
+            self.assume(f"{name} is a runtime output, not known offline: simulated as {shown}")
         else:
-            self.assume(f"{name} has no value here: simulated as {placeholder(name, in_expression=False)}")
+            self.assume(f"{name} has no value here: simulated as {shown}")
         return placeholder(name, in_expression=in_expression)
 
     def _expr_value(self, scope: Scope, source: str, in_expression: bool) -> str:
@@ -376,7 +381,8 @@ class Engine:
             if arg is not None and arg.value is not None:
                 raw = arg.value
             elif arg is not None and arg.value_from is not None:
-                self.assume(f"argument {param.name} of {template.name} comes from valueFrom: simulated as a placeholder")
+                self.assume(f"argument {param.name} of {template.name} comes from valueFrom: "
+                            "simulated as a placeholder")
                 raw = f"<{param.name}>"
             elif param.value is not None:
                 raw = param.value
@@ -390,7 +396,7 @@ class Engine:
     # --- execution ----------------------------------------------------------------------------------
 
     def note_hooks(self, task: Task) -> None:
-        for name, hook in task.hooks.items():
+        for name in task.hooks:
             if name != "exit":
                 self.assume(f"lifecycle hook {name!r} of {task.name} is not simulated (only exit hooks are)")
 
@@ -443,9 +449,9 @@ class Engine:
 
             run_gate(self, attempt_call, done)
         elif kind == "dag":
-            DagRun(self, attempt_call, index, done).start()
+            DagRun(self, attempt_call, done).start()
         elif kind == "steps":
-            StepsRun(self, attempt_call, index, done).start()
+            StepsRun(self, attempt_call, done).start()
         else:
             done("Error", f"template {call.template.name!r} has no container, script, resource, suspend, "
                  "dag or steps")

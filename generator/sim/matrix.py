@@ -2,10 +2,10 @@
 
 Scenarios (issue 4): each step failed permanently, errored permanently, failed once then recovered,
 hung; argo stop while each step of the main graph runs (Stop lets exit-handler pods finish, so
-stopping during the exit handler changes nothing for them); argo terminate while each step runs; each approval gate approved and rejected (and
-left undecided until the deadline). Gates are approved in every other scenario, with, for each supplied
-output, the first value of the input's ``enum`` that is not its default (``approve=YES``), so the steps
-behind a gate are exercised.
+stopping during the exit handler changes nothing for them); argo terminate while each step runs; each
+approval gate approved and rejected (and left undecided until the deadline). Gates are approved in
+every other scenario, with, for each supplied output, the first value of the input's ``enum`` that is
+not its default (``approve=YES``), so the steps behind a gate are exercised.
 
 Two documented exceptions do not fail the matrix:
 - terminate: Argo runs no exit handler (reference §3), so what it leaves is a known gap; the row names
@@ -121,7 +121,8 @@ def scenarios(target: Target) -> list[Scenario]:
     gates = {name: approving_values(info) for name, info in steps.items() if info.gate}
 
     def with_gates(**kwargs: Any) -> Faults:
-        resume = {g: v for g, v in gates.items() if g not in kwargs.get("reject", ()) and g not in kwargs.get("hang", ())}
+        undecided = {*kwargs.get("reject", ()), *kwargs.get("hang", ())}
+        resume = {g: v for g, v in gates.items() if g not in undecided}
         resume.update(kwargs.pop("resume", {}))
         return Faults(resume=resume, **kwargs)
 

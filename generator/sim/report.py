@@ -19,7 +19,8 @@ def timeline(result: SimulationResult) -> str:
         attempt = "" if event.attempt is None else str(event.attempt)
         notes = [*event.effects, event.message] if event.message else list(event.effects)
         first = notes[0] if notes else ""
-        lines.append(f"  {clock(event.time):>8}  {event.node:<{width}}  {event.phase:<10} {attempt:>3}  {first}".rstrip())
+        line = f"  {clock(event.time):>8}  {event.node:<{width}}  {event.phase:<10} {attempt:>3}  {first}"
+        lines.append(line.rstrip())
         pad = " " * (2 + 8 + 2 + width + 2 + 10 + 1 + 3 + 2)
         lines.extend(pad + note for note in notes[1:])
     return "\n".join(lines) + "\n"

@@ -56,7 +56,7 @@ class RetryRun:
             self.engine.assume(f"backoff.factor {value!r} of {self.call.template.name} is not a number: taken as 1")
             return 1.0
 
-    def _limit(self) -> int | None | str:
+    def _limit(self) -> int | str | None:
         limit = self.retry.limit
         if limit is None:
             return None
