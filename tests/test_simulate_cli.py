@@ -188,3 +188,43 @@ def test_every_argo_example_simulates_fault_free_without_a_crash() -> None:
             assert result.halted and "waiting at approval gate" in result.halted, path.name
     assert len(refused) == 5 and all("no Argo Workflow" in m for _, m in refused), refused
     assert phases == {"Succeeded": 209, "Running": 3}
+
+
+def test_in_process_text_report_names_faults_effects_and_assumptions(provision: Path) -> None:
+    """The library's text report (what the CLI prints), in process: faults, timeline, verdict."""
+    import io
+
+    from generator.cli import main
+
+    buffer = io.StringIO()
+    code = main(["simulate", str(provision), "--fail", "publish=failed:1", "--stop-at", "process"], out=buffer)
+    text = buffer.getvalue()
+    assert code == 0
+    assert "Faults: publish ends Failed on its first 1 attempt; argo stop while process runs" in text
+    assert "argo stop" in text and "Stopped with strategy 'Stop'" in text
+    assert "delete PersistentVolumeClaim/nightly-report-scratch-<run-key>" in text
+    assert "Note: publish never ran" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("step", ("step", ("Failed", None))),
+        ("step=error", ("step", ("Error", None))),
+        ("step=Failed:2", ("step", ("Failed", 2))),
+        ("a-b:3", ("a-b", ("Failed", 3))),
+    ],
+)
+def test_fail_flag_grammar(text: str, parsed: tuple[str, tuple[str, int | None]]) -> None:
+    from generator.sim.faults import parse_fail
+
+    assert parse_fail(text) == parsed
+
+
+def test_resume_flag_grammar() -> None:
+    from generator.sim.faults import parse_resume
+
+    assert parse_resume("approval:approve=YES, note=a=b") == ("approval", {"approve": "YES", "note": "a=b"})
+    assert parse_resume("approval") == ("approval", {})
+    with pytest.raises(ValueError, match="expected NAME=VALUE"):
+        parse_resume("approval:approve")
