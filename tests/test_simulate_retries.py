@@ -177,6 +177,15 @@ def test_retrying_a_dag_template_reruns_its_succeeded_children() -> None:
 # --- §2 deadlines ---------------------------------------------------------------------------------
 
 
+def _deadline(seconds: int, exit_template: str, *more: str) -> str:
+    """A workflow with a deadline, one step (work) and an exit handler ``bye`` (its body given)."""
+    lines = [f"activeDeadlineSeconds: {seconds}", "onExit: bye", "templates:",
+             "  - {name: main, steps: [[{name: work, template: work}]]}",
+             "  - {name: work, container: {image: busybox:1.36.1}}",
+             f"  - {{name: bye, {exit_template}}}", *(f"  - {m}" for m in more)]
+    return "\n".join(lines) + "\n"
+
+
 def test_template_deadline_kill_is_failed_and_retried_under_the_default_policy() -> None:
     """§2: a template activeDeadlineSeconds kill is Failed (not Error), so OnFailure retries it, each
     retry with a fresh deadline."""
@@ -216,17 +225,7 @@ def test_timeout_limits_a_resource_template() -> None:
 def test_workflow_deadline_fails_running_steps_and_still_runs_the_exit_handler() -> None:
     """§2: past spec.activeDeadlineSeconds running pods are killed (Failed, "Step exceeded its deadline"),
     the workflow ends Failed, and the onExit handler still runs."""
-    spec = """
-    activeDeadlineSeconds: 100
-    onExit: bye
-    templates:
-      - name: main
-        steps: [[{name: work, template: work}]]
-      - name: work
-        container: {image: busybox:1.36.1}
-      - name: bye
-        container: {image: busybox:1.36.1}
-    """
+    spec = _deadline(100, "container: {image: busybox:1.36.1}")
     result = run(spec, hang=frozenset({"work"}))
     assert node(result, "work").phase == "Failed"
     assert node(result, "work").message == "Step exceeded its deadline"
@@ -253,19 +252,8 @@ def test_no_retry_past_the_workflow_deadline() -> None:
 def test_exit_handler_pods_ignore_the_workflow_deadline() -> None:
     """§2: exit-handler pods are exempt from the workflow deadline, so one with no deadline of its
     own can hang forever."""
-    spec = """
-    activeDeadlineSeconds: 100
-    onExit: bye
-    templates:
-      - name: main
-        steps: [[{name: work, template: work}]]
-      - name: work
-        container: {image: busybox:1.36.1}
-      - name: bye
-        steps: [[{name: cleanup, template: cleanup}]]
-      - name: cleanup
-        container: {image: busybox:1.36.1}
-    """
+    spec = _deadline(100, "steps: [[{name: cleanup, template: cleanup}]]",
+                     "{name: cleanup, container: {image: busybox:1.36.1}}")
     result = run(spec, hang=frozenset({"cleanup"}))
     assert result.phase == "Running"
     assert result.halted is not None and "exit pods ignore the workflow deadline" in result.halted
@@ -273,20 +261,9 @@ def test_exit_handler_pods_ignore_the_workflow_deadline() -> None:
 
 def test_an_exit_handler_step_with_its_own_deadline_is_killed_by_it() -> None:
     """§2: the exit handler's own template deadline still applies."""
-    spec = """
-    onExit: bye
-    templates:
-      - name: main
-        steps: [[{name: work, template: work}]]
-      - name: work
-        container: {image: busybox:1.36.1}
-      - name: bye
-        activeDeadlineSeconds: 30
-        container: {image: busybox:1.36.1}
-    """
+    spec = _deadline(3600, "steps: [[{name: cleanup, template: tidy}]]",
+                     "{name: tidy, activeDeadlineSeconds: 30, container: {image: busybox:1.36.1}}")
     assert run(spec).phase == "Succeeded"
-    hung = run(spec.replace("onExit: bye", "onExit: bye-steps") + """
-      - name: bye-steps
-        steps: [[{name: cleanup, template: bye}]]
-    """, hang=frozenset({"cleanup"}))
+    hung = run(spec, hang=frozenset({"cleanup"}))
     assert hung.exit_phase == "Failed" and hung.phase == "Failed"
+    assert node(hung, "cleanup").finished == 10 + 30

@@ -221,19 +221,24 @@ class Engine:
         spec = self.spec
         root = self.new_node(self.workflow_name, spec.entrypoint or "?", False)
         self.record(root, "Running")
-        entry = self.resolve(spec, spec.entrypoint, None)
-        if isinstance(entry, str):
-            self.finish_node(root, "Error", entry)
-            self._main_finished("Error")
-            return
-        template, tspec = entry
         inputs = {f"inputs.parameters.{p.name}": v for p, v in self._workflow_arguments()}
-        call = Call(root, template, tspec, self.globals.child(inputs), False)
-        self.execute(call, lambda phase, message: self._entry_done(root, phase, message))
+        self._run_root(root, spec.entrypoint, inputs, False, self._main_finished)
 
-    def _entry_done(self, root: SimNode, phase: str, message: str) -> None:
-        self.finish_node(root, phase, message)
-        self._main_finished(phase)
+    def _run_root(self, node: SimNode, name: str | None, inputs: dict[str, str], in_exit: bool,
+                  done: Callable[[str], None]) -> None:
+        """Run the entry template or the exit handler as ``node``; ``done`` gets its phase."""
+        found = self.resolve(self.spec, name, None)
+        if isinstance(found, str):
+            self.finish_node(node, "Error", found)
+            done("Error")
+            return
+
+        def finished(phase: str, message: str) -> None:
+            self.finish_node(node, phase, message)
+            done(phase)
+
+        template, tspec = found
+        self.execute(Call(node, template, tspec, self.globals.child(inputs), in_exit), finished)
 
     def _main_finished(self, phase: str) -> None:
         self.main_done = True
@@ -249,18 +254,7 @@ class Engine:
             return
         node = self.new_node(f"{self.workflow_name}.onExit", handler, True)
         self.record(node, "Running", message=f"workflow.status={status}")
-        found = self.resolve(self.spec, handler, None)
-        if isinstance(found, str):
-            self.finish_node(node, "Error", found)
-            self._exit_done("Error")
-            return
-        template, tspec = found
-        call = Call(node, template, tspec, self.globals.child({}), True)
-        self.execute(call, lambda phase, message: self._handler_done(node, phase, message))
-
-    def _handler_done(self, node: SimNode, phase: str, message: str) -> None:
-        self.finish_node(node, phase, message)
-        self._exit_done(phase)
+        self._run_root(node, handler, {}, True, self._exit_done)
 
     def _exit_done(self, phase: str) -> None:
         self.exit_ran = True
