@@ -111,9 +111,19 @@ def _typed(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _add_simulate(commands: Any) -> None:
-    from generator.sim.faults import parse_fail, parse_resume
+def _parse_fail(text: str) -> Any:
+    from generator.sim.faults import parse_fail
 
+    return parse_fail(text)
+
+
+def _parse_resume(text: str) -> Any:
+    from generator.sim.faults import parse_resume
+
+    return parse_resume(text)
+
+
+def _add_simulate(commands: Any) -> None:
     simulate = _command(
         commands, "simulate", "fail a pipeline on purpose, offline, and check its cleanup",
         "Run FILE's workflow on a virtual clock, following Argo's failure semantics (retries and their "
@@ -136,12 +146,12 @@ def _add_simulate(commands: Any) -> None:
     )
     simulate.add_argument("file", metavar="FILE", type=Path, help="an Argo manifest (its first Workflow, "
                           "else its first WorkflowTemplate, is simulated; templateRefs resolve within the file)")
-    simulate.add_argument("--fail", metavar="STEP[=failed|error][:N]", action="append", type=_typed(parse_fail),
+    simulate.add_argument("--fail", metavar="STEP[=failed|error][:N]", action="append", type=_typed(_parse_fail),
                           default=[], help="STEP's first N attempts (default: all) end Failed (non-zero exit, the "
                           "default) or Error (infrastructure); repeatable")
     simulate.add_argument("--hang", metavar="STEP", action="append", default=[],
                           help="STEP runs until a deadline kills it (a gate: nobody decides); repeatable")
-    simulate.add_argument("--resume", metavar="GATE[:NAME=VALUE,...]", action="append", type=_typed(parse_resume),
+    simulate.add_argument("--resume", metavar="GATE[:NAME=VALUE,...]", action="append", type=_typed(_parse_resume),
                           default=[], help="resume the approval gate GATE, supplying output values; repeatable")
     simulate.add_argument("--reject", metavar="GATE", action="append", default=[],
                           help="stop the approval gate GATE (it fails); repeatable")

@@ -12,6 +12,7 @@ Library first: ``load`` reads a file, ``check_faults`` validates what the flags 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,15 +39,25 @@ _GAPS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class Target:
     """What to simulate: one manifest, with the file's other documents for templateRef."""
 
     manifest: Manifest
     library: list[Manifest]
 
-    def steps(self) -> dict[str, StepInfo]:
+    @functools.cached_property
+    def _steps(self) -> dict[str, StepInfo]:
         return steps_of(self.manifest, self.library)
+
+    def steps(self) -> dict[str, StepInfo]:
+        """Every step or task name it can run (see ``generator.sim.catalogue``), computed once."""
+        return self._steps
+
+    @functools.cached_property
+    def gaps(self) -> list[str]:
+        """What the manifest uses that the simulator does not model (named as assumptions)."""
+        return _gaps(self.manifest)
 
 
 @dataclass(frozen=True)
@@ -167,11 +178,13 @@ def simulate(target: Target, faults: Faults | None = None) -> SimulationResult:
     """Run the manifest on the virtual clock with ``faults``; deterministic, never raises for odd input."""
     faults = faults or Faults()
     engine = Engine(target.manifest, target.library, faults)
-    _name_gaps(engine, target.manifest)
+    for gap in target.gaps:
+        engine.assume(gap)
     engine.run()
     phase = engine.phase if engine.finished else "Running"
     orphaned = engine.ledger.orphaned(phase) if engine.finished else []
-    unreached = [s for s in faults.steps() if s not in engine.touched and not _composite(target, s)]
+    steps = target.steps()
+    unreached = [s for s in faults.steps() if s not in engine.touched and s in steps]
     return SimulationResult(
         manifest=target.manifest.label,
         workflow=engine.workflow_name,
@@ -192,26 +205,23 @@ def simulate(target: Target, faults: Faults | None = None) -> SimulationResult:
     )
 
 
-def _composite(target: Target, step: str) -> bool:
-    info = target.steps().get(step)
-    return info is None
-
-
-def _name_gaps(engine: Engine, manifest: Manifest) -> None:
+def _gaps(manifest: Manifest) -> list[str]:
     spec = manifest.spec
-    for key, text in _GAPS.items():
-        if key in spec.raw or any(key in t.raw or key in (t.container or {}) for t in spec.templates.values()):
-            engine.assume(text)
+    gaps = [
+        text
+        for key, text in _GAPS.items()
+        if key in spec.raw or any(key in t.raw or key in (t.container or {}) for t in spec.templates.values())
+    ]
     if any(_has_artifacts(t.raw) for t in spec.templates.values()):
-        engine.assume("artifacts are not simulated: every artifact is taken to be there")
-    for name, hook in spec.hooks.items():
-        if name != "exit":
-            engine.assume(f"workflow lifecycle hook {name!r} ({hook.expression}) is not simulated")
+        gaps.append("artifacts are not simulated: every artifact is taken to be there")
+    gaps += [f"workflow lifecycle hook {name!r} ({hook.expression}) is not simulated"
+             for name, hook in spec.hooks.items() if name != "exit"]
     if spec.workflow_template_ref is not None:
-        engine.assume(f"workflowTemplateRef {spec.workflow_template_ref.get('name')!r} is resolved only within "
-                      "this file")
+        gaps.append(f"workflowTemplateRef {spec.workflow_template_ref.get('name')!r} is resolved only within "
+                    "this file")
     if spec.raw.get("suspend") is True:
-        engine.assume("spec.suspend: true is ignored: the simulated workflow runs as if resumed")
+        gaps.append("spec.suspend: true is ignored: the simulated workflow runs as if resumed")
+    return gaps
 
 
 def _has_artifacts(raw: dict[str, Any]) -> bool:

@@ -27,7 +27,10 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
     if not template.side_effects and (resource is None or not resource.kind):
         return (), None
     seed = next(engine.ids)
-    scope = call.scope.child({"pod.name": f"{engine.workflow_name}-{template.name}-{suffix(seed, 10)}"})
+    names = [e.name for e in template.side_effects] + [resource.name or "" if resource else ""]
+    pod_name = f"{engine.workflow_name}-{template.name}-{suffix(seed, 10)}" if any(
+        "pod.name" in n for n in names) else ""
+    scope = call.scope.child({"pod.name": pod_name} if pod_name else {})
     logical_scope = scope.child(dict(_SYMBOLIC))
     declared = {}
     for effect in template.side_effects:
