@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_new.py
 	$(BIN)/python bench/bench_lint.py
 	$(BIN)/python bench/bench_catalog.py
+	$(BIN)/python bench/bench_simulate.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage
