@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "harden", "apply the fixes a reviewer would make to a manifest",
         "Rewrite FILE with the fixes that need no judgement, keeping its comments and key order: a cleanup "
         "node becomes part of the exit handler; unbounded retries get a limit and pod templates without "
-        "retries get a bounded retryStrategy (OnError, with backoff); implicit retry policies are written "
+        "retries get a bounded retryStrategy with backoff (Always where the step is idempotent, else OnError); "
+        "implicit retry policies are written "
         "out; deadlines are added where missing; podGC and a ttlStrategy that also removes Error workflows "
         "are added; keys misspelt only in case are renamed. What changed and what still needs a human "
         "(generateName under retry, ungated deletes, parameters in scripts...) is printed on stderr. "

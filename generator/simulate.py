@@ -109,14 +109,25 @@ def load(path: Path) -> Target:
     WorkflowTemplate; every document of the file can be the target of a templateRef."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    manifests = load_manifests(path)
+    return _target(load_manifests(path), str(path))
+
+
+def load_text(text: str, file: str = "<string>") -> Target:
+    """``load`` for YAML text (malformed YAML raises ManifestError)."""
+    from generator.model import parse_documents
+    from generator.yamlio import load_documents
+
+    return _target(parse_documents(load_documents(text, file=file), file=file), file)
+
+
+def _target(manifests: list[Manifest], file: str) -> Target:
     if not manifests:
-        raise UsageError(f"{path}: no Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow")
+        raise UsageError(f"{file}: no Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow")
     runnable = [m for m in manifests if m.kind in ("Workflow", "CronWorkflow")]
     runnable = runnable or [m for m in manifests if m.spec.entrypoint] or manifests
     chosen = _with_referenced_spec(runnable[0], manifests)
     if not chosen.spec.entrypoint and chosen.spec.workflow_template_ref is None:
-        raise UsageError(f"{path}: {chosen.label} has no entrypoint, so there is nothing to run: it is a library "
+        raise UsageError(f"{file}: {chosen.label} has no entrypoint, so there is nothing to run: it is a library "
                          "of templates; simulate a Workflow that uses it (put both in one file)")
     return Target(chosen, manifests)
 
