@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_new.py
 	$(BIN)/python bench/bench_lint.py
 	$(BIN)/python bench/bench_catalog.py
+	$(BIN)/python bench/bench_simulate.py
 	$(BIN)/python bench/bench_registry.py
 
 clean:

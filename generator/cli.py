@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "harden", "apply the fixes a reviewer would make to a manifest",
         "Rewrite FILE with the fixes that need no judgement, keeping its comments and key order: a cleanup "
         "node becomes part of the exit handler; unbounded retries get a limit and pod templates without "
-        "retries get a bounded retryStrategy (OnError, with backoff); implicit retry policies are written "
+        "retries get a bounded retryStrategy with backoff (Always where the step is idempotent, else OnError); "
+        "implicit retry policies are written "
         "out; deadlines are added where missing; podGC and a ttlStrategy that also removes Error workflows "
         "are added; keys misspelt only in case are renamed. What changed and what still needs a human "
         "(generateName under retry, ungated deletes, parameters in scripts...) is printed on stderr. "
@@ -170,11 +171,78 @@ def build_parser() -> argparse.ArgumentParser:
         "examples:\n  claude mcp add pipeforge -- /path/to/.venv/bin/pipeforge mcp\n\n",
     )
     mcp.set_defaults(handler=_cmd_mcp)
+    _add_simulate(commands)
 
     from registry_api.cli import add_registry_commands  # cheap: the server loads only when it runs
 
     add_registry_commands(commands, _command)
     return parser
+
+
+def _typed(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a parser that raises ValueError with a readable message."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _parse_fail(text: str) -> Any:
+    from generator.sim.faults import parse_fail
+
+    return parse_fail(text)
+
+
+def _parse_resume(text: str) -> Any:
+    from generator.sim.faults import parse_resume
+
+    return parse_resume(text)
+
+
+def _add_simulate(commands: Any) -> None:
+    simulate = _command(
+        commands, "simulate", "fail a pipeline on purpose, offline, and check its cleanup",
+        "Run FILE's workflow on a virtual clock, following Argo's failure semantics (retries and their "
+        "policies, deadlines, exit handlers, DAG and steps phases, approval gates, stop and terminate), with "
+        "the faults you inject. Each attempt performs its declared side effects (pipeforge.io/creates, "
+        "produces, deletes annotations and resource templates); the verdict says whether anything was "
+        "orphaned (a temporary resource left behind, or a lasting output kept by a failed run) or "
+        "duplicated (one declaration creating its resource under several names). Nothing runs on a "
+        "cluster. What the simulator does not model is listed as an assumption.",
+        "examples:\n"
+        "  pipeforge simulate workflowtemplate.yaml                          # the fault-free run\n"
+        "  pipeforge simulate wf.yaml --fail process                         # every attempt of process fails\n"
+        "  pipeforge simulate wf.yaml --fail process=error:1                 # its first attempt errors\n"
+        "  pipeforge simulate wf.yaml --hang publish --json\n"
+        "  pipeforge simulate wf.yaml --resume approval:approve=YES\n"
+        "  pipeforge simulate wf.yaml --terminate-at process\n"
+        "  pipeforge simulate wf.yaml --matrix                               # every single fault\n\n"
+        "exit status: 0 when nothing is orphaned or duplicated (whatever the workflow's phase), 1 when the "
+        "safety invariants are broken (--matrix: in any scenario outside the documented exceptions).\n\n",
+    )
+    simulate.add_argument("file", metavar="FILE", type=Path, help="an Argo manifest (its first Workflow, "
+                          "else its first WorkflowTemplate, is simulated; templateRefs resolve within the file)")
+    simulate.add_argument("--fail", metavar="STEP[=failed|error][:N]", action="append", type=_typed(_parse_fail),
+                          default=[], help="STEP's first N attempts (default: all) end Failed (non-zero exit, the "
+                          "default) or Error (infrastructure); repeatable")
+    simulate.add_argument("--hang", metavar="STEP", action="append", default=[],
+                          help="STEP runs until a deadline kills it (a gate: nobody decides); repeatable")
+    simulate.add_argument("--resume", metavar="GATE[:NAME=VALUE,...]", action="append", type=_typed(_parse_resume),
+                          default=[], help="resume the approval gate GATE, supplying output values; repeatable")
+    simulate.add_argument("--reject", metavar="GATE", action="append", default=[],
+                          help="stop the approval gate GATE (it fails); repeatable")
+    shutdown = simulate.add_mutually_exclusive_group()
+    shutdown.add_argument("--stop-at", metavar="STEP", help="argo stop while STEP runs (exit handlers still run)")
+    shutdown.add_argument("--terminate-at", metavar="STEP",
+                          help="argo terminate while STEP runs (no exit handler runs)")
+    simulate.add_argument("--json", action="store_true", help="print the result as JSON")
+    simulate.add_argument("--matrix", action="store_true",
+                          help="run the fault-free run and every single fault, and print the table")
+    simulate.set_defaults(handler=_cmd_simulate)
 
 
 def _cmd_templates(args: argparse.Namespace, out: TextIO) -> int:
@@ -218,6 +286,7 @@ def _render_new(template: Any, digest: str | None, args: argparse.Namespace, out
     out.write(f"Created {destination}/ from {template.name} {template.version} ({pipeline.digest})\n")
     for name in sorted(pipeline.files):
         out.write(f"  {destination / name}\n")
+    out.write(f"\nSimulated failures (pipeforge simulate --matrix): {pipeline.verdict}\n")
     if not args.quiet:
         out.write("\nFailure modes:\n\n" + pipeline.table)
     return EXIT_OK
@@ -341,6 +410,41 @@ def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
 
     serve_stdio()
     return EXIT_OK
+def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from generator.simulate import Faults, check_faults, load, simulate
+
+    faults = Faults(
+        fail=dict(args.fail), hang=frozenset(args.hang), resume=dict(args.resume), reject=frozenset(args.reject),
+        stop_at=args.stop_at, terminate_at=args.terminate_at,
+    )
+    target = load(args.file)
+    if args.matrix:
+        if faults.steps():
+            raise UsageError("--matrix runs every single fault itself: drop --fail, --hang, --resume, --reject, "
+                             "--stop-at and --terminate-at")
+        return _matrix(target, args.json, out)
+    check_faults(target, faults)
+    result = simulate(target, faults)
+    if args.json:
+        json.dump(result.as_dict(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        from generator.sim.report import render
+
+        out.write(render(result))
+    return EXIT_OK if result.safe else EXIT_FINDINGS
+
+
+def _matrix(target: Any, as_json: bool, out: TextIO) -> int:
+    from generator.sim.matrix import run_matrix, to_text
+
+    matrix = run_matrix(target)
+    if as_json:
+        json.dump(matrix.as_dict(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(f"Fault matrix of {matrix.manifest}\n\n{to_text(matrix)}")
+    return EXIT_OK if matrix.ok else EXIT_FINDINGS
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

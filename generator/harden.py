@@ -5,8 +5,9 @@ over each Argo document, and the fixes that need no judgement are applied:
 
 - a misspelt key that differs from a real one only in case or separators is renamed (``onexit``);
 - a cleanup node that would not run on failure moves into the exit handler (one is created if needed);
-- unbounded retries get a limit; pod templates without a retryStrategy get a bounded one (OnError, with
-  backoff); implicit policies are written out as the policy Argo applies; backoff is added where missing;
+- unbounded retries get a limit; pod templates without a retryStrategy get a bounded one with backoff
+  (Always for idempotent resource get/apply/delete and delete-only steps, else OnError); implicit
+  policies are written out as the policy Argo applies; backoff is added where missing;
 - container/script templates get ``activeDeadlineSeconds`` and resource templates ``timeout``;
 - ``podGC`` and a ``ttlStrategy`` that also removes Error workflows.
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from generator.errors import ManifestError
 from generator.lint import Finding, lint_text
-from generator.model import Manifest, is_workflow_document, parse_manifest
+from generator.model import Manifest, Template, is_workflow_document, parse_manifest
 from generator.rules import WARNING, check_manifest
 from generator.structure import check_document
 
@@ -137,7 +138,7 @@ class _Hardener:
         self.move_cleanup(manifest, [hit for hit in hits if hit.code == "PF101"])
         manifest = self.manifest()
         for template in manifest.spec.templates.values():
-            self.fix_template(template.name, template.kind, codes)
+            self.fix_template(template, codes)
         spec_codes = {code for code, template in codes if template is None}
         self.fix_spec_retry(manifest, spec_codes)
         self.fix_workflow(spec_codes)
@@ -217,7 +218,8 @@ class _Hardener:
 
     # -- per-template fixes
 
-    def fix_template(self, name: str, kind: str, codes: set[tuple[str, str | None]]) -> None:
+    def fix_template(self, template: Template, codes: set[tuple[str, str | None]]) -> None:
+        name, kind = template.name, template.kind
         raw = self.raw_template(name)
         if raw is None:
             return
@@ -229,9 +231,12 @@ class _Hardener:
                 _insert_before(raw, key, value, ("retryStrategy", kind))
                 self.changed(raw, name, "PF102" if "PF102" in wants else "PF103", f"added {key}: {value}")
         if "PF205" in wants and "retryStrategy" not in raw:
-            retry = _cmap({"limit": self.retry_limit, "retryPolicy": "OnError", "backoff": dict(BACKOFF)})
+            policy = "Always" if _idempotent(template) else "OnError"
+            retry = _cmap({"limit": self.retry_limit, "retryPolicy": policy, "backoff": dict(BACKOFF)})
             _insert_before(raw, "retryStrategy", retry, (kind,))
-            self.changed(raw, name, "PF205", f"added retryStrategy (limit {self.retry_limit}, OnError, backoff)")
+            why = "it is idempotent" if policy == "Always" else "a non-zero exit may be a real answer"
+            self.changed(raw, name, "PF205",
+                         f"added retryStrategy (limit {self.retry_limit}, {policy}: {why}, backoff)")
         retry = raw.get("retryStrategy")
         if isinstance(retry, dict):
             self.fix_retry(retry, name, wants)
@@ -274,6 +279,15 @@ class _Hardener:
                 value = ttl.get("secondsAfterFailure", 86400)
                 ttl["secondsAfterCompletion"] = value
                 self.changed(ttl, None, "PF503", f"added ttlStrategy.secondsAfterCompletion: {value} (Error workflows)")
+
+
+def _idempotent(template: Template) -> bool:
+    """Safe to retry on every failure: a resource get/apply/delete, or a step that only deletes."""
+    res = template.resource
+    if res is not None:
+        return res.action in ("get", "apply", "delete")
+    effects = template.side_effects
+    return bool(effects) and all(effect.verb == "deletes" for effect in effects)
 
 
 def _split_path(path: str) -> list[str | int]:

@@ -1,7 +1,8 @@
 """pipeforge as a Model Context Protocol server: the assistant drafts, pipeforge verifies.
 
 ``pipeforge mcp`` serves these tools over stdio with the official ``mcp`` SDK: list_templates,
-describe_template, render_pipeline, lint_manifest, explain_manifest and harden_manifest, plus the prompt
+describe_template, render_pipeline, lint_manifest, explain_manifest, harden_manifest and
+simulate_manifest, plus the prompt
 ``review-argo-pipeline``. Every tool is a thin call into the same library the CLI uses, takes bounded
 input, returns structured output, and answers bad input (invalid YAML, unknown template, bad parameters,
 oversized text) with a tool error that says what was wrong; the server itself never crashes on input.
@@ -101,6 +102,17 @@ class RenderResult(BaseModel):
     files: dict[str, str] = Field(description="path -> content of every generated file (nothing is written)")
     lint: LintResult
     failure_modes: str = Field(description="the failure-mode table (Markdown)")
+    fault_matrix: str = Field(description="verdict of the simulated fault matrix (PASSED/FAILED ...)")
+
+
+class SimulateResult(BaseModel):
+    safe: bool = Field(description="nothing orphaned or duplicated (for a matrix: no scenario breaks that, "
+                                   "outside the documented exceptions)")
+    summary: str
+    simulation: dict[str, Any] | None = Field(
+        default=None, description="one run: the `pipeforge simulate --json` shape (phase, exit_handler, nodes, "
+                                  "resources, events, assumptions)")
+    matrix: dict[str, Any] | None = Field(default=None, description="`--matrix`: every scenario with its verdict")
 
 
 def _tool_error(message: str) -> Exception:
@@ -240,7 +252,53 @@ def render_pipeline(template: str, parameters: dict[str, Any] | None = None) -> 
     return RenderResult(
         template=spec.name, version=spec.version, digest=pipeline.digest, files=dict(pipeline.files),
         lint=_findings(lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)), failure_modes=pipeline.table,
+        fault_matrix=pipeline.verdict,
     )
+
+
+def simulate_manifest(
+    manifest: str,
+    fail: list[str] | None = None,
+    hang: list[str] | None = None,
+    resume: list[str] | None = None,
+    reject: list[str] | None = None,
+    stop_at: str | None = None,
+    terminate_at: str | None = None,
+    matrix: bool = False,
+) -> SimulateResult:
+    """Fail the pipeline on purpose, offline: Argo's failure semantics simulated with faults injected, in
+    the CLI's vocabulary: fail=["STEP[=failed|error][:N]"], hang=["STEP"], resume=["GATE[:NAME=VALUE,...]"],
+    reject=["GATE"], stop_at/terminate_at="STEP". matrix=true runs the fault-free run and every single
+    fault (each step failed, errored, failed once, hung; stop and terminate during each step; each gate
+    approved and rejected) and says whether anything is orphaned or duplicated."""
+    from generator.errors import ManifestError
+    from generator.sim.faults import Faults, parse_fail, parse_resume
+    from generator.simulate import check_faults, load_text, simulate
+
+    _check_text(manifest)
+    try:
+        target = load_text(manifest, "manifest.yaml")
+        faults = Faults(
+            fail=dict(parse_fail(text) for text in fail or []), hang=frozenset(hang or []),
+            resume=dict(parse_resume(text) for text in resume or []), reject=frozenset(reject or []),
+            stop_at=stop_at, terminate_at=terminate_at,
+        )
+        if matrix:
+            if faults.steps():
+                raise _tool_error("matrix runs every single fault itself: give no other fault with it")
+            from generator.sim.matrix import run_matrix
+
+            result = run_matrix(target)
+            return SimulateResult(safe=result.ok, summary=result.summary(), matrix=result.as_dict())
+        check_faults(target, faults)
+    except (ManifestError, PipeforgeError) as exc:
+        raise _tool_error(exc.message) from None
+    except ValueError as exc:
+        raise _tool_error(str(exc)) from None
+    run = simulate(target, faults)
+    from generator.sim.report import verdict
+
+    return SimulateResult(safe=run.safe, summary=verdict(run), simulation=run.as_dict())
 
 
 REVIEW_PROMPT = """\
@@ -259,6 +317,8 @@ every claim with a pipeforge tool call rather than reading the YAML yourself.
    pod name, retries or time; retryStrategy on a steps/DAG template), each with the lint finding or table
    row that shows it.
 6. Call harden_manifest, then lint_manifest on the result; list what still needs a human.
+7. Call simulate_manifest with matrix=true on the hardened manifest and report its verdict: which
+   scenario orphans or duplicates what, or that it passes (and its known gaps).
 
 Manifest:
 
@@ -289,7 +349,7 @@ def build_server() -> Any:
         ),
     )
     for tool in (list_templates, describe_template, render_pipeline, lint_manifest, explain_manifest,
-                 harden_manifest):
+                 harden_manifest, simulate_manifest):
         server.add_tool(tool, structured_output=True)
     server.add_prompt(_prompt(review_prompt, "review-argo-pipeline"))
     return server

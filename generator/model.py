@@ -181,6 +181,7 @@ class Hook:
     expression: str | None
     line: int
     has_template_ref: bool = False
+    arguments: tuple[Parameter, ...] = ()
 
     @classmethod
     def parse_all(cls, node: Any) -> dict[str, Hook]:
@@ -193,6 +194,7 @@ class Hook:
                     expression=_str(item.get("expression")),
                     line=_line(item),
                     has_template_ref=isinstance(item.get("templateRef"), dict),
+                    arguments=tuple(Parameter.parse_all(_dict(item.get("arguments")).get("parameters"))),
                 )
         return hooks
 

@@ -21,6 +21,9 @@ from generator.explain import FailureMode, failure_modes, to_markdown
 from generator.model import Manifest, parse_manifest
 from generator.params import validate
 from generator.render import render
+from generator.sim.matrix import MatrixResult, run_matrix
+from generator.sim.matrix import to_markdown as matrix_markdown
+from generator.simulate import Target
 from generator.structure import check_document
 from generator.template_spec import TemplateSpec
 from generator.yamlio import dump_yaml, load_documents
@@ -29,6 +32,8 @@ MANIFEST_FILE = "workflowtemplate.yaml"
 ANSWERS_FILE = ".pipeforge-answers.yaml"
 TABLE_START = "<!-- pipeforge:failure-modes:start -->"
 TABLE_END = "<!-- pipeforge:failure-modes:end -->"
+SIMULATION_START = "<!-- pipeforge:simulation:start -->"
+SIMULATION_END = "<!-- pipeforge:simulation:end -->"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,11 @@ class Pipeline:
     files: dict[str, str]
     manifest: Manifest
     modes: list[FailureMode]
+    simulation: MatrixResult | None = None  # the fault matrix of the rendered manifest
+
+    @property
+    def verdict(self) -> str:
+        return self.simulation.summary() if self.simulation is not None else "not simulated"
 
     @property
     def table(self) -> str:
@@ -68,11 +78,13 @@ def _check_manifest(template: TemplateSpec, text: str) -> Manifest:
     return manifest
 
 
-def _with_table(readme: str, table: str) -> str:
-    start, end = readme.find(TABLE_START), readme.find(TABLE_END)
+def _with_section(readme: str, content: str, *, start_marker: str = TABLE_START, end_marker: str = TABLE_END,
+                  heading: str = "Failure modes") -> str:
+    """``content`` between the markers of the README, or in a new section at its end."""
+    start, end = readme.find(start_marker), readme.find(end_marker)
     if start < 0 or end < start:
-        return readme.rstrip("\n") + "\n\n## Failure modes\n\n" + table
-    return readme[: start + len(TABLE_START)] + "\n" + table + readme[end:]
+        return readme.rstrip("\n") + f"\n\n## {heading}\n\n" + content
+    return readme[: start + len(start_marker)] + "\n" + content + readme[end:]
 
 
 def build(template: TemplateSpec, given: dict[str, Any], *, digest: str | None = None) -> Pipeline:
@@ -87,11 +99,14 @@ def build(template: TemplateSpec, given: dict[str, Any], *, digest: str | None =
         raise TemplateDefinitionError(f"template {template.name} renders no {MANIFEST_FILE}")
     manifest = _check_manifest(template, files[MANIFEST_FILE])
     modes = failure_modes(manifest)
+    simulation = run_matrix(Target(manifest, [manifest]))
     digest = digest or bundle.digest(template.path)
     if "README.md" in files:
-        files["README.md"] = _with_table(files["README.md"], to_markdown(modes))
+        readme = _with_section(files["README.md"], to_markdown(modes))
+        files["README.md"] = _with_section(readme, matrix_markdown(simulation), start_marker=SIMULATION_START,
+                                           end_marker=SIMULATION_END, heading="Simulated failures")
     files[ANSWERS_FILE] = dump_yaml(answers(template, digest, values))
-    return Pipeline(template, digest, values, folder_name, files, manifest, modes)
+    return Pipeline(template, digest, values, folder_name, files, manifest, modes, simulation)
 
 
 def _write_tree(root: Path, files: dict[str, str]) -> None:

@@ -99,6 +99,24 @@ class FailureModeRow(BaseModel):
     on_failure: str
 
 
+class MatrixScenario(BaseModel):
+    scenario: str
+    phase: str
+    exit_handler: dict[str, Any]
+    orphaned: list[str]
+    duplicated: list[str]
+    reached: bool
+    verdict: str = Field(description="safe, known gap, or violation")
+    excused: str | None
+    mitigations: list[str]
+
+
+class FaultMatrix(BaseModel):
+    passed: bool = Field(description="no scenario orphans or duplicates a side effect outside documented gaps")
+    summary: str
+    scenarios: list[MatrixScenario]
+
+
 class RenderResponse(BaseModel):
     template: str
     version: str
@@ -113,8 +131,8 @@ class RenderResponse(BaseModel):
     failure_modes: list[FailureModeRow]
     failure_modes_markdown: str
     dag_svg: str = Field(description="the pipeline's graph as an SVG document")
-    fault_matrix: dict[str, Any] | None = Field(
-        description="the simulator's fault-matrix verdict; null while the simulator is not part of the build")
+    fault_matrix: FaultMatrix | None = Field(
+        description="the simulated fault matrix (every single fault injected) and its verdict")
 
 
 class YankRequest(BaseModel):

@@ -14,7 +14,7 @@ import pytest
 from tests.test_lint_cli import ARTICLE
 
 TOOLS = {"list_templates", "describe_template", "render_pipeline", "lint_manifest", "explain_manifest",
-         "harden_manifest"}
+         "harden_manifest", "simulate_manifest"}
 
 
 def with_session(body: Callable[[Any], Awaitable[None]]) -> None:
@@ -76,6 +76,10 @@ def test_each_tool_with_valid_input() -> None:
         assert "workflowtemplate.yaml" in rendered["files"] and rendered["lint"]["errors"] == 0
         assert "namespace: \"orders\"" in rendered["files"]["workflowtemplate.yaml"]
         assert "| Step |" in rendered["failure_modes"]
+        assert rendered["fault_matrix"].startswith("PASSED")
+        run_ = structured(await call(session, "simulate_manifest", manifest=ARTICLE, fail=["process=error"]))
+        assert run_["safe"] is False and run_["simulation"]["phase"] in ("Failed", "Error")
+        assert run_["simulation"]["resources"]["orphaned"]
         explained = structured(await call(session, "explain_manifest", manifest=ARTICLE))
         assert explained["manifests"][0]["steps"][0]["step"] == "provision"
 
@@ -94,6 +98,9 @@ def test_each_tool_with_valid_input() -> None:
                                                                              "retry_limit": 99}},
      "target_name"),
     ("lint_manifest", {}, "manifest"),
+    ("simulate_manifest", {"manifest": ARTICLE, "fail": ["no-such-step"]}, "no-such-step"),
+    ("simulate_manifest", {"manifest": ARTICLE, "fail": ["process=sideways"]}, "sideways"),
+    ("simulate_manifest", {"manifest": ARTICLE, "matrix": True, "hang": ["process"]}, "matrix"),
 ])
 def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tool: str, arguments: dict[str, Any],
                                                                   expected: str) -> None:
@@ -117,7 +124,8 @@ def test_invalid_parameters_are_all_named() -> None:
 
 
 def test_the_assistant_loop_on_the_articles_broken_pipeline() -> None:
-    """lint the draft (cleanup as the last DAG node), harden it, lint again: the cleanup is in onExit."""
+    """lint the draft (cleanup as the last DAG node), harden it, simulate --matrix: the draft fails the
+    matrix naming the orphaned volume; the hardened pipeline passes it."""
 
     async def body(session: Any) -> None:
         draft = structured(await call(session, "lint_manifest", manifest=ARTICLE))
@@ -132,5 +140,9 @@ def test_the_assistant_loop_on_the_articles_broken_pipeline() -> None:
         assert rows["provision"]["cleaned_up_by"] == [
             "PersistentVolumeClaim/scratch-{{workflow.name}}: exit handler cleanup (always)"]
         json.dumps(table)  # plain JSON all the way down
+        before = structured(await call(session, "simulate_manifest", manifest=ARTICLE, matrix=True))
+        assert before["safe"] is False and "PersistentVolumeClaim/scratch-" in before["summary"]
+        verdict = structured(await call(session, "simulate_manifest", manifest=hardened["yaml"], matrix=True))
+        assert verdict["safe"] is True and verdict["summary"].startswith("PASSED"), verdict["summary"]
 
     with_session(body)

@@ -134,7 +134,10 @@ def test_render_returns_files_lint_failure_modes_and_the_dag(registry: RegistryS
     assert {m["stage"] for m in body["failure_modes"]} == {"main", "exit handler"}
     assert body["failure_modes_markdown"].startswith("| Step |")
     assert body["dag_svg"].startswith("<svg") and "exit handler" in body["dag_svg"]
-    assert body["fault_matrix"] is None  # the simulator is not part of this build
+    matrix = body["fault_matrix"]
+    assert matrix["passed"] and matrix["summary"].startswith("PASSED")
+    labels = {s["scenario"] for s in matrix["scenarios"]}
+    assert len(labels) > 10 and any("fail" in label for label in labels)
 
 
 def test_invalid_parameters_give_422_naming_every_bad_field(registry: RegistryServer) -> None:

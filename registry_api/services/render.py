@@ -92,13 +92,14 @@ class Rendered:
 
 
 def fault_matrix_verdict(pipeline: Pipeline) -> dict[str, Any] | None:
-    """THE call site for the fault-matrix verdict of ``pipeforge simulate`` (issue 4).
-
-    The simulator is not part of this build yet, so there is no verdict and the API says so with
-    ``"fault_matrix": null``. When it lands, this function calls it on ``pipeline.manifest`` and returns
-    its verdict as JSON; nothing else in the registry needs to change."""
-    del pipeline
-    return None
+    """The fault-matrix verdict of ``pipeforge simulate`` (issue 4) for the rendered manifest: the one
+    place the registry reads it. ``generator.scaffold.build`` runs the matrix (every single fault: each
+    step failed, errored, hung, the workflow stopped or terminated during it, each gate approved or
+    rejected); None only when a pipeline was built without it."""
+    matrix = pipeline.simulation
+    if matrix is None:
+        return None
+    return {"passed": matrix.ok, "summary": matrix.summary(), "scenarios": matrix.as_dict()["scenarios"]}
 
 
 def _lint(pipeline: Pipeline) -> list[dict[str, Any]]:

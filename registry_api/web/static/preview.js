@@ -53,6 +53,18 @@
        list(m.cleaned_up_by), m.on_failure].forEach(function (text) { cell(row, text, false); });
       body.appendChild(row);
     });
+    var summary = byId("matrix-summary");
+    var matrix = byId("fault-matrix").tBodies[0];
+    matrix.textContent = "";
+    summary.textContent = result.fault_matrix ? result.fault_matrix.summary : "";
+    summary.className = result.fault_matrix && result.fault_matrix.passed ? "verdict-ok" : "verdict-bad";
+    (result.fault_matrix ? result.fault_matrix.scenarios : []).forEach(function (s) {
+      var row = document.createElement("tr");
+      cell(row, s.scenario, true);
+      [s.phase, list(s.orphaned), list(s.duplicated), s.verdict + (s.excused ? ": " + s.excused : "")]
+        .forEach(function (text) { cell(row, text, false); });
+      matrix.appendChild(row);
+    });
     var lint = byId("lint");
     lint.textContent = "";
     var findings = result.lint.findings.length ? result.lint.findings : [null];

@@ -1,0 +1,588 @@
+"""The discrete-event engine: a virtual clock over Argo's controller semantics (no containers run).
+
+Facts follow ../shared/reference/argo-failure-semantics.md (section numbers below). Time only moves
+through the event heap, so a run costs O(events · log events): DAG bookkeeping lives in
+``generator.sim.composite`` (dependency counters and reverse edges, never a scan of every node).
+
+- Each leaf attempt (container, script, resource) runs ``STEP_SECONDS`` of virtual time, or half its own
+  deadline when that is shorter; a hung attempt runs until a deadline, a stop or a terminate kills it.
+- A failing attempt is taken to have performed its side effects before failing (the worst case): what it
+  creates or produces exists; what it deletes is not deleted.
+- §1 retries: ``limit`` counts retries; policy and expression are re-evaluated after every attempt;
+  backoff ``duration * factor^attempt`` capped at ``cap``; ``maxDuration`` from the first attempt's start.
+- §2 deadlines: template ``activeDeadlineSeconds`` (container/script) and ``timeout`` kill the pod
+  (Failed, retried under OnFailure/Always); the workflow deadline fails running and suspended nodes
+  outside the exit handler, stops retries and new nodes; exit-handler pods ignore it.
+- §3 exit handlers: run after the entry node, under Stop and after the deadline, never under Terminate;
+  an exit handler failure turns a Succeeded workflow Failed/Error.
+- §6 gates: no duration waits for a decision; a duration auto-resumes Succeeded; supplied outputs take
+  their defaults; with neither value nor default the resume errors.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.model import Manifest, Parameter, RetryStrategy, Task, Template, WorkflowSpec
+from generator.sim.expr import ExpressionError, evaluate_expr, substitute
+from generator.sim.faults import Faults
+from generator.sim.ledger import Ledger
+from generator.sim.values import Scope, parse_duration, placeholder, suffix, text, to_int
+
+STEP_SECONDS = 10.0
+MAX_ATTEMPTS = 100  # an unbounded retryStrategy over a permanent fault is cut here (and said so)
+MAX_DEPTH = 16  # recursion over values not known offline would not end: cut here (and said so)
+POD_KINDS = ("container", "script", "resource", "containerSet")
+OPAQUE_KINDS = ("http", "plugin", "data")
+COMPLETED = ("Succeeded", "Failed", "Error")
+
+Done = Callable[[str, str], None]
+_UNKNOWN = re.compile(r"<([^<>\s]+)>")
+
+
+@dataclass(slots=True)
+class SimNode:
+    """One node of the run: a task or step (or the entry node, an exit handler, a hook)."""
+
+    name: str
+    template: str
+    in_exit: bool
+    step: str  # the task or step name before fan-out: what --fail and friends name
+    phase: str = "Pending"
+    attempts: int = 0
+    message: str = ""
+    started: float = 0.0
+    finished: float | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    children: list[str] | None = None  # phases of fan-out items (a TaskGroup)
+    last: Event | None = None  # its latest timeline event
+
+
+@dataclass(slots=True)
+class Event:
+    time: float
+    node: str
+    phase: str
+    attempt: int | None = None
+    effects: tuple[str, ...] = ()
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"time": self.time, "node": self.node, "phase": self.phase}
+        if self.attempt is not None:
+            out["attempt"] = self.attempt
+        if self.effects:
+            out["effects"] = list(self.effects)
+        if self.message:
+            out["message"] = self.message
+        return out
+
+
+@dataclass(slots=True)
+class Call:
+    """A template invoked for a node, with the variables it sees."""
+
+    node: SimNode
+    template: Template
+    spec: WorkflowSpec
+    scope: Scope
+    in_exit: bool
+    depth: int = 0  # how many templates deep (recursive templates are cut at MAX_DEPTH)
+
+
+class Activity:
+    """Something that holds a node open on the clock: a pod, a waiting gate, a retry backoff."""
+
+    __slots__ = ("attempt", "call", "cancelled", "done", "hung", "id", "kind", "nth", "undecided")
+
+    def __init__(self, engine: Engine, kind: str, call: Call, attempt: int, done: Done) -> None:
+        self.id = next(engine.ids)
+        self.kind = kind
+        self.call = call
+        self.attempt = attempt
+        self.done = done
+        self.cancelled = False
+        self.hung = False
+        self.undecided = False
+        self.nth = 0  # the how-manieth attempt of this node name in the whole run (re-runs included)
+
+
+class Engine:
+    def __init__(self, manifest: Manifest, library: list[Manifest], faults: Faults) -> None:
+        self.manifest = manifest
+        self.library = library
+        self.faults = faults
+        self.now = 0.0
+        self.ids = itertools.count(1)
+        self._heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
+        self.nodes: list[SimNode] = []
+        self.events: list[Event] = []
+        self.ledger = Ledger()
+        self.assumptions: dict[str, None] = {}
+        self.active: dict[int, Activity] = {}
+        self.shutdown: str | None = None
+        self.deadline_passed = False
+        self.halted: str | None = None
+        self.finished = False
+        self.main_done = False
+        self.phase = "Running"
+        self.exit_ran = False
+        self.exit_phase: str | None = None
+        self.touched: set[str] = set()  # step names that ran (for faults that never applied)
+        self.runs: dict[str, int] = {}  # attempts per node name, across re-runs of a retried parent
+        self.spec = manifest.spec
+        self.plans: dict[int, Any] = {}
+        self._shutdown_pending = False
+        self.workflow_name = _workflow_name(manifest)
+        self.globals = Scope(self._global_values())
+        deadline = self.spec.active_deadline_seconds
+        self.deadline_at: float | None = float(deadline) if deadline is not None else None
+
+    # --- clock -------------------------------------------------------------------------------------
+
+    def schedule(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        heapq.heappush(self._heap, (self.now + delay, next(self.ids), fn, args))
+
+    def run(self) -> None:
+        self._start()
+        while not self.finished and self.halted is None:
+            if self._heap:
+                when = self._heap[0][0]
+                if self._deadline_armed() and when >= self.deadline_at:  # type: ignore[operator]
+                    self.now = self.deadline_at  # type: ignore[assignment]
+                    self._workflow_deadline()
+                    continue
+                when, _, fn, args = heapq.heappop(self._heap)
+                self.now = when
+                fn(*args)
+            elif not self._idle():
+                break
+
+    def _deadline_armed(self) -> bool:
+        return self.deadline_at is not None and not self.deadline_passed and not self.main_done
+
+    def _idle(self) -> bool:
+        """Nothing is scheduled: let the deadline fire, or say why the workflow is still running."""
+        undecided = [a.call.node.name for a in self.active.values() if a.undecided]
+        if undecided:
+            gates = ", ".join(dict.fromkeys(undecided))
+            self.halted = (
+                f"waiting at approval gate {gates}: decide with --resume {undecided[0]} or --reject "
+                f"{undecided[0]} (or --hang {undecided[0]} to let the deadline decide)"
+            )
+            return False
+        if self.active and self._deadline_armed() and any(not a.call.in_exit for a in self.active.values()):
+            self.now = max(self.now, self.deadline_at or 0.0)
+            self._workflow_deadline()
+            return True
+        hung = [a.call.node.name for a in self.active.values()]
+        if hung:
+            where = "an exit handler (exit pods ignore the workflow deadline)" if any(
+                a.call.in_exit for a in self.active.values()) else "no deadline"
+            self.halted = f"{', '.join(dict.fromkeys(hung))} hangs forever: {where} kills it"
+            return False
+        self.halted = "nothing left to run, yet the workflow did not complete"
+        return False
+
+    # --- records -----------------------------------------------------------------------------------
+
+    def assume(self, text_: str) -> None:
+        self.assumptions.setdefault(text_, None)
+
+    def record(self, node: SimNode, phase: str, attempt: int | None = None, effects: tuple[str, ...] = (),
+               message: str = "") -> None:
+        event = Event(self.now, node.name, phase, attempt, effects, message)
+        node.last = event
+        self.events.append(event)
+
+    def new_node(self, name: str, template: str, in_exit: bool, step: str = "") -> SimNode:
+        node = SimNode(name, template, in_exit, step or name, started=self.now)
+        self.nodes.append(node)
+        return node
+
+    def finish_node(self, node: SimNode, phase: str, message: str = "") -> None:
+        node.phase = phase
+        node.message = message
+        node.finished = self.now
+        last = node.last
+        if last is not None and last.time == self.now and last.phase == phase and last.message in ("", message):
+            return  # its last attempt just said so
+        self.record(node, phase, None, (), message)
+
+    # --- start and end -----------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        spec = self.spec
+        root = self.new_node(self.workflow_name, spec.entrypoint or "?", False)
+        self.record(root, "Running")
+        inputs = {f"inputs.parameters.{p.name}": v for p, v in self._workflow_arguments()}
+        self._run_root(root, spec.entrypoint, inputs, False, self._main_finished)
+
+    def _run_root(self, node: SimNode, name: str | None, inputs: dict[str, str], in_exit: bool,
+                  done: Callable[[str], None]) -> None:
+        """Run the entry template or the exit handler as ``node``; ``done`` gets its phase."""
+        found = self.resolve(self.spec, name, None)
+        if isinstance(found, str):
+            self.finish_node(node, "Error", found)
+            done("Error")
+            return
+
+        def finished(phase: str, message: str) -> None:
+            self.finish_node(node, phase, message)
+            done(phase)
+
+        template, tspec = found
+        self.execute(Call(node, template, tspec, self.globals.child(inputs), in_exit), finished)
+
+    def _main_finished(self, phase: str) -> None:
+        self.main_done = True
+        status = {"Skipped": "Succeeded", "Omitted": "Succeeded"}.get(phase, phase)
+        if self.shutdown or (self.deadline_passed and status == "Succeeded"):
+            status = "Failed"
+        self.phase = status
+        self.globals.values["workflow.status"] = status
+        self.globals.values["workflow.failures"] = self._failures()
+        handler = self.spec.exit_handler
+        if handler is None or self.shutdown == "Terminate":
+            self._complete()
+            return
+        node = self.new_node(f"{self.workflow_name}.onExit", handler, True)
+        self.record(node, "Running", message=f"workflow.status={status}")
+        self._run_root(node, handler, {}, True, self._exit_done)
+
+    def _exit_done(self, phase: str) -> None:
+        self.exit_ran = True
+        self.exit_phase = phase
+        if self.phase == "Succeeded" and phase in ("Failed", "Error"):
+            self.phase = phase
+        self._complete()
+
+    def _complete(self) -> None:
+        self.finished = True
+
+    def _failures(self) -> str:
+        failed = [
+            {"displayName": n.name, "message": n.message, "templateName": n.template, "phase": n.phase,
+             "podName": n.name, "finishedAt": n.finished}
+            for n in self.nodes
+            if n.phase in ("Failed", "Error")
+        ]
+        return json.dumps(failed, separators=(",", ":"))
+
+    # --- templates and variables --------------------------------------------------------------------
+
+    def resolve(self, spec: WorkflowSpec, name: str | None, ref: dict[str, Any] | None
+                ) -> tuple[Template, WorkflowSpec] | str:
+        """The template a task calls: by name in the same spec, or a templateRef into this file."""
+        if ref is not None:
+            target, tname = ref.get("name"), ref.get("template")
+            kinds = ("ClusterWorkflowTemplate",) if ref.get("clusterScope") is True else ("WorkflowTemplate",)
+            for other in self.library:
+                if other.name == target and other.kind in kinds and tname in other.spec.templates:
+                    return other.spec.templates[str(tname)], other.spec
+            self.assume(f"templateRef {target}/{tname} is not in this file: simulated as a step that succeeds")
+            return _opaque(f"{target}/{tname}"), spec
+        template = spec.templates.get(name or "")
+        if template is None and spec.workflow_template_ref is not None and not spec.templates:
+            ref_name = spec.workflow_template_ref.get("name")
+            self.assume(f"workflowTemplateRef {ref_name} is not in this file: simulated as one step that succeeds")
+            return _opaque(f"{ref_name}/{name or 'entrypoint'}"), spec
+        if template is None:
+            return f"template {name!r} is not defined in this workflow"
+        return template, spec
+
+    def lookup(self, scope: Scope, name: str, is_expr: bool, in_expression: bool) -> str:
+        if is_expr:
+            return self._expr_value(scope, name, in_expression)
+        value = scope.get(name)
+        if value is not None:
+            if in_expression and "<" in value:
+                return _UNKNOWN.sub(lambda m: placeholder(m.group(1), in_expression=True), value)
+            return value
+        shown = placeholder(name, in_expression=False)
+        if name.startswith(("steps.", "tasks.")) and ".outputs." in name:
+            self.assume(f"{name} is a runtime output, not known offline: simulated as {shown}")
+        else:
+            self.assume(f"{name} has no value here: simulated as {shown}")
+        return placeholder(name, in_expression=in_expression)
+
+    def _expr_value(self, scope: Scope, source: str, in_expression: bool) -> str:
+        class _Vars(dict[str, Any]):
+            def __missing__(self, key: str) -> Any:
+                value = scope.get(key)
+                if value is None:
+                    raise KeyError(key)
+                return value
+
+            def __contains__(self, key: object) -> bool:
+                return isinstance(key, str) and scope.get(key) is not None
+
+        try:
+            return text(evaluate_expr(source, _Vars()))
+        except (ExpressionError, KeyError):
+            self.assume(f"expression {{{{={source}}}}} is not evaluated offline: simulated as a placeholder")
+            return placeholder("=" + source, in_expression=in_expression)
+
+    def subst(self, value: str, scope: Scope, *, in_expression: bool = False) -> str:
+        return substitute(value, lambda name, is_expr: self.lookup(scope, name, is_expr, in_expression))
+
+    def _global_values(self) -> dict[str, str]:
+        values = {
+            "workflow.name": self.workflow_name,
+            "workflow.namespace": str((self.manifest.raw.get("metadata") or {}).get("namespace") or "default"),
+            "workflow.uid": "00000000-0000-4000-8000-" + suffix(7, 12),
+            "workflow.serviceAccountName": self.spec.service_account or "default",
+            "workflow.creationTimestamp": "2026-01-01T00:00:00Z",
+            "workflow.duration": "0",
+            "workflow.priority": "0",
+            "workflow.status": "Running",
+        }
+        params = {}
+        for param, value in self._workflow_arguments():
+            values[f"workflow.parameters.{param.name}"] = value
+            params[param.name] = value
+        values["workflow.parameters"] = json.dumps(params, separators=(",", ":"))
+        return values
+
+    def _workflow_arguments(self) -> list[tuple[Parameter, str]]:
+        out = []
+        for param in self.spec.arguments:
+            raw = param.value if param.value is not None else param.default
+            if raw is None:
+                if param.value_from is None:
+                    self.assume(f"workflow parameter {param.name} is given at submission: simulated as <{param.name}>")
+                else:
+                    self.assume(f"workflow parameter {param.name} comes from valueFrom: simulated as <{param.name}>")
+                out.append((param, f"<{param.name}>"))
+            else:
+                out.append((param, text(raw)))
+        return out
+
+    def inputs_for(self, template: Template, arguments: tuple[Parameter, ...], scope: Scope
+                   ) -> dict[str, str] | str:
+        """The input parameters of a call, or an error message (Argo fails the node)."""
+        given = {p.name: p for p in arguments}
+        values: dict[str, str] = {}
+        for param in template.inputs:
+            arg = given.get(param.name)
+            raw: Any = None
+            if arg is not None and arg.value is not None:
+                raw = arg.value
+            elif arg is not None and arg.value_from is not None:
+                self.assume(f"argument {param.name} of {template.name} comes from valueFrom: "
+                            "simulated as a placeholder")
+                raw = f"<{param.name}>"
+            elif param.value is not None:
+                raw = param.value
+            elif param.default is not None:
+                raw = param.default
+            else:
+                return f"input parameter {param.name!r} of template {template.name!r} was not supplied"
+            values[f"inputs.parameters.{param.name}"] = self.subst(text(raw), scope)
+        return values
+
+    # --- execution ----------------------------------------------------------------------------------
+
+    def note_hooks(self, task: Task) -> None:
+        for name in task.hooks:
+            if name != "exit":
+                self.assume(f"lifecycle hook {name!r} of {task.name} is not simulated (only exit hooks are)")
+
+    def blocked(self, in_exit: bool) -> str | None:
+        """Why no new node may start now, if none may (§2, §3)."""
+        if self.shutdown == "Terminate":
+            return "Stopped with strategy 'Terminate'"
+        if in_exit:
+            return None
+        if self.shutdown == "Stop":
+            return "Stopped with strategy 'Stop'"
+        if self.deadline_passed:
+            return "Step exceeded its deadline"
+        return None
+
+    def execute(self, call: Call, done: Done) -> None:
+        """Run a template for a node: with its retryStrategy (or spec.retryStrategy) if it has one."""
+        from generator.sim.retry import RetryRun
+
+        self._arm_shutdown(call)
+        retry: RetryStrategy | None = call.template.retry or self.spec.retry
+        if retry is None or call.template.kind == "suspend":
+            call.node.attempts += 1
+            self.attempt(call, 0, done, None)
+        else:
+            RetryRun(self, call, retry, done).start()
+
+    def attempt(self, call: Call, index: int, done: Done, clamp: float | None) -> None:
+        """One attempt of a template; ``clamp`` is what maxDuration leaves of the pod deadline."""
+        from generator.sim.composite import DagRun, StepsRun
+
+        kind = call.template.kind
+        reason = self.blocked(call.in_exit)
+        if reason is not None:
+            done("Failed", reason)
+            return
+        attempt_scope = call.scope.child({"retries": str(index)})
+        attempt_call = Call(call.node, call.template, call.spec, attempt_scope, call.in_exit, call.depth)
+        if call.depth > MAX_DEPTH and kind in ("dag", "steps"):
+            self.assume(f"templates nested deeper than {MAX_DEPTH} levels (recursion over values not known "
+                        "offline) are cut: the deepest is taken to succeed")
+            done("Succeeded", "recursion cut by the simulator")
+            return
+        if kind in POD_KINDS or kind in OPAQUE_KINDS:
+            if kind in OPAQUE_KINDS:
+                self.assume(f"{kind} templates run no pod: simulated as a step that takes {STEP_SECONDS:g} s")
+            self._run_pod(attempt_call, index, done, clamp)
+        elif kind == "suspend":
+            from generator.sim.gate import run_gate
+
+            run_gate(self, attempt_call, done)
+        elif kind == "dag":
+            DagRun(self, attempt_call, done).start()
+        elif kind == "steps":
+            StepsRun(self, attempt_call, done).start()
+        else:
+            done("Error", f"template {call.template.name!r} has no container, script, resource, suspend, "
+                 "dag or steps")
+
+    def _arm_shutdown(self, call: Call) -> None:
+        faults = self.faults
+        target = faults.stop_at or faults.terminate_at
+        if target is None or self._shutdown_pending or call.node.step != target:
+            return
+        self._shutdown_pending = True
+        delay = STEP_SECONDS / 2 if call.template.kind in POD_KINDS + OPAQUE_KINDS else 0.0
+        self.schedule(delay, self.issue_shutdown, "Stop" if faults.stop_at else "Terminate")
+
+    # --- pods -----------------------------------------------------------------------------------------
+
+    def _pod_deadline(self, template: Template, scope: Scope, clamp: float | None) -> float | None:
+        limits = []
+        if template.active_deadline_seconds is not None and template.kind in ("container", "script"):
+            try:
+                limits.append(float(to_int(self.subst(str(template.active_deadline_seconds), scope))))
+            except ExpressionError:
+                self.assume(f"activeDeadlineSeconds of {template.name} is not a number: ignored")
+        if template.timeout is not None:
+            seconds = parse_duration(self.subst(template.timeout, scope))
+            if seconds is None:
+                self.assume(f"timeout {template.timeout!r} of {template.name} is not a duration: ignored")
+            else:
+                limits.append(seconds)
+        if clamp is not None:
+            limits.append(clamp)
+        return min(limits) if limits else None
+
+    def _run_pod(self, call: Call, index: int, done: Done, clamp: float | None) -> None:
+        node = call.node
+        self.touched.add(node.step)
+        deadline = self._pod_deadline(call.template, call.scope, clamp)
+        activity = Activity(self, "pod", call, index, done)
+        activity.nth = self.runs.get(node.name, 0)
+        self.runs[node.name] = activity.nth + 1
+        self.active[activity.id] = activity
+        self.record(node, "Running", index)
+        if node.step in self.faults.hang:
+            activity.hung = True
+            if deadline is not None:
+                self.schedule(deadline, self._pod_killed, activity, "Failed",
+                              "Pod was active on the node longer than the specified deadline")
+            return
+        run = STEP_SECONDS if deadline is None else min(STEP_SECONDS, deadline / 2)
+        self.schedule(run, self._pod_end, activity)
+
+    def _pod_end(self, activity: Activity) -> None:
+        if activity.cancelled:
+            return
+        del self.active[activity.id]
+        call = activity.call
+        injected = self.faults.injected(call.node.step, activity.nth)
+        effects, error = self.perform_effects(call, failing=injected is not None)
+        phase, message = "Succeeded", ""
+        if injected is not None:
+            phase = injected
+            message = "injected: main container exited 1" if phase == "Failed" else "injected: pod error"
+        elif error:
+            phase, message = "Failed", error
+        self.record(call.node, phase, activity.attempt, effects, message)
+        activity.done(phase, message)
+
+    def _pod_killed(self, activity: Activity, phase: str, message: str) -> None:
+        if activity.cancelled:
+            return
+        self.kill(activity, phase, message)
+
+    def kill(self, activity: Activity, phase: str, message: str) -> None:
+        activity.cancelled = True
+        self.active.pop(activity.id, None)
+        effects: tuple[str, ...] = ()
+        if activity.kind == "pod":
+            effects, _ = self.perform_effects(activity.call, failing=True)
+        if activity.kind != "backoff":
+            self.record(activity.call.node, phase, activity.attempt, effects, message)
+        activity.done(phase, message)
+
+    def perform_effects(self, call: Call, *, failing: bool) -> tuple[tuple[str, ...], str | None]:
+        from generator.sim.effects import perform
+
+        return perform(self, call, failing=failing)
+
+    # --- stop, terminate, deadline --------------------------------------------------------------------
+
+    def issue_shutdown(self, strategy: str) -> None:
+        if self.finished or self.shutdown:
+            return
+        self.shutdown = strategy
+        if self.main_done:
+            self.phase = "Failed"  # Stopped with strategy ...: the workflow ends Failed (§3)
+        self.events.append(Event(self.now, self.workflow_name, f"argo {strategy.lower()}"))
+        for activity in list(self.active.values()):
+            if activity.cancelled or (activity.call.in_exit and strategy == "Stop"):
+                continue
+            self.kill(activity, "Failed", f"Stopped with strategy '{strategy}'")
+
+    def _workflow_deadline(self) -> None:
+        self.deadline_passed = True
+        self.events.append(Event(self.now, self.workflow_name, "deadline", message="workflow activeDeadlineSeconds"))
+        for activity in list(self.active.values()):
+            if activity.cancelled or activity.call.in_exit:
+                continue
+            message = "retry exceeded workflow deadline" if activity.kind == "backoff" else "Step exceeded its deadline"
+            self.kill(activity, "Failed", message)
+
+
+def _opaque(label: str) -> Template:
+    return Template(name=label, kind="plugin", line=0, raw={})
+
+
+def _workflow_name(manifest: Manifest) -> str:
+    metadata = manifest.raw.get("metadata") or {}
+    if manifest.kind == "Workflow" and isinstance(metadata.get("name"), str):
+        return str(metadata["name"])
+    prefix = metadata.get("generateName") if manifest.kind == "Workflow" else None
+    if not isinstance(prefix, str):
+        prefix = f"{manifest.name.rstrip('*')}-"
+    return f"{prefix}{suffix(0)}"
+
+
+def call_task(engine: Engine, task: Task, spec: WorkflowSpec) -> tuple[Template, WorkflowSpec] | str:
+    """The template a task or step calls (inline templates included)."""
+    if task.inline:
+        raw = task_inline(spec, task)
+        if raw is not None:
+            return Template.parse(raw, 0), spec
+    return engine.resolve(spec, task.template, task.template_ref)
+
+
+def task_inline(spec: WorkflowSpec, task: Task) -> dict[str, Any] | None:
+    for template in spec.templates.values():
+        for group in (template.raw.get("dag") or {}).get("tasks") or [], *(template.raw.get("steps") or []):
+            for raw in group if isinstance(group, list) else []:
+                if isinstance(raw, dict) and raw.get("name") == task.name and isinstance(raw.get("inline"), dict):
+                    return dict(raw["inline"], name=f"{task.name}-inline")
+    return None

@@ -1,0 +1,108 @@
+"""Simulated values: scopes of ``{{variables}}``, durations, deterministic names.
+
+Names resolve against simulated values (issue 4): ``workflow.name`` is stable for a run, ``pod.name`` and
+``generateName`` suffixes are unique per attempt, ``retries`` is the attempt index. A value the simulator
+cannot know offline (a container's output, a parameter given at submission) becomes a stable placeholder
+such as ``<run-key>``, and the caller names that as an assumption.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from generator.sim.expr import ExpressionError
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.String alphabet: no vowels, no 0/1/3
+
+
+def parse_duration(text: str | int | None) -> float | None:
+    """Seconds of an Argo duration: a bare number is seconds, else Go units (and ``d``); None if invalid."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        return float(value)
+    pos, total = 0, 0.0
+    for match in _DURATION_PART.finditer(value):
+        if match.start() != pos:
+            return None
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    return total if pos == len(value) and pos > 0 else None
+
+
+def suffix(seed: int, length: int = 5) -> str:
+    """A deterministic name suffix that looks like Kubernetes' random ones (distinct for distinct seeds)."""
+    n = (seed * 2654435761 + 97) % (len(_ALPHABET) ** length)
+    chars = []
+    for _ in range(length):
+        n, r = divmod(n, len(_ALPHABET))
+        chars.append(_ALPHABET[r])
+    return "".join(chars)
+
+
+class Scope:
+    """Variables visible to one template invocation: its own, then its parent's (up to the globals)."""
+
+    __slots__ = ("parent", "values")
+
+    def __init__(self, values: dict[str, str], parent: Scope | None = None) -> None:
+        self.values = values
+        self.parent = parent
+
+    def get(self, name: str) -> str | None:
+        scope: Scope | None = self
+        while scope is not None:
+            value = scope.values.get(name)
+            if value is not None:
+                return value
+            scope = scope.parent
+        return None
+
+    def child(self, values: dict[str, str]) -> Scope:
+        return Scope(values, self)
+
+
+def placeholder(name: str, *, in_expression: bool) -> str:
+    """The stand-in for a value not known offline: ``<run-key>`` in names, one bare word in expressions."""
+    short = name.removeprefix("workflow.parameters.")
+    if in_expression:
+        return "unknown:" + re.sub(r"[^\w.:-]+", "_", short)
+    return f"<{short}>"
+
+
+def item_values(item: Any) -> dict[str, str]:
+    """``{{item}}`` and ``{{item.field}}`` of one withItems/withParam element."""
+    import json
+
+    if isinstance(item, dict):
+        values = {"item": json.dumps(item, separators=(",", ":"))}
+        values.update({f"item.{k}": _text(v) for k, v in item.items()})
+        return values
+    return {"item": _text(item)}
+
+
+def _text(value: Any) -> str:
+    import json
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def to_int(value: str) -> int:
+    try:
+        return int(float(value))
+    except ValueError:
+        raise ExpressionError(f"{value!r} is not a number") from None
+
+
+def text(value: Any) -> str:
+    return _text(value)
