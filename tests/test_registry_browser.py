@@ -90,6 +90,9 @@ def test_search_open_a_template_and_watch_the_preview_follow_the_form(web_server
     assert "hold-stock" in browser.find_element(By.ID, "manifest").text
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#failure-modes tbody th")]
     assert "hold-stock" in rows
+    assert browser.find_element(By.ID, "matrix-summary").text.startswith("PASSED")
+    scenarios = browser.find_elements(By.CSS_SELECTOR, "#fault-matrix tbody th")
+    assert any("hold-stock" in s.get_attribute("textContent") for s in scenarios)
 
     namespace = browser.find_element(By.ID, "p-namespace")
     namespace.clear()

@@ -79,6 +79,7 @@ def test_template_page_renders_the_preview_server_side(registry: RegistryServer)
     html = page.text
     assert 'data-step="hold-stock"' in html and "<table" in html and 'id="manifest"' in html
     assert 'value="hold-stock"' in html
+    assert re.search(r'id="matrix-summary" class="verdict-ok">PASSED: \d+ scenarios', html)
     assert '<script src="/static/preview.js" defer></script>' in html
 
 
