@@ -74,7 +74,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
             registry.close()
             registry = None
 
-    app = FastAPI(title="pipeforge registry", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs is the server-rendered reference (routes/web.py); Swagger UI and ReDoc load from a CDN.
+    app = FastAPI(title="pipeforge registry", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     problems.install(app)
     for router in (templates.router, render.router, health.router, web.router):
         app.include_router(router)

@@ -39,6 +39,15 @@ _MAPPING: tuple[tuple[type[PipeforgeError], int, str, str], ...] = (
 )
 
 
+#: The problem responses the API documents for its operations (``responses=`` of a route).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for code, text in ((400, "bad request"), (401, "no or unknown token"), (403, "the token lacks the scope"),
+                       (404, "not in the catalog"), (409, "version published with other content"),
+                       (413, "request too large"), (422, "invalid input"), (503, "catalog database unavailable"))
+}
+
+
 class ProblemError(Exception):
     """Raised by routes and dependencies for a problem of their own (auth, size, not found)."""
 

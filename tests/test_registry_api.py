@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tarfile
 import uuid
 from pathlib import Path
@@ -289,7 +290,10 @@ def test_openapi_and_docs_are_served(registry: RegistryServer) -> None:
         spec = client.get("/openapi.json").json()
         docs = client.get("/docs")
     assert {"/api/v1/templates", "/api/v1/render", "/api/v1/templates/{name}/versions"} <= set(spec["paths"])
-    assert docs.status_code == 200
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    assert "<code>POST /api/v1/render</code>" in docs.text and "RenderRequest" in docs.text
+    assert "<code>POST /api/v1/templates/{name}/versions</code>" in docs.text and "application/x-tar" in docs.text
+    assert not re.search(r'(src|href)="https?://', docs.text)  # nothing loaded from the internet
 
 
 @pytest.mark.parametrize("scope", ["publish", "admin"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from registry_api.deps import RegistryDep
-from registry_api.routes.templates import _PROBLEMS
+from registry_api.problems import PROBLEM_RESPONSES
 from registry_api.schemas import Health
 from registry_api.services import catalog_ops
 
@@ -21,7 +21,7 @@ async def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=Health, responses={503: _PROBLEMS[503]})
+@router.get("/readyz", response_model=Health, responses={503: PROBLEM_RESPONSES[503]})
 def readyz(registry: RegistryDep) -> dict[str, Any]:
     """The catalog database answers (503 with the reason, credentials masked, when it does not)."""
     catalog_ops.ready(registry.catalog)

@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 
 from registry_api.deps import ReaderDep, RegistryDep
-from registry_api.routes.templates import _PROBLEMS
+from registry_api.problems import PROBLEM_RESPONSES
 from registry_api.schemas import RenderRequest, RenderResponse
 from registry_api.services import render as render_service
 
 router = APIRouter(prefix="/api/v1", tags=["render"])
 
 
-@router.post("/render", response_model=RenderResponse, responses=_PROBLEMS)
+@router.post("/render", response_model=RenderResponse, responses=PROBLEM_RESPONSES)
 def render(body: RenderRequest, registry: RegistryDep, _reader: ReaderDep) -> dict[str, Any]:
     """Render a template version with parameters: the files, lint findings, the failure-mode table and the
     pipeline's graph. Invalid parameters give 422 naming every bad field. Nothing is stored."""

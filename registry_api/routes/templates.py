@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from catalog.semver import parse_version
 from registry_api.deps import PublisherDep, ReaderDep, RegistryDep, read_access
-from registry_api.problems import PROBLEM_TYPE
+from registry_api.problems import PROBLEM_RESPONSES
 from registry_api.schemas import NAME, ChangeResult, TemplateDetail, TemplatePage, VersionPublic, YankRequest
 from registry_api.services import catalog_ops
 from registry_api.services.index import MAX_PAGE, listing_query
@@ -19,13 +19,6 @@ router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
 
 Name = Annotated[str, Path(pattern=NAME, max_length=63, description="template name")]
 VersionText = Annotated[str, Path(max_length=200, description="exact version, or a spec such as latest or ^1.2")]
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for code, text in ((400, "bad request"), (401, "no or unknown token"), (403, "the token lacks the scope"),
-                       (404, "not in the catalog"),
-                       (409, "version published with other content"), (413, "request too large"),
-                       (422, "invalid input"), (503, "catalog database unavailable"))
-}
 BUNDLE_MEDIA_TYPE = "application/x-tar"
 
 
@@ -41,7 +34,7 @@ _LIST_PARAMETERS = [
 ]
 
 
-@router.get("", response_model=None, responses={200: {"model": TemplatePage}, **_PROBLEMS},
+@router.get("", response_model=None, responses={200: {"model": TemplatePage}, **PROBLEM_RESPONSES},
             openapi_extra={"parameters": _LIST_PARAMETERS})
 async def list_templates(request: Request) -> Response:
     """Templates, sorted by name, with their latest version; search with `q`, filter by `tag`.
@@ -56,13 +49,13 @@ async def list_templates(request: Request) -> Response:
     return Response(registry.index.page_json(**query), media_type="application/json")
 
 
-@router.get("/{name}", response_model=TemplateDetail, responses=_PROBLEMS)
+@router.get("/{name}", response_model=TemplateDetail, responses=PROBLEM_RESPONSES)
 def get_template(name: Name, registry: RegistryDep, _reader: ReaderDep) -> dict[str, Any]:
     """A template: its versions (yanked ones marked), its latest version and parameter schema."""
     return catalog_ops.template_detail(registry.catalog, name=name)
 
 
-@router.get("/{name}/versions/{version}", response_model=VersionPublic, responses=_PROBLEMS)
+@router.get("/{name}/versions/{version}", response_model=VersionPublic, responses=PROBLEM_RESPONSES)
 def get_version(name: Name, version: VersionText, registry: RegistryDep, _reader: ReaderDep) -> dict[str, Any]:
     """A version (exact, or the one a spec resolves to): metadata, digest, lint summary, yank status."""
     return catalog_ops.version_detail(registry.catalog, name=name, version=version)
@@ -71,7 +64,7 @@ def get_version(name: Name, version: VersionText, registry: RegistryDep, _reader
 @router.get(
     "/{name}/versions/{version}/bundle", response_class=Response,
     responses={200: {"content": {BUNDLE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-                     "description": "the bundle (a deterministic tar); ETag is its digest"}, **_PROBLEMS},
+                     "description": "the bundle (a deterministic tar); ETag is its digest"}, **PROBLEM_RESPONSES},
 )
 def get_bundle(name: Name, version: VersionText, request: Request, registry: RegistryDep,
                _reader: ReaderDep) -> Response:
@@ -87,7 +80,7 @@ def get_bundle(name: Name, version: VersionText, request: Request, registry: Reg
 @router.post(
     "/{name}/versions", response_model=VersionPublic, status_code=201,
     responses={200: {"model": VersionPublic, "description": "the same content was published already"},
-               **_PROBLEMS},
+               **PROBLEM_RESPONSES},
     openapi_extra={"requestBody": {"required": True, "content": {
         BUNDLE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
 )
@@ -102,7 +95,7 @@ async def publish_version(name: Name, request: Request, response: Response, regi
     return published
 
 
-@router.post("/{name}/versions/{version}/yank", response_model=ChangeResult, responses=_PROBLEMS)
+@router.post("/{name}/versions/{version}/yank", response_model=ChangeResult, responses=PROBLEM_RESPONSES)
 def yank(name: Name, version: VersionText, body: YankRequest, registry: RegistryDep,
          _principal: PublisherDep) -> dict[str, Any]:
     """Hide a version from latest and ranges (an exact pin still gets it). Scope `publish`."""
@@ -110,7 +103,7 @@ def yank(name: Name, version: VersionText, body: YankRequest, registry: Registry
     return {"changed": changed, "version": row}
 
 
-@router.post("/{name}/versions/{version}/unyank", response_model=ChangeResult, responses=_PROBLEMS)
+@router.post("/{name}/versions/{version}/unyank", response_model=ChangeResult, responses=PROBLEM_RESPONSES)
 def unyank(name: Name, version: VersionText, registry: RegistryDep, _principal: PublisherDep) -> dict[str, Any]:
     """Make a yanked version resolvable by ranges again. Scope `publish`."""
     row, changed = catalog_ops.set_yanked(registry, name=name, version=version, yanked=False, reason=None)

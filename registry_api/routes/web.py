@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from catalog.errors import NotInCatalogError
 from registry_api.deps import ReaderDep, RegistryDep
 from registry_api.schemas import NAME
-from registry_api.services import pages
+from registry_api.services import apidoc, pages
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 jinja = Jinja2Templates(directory=FsPath(__file__).resolve().parent.parent / "web" / "templates")
@@ -43,3 +43,12 @@ def template(request: Request, name: Annotated[str, Path(pattern=NAME, max_lengt
                                       status_code=404)
     status = 200 if context["problem"] is None else 422
     return jinja.TemplateResponse(request, "template.html", context, status_code=status)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def docs(request: Request) -> HTMLResponse:
+    """The API reference, drawn from /openapi.json on the server (works without internet access)."""
+    document = request.app.openapi()
+    context = {"operations": apidoc.operations(document), "openapi_version": document.get("openapi", ""),
+               "description": document.get("info", {}).get("description", "")}
+    return jinja.TemplateResponse(request, "docs.html", context)
