@@ -8,9 +8,12 @@ is set (CI sets it), where it fails instead."""
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -23,6 +26,18 @@ from generator.model import Manifest, parse_manifest
 from generator.scaffold import MANIFEST_FILE, Pipeline, build
 from generator.template_spec import find_template, list_templates
 from generator.yamlio import load_documents
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests never read or write the user's own catalog: the default SQLite file lives under a private
+    XDG_DATA_HOME for the whole run (subprocesses inherit it), and a PIPEFORGE_DATABASE_URL from the
+    developer's shell does not leak in. Tests that want a database say which."""
+    del config
+    data_home = tempfile.mkdtemp(prefix="pipeforge-test-data-")
+    atexit.register(shutil.rmtree, data_home, True)
+    os.environ["XDG_DATA_HOME"] = data_home
+    os.environ.pop("PIPEFORGE_DATABASE_URL", None)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PIPEFORGE_SHARED_DIR", ROOT.parent / "shared"))
