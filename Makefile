@@ -25,10 +25,13 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest --cov --cov-branch --cov-report=term:skip-covered
 
-## make run: the main job. Until the registry exists: scaffold a demo pipeline into ./demo
-## and print its failure-mode table.
+## make run: the main job: the registry (web catalog and API) at http://127.0.0.1:8000, on the SQLite
+## catalog (PIPEFORGE_DATABASE_URL, default ~/.local/share/pipeforge/catalog.db); the built-in templates
+## are published into an empty catalog on start. HOST and PORT override the address.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
-	$(BIN)/pipeforge new provision-process-publish -o demo --no-input --force
+	$(BIN)/pipeforge serve --host $(HOST) --port $(PORT)
 
 ## make bench: the speed figures the README quotes (bench_lint installs checkov into its own venv once;
 ## bench_catalog uses the local PostgreSQL when it is reachable).
@@ -37,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_lint.py
 	$(BIN)/python bench/bench_catalog.py
 	$(BIN)/python bench/bench_simulate.py
+	$(BIN)/python bench/bench_registry.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage

@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mcp.set_defaults(handler=_cmd_mcp)
     _add_simulate(commands)
+
+    from registry_api.cli import add_registry_commands  # cheap: the server loads only when it runs
+
+    add_registry_commands(commands, _command)
     return parser
 
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,113 @@ def template_variant(
         text += f"changelog: {json.dumps(note)}\n"
     meta.write_text(text, encoding="utf-8")
     return target
+
+
+# --- The registry: real uvicorn on a free loopback port, over the same two databases. ----------------------
+
+
+class RegistryServer:
+    """The registry app served by uvicorn in a thread, on a socket bound to a free loopback port."""
+
+    def __init__(self, url: str, **settings: Any) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from registry_api.app import create_app
+        from registry_api.settings import Settings
+
+        self.database_url = url
+        self.settings = Settings(database_url=url, **settings)
+        self.app = create_app(self.settings)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+
+    def __enter__(self) -> RegistryServer:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the registry did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=30)
+        self._socket.close()
+
+    def client(self, token: str | None = None) -> Any:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
+
+
+@contextmanager
+def private_catalog(url: str) -> Iterator[Any]:
+    """The catalog at ``url`` on an engine of its own, disposed afterwards. Module-scoped fixtures use it:
+    the shared per-URL engines are cleared by function-scoped fixtures, which would drop (not close)
+    connections still pooled in them."""
+    from catalog.db import Catalog, create_catalog_engine
+    from catalog.migrate import ensure_current
+
+    engine = create_catalog_engine(url)
+    try:
+        ensure_current(engine)
+        yield Catalog(engine)
+    finally:
+        engine.dispose()
+
+
+def _empty_registry_database(url: str) -> None:
+    from sqlalchemy import delete
+
+    from catalog.models import ApiToken, Bundle, TemplateVersion
+
+    with private_catalog(url) as catalog, catalog.engine.begin() as connection:
+        for table in (TemplateVersion, Bundle, ApiToken):
+            connection.execute(delete(table))
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def registry_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty catalog for one test module's registry: SQLite, or the run's PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'catalog.db'}"
+    else:
+        url = request.getfixturevalue("shared_postgres_url")
+    _empty_registry_database(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def registry(registry_database_url: str) -> Iterator[RegistryServer]:
+    """A running registry (built-in templates published on start) for the module's tests."""
+    with RegistryServer(registry_database_url) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def tokens(registry: RegistryServer) -> dict[str, str]:
+    """One token per scope (``none``: a token that exists but was revoked)."""
+    from catalog.tokens import SCOPES, create, revoke
+
+    made = {}
+    with private_catalog(registry.database_url) as catalog:
+        for scope in (*SCOPES, "revoked"):
+            with catalog.session() as session:
+                _, made[scope] = create(session, name=f"test-{scope}",
+                                        scopes=["publish" if scope == "revoked" else scope])
+        with catalog.session() as session:
+            revoke(session, name="test-revoked")
+    return made

@@ -1,0 +1,88 @@
+"""The registry application: ``create_app(settings)``. ``pipeforge serve`` runs it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from generator import __version__
+from registry_api import problems
+from registry_api.middleware import Metrics, RequestMetrics, SizeLimit
+from registry_api.routes import health, render, templates, web
+from registry_api.schemas import Problem
+from registry_api.services.registry import Registry, open_registry
+from registry_api.settings import Settings
+
+WEB = Path(__file__).with_name("web")
+log = logging.getLogger("pipeforge.registry")
+
+DESCRIPTION = """\
+The pipeforge template registry: browse the catalog, render any version with your parameters (a dry run
+with lint findings, the failure-mode table and a picture of the pipeline), and publish or yank versions.
+
+Reads are open unless `PIPEFORGE_REQUIRE_READ_TOKEN` is set. Publishing, yanking and unyanking need a
+bearer token with scope `publish` (`pipeforge token create --name ci --scope publish`). Errors are
+problem details (RFC 9457).
+"""
+
+
+def _document_read_security(app: FastAPI, *, required: bool) -> None:
+    """Mark the read operations' bearer token in /openapi.json as optional, or required when
+    PIPEFORGE_REQUIRE_READ_TOKEN is set (mutations always require it, through ``HTTPBearer``)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes)
+            components = document.setdefault("components", {})
+            components.setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+            schemes = components.setdefault("securitySchemes", {})
+            schemes.setdefault("HTTPBearer", {"type": "http", "scheme": "bearer"})
+            for path, operations in document["paths"].items():
+                for method, operation in operations.items():
+                    if "security" not in operation and path.startswith("/api/"):
+                        operation["security"] = [{"HTTPBearer": []}] if required else [{}, {"HTTPBearer": []}]
+                    del method
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
+    """The ASGI app. The catalog is opened (and migrated, and seeded with the built-in templates when
+    empty and ``publish_builtins`` is on) when the app starts, unless an opened ``registry`` is given
+    (``pipeforge serve`` opens it first, so that a bad database URL is a message, not a traceback)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal registry
+        registry = registry or open_registry(settings)
+        app.state.registry = registry
+        log.info("registry serving the catalog at %s", registry.catalog.location)
+        try:
+            yield
+        finally:
+            registry.close()
+            registry = None
+
+    # /docs is the server-rendered reference (routes/web.py); Swagger UI and ReDoc load from a CDN.
+    app = FastAPI(title="pipeforge registry", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    problems.install(app)
+    for router in (templates.router, render.router, health.router, web.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.add_middleware(SizeLimit, max_request=settings.max_request_bytes, max_bundle=settings.max_bundle_bytes)
+    _document_read_security(app, required=settings.require_read_token)
+    app.state.metrics = RequestMetrics()
+    app.add_middleware(Metrics, recorder=app.state.metrics)  # outermost: also counts 413s
+    return app

@@ -1,0 +1,131 @@
+"""Errors as problem details (RFC 9457): ``application/problem+json`` with type, title, status, detail
+and, where there is more than one thing wrong, every one of them (``errors``). The only place where
+pipeforge's errors become HTTP status codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from catalog.errors import (
+    CatalogUnavailableError,
+    HostileBundleError,
+    LintFailedError,
+    NotInCatalogError,
+    VersionConflictError,
+)
+from catalog.semver import InvalidVersionError
+from generator.errors import InvalidParametersError, PipeforgeError, TemplateDefinitionError
+
+PROBLEM_TYPE = "application/problem+json"
+TYPE_BASE = "https://pipeforge.dev/problems/"
+log = logging.getLogger("pipeforge.registry")
+
+# (error class, status, type slug, title); the first match wins, so subclasses come first.
+_MAPPING: tuple[tuple[type[PipeforgeError], int, str, str], ...] = (
+    (InvalidParametersError, 422, "invalid-parameters", "Invalid parameters"),
+    (HostileBundleError, 422, "refused-bundle", "Bundle refused"),
+    (LintFailedError, 422, "lint-failed", "The template renders with lint errors"),
+    (TemplateDefinitionError, 422, "invalid-template", "The template is invalid"),
+    (InvalidVersionError, 422, "invalid-version", "Invalid version or spec"),
+    (VersionConflictError, 409, "version-conflict", "Version already published with other content"),
+    (NotInCatalogError, 404, "not-found", "Not in the catalog"),
+    (CatalogUnavailableError, 503, "catalog-unavailable", "Catalog unavailable"),
+)
+
+
+#: The problem responses the API documents for its operations (``responses=`` of a route).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for code, text in ((400, "bad request"), (401, "no or unknown token"), (403, "the token lacks the scope"),
+                       (404, "not in the catalog"), (409, "version published with other content"),
+                       (413, "request too large"), (422, "invalid input"), (503, "catalog database unavailable"))
+}
+
+
+class ProblemError(Exception):
+    """Raised by routes and dependencies for a problem of their own (auth, size, not found)."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem(status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def _extras(exc: PipeforgeError) -> dict[str, Any]:
+    if isinstance(exc, InvalidParametersError):
+        return {"errors": [{"field": p.field, "value": _jsonable(p.value), "rule": p.rule} for p in exc.problems]}
+    if isinstance(exc, HostileBundleError):
+        return {"errors": [{"rule": p} for p in exc.problems]}
+    return {}
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else repr(value)
+
+
+def from_pipeforge_error(exc: PipeforgeError, path: str) -> JSONResponse:
+    for cls, status, slug, title in _MAPPING:
+        if isinstance(exc, cls):
+            return problem(status, slug, title, exc.message, instance=path, **_extras(exc))
+    return problem(400, "bad-request", "Bad request", exc.message, instance=path)
+
+
+def _validation(exc: RequestValidationError, path: str) -> JSONResponse:
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body", "rule": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    fields = ", ".join(e["field"] for e in errors)
+    return problem(422, "invalid-request", "Invalid request", f"{len(errors)} invalid field(s): {fields}",
+                   instance=path, errors=errors)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    async def on_pipeforge(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, PipeforgeError)
+        return from_pipeforge_error(exc, request.url.path)
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemError)
+        return problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path, headers=exc.headers,
+                       **exc.extra)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return _validation(exc, request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        return problem(exc.status_code, "http-error", title, str(exc.detail), instance=request.url.path,
+                       headers=dict(exc.headers or {}))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(500, "internal", "Internal error", "the registry failed unexpectedly; the error is logged",
+                       instance=request.url.path)
+
+    app.add_exception_handler(PipeforgeError, on_pipeforge)
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,54 @@
+"""The web pages: the catalog with search and tags, and a page per template with its versions, a
+parameter form, a live preview, the failure-mode table and the pipeline's graph. Server-rendered;
+``/static/preview.js`` only refreshes the preview as the form changes (the form works without it)."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from catalog.errors import NotInCatalogError
+from registry_api.deps import ReaderDep, RegistryDep
+from registry_api.schemas import NAME
+from registry_api.services import apidoc, pages
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+jinja = Jinja2Templates(directory=FsPath(__file__).resolve().parent.parent / "web" / "templates")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def catalog(request: Request, registry: RegistryDep, _reader: ReaderDep,
+                  q: Annotated[str, Query(max_length=200)] = "",
+                  tag: Annotated[str | None, Query(max_length=100)] = None) -> HTMLResponse:
+    if not registry.index.fresh():
+        await anyio.to_thread.run_sync(registry.index.refresh)
+    context = pages.catalog_page(registry, q=q, tag=tag or None)
+    return jinja.TemplateResponse(request, "catalog.html", context)
+
+
+@router.get("/templates/{name}", response_class=HTMLResponse)
+def template(request: Request, name: Annotated[str, Path(pattern=NAME, max_length=63)], registry: RegistryDep,
+             _reader: ReaderDep) -> HTMLResponse:
+    query = dict(request.query_params)
+    version = query.pop("version", "") or None
+    try:
+        context = pages.template_page(registry, name=name, version=version, given=query)
+    except NotInCatalogError as exc:
+        return jinja.TemplateResponse(request, "error.html", {"title": "Not in the catalog", "detail": exc.message},
+                                      status_code=404)
+    status = 200 if context["problem"] is None else 422
+    return jinja.TemplateResponse(request, "template.html", context, status_code=status)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def docs(request: Request) -> HTMLResponse:
+    """The API reference, drawn from /openapi.json on the server (works without internet access)."""
+    document = request.app.openapi()
+    context = {"operations": apidoc.operations(document), "openapi_version": document.get("openapi", ""),
+               "description": document.get("info", {}).get("description", "")}
+    return jinja.TemplateResponse(request, "docs.html", context)

@@ -1,0 +1,161 @@
+"""Request and response bodies of the JSON API (documented in /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+class TemplateSummary(BaseModel):
+    name: str
+    latest: str | None = Field(description="the newest release that is not yanked; null when there is none")
+    summary: str
+    tags: list[str]
+    versions: int
+    yanked_versions: int
+    updated_at: str
+
+
+class TemplatePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[TemplateSummary]
+
+
+class LintFinding(BaseModel):
+    rule: str
+    severity: str
+    file: str
+    line: int
+    template: str | None
+    message: str
+    fix: str | None = None
+
+
+class LintSummary(BaseModel):
+    errors: int
+    warnings: int
+    infos: int
+    findings: list[LintFinding]
+
+
+class VersionBrief(BaseModel):
+    version: str
+    digest: str
+    yanked: bool
+    yank_reason: str | None
+    prerelease: bool
+    published_at: str
+
+
+class TemplateDetail(BaseModel):
+    name: str
+    latest: str | None
+    summary: str
+    tags: list[str]
+    parameters: dict[str, Any] = Field(description="JSON Schema of the latest version's parameters")
+    versions: list[VersionBrief] = Field(description="newest first, yanked ones included and marked")
+
+
+class VersionPublic(BaseModel):
+    name: str
+    version: str
+    digest: str
+    yanked: bool
+    yank_reason: str | None
+    prerelease: bool
+    summary: str
+    tags: list[str]
+    parameters: dict[str, Any]
+    changelog: str | None
+    lint: LintSummary
+    publisher: str
+    published_at: str
+
+
+class RenderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(max_length=63, pattern=NAME, examples=["provision-process-publish"])
+    version: str | None = Field(default=None, max_length=200,
+                                description="exact version or spec (^1.2, ~1.2.3, >=1,<2); default latest")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="parameters; missing ones take defaults")
+
+
+class FailureModeRow(BaseModel):
+    step: str
+    template: str
+    stage: str
+    retries: str
+    backoff: str
+    deadline: str
+    side_effects: list[str]
+    idempotency: list[str]
+    cleaned_up_by: list[str]
+    on_failure: str
+
+
+class MatrixScenario(BaseModel):
+    scenario: str
+    phase: str
+    exit_handler: dict[str, Any]
+    orphaned: list[str]
+    duplicated: list[str]
+    reached: bool
+    verdict: str = Field(description="safe, known gap, or violation")
+    excused: str | None
+    mitigations: list[str]
+
+
+class FaultMatrix(BaseModel):
+    passed: bool = Field(description="no scenario orphans or duplicates a side effect outside documented gaps")
+    summary: str
+    scenarios: list[MatrixScenario]
+
+
+class RenderResponse(BaseModel):
+    template: str
+    version: str
+    digest: str
+    yanked: bool
+    yank_reason: str | None
+    parameters: dict[str, Any] = Field(description="every parameter, defaults filled in")
+    folder: str
+    manifest_file: str
+    files: dict[str, str]
+    lint: LintSummary
+    failure_modes: list[FailureModeRow]
+    failure_modes_markdown: str
+    dag_svg: str = Field(description="the pipeline's graph as an SVG document")
+    fault_matrix: FaultMatrix | None = Field(
+        description="the simulated fault matrix (every single fault injected) and its verdict")
+
+
+class YankRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, description="why; users of the version see it")
+
+
+class ChangeResult(BaseModel):
+    changed: bool
+    version: VersionPublic
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class Health(BaseModel):
+    status: str

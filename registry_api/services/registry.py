@@ -1,0 +1,75 @@
+"""The registry's state for one process: the catalog, its settings and the caches the routes use."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from catalog.db import Catalog, reporting
+from registry_api.services.index import IndexCache
+from registry_api.services.render import TemplateCache
+from registry_api.settings import Settings
+
+log = logging.getLogger("pipeforge.registry")
+
+
+@dataclass
+class Registry:
+    settings: Settings
+    catalog: Catalog
+    index: IndexCache
+    templates: TemplateCache
+
+    def changed(self) -> None:
+        """Call after a write: the index is rebuilt on its next use."""
+        self.index.invalidate()
+
+    def close(self) -> None:
+        self.templates.clear()
+        self.catalog.engine.dispose()
+
+
+def _open_catalog(url: str | None) -> Catalog:
+    """The catalog on an engine (connection pool) of the server's own, sized for its thread pool, and
+    migrated to the current schema."""
+    from catalog.db import create_catalog_engine, database_url
+    from catalog.migrate import ensure_current
+
+    engine = create_catalog_engine(url or database_url(), pool_size=10, max_overflow=20)
+    with reporting(engine.url):
+        ensure_current(engine)
+    return Catalog(engine)
+
+
+def open_registry(settings: Settings) -> Registry:
+    """Open (and migrate) the catalog; publish the built-in templates into an empty one if configured."""
+    catalog = _open_catalog(settings.database_url)
+    if settings.publish_builtins:
+        publish_builtins(catalog)
+    return Registry(
+        settings=settings,
+        catalog=catalog,
+        index=IndexCache(catalog, ttl=settings.index_ttl_seconds),
+        templates=TemplateCache(size=settings.render_cache_size),
+    )
+
+
+def publish_builtins(catalog: Catalog) -> int:
+    """Publish every built-in template when the catalog holds no template yet; returns how many."""
+    from sqlalchemy import select
+
+    from catalog.models import TemplateVersion
+    from catalog.publication import prepare_folder
+    from catalog.service import publish
+    from generator.template_spec import builtin_templates_dir, load_template
+
+    with reporting(catalog.engine.url), catalog.session() as session:
+        if session.scalars(select(TemplateVersion.id).limit(1)).first() is not None:
+            return 0
+    count = 0
+    for folder in sorted(p for p in builtin_templates_dir().iterdir() if (p / "template.yaml").is_file()):
+        publication = prepare_folder(load_template(folder).path)
+        with reporting(catalog.engine.url), catalog.session() as session:
+            count += publish(session, publication=publication, publisher="pipeforge (built-in)").created
+    log.info("published %d built-in templates into the empty catalog", count)
+    return count

@@ -1,0 +1,27 @@
+"""Settings from the environment, prefix ``PIPEFORGE_`` (``PIPEFORGE_DATABASE_URL`` is the catalog's)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from catalog.safety import MAX_BUNDLE_BYTES
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PIPEFORGE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="the catalog database (default: the SQLite file of `pipeforge catalog`)"
+    )
+    require_read_token: bool = Field(default=False, description="reads need a token with scope read")
+    publish_builtins: bool = Field(
+        default=True, description="publish the built-in templates when the catalog starts out empty"
+    )
+    max_bundle_bytes: int = Field(default=MAX_BUNDLE_BYTES, ge=1, description="largest bundle upload")
+    max_request_bytes: int = Field(default=256 * 1024, ge=1, description="largest body of any other request")
+    index_ttl_seconds: float = Field(
+        default=1.0, ge=0, description="how often the cached template index checks the database for changes "
+        "made by other processes (this process's own writes show at once)",
+    )
+    render_cache_size: int = Field(default=64, ge=1, description="catalog versions kept unpacked for renders")
