@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from generator import __version__
 from registry_api import problems
+from registry_api.mcp import McpMount
 from registry_api.middleware import Metrics, RequestMetrics, SizeLimit
 from registry_api.routes import health, render, templates, web
 from registry_api.schemas import Problem
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     empty and ``publish_builtins`` is on) when the app starts, unless an opened ``registry`` is given
     (``pipeforge serve`` opens it first, so that a bad database URL is a message, not a traceback)."""
     settings = settings or Settings()
+    mcp = McpMount()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,7 +71,8 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
         app.state.registry = registry
         log.info("registry serving the catalog at %s", registry.catalog.location)
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             registry.close()
             registry = None
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     for router in (templates.router, render.router, health.router, web.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.router.routes.append(mcp.route)  # /mcp: the MCP tools over streamable HTTP, token with scope read
     app.add_middleware(SizeLimit, max_request=settings.max_request_bytes, max_bundle=settings.max_bundle_bytes)
     _document_read_security(app, required=settings.require_read_token)
     app.state.metrics = RequestMetrics()
