@@ -10,12 +10,14 @@ oversized text) with a tool error that says what was wrong; the server itself ne
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from generator import __version__
-from generator.errors import InvalidParametersError, PipeforgeError
+from generator.errors import PipeforgeError
 
 #: Largest manifest text a tool accepts (characters); Argo's biggest example is under 20 KB.
 MAX_MANIFEST_CHARS = 1_000_000
@@ -86,9 +88,17 @@ class TemplateList(BaseModel):
     templates: list[TemplateSummary]
 
 
+class VersionOut(BaseModel):
+    version: str
+    digest: str
+    yanked: bool
+    yank_reason: str | None
+
+
 class TemplateDescription(BaseModel):
     name: str
-    version: str
+    version: str = Field(description="the version described (the local template's, or the catalog's resolved one)")
+    versions: list[VersionOut] = Field(description="versions published in the catalog (empty without one)")
     summary: str
     tags: list[str]
     parameters: dict[str, Any] = Field(description="JSON Schema of the template's parameters")
@@ -210,29 +220,75 @@ def _template(name: str) -> Any:
         raise _tool_error(exc.message) from None
 
 
-def describe_template(name: str) -> TemplateDescription:
-    """One template: its parameters (JSON Schema), version, and the safety properties of what it renders."""
+#: Opens the catalog for one tool call: a context manager yielding a ``catalog.db.Catalog``.
+CatalogSource = Callable[[], AbstractContextManager[Any]]
+
+
+@contextmanager
+def default_catalog() -> Iterator[Any]:
+    """The catalog of ``PIPEFORGE_DATABASE_URL`` or the default SQLite file (never created here)."""
+    from catalog.cli import _empty_default_catalog
+    from catalog.db import open_catalog
+
+    if _empty_default_catalog():
+        raise _tool_error("the catalog is empty (no PIPEFORGE_DATABASE_URL and no catalog file): publish "
+                          "templates with `pipeforge catalog publish`, or leave out the version")
+    catalog = open_catalog()
+    try:
+        yield catalog
+    finally:
+        catalog.engine.dispose()
+
+
+@contextmanager
+def _resolved(name: str, version: str | None, catalog: CatalogSource) -> Iterator[tuple[Any, str | None]]:
+    """(template, digest): the local template when no version is asked for, else NAME@version from the
+    catalog (an exact version, a range such as ^1.2, or latest)."""
+    if not version:
+        yield _template(name), None
+        return
+    from catalog.checkout import checked_out
+
+    try:
+        with catalog() as opened, checked_out(opened, name=name, spec=version) as found:
+            yield found.template, found.digest
+    except PipeforgeError as exc:
+        raise _tool_error(exc.message) from None
+
+
+def _versions(name: str, catalog: CatalogSource) -> list[VersionOut]:
+    from catalog.service import versions
+
+    try:
+        with catalog() as opened, opened.session() as session:
+            rows = versions(session, name=name)
+    except Exception:
+        return []
+    return [VersionOut(version=r.version, digest=r.digest, yanked=r.yanked, yank_reason=r.yank_reason)
+            for r in rows]
+
+
+def _describe(name: str, version: str | None, catalog: CatalogSource) -> TemplateDescription:
     from generator.lint import lint_text
     from generator.scaffold import MANIFEST_FILE, build
 
-    spec = _template(name)
-    pipeline = build(spec, {})
+    with _resolved(name, version, catalog) as (spec, digest):
+        pipeline = build(spec, {}, digest=digest)
     findings = lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)
     manifest = pipeline.manifest
     safety = [
         f"lint on the defaults: {sum(f.severity == 'error' for f in findings)} errors, "
         f"{sum(f.severity == 'warning' for f in findings)} warnings",
-        f"exit handler: {manifest.spec.exit_handler or 'none (compensation steps run on failure)'}",
+        f"fault matrix on the defaults: {pipeline.verdict}",
+        f"exit handler: {manifest.spec.exit_handler or 'none'}",
         f"workflow deadline: {manifest.spec.active_deadline_seconds}s",
-        "every step has a bounded retryStrategy with an explicit policy and a deadline",
     ]
-    return TemplateDescription(name=spec.name, version=spec.version, summary=spec.summary, tags=list(spec.tags),
-                               parameters=spec.schema, safety=safety)
+    return TemplateDescription(name=spec.name, version=spec.version, versions=_versions(spec.name, catalog),
+                               summary=spec.summary, tags=list(spec.tags), parameters=spec.schema, safety=safety)
 
 
-def render_pipeline(template: str, parameters: dict[str, Any] | None = None) -> RenderResult:
-    """Render a template with parameters in memory (nothing is written): the files, their lint findings
-    and the failure-mode table. Invalid parameters are all reported at once."""
+def _render(template: str, parameters: dict[str, Any] | None, version: str | None,
+            catalog: CatalogSource) -> RenderResult:
     from generator.lint import lint_text
     from generator.scaffold import MANIFEST_FILE, build
 
@@ -242,18 +298,35 @@ def render_pipeline(template: str, parameters: dict[str, Any] | None = None) -> 
     for key, value in values.items():
         if isinstance(value, str) and len(value) > MAX_PARAMETER_CHARS:
             raise _tool_error(f"parameter {key} is longer than {MAX_PARAMETER_CHARS:,} characters")
-    spec = _template(template)
-    try:
-        pipeline = build(spec, values)
-    except InvalidParametersError as exc:
-        raise _tool_error(exc.message) from None
-    except PipeforgeError as exc:
-        raise _tool_error(exc.message) from None
+    with _resolved(template, version, catalog) as (spec, digest):
+        try:
+            pipeline = build(spec, values, digest=digest)
+        except PipeforgeError as exc:
+            raise _tool_error(exc.message) from None
     return RenderResult(
         template=spec.name, version=spec.version, digest=pipeline.digest, files=dict(pipeline.files),
         lint=_findings(lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)), failure_modes=pipeline.table,
         fault_matrix=pipeline.verdict,
     )
+
+
+def catalog_tools(catalog: CatalogSource) -> list[Callable[..., Any]]:
+    """describe_template and render_pipeline, reading versions from ``catalog``."""
+
+    def describe_template(name: str, version: str | None = None) -> TemplateDescription:
+        """One template: its parameters (JSON Schema), the versions published in the catalog (yanked ones
+        marked), and the safety properties of what it renders (lint and fault matrix on its defaults).
+        Without `version`, the local template; with one (1.2.0, ^1.2, ~1.2.3, >=1,<2, latest), the catalog's."""
+        return _describe(name, version, catalog)
+
+    def render_pipeline(template: str, parameters: dict[str, Any] | None = None,
+                        version: str | None = None) -> RenderResult:
+        """Render a template with parameters in memory (nothing is written): the files, their lint findings,
+        the failure-mode table and the fault-matrix verdict. Invalid parameters are all reported at once.
+        Without `version`, the local template; with one (exact, ^, ~, range or latest), the catalog's."""
+        return _render(template, parameters, version, catalog)
+
+    return [describe_template, render_pipeline]
 
 
 def simulate_manifest(
@@ -334,8 +407,9 @@ def review_prompt(manifest: str) -> str:
     return REVIEW_PROMPT.format(manifest=manifest)
 
 
-def build_server() -> Any:
-    """The MCP server with every tool and the review prompt registered."""
+def build_server(catalog: CatalogSource | None = None) -> Any:
+    """The MCP server with every tool and the review prompt registered; ``catalog`` opens the catalog
+    that versioned describe/render calls read (default: the user's, as ``pipeforge catalog`` does)."""
     from mcp.server.mcpserver import MCPServer
 
     server = MCPServer(
@@ -348,8 +422,9 @@ def build_server() -> Any:
             "template (list_templates, describe_template) over writing a pipeline from scratch."
         ),
     )
-    for tool in (list_templates, describe_template, render_pipeline, lint_manifest, explain_manifest,
-                 harden_manifest, simulate_manifest):
+    tools: list[Callable[..., Any]] = [list_templates, *catalog_tools(catalog or default_catalog), lint_manifest,
+                                       explain_manifest, harden_manifest, simulate_manifest]
+    for tool in tools:
         server.add_tool(tool, structured_output=True)
     server.add_prompt(_prompt(review_prompt, "review-argo-pipeline"))
     return server

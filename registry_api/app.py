@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     empty and ``publish_builtins`` is on) when the app starts, unless an opened ``registry`` is given
     (``pipeforge serve`` opens it first, so that a bad database URL is a message, not a traceback)."""
     settings = settings or Settings()
-    mcp = McpMount()
+    # The MCP tools read versions from this registry's own catalog (``app`` is bound below).
+    mcp = McpMount(lambda: nullcontext(app.state.registry.catalog))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,8 +9,8 @@ any API replica can serve any request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 from typing import Any
 
 from starlette.requests import Request
@@ -44,12 +44,12 @@ class _TokenGate:
 class McpMount:
     """Builds the MCP server and its transport; ``route`` goes into the app, ``running`` into its lifespan."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: Callable[[], AbstractContextManager[Any]]) -> None:
         from mcp.server.transport_security import TransportSecuritySettings
 
         from generator.mcp_server import build_server
 
-        self.server = build_server()
+        self.server = build_server(catalog)
         # DNS-rebinding protection guards unauthenticated local servers; this one needs a bearer token and
         # may be served under any host name, so the Host header is not pinned.
         starlette_app = self.server.streamable_http_app(

@@ -4,8 +4,11 @@ invalid input, and the loop an assistant runs on the article's broken pipeline."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,13 +20,17 @@ TOOLS = {"list_templates", "describe_template", "render_pipeline", "lint_manifes
          "harden_manifest", "simulate_manifest"}
 
 
-def with_session(body: Callable[[Any], Awaitable[None]]) -> None:
-    """Start `python -m generator mcp` as a subprocess and run `body` with an initialised ClientSession."""
+def with_session(body: Callable[[Any], Awaitable[None]], env: dict[str, str] | None = None) -> None:
+    """Start `python -m generator mcp` as a subprocess and run `body` with an initialised ClientSession.
+
+    The SDK starts servers with a minimal environment: the test's private data folder is passed on, so a
+    catalog in the developer's own data folder never answers."""
     from mcp.client.session import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     async def main() -> None:
-        params = StdioServerParameters(command=sys.executable, args=["-m", "generator", "mcp"])
+        params = StdioServerParameters(command=sys.executable, args=["-m", "generator", "mcp"],
+                                       env={"XDG_DATA_HOME": os.environ["XDG_DATA_HOME"], **(env or {})})
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             await body(session)
@@ -98,6 +105,7 @@ def test_each_tool_with_valid_input() -> None:
                                                                              "retry_limit": 99}},
      "target_name"),
     ("lint_manifest", {}, "manifest"),
+    ("render_pipeline", {"template": "saga-compensation", "version": "1.0.0"}, "catalog is empty"),
     ("simulate_manifest", {"manifest": ARTICLE, "fail": ["no-such-step"]}, "no-such-step"),
     ("simulate_manifest", {"manifest": ARTICLE, "fail": ["process=sideways"]}, "sideways"),
     ("simulate_manifest", {"manifest": ARTICLE, "matrix": True, "hang": ["process"]}, "matrix"),
@@ -146,3 +154,23 @@ def test_the_assistant_loop_on_the_articles_broken_pipeline() -> None:
         assert verdict["safe"] is True and verdict["summary"].startswith("PASSED"), verdict["summary"]
 
     with_session(body)
+
+
+def test_versions_come_from_the_catalog(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    root = Path(__file__).parent.parent
+    published = subprocess.run(
+        [sys.executable, "-m", "generator", "catalog", "publish", str(root / "templates" / "saga-compensation")],
+        env={**os.environ, "PIPEFORGE_DATABASE_URL": url}, capture_output=True, text=True, check=False)
+    assert published.returncode == 0, published.stderr
+
+    async def body(session: Any) -> None:
+        described = structured(await call(session, "describe_template", name="saga-compensation"))
+        [version] = described["versions"]
+        assert version["version"] == "1.0.0" and version["yanked"] is False
+        rendered = structured(await call(session, "render_pipeline", template="saga-compensation",
+                                         version="latest"))
+        assert rendered["digest"] == version["digest"] and rendered["fault_matrix"].startswith("PASSED")
+        assert "no-such" in error_text(await call(session, "render_pipeline", template="no-such", version="1.0.0"))
+
+    with_session(body, env={"PIPEFORGE_DATABASE_URL": url})

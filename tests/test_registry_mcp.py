@@ -65,6 +65,14 @@ def test_mcp_tools_over_http_with_a_read_token(registry: RegistryServer, tokens:
         verdict = structured(await session.call_tool("simulate_manifest",
                                                      {"manifest": hardened["yaml"], "matrix": True}))
         assert verdict["safe"] is True
+        # Versions come from the registry's own catalog (the built-in templates are published on start).
+        described = structured(await session.call_tool("describe_template", {"name": "saga-compensation"}))
+        assert [v["version"] for v in described["versions"]] == ["1.0.0"]
+        rendered = structured(await session.call_tool("render_pipeline", {
+            "template": "saga-compensation", "version": "^1", "parameters": {"namespace": "orders"}}))
+        assert rendered["version"] == "1.0.0" and rendered["digest"] == described["versions"][0]["digest"]
+        missing = await session.call_tool("render_pipeline", {"template": "saga-compensation", "version": "^2"})
+        assert missing.is_error
 
     with_http_session(registry, tokens[scope], body)
 
