@@ -12,6 +12,7 @@ Library first: ``load`` reads a file, ``check_faults`` validates what the flags 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +163,9 @@ def check_faults(target: Target, faults: Faults) -> None:
     known = ", ".join(steps) or "none"
     for name in faults.steps():
         if name not in steps:
-            problems.append(f"no step or task named {name!r} in {target.manifest.label} (its steps: {known})")
+            near = difflib.get_close_matches(name, list(steps), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            problems.append(f"no step or task named {name!r} in {target.manifest.label}{hint} (its steps: {known})")
     for name in [*faults.fail, *faults.hang]:
         info = steps.get(name)
         if info is not None and not info.runs and not (info.gate and name in faults.hang):
