@@ -12,7 +12,7 @@ from html import escape
 
 from generator.model import Manifest, Task, Template, WorkflowSpec
 
-NODE_W, NODE_H, GAP_X, GAP_Y, PAD, LANE_HEAD = 210, 74, 56, 18, 16, 26
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD, LANE_HEAD = 210, 90, 56, 18, 16, 26
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -54,7 +54,7 @@ def _describe(task: Task, spec: WorkflowSpec) -> tuple[str, tuple[str, ...]]:
     if not template.is_leaf:
         return "group", (f"{template.kind}: {len(template.children)} steps",)
     kind = "gate" if template.kind == "suspend" else "step"
-    lines = [f"{_retry(template, spec)} · {_deadline(template)}".strip(" ·")]
+    lines = [line for line in (_retry(template, spec), _deadline(template)) if line]
     if task.when:
         lines.append(f"when {task.when}")
     elif task.continue_on_failed or task.continue_on_error:
@@ -116,7 +116,7 @@ def _node_svg(node: Node, x: float, y: float) -> str:
              f'<title>{escape(node.title + ": " + "; ".join(node.lines))}</title>',
              f'<rect x="{x:.0f}" y="{y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="8"/>',
              _text(x + 10, y + 22, ("gate: " if node.kind == "gate" else "") + node.title, "name", 26)]
-    parts += [_text(x + 10, y + 42 + 16 * i, line, "detail", 32) for i, line in enumerate(node.lines[:2])]
+    parts += [_text(x + 10, y + 42 + 16 * i, line, "detail", 32) for i, line in enumerate(node.lines[:3])]
     parts.append("</g>")
     return "".join(parts)
 
