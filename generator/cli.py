@@ -162,6 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="retry limit added where retries are unbounded or missing (default: 3)")
     harden.set_defaults(handler=_cmd_harden)
 
+    upgrade = _command(
+        commands, "upgrade", "move a generated pipeline to a new template version, keeping local edits",
+        "Read PATH/.pipeforge-answers.yaml, render the recorded version with the recorded answers and the "
+        "target version with the answers carried over (parameters renamed by the template's migrations, "
+        "removed ones dropped and reported, new ones given their defaults), and merge each file three ways "
+        "(previous render, the folder as it is, new render). Conflicts are written with markers and listed "
+        "(exit 1). Versions come from the catalog when it has the template, else from the local templates; "
+        "a yanked target needs an exact pin, a downgrade is refused, and a pipeline already at the target "
+        "is left alone. The folder is replaced in one rename once everything is ready.",
+        "examples:\n  pipeforge upgrade pipelines/orders --dry-run\n  pipeforge upgrade pipelines/orders --to ^1.2\n\n",
+    )
+    upgrade.add_argument("path", metavar="PATH", type=Path, help="a folder made by `pipeforge new`")
+    upgrade.add_argument("--to", metavar="SPEC", default="latest",
+                         help="target version: exact, ^1.2, ~1.2.3, >=1,<2 or latest (default)")
+    upgrade.add_argument("--dry-run", action="store_true", help="print the diff and write nothing")
+    upgrade.set_defaults(handler=_cmd_upgrade)
+
     mcp = _command(
         commands, "mcp", "serve pipeforge's tools to a coding assistant (Model Context Protocol, stdio)",
         "Run a Model Context Protocol server on stdin/stdout, so a coding assistant can verify and fix its own "
@@ -402,6 +419,70 @@ def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:
             where = f" [{finding.template}]" if finding.template else ""
             err.write(f"  {finding.rule} {finding.severity}{where} {finding.message}\n      fix: {finding.fix}\n")
     return EXIT_FINDINGS if any(f.severity == "error" for f in result.needs_human) else EXIT_OK
+
+
+def _template_versions(stack: Any) -> Any:
+    """Resolve (name, spec) to a template: from the catalog when it has the name, else the local folder."""
+    from catalog.cli import _empty_default_catalog
+    from catalog.semver import parse_spec, parse_version
+    from generator.template_spec import find_template
+
+    def resolve(name: str, spec: str) -> tuple[Any, str | None]:
+        if not _empty_default_catalog():
+            from catalog.checkout import checked_out
+            from catalog.cli import _opened
+            from catalog.errors import UnknownTemplateError
+
+            catalog = stack.enter_context(_opened())
+            try:
+                found = stack.enter_context(checked_out(catalog, name=name, spec=spec))
+                return found.template, found.digest
+            except UnknownTemplateError:
+                pass
+        template = find_template(name)
+        if spec != "latest" and not parse_spec(spec).admits(parse_version(template.version)):
+            raise UsageError(f"{name}@{spec}: the local template is {template.version} and the catalog has no "
+                             "such version (publish it with `pipeforge catalog publish`)")
+        return template, None
+
+    return resolve
+
+
+def _cmd_upgrade(args: argparse.Namespace, out: TextIO) -> int:
+    from contextlib import ExitStack
+
+    from generator.upgrade import apply, plan
+
+    if not args.path.is_dir():
+        raise UsageError(f"{args.path}: no such folder")
+    with ExitStack() as stack:
+        result = plan(args.path, args.to, _template_versions(stack))
+    for warning in result.warnings:
+        sys.stderr.write(f"pipeforge: warning: {warning}\n")
+    if result.noop:
+        out.write(f"{args.path} is already at {result.template} {result.to_version}: nothing to do\n")
+        return EXIT_OK
+    if args.dry_run:
+        out.write(result.diff())
+    else:
+        apply(result)
+    verb = "Would upgrade" if args.dry_run else "Upgraded"
+    out.write(f"{verb} {args.path} from {result.template} {result.from_version} to {result.to_version} "
+              f"({result.to_digest})\n")
+    for change in result.changes:
+        if change.status != "unchanged":
+            out.write(f"  {change.status:<9} {change.path}" + (f"  ({change.detail})" if change.detail else "") + "\n")
+    for old, new in result.renamed.items():
+        out.write(f"  parameter {old} is now {new}\n")
+    for name in result.dropped:
+        out.write(f"  parameter {name} is gone from the template: dropped\n")
+    for name, value in result.added.items():
+        out.write(f"  new parameter {name} = {value!r}\n")
+    if result.conflicts:
+        out.write(f"{len(result.conflicts)} conflict(s) to resolve (look for <<<<<<< markers): "
+                  + ", ".join(c.path for c in result.conflicts) + "\n")
+        return EXIT_FINDINGS
+    return EXIT_OK
 
 
 def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:

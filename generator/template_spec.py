@@ -59,6 +59,16 @@ class ParameterSpec:
         return self.type == "string" and "pattern" not in self.schema and "enum" not in self.schema
 
 
+@dataclass(frozen=True)
+class Migration:
+    """What upgrading across ``version`` does to a pipeline's recorded answers (``migrations:`` in
+    template.yaml): parameters renamed, and values for new parameters instead of their schema defaults."""
+
+    version: str
+    rename: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, eq=False)
 class TemplateSpec:
     """A template folder and what its ``template.yaml`` says about it."""
@@ -71,6 +81,7 @@ class TemplateSpec:
     parameters: tuple[ParameterSpec, ...]
     schema: dict[str, Any]
     cookiecutter: dict[str, Any] = field(repr=False)
+    migrations: tuple[Migration, ...] = ()
 
     @property
     def parameter_names(self) -> list[str]:
@@ -128,7 +139,30 @@ def load_template(path: Path) -> TemplateSpec:
         parameters=params,
         schema=_plain(schema),
         cookiecutter=cookiecutter,
+        migrations=_migrations(path, meta.get("migrations")),
     )
+
+
+def _migrations(path: Path, node: Any) -> tuple[Migration, ...]:
+    if node is None:
+        return ()
+    if not isinstance(node, list):
+        raise _fail(path, f"{TEMPLATE_FILE}: migrations must be a list of {{version, rename, defaults}}")
+    found = []
+    for index, item in enumerate(node):
+        where = f"{TEMPLATE_FILE}: migrations[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("version"), str):
+            raise _fail(path, f"{where} needs a version (the version that introduces the change)")
+        unknown = set(item) - {"version", "rename", "defaults"}
+        if unknown:
+            raise _fail(path, f"{where}: unknown keys {sorted(unknown)} (allowed: version, rename, defaults)")
+        rename, defaults = item.get("rename") or {}, item.get("defaults") or {}
+        if not isinstance(rename, dict) or not all(isinstance(v, str) for v in rename.values()):
+            raise _fail(path, f"{where}: rename must map old parameter names to new ones")
+        if not isinstance(defaults, dict):
+            raise _fail(path, f"{where}: defaults must map parameter names to values")
+        found.append(Migration(item["version"], {str(k): v for k, v in rename.items()}, _plain(defaults)))
+    return tuple(found)
 
 
 def _plain(value: Any) -> Any:
