@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -81,13 +83,22 @@ def commit_message(pipeline: Pipeline, path: str) -> str:
     )
 
 
+@contextmanager
+def target_locked(*, repo: str, path: str, cache: Path | None = None) -> Iterator[None]:
+    """Hold the lock of one target (repository and PATH) in the cache, for work beyond the branch."""
+    with locked(target_lock(check_url(repo), target_path(path), root=cache)):
+        yield
+
+
 def publish_branch(pipeline: Pipeline, *, repo: str, path: str, base: str = "main", author: Author | None = None,
                    credentials: Credentials | None = None, cache: Path | None = None,
-                   attempts: int = 5) -> BranchResult:
-    """Make ``pipeforge/<slug>`` of ``repo`` hold ``pipeline`` at ``path`` over ``base``; see the module."""
+                   attempts: int = 5, lock: bool = True) -> BranchResult:
+    """Make ``pipeforge/<slug>`` of ``repo`` hold ``pipeline`` at ``path`` over ``base``; see the module.
+
+    ``lock=False`` when the caller already holds :func:`target_locked` for this target."""
     url, folder = check_url(repo), target_path(path)
     writer = _Writer(Mirror(url, credentials, root=cache), pipeline, folder, base, author or Author())
-    with locked(target_lock(url, folder, root=cache)):
+    with locked(target_lock(url, folder, root=cache)) if lock else nullcontext():
         for _ in range(attempts):
             writer.mirror.fetch(base)
             result = writer.attempt()

@@ -25,7 +25,8 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
         "($XDG_CACHE_HOME/pipeforge/mirrors) and nothing is checked out, so large repositories stay fast.\n\n"
         "Credentials: the token is read from PIPEFORGE_GIT_TOKEN (user name PIPEFORGE_GIT_USERNAME, default "
         "x-access-token) and sent as an HTTP header through each git call's environment: never in the URL, "
-        "a git config file or a message. Provider 'none' pushes the branch only (any git remote).",
+        "a git config file or a message. Provider 'none' pushes the branch only (any git remote); 'github' "
+        "uses the same token for the REST API.",
         "examples:\n  PIPEFORGE_GIT_TOKEN=... pipeforge pr provision-process-publish \\\n"
         "      --repo https://git.example.com/ops/deploy.git --path apps/orders/pipeline --set namespace=orders\n"
         "  pipeforge pr nightly-export@^1.2 --repo URL --path jobs/export --json   # from the catalog\n\n",
@@ -40,8 +41,12 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
     pr.add_argument("--set", dest="values", metavar="KEY=VALUE", action="append", type=set_pair, default=[],
                     help="set a parameter (repeatable); unset parameters take their defaults")
     pr.add_argument("--base", metavar="BRANCH", default="main", help="branch to start from (default: main)")
-    pr.add_argument("--provider", choices=("none",), default="none",
-                    help="none: push the branch only (forge pull requests come in a later release)")
+    pr.add_argument("--provider", choices=("none", "github"), default="none",
+                    help="none: push the branch only; github: also open the branch's pull request, or update "
+                    "its title and body (never a second one)")
+    pr.add_argument("--api-url", metavar="URL",
+                    help="the forge's API (default for github: https://api.github.com for github.com, else "
+                    "https://HOST/api/v3 for GitHub Enterprise Server)")
     pr.add_argument("--author", metavar="'NAME <EMAIL>'",
                     help="author and committer of pipeforge's commits (default: PIPEFORGE_GIT_AUTHOR, "
                     "else 'pipeforge <pipeforge@users.noreply.github.com>')")
@@ -61,7 +66,7 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
     target_path(args.path)  # a bad URL or PATH is reported before anything is rendered or fetched
     pipeline = build(template, dict(args.values), digest=digest)
     outcome = open_pull_request(pipeline, repo=args.repo, path=args.path, base=args.base, provider=args.provider,
-                                author=author, credentials=credentials)
+                                author=author, credentials=credentials, api_url=args.api_url)
     if args.json:
         json.dump(outcome.as_dict(), out, indent=2)
         out.write("\n")
@@ -75,6 +80,9 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
         out.write(f"{result.branch} already holds this pipeline at {result.commit[:12]}: nothing pushed\n")
     else:
         out.write(f"{args.base} already holds this pipeline at {result.commit[:12]}: no branch needed\n")
+    if outcome.pull_request is not None:
+        pull = outcome.pull_request
+        out.write(f"Pull request #{pull.number} {pull.action}: {pull.url}\n")
     out.write(f"Simulated failures: {pipeline.verdict}\n")
     return EXIT_OK
 

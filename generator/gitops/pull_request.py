@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.gitops.branch import Author, BranchResult, publish_branch
-from generator.gitops.git import Credentials
+import httpx
+
+from generator.errors import UsageError
+from generator.gitops.branch import Author, BranchResult, publish_branch, target_locked, target_path
+from generator.gitops.git import Credentials, RemoteError
+from generator.gitops.github import GitHub
 from generator.lint import lint_text
 from generator.rules import ERROR, INFO, WARNING
 from generator.scaffold import MANIFEST_FILE, Pipeline
 
-PROVIDERS = ("none",)
+PROVIDERS = ("none", "github")
 BLOCK_START = "<!-- pipeforge:metadata "
 BLOCK_END = " -->"
 
@@ -83,12 +87,40 @@ def read_metadata(text: str) -> dict[str, Any] | None:
 
 def open_pull_request(pipeline: Pipeline, *, repo: str, path: str, base: str = "main", provider: str = "none",
                       author: Author | None = None, credentials: Credentials | None = None,
-                      cache: Path | None = None) -> Outcome:
-    """Push ``pipeline`` to its branch of ``repo`` (see :func:`publish_branch`); provider ``none`` stops there."""
+                      cache: Path | None = None, api_url: str | None = None,
+                      transport: httpx.BaseTransport | None = None) -> Outcome:
+    """Push ``pipeline`` to its branch of ``repo`` (see :func:`publish_branch`), then, unless the provider is
+    ``none``, open or update the branch's pull request; the target's lock is held throughout, so identical
+    requests give one branch and one pull request."""
     if provider not in PROVIDERS:
-        from generator.errors import UsageError
-
         raise UsageError(f"--provider {provider}: this build supports {', '.join(PROVIDERS)}")
-    branch = publish_branch(pipeline, repo=repo, path=path, base=base, author=author, credentials=credentials,
-                            cache=cache)
-    return Outcome(branch, None)
+    with target_locked(repo=repo, path=path, cache=cache):
+        branch = publish_branch(pipeline, repo=repo, path=path, base=base, author=author, credentials=credentials,
+                                cache=cache, lock=False)
+        if provider == "none" or not branch.exists:
+            return Outcome(branch, None)
+        forge = GitHub(repo=repo, token=credentials.token if credentials else None, api_url=api_url,
+                       transport=transport)
+        try:
+            return Outcome(branch, _ensure_pull_request(forge, branch, base, pipeline, target_path(path)))
+        finally:
+            forge.close()
+
+
+def _ensure_pull_request(forge: GitHub, branch: BranchResult, base: str, pipeline: Pipeline,
+                         path: str) -> PullRequest:
+    """Update the open PR of the branch, or create it; a create that loses a race finds the winner's."""
+    wanted_title, wanted_body = title(pipeline, path), body(pipeline, path)
+    for _ in range(3):
+        found = forge.find(branch.branch, base)
+        if found is None:
+            created = forge.create(branch.branch, base, wanted_title, wanted_body)
+            if created is not None:
+                return PullRequest(created.number, created.url, "created")
+            continue
+        if (found.title, found.body.replace("\r\n", "\n")) == (wanted_title, wanted_body):
+            return PullRequest(found.number, found.url, "updated" if branch.changed else "unchanged")
+        forge.update(found.number, wanted_title, wanted_body)
+        return PullRequest(found.number, found.url, "updated")
+    raise RemoteError(f"GitHub refuses to create a pull request for {branch.branch} yet lists none open; "
+                      "check the repository's pull requests")
