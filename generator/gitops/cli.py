@@ -25,8 +25,8 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
         "($XDG_CACHE_HOME/pipeforge/mirrors) and nothing is checked out, so large repositories stay fast.\n\n"
         "Credentials: the token is read from PIPEFORGE_GIT_TOKEN (user name PIPEFORGE_GIT_USERNAME, default "
         "x-access-token) and sent as an HTTP header through each git call's environment: never in the URL, "
-        "a git config file or a message. Provider 'none' pushes the branch only (any git remote); 'github' "
-        "uses the same token for the REST API.",
+        "a git config file or a message. Provider 'none' pushes the branch only (any git remote); the forges "
+        "use the same token for their REST API.",
         "examples:\n  PIPEFORGE_GIT_TOKEN=... pipeforge pr provision-process-publish \\\n"
         "      --repo https://git.example.com/ops/deploy.git --path apps/orders/pipeline --set namespace=orders\n"
         "  pipeforge pr nightly-export@^1.2 --repo URL --path jobs/export --json   # from the catalog\n\n",
@@ -41,12 +41,13 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
     pr.add_argument("--set", dest="values", metavar="KEY=VALUE", action="append", type=set_pair, default=[],
                     help="set a parameter (repeatable); unset parameters take their defaults")
     pr.add_argument("--base", metavar="BRANCH", default="main", help="branch to start from (default: main)")
-    pr.add_argument("--provider", choices=("none", "github"), default="none",
-                    help="none: push the branch only; github: also open the branch's pull request, or update "
-                    "its title and body (never a second one)")
+    pr.add_argument("--provider", choices=("none", "github", "gitlab", "gitea"), default="none",
+                    help="none: push the branch only; github, gitlab, gitea: also open the branch's pull (merge) "
+                    "request, or update its title and body (never a second one)")
     pr.add_argument("--api-url", metavar="URL",
-                    help="the forge's API (default for github: https://api.github.com for github.com, else "
-                    "https://HOST/api/v3 for GitHub Enterprise Server)")
+                    help="the forge's API (default: https://api.github.com for github.com, else "
+                    "https://HOST/api/v3 for GitHub Enterprise Server, https://HOST/api/v4 for GitLab, "
+                    "https://HOST/api/v1 for Gitea)")
     pr.add_argument("--author", metavar="'NAME <EMAIL>'",
                     help="author and committer of pipeforge's commits (default: PIPEFORGE_GIT_AUTHOR, "
                     "else 'pipeforge <pipeforge@users.noreply.github.com>')")

@@ -15,13 +15,13 @@ import httpx
 
 from generator.errors import UsageError
 from generator.gitops.branch import Author, BranchResult, publish_branch, target_locked, target_path
+from generator.gitops.forges import FORGES, Forge
 from generator.gitops.git import Credentials, RemoteError
-from generator.gitops.github import GitHub
 from generator.lint import lint_text
 from generator.rules import ERROR, INFO, WARNING
 from generator.scaffold import MANIFEST_FILE, Pipeline
 
-PROVIDERS = ("none", "github")
+PROVIDERS = ("none", "github", "gitlab", "gitea")
 BLOCK_START = "<!-- pipeforge:metadata "
 BLOCK_END = " -->"
 
@@ -99,15 +99,15 @@ def open_pull_request(pipeline: Pipeline, *, repo: str, path: str, base: str = "
                                 cache=cache, lock=False)
         if provider == "none" or not branch.exists:
             return Outcome(branch, None)
-        forge = GitHub(repo=repo, token=credentials.token if credentials else None, api_url=api_url,
-                       transport=transport)
+        forge = FORGES[provider](repo=repo, token=credentials.token if credentials else None, api_url=api_url,
+                                 transport=transport)
         try:
             return Outcome(branch, _ensure_pull_request(forge, branch, base, pipeline, target_path(path)))
         finally:
             forge.close()
 
 
-def _ensure_pull_request(forge: GitHub, branch: BranchResult, base: str, pipeline: Pipeline,
+def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, pipeline: Pipeline,
                          path: str) -> PullRequest:
     """Update the open PR of the branch, or create it; a create that loses a race finds the winner's."""
     wanted_title, wanted_body = title(pipeline, path), body(pipeline, path)
@@ -122,5 +122,5 @@ def _ensure_pull_request(forge: GitHub, branch: BranchResult, base: str, pipelin
             return PullRequest(found.number, found.url, "updated" if branch.changed else "unchanged")
         forge.update(found.number, wanted_title, wanted_body)
         return PullRequest(found.number, found.url, "updated")
-    raise RemoteError(f"GitHub refuses to create a pull request for {branch.branch} yet lists none open; "
+    raise RemoteError(f"{forge.label} refuses to open a pull request for {branch.branch} yet lists none open; "
                       "check the repository's pull requests")
