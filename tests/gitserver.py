@@ -25,6 +25,9 @@ class GitServer:
     token: str
     port: int = 0
     requests: list[tuple[str, str, int]] = field(default_factory=list)  # method, path?query, status
+    #: drop the connection of the next pushes without an answer: "before" the backend runs, or "after" it
+    #: has updated the branch (the answer is lost)
+    cuts: list[str] = field(default_factory=list)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}.git"
@@ -109,6 +112,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         body = _read_body(self) if self.command == "POST" else b""
+        state = self.server_state
+        if self._authorised() and self.command == "POST" and self.path.endswith("git-receive-pack") and state.cuts:
+            if state.cuts.pop(0) == "after":
+                _cgi(state, self, body)
+            state.requests.append((self.command, self.path, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
         if self._authorised():
             status, headers, payload = _cgi(self.server_state, self, body)
         else:

@@ -281,3 +281,16 @@ def test_human_output_says_what_happened(server: GitServer) -> None:
     assert outputs[0].startswith(f"Created {BRANCH} at ")
     assert outputs[1].startswith(f"{BRANCH} already holds this pipeline at ") and "nothing pushed" in outputs[1]
     assert outputs[2].startswith(f"Updated {BRANCH} at ")
+
+
+@pytest.mark.parametrize(("cut", "changed_on_retry"), [("before", True), ("after", False)])
+def test_a_connection_cut_during_the_push_is_an_error_and_a_retry_converges(
+        server: GitServer, capsys: pytest.CaptureFixture[str], cut: str, changed_on_retry: bool) -> None:
+    server.cuts = [cut, "before"]  # curl retries once on a fresh connection: cut that one too
+    code, _ = pr(server)
+    err = capsys.readouterr().err
+    assert code == 4 and "cannot be told whether it arrived" in err and "Run again" in err
+    code, result = pr(server)
+    assert code == 0 and isinstance(result, dict) and result["changed"] is changed_on_retry
+    assert remote(server, "rev-list", "--count", f"main..{BRANCH}") == "1"
+    assert remote(server, "rev-parse", BRANCH) == result["commit"]

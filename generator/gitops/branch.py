@@ -196,8 +196,11 @@ class _Writer:
         if done.returncode == 0:
             return True
         rejected = [line for line in done.stdout.splitlines() if line.startswith("!")]
-        reason = " ".join(rejected) or done.stderr
+        reason = " ".join(rejected)
         if rejected and any(mark in reason for mark in _RACE):
             return False
-        raise RemoteError(f"the push of {self.branch} was refused; nothing changed on the remote: "
-                          f"{explain(done.stderr + ' ' + reason)}")
+        if rejected:
+            raise RemoteError(f"the push of {self.branch} was refused; nothing changed on the remote: "
+                              f"{explain(done.stderr + ' ' + reason)}")
+        raise RemoteError(f"the push of {self.branch} failed, and it cannot be told whether it arrived: "
+                          f"{explain(done.stderr)}. Run again: pipeforge fetches and pushes only what is missing")
