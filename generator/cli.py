@@ -52,6 +52,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def add_template_argument(parser: argparse.ArgumentParser) -> None:
+    """TEMPLATE and --from-catalog, resolved by :func:`with_template`."""
+    parser.add_argument("template", metavar="TEMPLATE",
+                        help="template name (see 'pipeforge templates'), folder, or catalog NAME[@SPEC]")
+    parser.add_argument("--from-catalog", action="store_true",
+                        help="take TEMPLATE from the catalog even if a local template has that name")
+
+
 def _command(commands: Any, name: str, summary: str, description: str, examples: str = "") -> Any:
     """A subcommand whose --help ends with its examples and the exit codes."""
     return commands.add_parser(
@@ -91,10 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  pipeforge new saga-compensation -o pipelines/orders --set namespace=orders --set step_1=reserve\n"
         "  pipeforge new nightly-export@^1.2 --no-input   # from the catalog\n\n",
     )
-    new.add_argument("template", metavar="TEMPLATE",
-                     help="template name (see 'pipeforge templates'), folder, or catalog NAME[@SPEC]")
-    new.add_argument("--from-catalog", action="store_true",
-                     help="take TEMPLATE from the catalog even if a local template has that name")
+    add_template_argument(new)
     new.add_argument("-o", "--output", metavar="DIR", type=Path,
                      help="pipeline folder to create (default: ./<pipeline_name>)")
     new.add_argument("--set", dest="values", metavar="KEY=VALUE", action="append", type=set_pair, default=[],

@@ -16,10 +16,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.gitserver import in_thread
 
 
 @dataclass(frozen=True)
@@ -186,13 +188,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serving(fake: FakeForge) -> Iterator[FakeForge]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"fake": fake}))
-    fake.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with in_thread(type("Handler", (_Handler,), {"fake": fake})) as port:
+        fake.port = port
         yield fake
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()

@@ -19,6 +19,12 @@ BACKEND = Path(subprocess.run(["git", "--exec-path"], capture_output=True, text=
                "git-http-backend")
 
 
+#: the GitOps repository the pr tests write to, and what it holds before they start
+REPO = "acme/deploy"
+SEED = {"README.md": "# deploy\n", "apps/billing/app.yaml": "kind: Deployment\n",
+        "apps/orders/app.yaml": "kind: Deployment\n"}
+
+
 @dataclass
 class GitServer:
     root: Path
@@ -31,6 +37,14 @@ class GitServer:
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}.git"
+
+    @property
+    def repo_url(self) -> str:
+        return self.url(REPO)
+
+    @property
+    def bare(self) -> Path:
+        return self.root / f"{REPO}.git"
 
     def receive_packs(self) -> int:
         return sum(1 for method, path, _ in self.requests if method == "POST" and path.endswith("git-receive-pack"))
@@ -136,15 +150,22 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(root: Path, token: str) -> Iterator[GitServer]:
-    server = GitServer(root, token)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"server_state": server}))
-    server.port = httpd.server_address[1]
+def in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve ``handler`` on a free loopback port (yielded) in a thread, until the block ends."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server
+        yield int(httpd.server_address[1])
     finally:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+@contextmanager
+def serving(root: Path, token: str) -> Iterator[GitServer]:
+    server = GitServer(root, token)
+    with in_thread(type("Handler", (_Handler,), {"server_state": server})) as port:
+        server.port = port
+        yield server

@@ -7,7 +7,6 @@ import io
 import json
 import secrets
 import threading
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,30 +19,11 @@ from generator.gitops.branch import BranchResult, publish_branch
 from generator.gitops.git import Credentials
 from generator.scaffold import Pipeline, build
 from generator.template_spec import find_template
-from tests.gitserver import GitServer, commit, run, serving
+from tests.gitserver import SEED, GitServer, commit, run
 
 TEMPLATE = "provision-process-publish"
 TARGET = "apps/orders/pipeline"
 BRANCH = "pipeforge/apps-orders-pipeline"
-SEED = {"README.md": "# deploy\n", "apps/billing/app.yaml": "kind: Deployment\n",
-        "apps/orders/app.yaml": "kind: Deployment\n"}
-
-
-@pytest.fixture
-def token() -> str:
-    return "pf-" + secrets.token_hex(16)
-
-
-@pytest.fixture
-def server(tmp_path: Path, token: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitServer]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("PIPEFORGE_GIT_TOKEN", token)
-    monkeypatch.delenv("PIPEFORGE_GIT_AUTHOR", raising=False)
-    root = tmp_path / "server"
-    root.mkdir()
-    with serving(root, token) as git_server:
-        git_server.create("gitops", SEED)
-        yield git_server
 
 
 @cache
@@ -51,143 +31,144 @@ def pipeline(namespace: str = "orders") -> Pipeline:
     return build(find_template(TEMPLATE), {"namespace": namespace})
 
 
-def pr(server: GitServer, *extra: str, path: str = TARGET) -> tuple[int, dict[str, Any] | str]:
+def pr(git_server: GitServer, *extra: str, path: str = TARGET) -> tuple[int, dict[str, Any] | str]:
     out = io.StringIO()
-    code = main(["pr", TEMPLATE, "--repo", server.url("gitops"), "--path", path, "--json", *extra], out=out)
+    code = main(["pr", TEMPLATE, "--repo", git_server.repo_url, "--path", path, "--json", *extra], out=out)
     return code, json.loads(out.getvalue()) if code == 0 else out.getvalue()
 
 
-def remote(server: GitServer, *args: str) -> str:
-    return run("git", "--git-dir", str(server.root / "gitops.git"), *args)
+def remote(git_server: GitServer, *args: str) -> str:
+    return run("git", "--git-dir", str(git_server.bare), *args)
 
 
-def remote_branches(server: GitServer) -> list[str]:
-    return remote(server, "for-each-ref", "--format=%(refname:short)", "refs/heads/").split()
+def remote_branches(git_server: GitServer) -> list[str]:
+    return remote(git_server, "for-each-ref", "--format=%(refname:short)", "refs/heads/").split()
 
 
-def test_first_run_pushes_one_commit_holding_the_pipeline_folder_over_the_base(server: GitServer) -> None:
-    code, result = pr(server, "--set", "namespace=orders")
+def test_first_run_pushes_one_commit_holding_the_pipeline_folder_over_the_base(git_server: GitServer) -> None:
+    code, result = pr(git_server, "--set", "namespace=orders")
     assert code == 0
     assert isinstance(result, dict)
     assert result["branch"] == BRANCH and result["changed"] is True and result["pull_request"] is None
-    assert remote(server, "rev-parse", BRANCH) == result["commit"]
-    assert remote(server, "rev-parse", f"{BRANCH}^") == remote(server, "rev-parse", "main")
+    assert remote(git_server, "rev-parse", BRANCH) == result["commit"]
+    assert remote(git_server, "rev-parse", f"{BRANCH}^") == remote(git_server, "rev-parse", "main")
     expected = pipeline("orders").files
-    listed = remote(server, "ls-tree", "-r", "--name-only", BRANCH, "--", f"{TARGET}/").split()
+    listed = remote(git_server, "ls-tree", "-r", "--name-only", BRANCH, "--", f"{TARGET}/").split()
     assert listed == sorted(f"{TARGET}/{name}" for name in expected)
     for name, text in expected.items():
-        assert remote(server, "show", f"{BRANCH}:{TARGET}/{name}") + "\n" == text
+        assert remote(git_server, "show", f"{BRANCH}:{TARGET}/{name}") + "\n" == text
     for name, text in SEED.items():  # the rest of the repository is untouched
-        assert remote(server, "show", f"{BRANCH}:{name}") + "\n" == text
-    message = remote(server, "log", "-1", "--format=%an <%ae>%n%B", BRANCH)
+        assert remote(git_server, "show", f"{BRANCH}:{name}") + "\n" == text
+    message = remote(git_server, "log", "-1", "--format=%an <%ae>%n%B", BRANCH)
     digest = pipeline("orders").digest
     assert message.startswith(f"pipeforge <pipeforge@users.noreply.github.com>\npipeforge: {TEMPLATE} 1.0.0 in "
                               f"{TARGET}\n")
     assert f"Pipeforge-Target: {TARGET}" in message and f"Pipeforge-Digest: {digest}" in message
 
 
-def test_author_is_configurable(server: GitServer) -> None:
-    assert pr(server, "--author", "Deploy Bot <deploy-bot@example.com>")[0] == 0
-    assert remote(server, "log", "-1", "--format=%an <%ae>|%cn <%ce>", BRANCH) == (
+def test_author_is_configurable(git_server: GitServer) -> None:
+    assert pr(git_server, "--author", "Deploy Bot <deploy-bot@example.com>")[0] == 0
+    assert remote(git_server, "log", "-1", "--format=%an <%ae>|%cn <%ce>", BRANCH) == (
         "Deploy Bot <deploy-bot@example.com>|Deploy Bot <deploy-bot@example.com>")
 
 
-def test_unchanged_rerun_commits_and_pushes_nothing(server: GitServer) -> None:
-    first = pr(server)[1]
-    before = len(server.requests)
-    code, again = pr(server)
+def test_unchanged_rerun_commits_and_pushes_nothing(git_server: GitServer) -> None:
+    first = pr(git_server)[1]
+    before = len(git_server.requests)
+    code, again = pr(git_server)
     assert code == 0 and isinstance(again, dict) and isinstance(first, dict)
     assert again == {**first, "changed": False}
-    rerun = server.requests[before:]
+    rerun = git_server.requests[before:]
     assert rerun and not [r for r in rerun if "receive-pack" in r[1]]  # not even the ref advertisement
 
 
-def test_changed_parameters_update_the_same_branch_with_one_commit_over_the_base(server: GitServer) -> None:
-    first = pr(server, "--set", "namespace=orders")[1]
-    code, second = pr(server, "--set", "namespace=payments")
+def test_changed_parameters_update_the_same_branch_with_one_commit_over_the_base(git_server: GitServer) -> None:
+    first = pr(git_server, "--set", "namespace=orders")[1]
+    code, second = pr(git_server, "--set", "namespace=payments")
     assert code == 0 and isinstance(second, dict) and isinstance(first, dict)
     assert second["branch"] == first["branch"] == BRANCH and second["changed"] is True
-    assert second["commit"] != first["commit"] and remote(server, "rev-parse", BRANCH) == second["commit"]
-    assert remote(server, "rev-list", "--count", f"main..{BRANCH}") == "1"
-    answers = remote(server, "show", f"{BRANCH}:{TARGET}/.pipeforge-answers.yaml")
+    assert second["commit"] != first["commit"] and remote(git_server, "rev-parse", BRANCH) == second["commit"]
+    assert remote(git_server, "rev-list", "--count", f"main..{BRANCH}") == "1"
+    answers = remote(git_server, "show", f"{BRANCH}:{TARGET}/.pipeforge-answers.yaml")
     assert "namespace: payments" in answers
-    assert remote_branches(server) == ["main", BRANCH]
+    assert remote_branches(git_server) == ["main", BRANCH]
 
 
-def test_a_persons_commit_on_the_branch_is_never_overwritten(server: GitServer, tmp_path: Path,
+def test_a_persons_commit_on_the_branch_is_never_overwritten(git_server: GitServer, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    pr(server, "--set", "namespace=orders")
+    pr(git_server, "--set", "namespace=orders")
     work = tmp_path / "person"
-    run("git", "clone", "--quiet", "-b", BRANCH, str(server.root / "gitops.git"), str(work))
+    run("git", "clone", "--quiet", "-b", BRANCH, str(git_server.bare), str(work))
     (work / TARGET / "extra.yaml").write_text("kind: ConfigMap\n")
     run("git", "-C", str(work), "add", "-A")
     theirs = commit(work, "add a config map")
     run("git", "-C", str(work), "push", "--quiet", "origin", BRANCH)
-    pushes = server.receive_packs()
+    pushes = git_server.receive_packs()
     capsys.readouterr()
-    code, _ = pr(server, "--set", "namespace=payments")
+    code, _ = pr(git_server, "--set", "namespace=payments")
     err = capsys.readouterr().err
     assert code == 3
     assert theirs[:12] in err and "Pat Person <pat@example.com>" in err and "never overwrites" in err
-    assert remote(server, "rev-parse", BRANCH) == theirs
-    assert server.receive_packs() == pushes
+    assert remote(git_server, "rev-parse", BRANCH) == theirs
+    assert git_server.receive_packs() == pushes
 
 
-def test_a_rejected_push_leaves_nothing_behind_and_a_retry_converges(server: GitServer,
+def test_a_rejected_push_leaves_nothing_behind_and_a_retry_converges(git_server: GitServer,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    hook = server.root / "gitops.git" / "hooks" / "pre-receive"
+    hook = git_server.bare / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'policy: pushes are frozen until 10:00' >&2\nexit 1\n")
     hook.chmod(0o755)
-    code, _ = pr(server)
+    code, _ = pr(git_server)
     err = capsys.readouterr().err
     assert code == 4
     assert "refused" in err and "pushes are frozen" in err and "nothing changed on the remote" in err
-    assert remote_branches(server) == ["main"]
+    assert remote_branches(git_server) == ["main"]
     hook.unlink()
-    code, result = pr(server)
+    code, result = pr(git_server)
     assert code == 0 and isinstance(result, dict) and result["changed"] is True
-    assert remote(server, "rev-list", "--count", f"main..{BRANCH}") == "1"
+    assert remote(git_server, "rev-list", "--count", f"main..{BRANCH}") == "1"
 
 
 def test_a_wrong_or_missing_token_is_a_clear_error_that_never_shows_the_token(
-        server: GitServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+        git_server: GitServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     wrong = "pf-wrong-" + secrets.token_hex(8)
     monkeypatch.setenv("PIPEFORGE_GIT_TOKEN", wrong)
-    assert pr(server)[0] == 4
+    assert pr(git_server)[0] == 4
     err = capfd.readouterr().err
     assert "PIPEFORGE_GIT_TOKEN" in err and "refused the credentials" in err and wrong not in err
     monkeypatch.delenv("PIPEFORGE_GIT_TOKEN")
-    assert pr(server)[0] == 4
+    assert pr(git_server)[0] == 4
     assert "PIPEFORGE_GIT_TOKEN" in capfd.readouterr().err
-    assert remote_branches(server) == ["main"]
-    assert all(status == 401 for _, _, status in server.requests)
+    assert remote_branches(git_server) == ["main"]
+    assert all(status == 401 for _, _, status in git_server.requests)
 
 
-def test_the_token_is_nowhere_on_disk_nor_in_any_output(server: GitServer, token: str, tmp_path: Path,
+def test_the_token_is_nowhere_on_disk_nor_in_any_output(git_server: GitServer, git_token: str, tmp_path: Path,
                                                         capfd: pytest.CaptureFixture[str]) -> None:
-    pr(server, "--set", "namespace=orders")
-    pr(server, "--set", "namespace=orders")
-    pr(server, "--set", "namespace=payments")
+    pr(git_server, "--set", "namespace=orders")
+    pr(git_server, "--set", "namespace=orders")
+    pr(git_server, "--set", "namespace=payments")
     captured = capfd.readouterr()
-    secrets_ = [token.encode(), Credentials(server.url("gitops"), token).header_value.encode()]
+    secrets_ = [git_token.encode(), Credentials(git_server.repo_url, git_token).header_value.encode()]
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any("mirrors" in p.parts for p in files)  # the cached mirror was really written
     leaks = [p for p in files if any(s in p.read_bytes() for s in secrets_)]
     assert leaks == []
     assert not any(s.decode() in captured.out + captured.err for s in secrets_)
     config = next((tmp_path / "cache" / "pipeforge" / "mirrors").glob("*.git")) / "config"
-    assert server.url("gitops") in config.read_text()
+    assert git_server.repo_url in config.read_text()
 
 
-def test_twenty_concurrent_identical_requests_give_one_branch_and_one_commit(server: GitServer, token: str) -> None:
-    url = server.url("gitops")
+def test_twenty_concurrent_identical_requests_give_one_branch_and_one_commit(git_server: GitServer,
+                                                                           git_token: str) -> None:
+    url = git_server.repo_url
     item = pipeline("orders")
     results: list[BranchResult] = []
     errors: list[BaseException] = []
 
     def request() -> None:
         try:
-            results.append(publish_branch(item, repo=url, path=TARGET, credentials=Credentials(url, token)))
+            results.append(publish_branch(item, repo=url, path=TARGET, credentials=Credentials(url, git_token)))
         except BaseException as exc:  # reported below, with the others
             errors.append(exc)
 
@@ -198,22 +179,22 @@ def test_twenty_concurrent_identical_requests_give_one_branch_and_one_commit(ser
         thread.join()
     assert errors == []
     assert sum(r.changed for r in results) == 1
-    assert {r.commit for r in results} == {remote(server, "rev-parse", BRANCH)}
-    assert server.receive_packs() == 1
-    assert remote(server, "rev-list", "--count", f"main..{BRANCH}") == "1"
+    assert {r.commit for r in results} == {remote(git_server, "rev-parse", BRANCH)}
+    assert git_server.receive_packs() == 1
+    assert remote(git_server, "rev-list", "--count", f"main..{BRANCH}") == "1"
 
 
-def test_concurrent_writers_without_a_shared_lock_converge_through_the_lease(server: GitServer, token: str,
+def test_concurrent_writers_without_a_shared_lock_converge_through_the_lease(git_server: GitServer, git_token: str,
                                                                              tmp_path: Path) -> None:
     """Two machines (two caches, so two locks) racing: lost leases are re-fetched and decided again."""
-    url = server.url("gitops")
+    url = git_server.repo_url
     results: list[BranchResult] = []
     errors: list[BaseException] = []
 
     def request(cache_dir: Path) -> None:
         try:
             results.append(publish_branch(pipeline("orders"), repo=url, path=TARGET, cache=cache_dir,
-                                          credentials=Credentials(url, token)))
+                                          credentials=Credentials(url, git_token)))
         except BaseException as exc:
             errors.append(exc)
 
@@ -223,13 +204,13 @@ def test_concurrent_writers_without_a_shared_lock_converge_through_the_lease(ser
     for thread in threads:
         thread.join()
     assert errors == []
-    assert remote(server, "rev-list", "--count", f"main..{BRANCH}") == "1"
-    assert {r.commit for r in results if not r.changed} <= {remote(server, "rev-parse", BRANCH)}
+    assert remote(git_server, "rev-list", "--count", f"main..{BRANCH}") == "1"
+    assert {r.commit for r in results if not r.changed} <= {remote(git_server, "rev-parse", BRANCH)}
 
 
-def test_a_branch_moved_between_fetch_and_push_is_fetched_again(server: GitServer, token: str, tmp_path: Path,
+def test_a_branch_moved_between_fetch_and_push_is_fetched_again(git_server: GitServer, git_token: str, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    url = server.url("gitops")
+    url = git_server.repo_url
     fetches: list[str] = []
     original = mirror_module.Mirror.fetch
 
@@ -239,14 +220,14 @@ def test_a_branch_moved_between_fetch_and_push_is_fetched_again(server: GitServe
         if len(fetches) == 1:  # another pipeforge, elsewhere, pushes the same target with other values
             monkeypatch.setattr(mirror_module.Mirror, "fetch", original)
             publish_branch(pipeline("payments"), repo=url, path=TARGET, cache=tmp_path / "elsewhere",
-                           credentials=Credentials(url, token))
+                           credentials=Credentials(url, git_token))
             monkeypatch.setattr(mirror_module.Mirror, "fetch", fetch_then_someone_pushes)
 
     monkeypatch.setattr(mirror_module.Mirror, "fetch", fetch_then_someone_pushes)
-    result = publish_branch(pipeline("orders"), repo=url, path=TARGET, credentials=Credentials(url, token))
+    result = publish_branch(pipeline("orders"), repo=url, path=TARGET, credentials=Credentials(url, git_token))
     assert len(fetches) == 2 and result.changed and not result.created
-    assert remote(server, "rev-parse", BRANCH) == result.commit
-    assert "namespace: orders" in remote(server, "show", f"{BRANCH}:{TARGET}/.pipeforge-answers.yaml")
+    assert remote(git_server, "rev-parse", BRANCH) == result.commit
+    assert "namespace: orders" in remote(git_server, "show", f"{BRANCH}:{TARGET}/.pipeforge-answers.yaml")
 
 
 @pytest.mark.parametrize(("option", "value", "expected"), [
@@ -257,26 +238,26 @@ def test_a_branch_moved_between_fetch_and_push_is_fetched_again(server: GitServe
     ("--repo", "git.example.com:ops/deploy", "expected an https://"),
     ("--author", "nobody", "expected 'Name <email@example.com>'"),
 ])
-def test_bad_input_is_reported_before_anything_is_fetched(server: GitServer, capsys: pytest.CaptureFixture[str],
+def test_bad_input_is_reported_before_anything_is_fetched(git_server: GitServer, capsys: pytest.CaptureFixture[str],
                                                           option: str, value: str, expected: str) -> None:
-    args = {"--repo": server.url("gitops"), "--path": TARGET} | {option: value}
+    args = {"--repo": git_server.repo_url, "--path": TARGET} | {option: value}
     code = main(["pr", TEMPLATE, *(x for pair in args.items() for x in pair)], out=io.StringIO())
     err = capsys.readouterr().err
     assert code == 2 and expected in err and "hunter2" not in err
-    assert server.requests == []
+    assert git_server.requests == []
 
 
-def test_a_missing_base_branch_is_named(server: GitServer, capsys: pytest.CaptureFixture[str]) -> None:
-    assert pr(server, "--base", "production")[0] == 4
+def test_a_missing_base_branch_is_named(git_server: GitServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert pr(git_server, "--base", "production")[0] == 4
     assert "--base" in capsys.readouterr().err
-    assert remote_branches(server) == ["main"]
+    assert remote_branches(git_server) == ["main"]
 
 
-def test_human_output_says_what_happened(server: GitServer) -> None:
+def test_human_output_says_what_happened(git_server: GitServer) -> None:
     outputs = []
     for values in (["--set", "namespace=orders"], ["--set", "namespace=orders"], ["--set", "namespace=payments"]):
         out = io.StringIO()
-        assert main(["pr", TEMPLATE, "--repo", server.url("gitops"), "--path", TARGET, *values], out=out) == 0
+        assert main(["pr", TEMPLATE, "--repo", git_server.repo_url, "--path", TARGET, *values], out=out) == 0
         outputs.append(out.getvalue().splitlines()[0])
     assert outputs[0].startswith(f"Created {BRANCH} at ")
     assert outputs[1].startswith(f"{BRANCH} already holds this pipeline at ") and "nothing pushed" in outputs[1]
@@ -285,12 +266,12 @@ def test_human_output_says_what_happened(server: GitServer) -> None:
 
 @pytest.mark.parametrize(("cut", "changed_on_retry"), [("before", True), ("after", False)])
 def test_a_connection_cut_during_the_push_is_an_error_and_a_retry_converges(
-        server: GitServer, capsys: pytest.CaptureFixture[str], cut: str, changed_on_retry: bool) -> None:
-    server.cuts = [cut, "before"]  # curl retries once on a fresh connection: cut that one too
-    code, _ = pr(server)
+        git_server: GitServer, capsys: pytest.CaptureFixture[str], cut: str, changed_on_retry: bool) -> None:
+    git_server.cuts = [cut, "before"]  # curl retries once on a fresh connection: cut that one too
+    code, _ = pr(git_server)
     err = capsys.readouterr().err
     assert code == 4 and "cannot be told whether it arrived" in err and "Run again" in err
-    code, result = pr(server)
+    code, result = pr(git_server)
     assert code == 0 and isinstance(result, dict) and result["changed"] is changed_on_retry
-    assert remote(server, "rev-list", "--count", f"main..{BRANCH}") == "1"
-    assert remote(server, "rev-parse", BRANCH) == result["commit"]
+    assert remote(git_server, "rev-list", "--count", f"main..{BRANCH}") == "1"
+    assert remote(git_server, "rev-parse", BRANCH) == result["commit"]

@@ -1,4 +1,4 @@
-"""``pipeforge pr --provider github|gitlab|gitea``: the branch on a real git server, the pull (merge) request
+"""``pipeforge pr --provider github|gitlab|gitea``: the branch on a real git git_server, the pull (merge) request
 on a fake of each forge's REST API that checks the pushed branch exists. One PR per target, whatever happens."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import json
 import secrets
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,40 +18,24 @@ from generator.gitops.git import Credentials
 from generator.gitops.pull_request import Outcome, open_pull_request, read_metadata
 from tests.fake_forge import DIALECTS, FakeForge
 from tests.fake_forge import serving as serving_forge
-from tests.gitserver import GitServer, serving
-from tests.test_pr import SEED, TEMPLATE, pipeline
+from tests.gitserver import GitServer
+from tests.test_pr import TEMPLATE, pipeline
 
 TARGET = "apps/orders/pipeline"
 BRANCH = "pipeforge/apps-orders-pipeline"
 
 
-@pytest.fixture
-def token() -> str:
-    return "pf-" + secrets.token_hex(16)
-
-
-@pytest.fixture
-def server(tmp_path: Path, token: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitServer]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("PIPEFORGE_GIT_TOKEN", token)
-    root = tmp_path / "server"
-    root.mkdir()
-    with serving(root, token) as git_server:
-        git_server.create("acme/deploy", SEED)
-        yield git_server
-
-
 @pytest.fixture(params=sorted(DIALECTS))
-def github(request: pytest.FixtureRequest, server: GitServer, token: str) -> Iterator[FakeForge]:
+def github(request: pytest.FixtureRequest, git_server: GitServer, git_token: str) -> Iterator[FakeForge]:
     """The fake forge, once per provider (the name stays: GitHub is the first of them)."""
-    with serving_forge(FakeForge(DIALECTS[request.param], token, server.root / "acme" / "deploy.git")) as fake:
+    with serving_forge(FakeForge(DIALECTS[request.param], git_token, git_server.bare)) as fake:
         yield fake
     assert fake.violations == []
 
 
-def pr(server: GitServer, github: FakeForge, *extra: str) -> tuple[int, dict[str, Any]]:
+def pr(git_server: GitServer, github: FakeForge, *extra: str) -> tuple[int, dict[str, Any]]:
     out = io.StringIO()
-    code = main(["pr", TEMPLATE, "--repo", server.url("acme/deploy"), "--path", TARGET, "--provider",
+    code = main(["pr", TEMPLATE, "--repo", git_server.repo_url, "--path", TARGET, "--provider",
                  github.dialect.name, "--api-url", github.url, "--json", *extra], out=out)
     return code, json.loads(out.getvalue()) if code == 0 else {}
 
@@ -65,9 +48,9 @@ def posts(github: FakeForge) -> int:
     return sum(1 for method, _, _ in github.requests if method == "POST")
 
 
-def test_created_then_unchanged_then_updated_is_always_the_same_pull_request(server: GitServer,
+def test_created_then_unchanged_then_updated_is_always_the_same_pull_request(git_server: GitServer,
                                                                               github: FakeForge) -> None:
-    code, first = pr(server, github, "--set", "namespace=orders")
+    code, first = pr(git_server, github, "--set", "namespace=orders")
     assert code == 0 and first["pull_request"] == {"number": 1, "url": github.records[0]["url"],
                                                    "action": "created"}
     pull = github.records[0]
@@ -78,78 +61,79 @@ def test_created_then_unchanged_then_updated_is_always_the_same_pull_request(ser
         assert text in pull["body"], text
     assert read_metadata(pull["body"]) == {"template": TEMPLATE, "version": "1.0.0", "digest": item.digest,
                                            "path": TARGET, "parameters": item.values}
-    code, again = pr(server, github, "--set", "namespace=orders")
+    code, again = pr(git_server, github, "--set", "namespace=orders")
     assert code == 0 and again["changed"] is False and again["pull_request"]["action"] == "unchanged"
     assert [m for m, _, _ in github.requests].count(github.dialect.edit_method) == 0
-    code, third = pr(server, github, "--set", "namespace=payments")
+    code, third = pr(git_server, github, "--set", "namespace=payments")
     assert code == 0 and third["changed"] is True and third["pull_request"] == {**first["pull_request"],
                                                                                "action": "updated"}
     assert len(github.records) == 1 and "payments" in github.records[0]["body"] and posts(github) == 1
 
 
-def test_metadata_block_survives_parameters_that_look_like_comment_ends(server: GitServer,
+def test_metadata_block_survives_parameters_that_look_like_comment_ends(git_server: GitServer,
                                                                          github: FakeForge) -> None:
     tricky = "ends here --> <!-- and again -->"
-    assert pr(server, github, "--set", f"description={tricky}")[0] == 0
+    assert pr(git_server, github, "--set", f"description={tricky}")[0] == 0
     metadata = read_metadata(github.records[0]["body"])
     assert metadata is not None and metadata["parameters"]["description"] == tricky
 
 
-def test_a_pr_created_by_someone_else_meanwhile_is_found_after_the_duplicate_answer(server: GitServer,
+def test_a_pr_created_by_someone_else_meanwhile_is_found_after_the_duplicate_answer(git_server: GitServer,
                                                                        github: FakeForge) -> None:
-    assert pr(server, github)[0] == 0
+    assert pr(git_server, github)[0] == 0
     github.records[0]["body"] = "edited by a person"
     github.stale_lists = 1  # the next listing misses it, so pipeforge tries to create: 422 or 409
-    code, result = pr(server, github)
+    code, result = pr(git_server, github)
     assert code == 0 and result["pull_request"]["action"] == "updated" and result["pull_request"]["number"] == 1
     assert len(github.records) == 1 and read_metadata(github.records[0]["body"]) is not None
     assert ("POST", github.dialect.prefix, github.dialect.duplicate) in github.requests
 
 
-def test_server_errors_are_retried(server: GitServer, github: FakeForge) -> None:
+def test_server_errors_are_retried(git_server: GitServer, github: FakeForge) -> None:
     github.fail_next = [502, 503]
-    code, result = pr(server, github)
+    code, result = pr(git_server, github)
     assert code == 0 and result["pull_request"]["action"] == "created" and len(github.records) == 1
 
 
-def test_a_connection_cut_after_the_create_gives_one_pull_request(server: GitServer, github: FakeForge) -> None:
+def test_a_connection_cut_after_the_create_gives_one_pull_request(git_server: GitServer, github: FakeForge) -> None:
     github.cut_after_create = 1
-    code, result = pr(server, github)
+    code, result = pr(git_server, github)
     assert code == 0 and result["pull_request"]["number"] == 1 and len(github.records) == 1
 
 
 def test_a_token_github_refuses_is_a_clear_error_and_a_retry_converges(
-        server: GitServer, github: FakeForge, token: str, capfd: pytest.CaptureFixture[str]) -> None:
+        git_server: GitServer, github: FakeForge, git_token: str, capfd: pytest.CaptureFixture[str]) -> None:
     github.token = "another-" + secrets.token_hex(4)
-    assert pr(server, github)[0] == 4
+    assert pr(git_server, github)[0] == 4
     err = capfd.readouterr().err
-    assert f"{label(github)} refused the token (401)" in err and "PIPEFORGE_GIT_TOKEN" in err and token not in err
+    assert f"{label(github)} refused the token (401)" in err and "PIPEFORGE_GIT_TOKEN" in err
+    assert git_token not in err
     assert github.records == []
-    github.token = token
-    code, result = pr(server, github)
+    github.token = git_token
+    code, result = pr(git_server, github)
     assert code == 0 and result["changed"] is False and result["pull_request"]["action"] == "created"
 
 
 def test_a_forge_that_stays_down_is_a_clear_error_and_a_retry_converges(
-        server: GitServer, github: FakeForge, capfd: pytest.CaptureFixture[str]) -> None:
+        git_server: GitServer, github: FakeForge, capfd: pytest.CaptureFixture[str]) -> None:
     github.fail_next = [500, 502, 503]
-    assert pr(server, github)[0] == 4
+    assert pr(git_server, github)[0] == 4
     err = capfd.readouterr().err
     assert "failed 3 times (HTTP 503)" in err and "running again" in err
-    code, result = pr(server, github)
+    code, result = pr(git_server, github)
     assert code == 0 and result["pull_request"]["action"] == "created" and len(github.records) == 1
 
 
 def test_twenty_concurrent_identical_requests_give_one_branch_and_one_pull_request(
-        server: GitServer, github: FakeForge, token: str) -> None:
-    url = server.url("acme/deploy")
+        git_server: GitServer, github: FakeForge, git_token: str) -> None:
+    url = git_server.repo_url
     outcomes: list[Outcome] = []
     errors: list[BaseException] = []
 
     def request() -> None:
         try:
             outcomes.append(open_pull_request(pipeline("orders"), repo=url, path=TARGET, provider=github.dialect.name,
-                                              credentials=Credentials(url, token), api_url=github.url))
+                                              credentials=Credentials(url, git_token), api_url=github.url))
         except BaseException as exc:
             errors.append(exc)
 
@@ -159,17 +143,17 @@ def test_twenty_concurrent_identical_requests_give_one_branch_and_one_pull_reque
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(github.records) == 1 and posts(github) == 1 and server.receive_packs() == 1
+    assert len(github.records) == 1 and posts(github) == 1 and git_server.receive_packs() == 1
     assert sorted(o.pull_request.action for o in outcomes if o.pull_request) == ["created"] + ["unchanged"] * 19
 
 
-def test_gitea_finds_the_branchs_pull_among_many_open_ones(server: GitServer, token: str) -> None:
-    fake = FakeForge(DIALECTS["gitea"], token, server.root / "acme" / "deploy.git")
+def test_gitea_finds_the_branchs_pull_among_many_open_ones(git_server: GitServer, git_token: str) -> None:
+    fake = FakeForge(DIALECTS["gitea"], git_token, git_server.bare)
     fake.records = [{"number": n, "open": True, "url": f"u{n}", "title": "t", "body": "b", "head": f"feature-{n}",
                      "base": "main"} for n in range(1, 61)]
     with serving_forge(fake):
-        assert pr(server, fake)[1]["pull_request"]["number"] == 61
-        code, again = pr(server, fake, "--set", "namespace=payments")
+        assert pr(git_server, fake)[1]["pull_request"]["number"] == 61
+        code, again = pr(git_server, fake, "--set", "namespace=payments")
     assert code == 0 and again["pull_request"] == {"number": 61, "url": fake.records[60]["url"], "action": "updated"}
     assert fake.violations == [] and len(fake.records) == 61
 

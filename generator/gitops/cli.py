@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from generator.cli import EXIT_OK, set_pair
+from generator.cli import EXIT_OK, add_template_argument, set_pair
 
 
 def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
@@ -31,10 +31,7 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
         "      --repo https://git.example.com/ops/deploy.git --path apps/orders/pipeline --set namespace=orders\n"
         "  pipeforge pr nightly-export@^1.2 --repo URL --path jobs/export --json   # from the catalog\n\n",
     )
-    pr.add_argument("template", metavar="TEMPLATE",
-                    help="template name (see 'pipeforge templates'), folder, or catalog NAME[@SPEC]")
-    pr.add_argument("--from-catalog", action="store_true",
-                    help="take TEMPLATE from the catalog even if a local template has that name")
+    add_template_argument(pr)
     pr.add_argument("--repo", metavar="URL", required=True,
                     help="the GitOps repository (https://, http://, ssh:// or file://; no credentials in it)")
     pr.add_argument("--path", metavar="PATH", required=True, help="folder of the repository to write the pipeline to")
