@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -163,21 +163,12 @@ def test_twenty_concurrent_identical_requests_give_one_branch_and_one_commit(git
                                                                            git_token: str) -> None:
     url = git_server.repo_url
     item = pipeline("orders")
-    results: list[BranchResult] = []
-    errors: list[BaseException] = []
 
-    def request() -> None:
-        try:
-            results.append(publish_branch(item, repo=url, path=TARGET, credentials=Credentials(url, git_token)))
-        except BaseException as exc:  # reported below, with the others
-            errors.append(exc)
+    def request(_: int) -> BranchResult:
+        return publish_branch(item, repo=url, path=TARGET, credentials=Credentials(url, git_token))
 
-    threads = [threading.Thread(target=request) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(request, range(20)))  # the first error, if any, is raised here
     assert sum(r.changed for r in results) == 1
     assert {r.commit for r in results} == {remote(git_server, "rev-parse", BRANCH)}
     assert git_server.receive_packs() == 1
@@ -188,22 +179,13 @@ def test_concurrent_writers_without_a_shared_lock_converge_through_the_lease(git
                                                                              tmp_path: Path) -> None:
     """Two machines (two caches, so two locks) racing: lost leases are re-fetched and decided again."""
     url = git_server.repo_url
-    results: list[BranchResult] = []
-    errors: list[BaseException] = []
 
-    def request(cache_dir: Path) -> None:
-        try:
-            results.append(publish_branch(pipeline("orders"), repo=url, path=TARGET, cache=cache_dir,
-                                          credentials=Credentials(url, git_token)))
-        except BaseException as exc:
-            errors.append(exc)
+    def request(cache_dir: Path) -> BranchResult:
+        return publish_branch(pipeline("orders"), repo=url, path=TARGET, cache=cache_dir,
+                              credentials=Credentials(url, git_token))
 
-    threads = [threading.Thread(target=request, args=(tmp_path / f"machine-{i % 4}",)) for i in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(request, [tmp_path / f"machine-{i % 4}" for i in range(12)]))
     assert remote(git_server, "rev-list", "--count", f"main..{BRANCH}") == "1"
     assert {r.commit for r in results if not r.changed} <= {remote(git_server, "rev-parse", BRANCH)}
 

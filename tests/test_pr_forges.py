@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import json
 import secrets
-import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -127,22 +127,13 @@ def test_a_forge_that_stays_down_is_a_clear_error_and_a_retry_converges(
 def test_twenty_concurrent_identical_requests_give_one_branch_and_one_pull_request(
         git_server: GitServer, github: FakeForge, git_token: str) -> None:
     url = git_server.repo_url
-    outcomes: list[Outcome] = []
-    errors: list[BaseException] = []
 
-    def request() -> None:
-        try:
-            outcomes.append(open_pull_request(pipeline("orders"), repo=url, path=TARGET, provider=github.dialect.name,
-                                              credentials=Credentials(url, git_token), api_url=github.url))
-        except BaseException as exc:
-            errors.append(exc)
+    def request(_: int) -> Outcome:
+        return open_pull_request(pipeline("orders"), repo=url, path=TARGET, provider=github.dialect.name,
+                                 credentials=Credentials(url, git_token), api_url=github.url)
 
-    threads = [threading.Thread(target=request) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(request, range(20)))  # the first error, if any, is raised here
     assert len(github.records) == 1 and posts(github) == 1 and git_server.receive_packs() == 1
     assert sorted(o.pull_request.action for o in outcomes if o.pull_request) == ["created"] + ["unchanged"] * 19
 
