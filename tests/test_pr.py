@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import secrets
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -257,3 +259,24 @@ def test_a_connection_cut_during_the_push_is_an_error_and_a_retry_converges(
     assert code == 0 and isinstance(result, dict) and result["changed"] is changed_on_retry
     assert remote(git_server, "rev-list", "--count", f"main..{BRANCH}") == "1"
     assert remote(git_server, "rev-parse", BRANCH) == result["commit"]
+
+
+def test_two_paths_with_the_same_branch_name_do_not_overwrite_each_other(git_server: GitServer,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert pr(git_server, path="apps/orders/pipeline")[0] == 0
+    code, _ = pr(git_server, "--set", "namespace=payments", path="apps/orders-pipeline")
+    err = capsys.readouterr().err
+    assert code == 3 and "belongs to pipeforge's target 'apps/orders/pipeline'" in err and "another --path" in err
+    assert remote(git_server, "ls-tree", "--name-only", f"{BRANCH}:apps") == "billing\norders"
+
+
+def test_parallel_processes_give_one_branch_and_one_commit(git_server: GitServer) -> None:
+    """Separate pipeforge processes (parallel CI jobs) share the lock in the cache."""
+    command = [sys.executable, "-m", "generator", "pr", TEMPLATE, "--repo", git_server.repo_url, "--path", TARGET,
+               "--json"]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4
+    assert sorted(r["changed"] for r in results) == [False, False, False, True]
+    assert git_server.receive_packs() == 1 and len({r["commit"] for r in results}) == 1

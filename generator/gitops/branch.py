@@ -181,7 +181,13 @@ class _Writer:
                            ",valueonly,separator=%x2C)%x1e", f"{base}..{current}")
         for record in filter(None, (r.strip() for r in log.split("\x1e"))):
             sha, who, subject, targets = (record.split("\x1f") + [""] * 4)[:4]
-            if self.path not in [t.strip() for t in targets.split(",")]:
+            named = [t.strip() for t in targets.split(",") if t.strip()]
+            if named and self.path not in named:
+                raise ConflictError(
+                    f"the branch {self.branch} belongs to pipeforge's target {named[0]!r}, whose folder name "
+                    f"gives the same branch as {self.path!r}; write this pipeline to another --path"
+                )
+            if not named:
                 raise ConflictError(
                     f"the branch {self.branch} has a commit pipeforge did not make: {sha[:12]} by {who} "
                     f"({subject!r}); pipeforge never overwrites a person's work. Merge or close that pull "
