@@ -5,8 +5,9 @@ GitLab and Gitea 409; Gitea's edit answers 201). It checks what it receives (tok
 their types), checks against the real git server that the head and base branches exist (so a request is
 never opened before its push), and can be told to fail: 5xx answers, a connection cut after the work is
 done, or a list that misses an existing request (a lagging replica). Requests it would refuse as malformed
-are recorded in ``violations``. Validation against the forges' published OpenAPI descriptions is not done
-here yet."""
+are recorded in ``violations``. The GitHub dialect also checks every request it receives and every answer it
+gives against the vendored slice of GitHub's OpenAPI description (tests/openapi_check.py), and builds its
+answers from that description's examples; GitLab and Gitea are checked by hand-written rules only."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.gitserver import in_thread
+from tests.openapi_check import check_request, check_response, example
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ class Dialect:
     number: str
     url: str
 
-    def render(self, record: dict[str, Any]) -> dict[str, Any]:
+    def render(self, record: dict[str, Any], *, simple: bool = False) -> dict[str, Any]:
+        if self.name == "github":
+            return _github_pull(record, simple=simple)
         inverse = {v: k for k, v in self.create_fields.items()}
         body = {inverse[k]: record[k] for k in ("title", "body")}
         if self.name == "gitlab":
@@ -47,6 +51,15 @@ class Dialect:
             shape = {"head": {"ref": record["head"]}, "base": {"ref": record["base"]},
                      "state": "open" if record["open"] else "closed"}
         return {self.number: record["number"], self.url: record["url"], **body, **shape}
+
+
+def _github_pull(record: dict[str, Any], *, simple: bool) -> dict[str, Any]:
+    """A complete pull-request object, as GitHub's description's example with this record's values."""
+    pull = example("pull-request-simple-items")[0] if simple else example("pull-request")
+    pull |= {"number": record["number"], "html_url": record["url"], "title": record["title"], "body": record["body"],
+             "state": "open" if record["open"] else "closed", "requested_teams": []}
+    pull["head"]["ref"], pull["base"]["ref"] = record["head"], record["base"]
+    return pull
 
 
 DIALECTS = {
@@ -98,6 +111,10 @@ class _Handler(BaseHTTPRequestHandler):
         del format, args
 
     def _send(self, status: int, payload: Any) -> None:
+        if self.fake.dialect.name == "github":
+            if isinstance(payload, dict) and "message" in payload:
+                payload = {"documentation_url": "https://docs.github.com/rest", **payload}
+            self.fake.violations += check_response(self.command, urlsplit(self.path).path, status, payload)
         data = json.dumps(payload).encode()
         self.fake.requests.append((self.command, self.path, status))
         self.send_response(status)
@@ -123,6 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
         if dialect.name == "github":
             assert self.headers.get("Accept") == "application/vnd.github+json", self.headers.get("Accept")
             assert self.headers.get("X-GitHub-Api-Version") == "2022-11-28"
+            parts = urlsplit(self.path)
+            fake.violations += check_request(self.command, parts.path, parse_qs(parts.query),
+                                             json.loads(raw) if raw else None)
         with fake.lock:
             if fake.fail_next:
                 return self._send(fake.fail_next.pop(0), {"message": "Server Error"})
@@ -151,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:  # Gitea lists every open pull, a page at a time
             limit, page = int(query.get("limit", ["30"])[0]), int(query.get("page", ["1"])[0])
             found = found[(page - 1) * limit: page * limit]
-        return self._send(200, [dialect.render(r) for r in found])
+        return self._send(200, [dialect.render(r, simple=True) for r in found])
 
     def _create(self, data: dict[str, Any]) -> None:
         fake, dialect = self.fake, self.fake.dialect
@@ -160,9 +180,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not fake.branch_exists(record["head"]) or not fake.branch_exists(record["base"]):
             return self._send(422, {"message": "Validation Failed: head or base does not exist"})
         if any(r["head"] == record["head"] for r in fake.open_records()):
-            message = ("A pull request already exists for acme:" + record["head"] if dialect.name == "github"
-                       else "Another open merge request already exists for this source branch")
-            return self._send(dialect.duplicate, {"message": message})
+            if dialect.name == "github":
+                return self._send(422, {"message": "Validation Failed", "errors": [
+                    {"resource": "PullRequest", "code": "custom",
+                     "message": f"A pull request already exists for acme:{record['head']}."}]})
+            return self._send(dialect.duplicate, {"message": "Another open merge request already exists for "
+                                                             "this source branch"})
         number = len(fake.records) + 1
         record |= {"number": number, "open": True, "url": f"https://forge.example/acme/deploy/pulls/{number}"}
         fake.records.append(record)

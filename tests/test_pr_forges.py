@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 
 from generator.cli import main
@@ -19,6 +20,7 @@ from generator.gitops.pull_request import Outcome, open_pull_request, read_metad
 from tests.fake_forge import DIALECTS, FakeForge
 from tests.fake_forge import serving as serving_forge
 from tests.gitserver import GitServer
+from tests.openapi_check import check_response, spec
 from tests.test_pr import TEMPLATE, pipeline
 
 TARGET = "apps/orders/pipeline"
@@ -161,3 +163,18 @@ def test_the_api_address_follows_from_the_repository(provider: str, repo: str, e
         assert str(forge.client.base_url).rstrip("/") == expected
     finally:
         forge.close()
+
+
+def test_the_github_fake_holds_requests_and_answers_to_githubs_published_description(
+        git_server: GitServer, git_token: str) -> None:
+    fake = FakeForge(DIALECTS["github"], git_token, git_server.bare)
+    headers = {"Authorization": f"Bearer {git_token}", "Accept": "application/vnd.github+json",
+               "X-GitHub-Api-Version": "2022-11-28"}
+    with serving_forge(fake), httpx.Client(base_url=fake.url, headers=headers) as client:
+        client.post("/repos/acme/deploy/pulls", json={"title": 5, "head": "main", "base": "main", "draft": "no"})
+        client.get("/repos/acme/deploy/pulls", params={"head": "acme:x", "per_page": "many"})
+    assert any("title: 5 is not of type 'string'" in v for v in fake.violations)
+    assert any("draft: 'no' is not of type 'boolean'" in v for v in fake.violations)
+    assert any("per_page" in v for v in fake.violations)
+    assert check_response("POST", "/repos/acme/deploy/pulls", 201, {"number": 1}) != []
+    assert spec()["info"]["version"] == "23.0.2"  # @octokit/openapi, vendored as a slice
