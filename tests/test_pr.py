@@ -146,8 +146,15 @@ def test_a_wrong_or_missing_token_is_a_clear_error_that_never_shows_the_token(
 
 
 def test_the_token_is_nowhere_on_disk_nor_in_any_output(git_server: GitServer, git_token: str, tmp_path: Path,
-                                                        capfd: pytest.CaptureFixture[str]) -> None:
-    pr(git_server, "--set", "namespace=orders")
+                                                        capfd: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even with the caller's environment asking git to trace its HTTP traffic or to use another repository."""
+    for name in ("GIT_CURL_VERBOSE", "GIT_TRACE", "GIT_TRACE_CURL", "GIT_TRACE_PACKET"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("GIT_REDACT_COOKIES", "")
+    monkeypatch.setenv("GIT_TRACE_REDACT", "0")
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
+    assert pr(git_server, "--set", "namespace=orders")[0] == 0
     pr(git_server, "--set", "namespace=orders")
     pr(git_server, "--set", "namespace=payments")
     captured = capfd.readouterr()
@@ -221,11 +228,13 @@ def test_a_branch_moved_between_fetch_and_push_is_fetched_again(git_server: GitS
     ("--repo", "https://bob:hunter2@git.example.com/ops/deploy.git", "carries credentials"),
     ("--repo", "git.example.com:ops/deploy", "expected an https://"),
     ("--author", "nobody", "expected 'Name <email@example.com>'"),
+    ("--base", "main:refs/heads/evil", "not a valid branch name"),
+    ("--base", "-main", "not a valid branch name"),
 ])
 def test_bad_input_is_reported_before_anything_is_fetched(git_server: GitServer, capsys: pytest.CaptureFixture[str],
                                                           option: str, value: str, expected: str) -> None:
     args = {"--repo": git_server.repo_url, "--path": TARGET} | {option: value}
-    code = main(["pr", TEMPLATE, *(x for pair in args.items() for x in pair)], out=io.StringIO())
+    code = main(["pr", TEMPLATE, *(f"{k}={v}" for k, v in args.items())], out=io.StringIO())
     err = capsys.readouterr().err
     assert code == 2 and expected in err and "hunter2" not in err
     assert git_server.requests == []

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from generator.errors import ConflictError, UsageError
-from generator.gitops.git import Credentials, RemoteError, check_url, explain
+from generator.gitops.git import Credentials, RemoteError, check_branch, check_url, explain
 from generator.gitops.mirror import BRANCH_PREFIX, Mirror, locked, target_lock
 from generator.scaffold import Pipeline
 
@@ -97,6 +97,7 @@ def publish_branch(pipeline: Pipeline, *, repo: str, path: str, base: str = "mai
 
     ``lock=False`` when the caller already holds :func:`target_locked` for this target."""
     url, folder = check_url(repo), target_path(path)
+    check_branch(base)
     writer = _Writer(Mirror(url, credentials, root=cache), pipeline, folder, base, author or Author())
     with locked(target_lock(url, folder, root=cache)) if lock else nullcontext():
         for _ in range(attempts):

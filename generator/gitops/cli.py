@@ -54,14 +54,15 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
 
 def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out: TextIO) -> int:
     from generator.gitops.branch import Author, target_path
-    from generator.gitops.git import Credentials, check_url
+    from generator.gitops.git import Credentials, check_branch, check_url
     from generator.gitops.pull_request import open_pull_request
     from generator.scaffold import build
 
     author_text = args.author or os.environ.get("PIPEFORGE_GIT_AUTHOR", "")
     author = Author.parse(author_text) if author_text.strip() else None
     credentials = Credentials.from_env(check_url(args.repo))
-    target_path(args.path)  # a bad URL or PATH is reported before anything is rendered or fetched
+    target_path(args.path)  # a bad URL, PATH or base is reported before anything is rendered or fetched
+    check_branch(args.base)
     pipeline = build(template, dict(args.values), digest=digest)
     outcome = open_pull_request(pipeline, repo=args.repo, path=args.path, base=args.base, provider=args.provider,
                                 author=author, credentials=credentials, api_url=args.api_url)

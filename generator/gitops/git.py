@@ -22,6 +22,12 @@ from generator.errors import PipeforgeError, UsageError
 TOKEN_ENV = "PIPEFORGE_GIT_TOKEN"
 USERNAME_ENV = "PIPEFORGE_GIT_USERNAME"
 DEFAULT_USERNAME = "x-access-token"  # GitHub's name for a token login; GitLab and Gitea accept any name
+#: variables of the caller's environment that would redirect, trace or re-authenticate pipeforge's git calls;
+#: the rest (GIT_SSH_COMMAND, GIT_SSL_CAINFO, proxies...) passes through
+_DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CONFIG", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_TERMINAL_PROMPT",
+            "GIT_TRACE", "GIT_CURL_VERBOSE", "GIT_REDACT", "GIT_AUTHOR_", "GIT_COMMITTER_", "GIT_PROTOCOL",
+            "GIT_QUARANTINE_PATH")
 _AUTH_HEADER = re.compile(r"(authorization:\s*\w+\s+)\S+", re.IGNORECASE)
 
 
@@ -29,6 +35,14 @@ class RemoteError(PipeforgeError):
     """The git server refused or could not be reached: authentication, a rejected push, the network."""
 
     exit_code = 4
+
+
+def check_branch(name: str, option: str = "--base") -> str:
+    """``name`` if git accepts it as a branch name; else a UsageError (it ends up in refspecs)."""
+    done = subprocess.run(["git", "check-ref-format", "--branch", name], capture_output=True, check=False)
+    if done.returncode != 0 or name.startswith("-") or name.startswith("@"):
+        raise UsageError(f"{option} {name!r}: not a valid branch name")
+    return name
 
 
 def check_url(url: str) -> str:
@@ -89,7 +103,7 @@ class Git:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SSH_ASKPASS"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED)}
         settings = {"credential.helper": "", "core.askPass": "", "protocol.version": "2"}
         if self.credentials is not None:
             settings.update(self.credentials.config())
