@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import UsageError
 from generator.gitops.branch import Author, BranchResult, publish_branch, target_locked, target_path
-from generator.gitops.forges import FORGES, Forge
 from generator.gitops.git import Credentials, RemoteError
 from generator.lint import lint_text
 from generator.rules import ERROR, INFO, WARNING
 from generator.scaffold import MANIFEST_FILE, Pipeline
+
+if TYPE_CHECKING:  # httpx and the forges load only when a forge is asked for
+    import httpx
+
+    from generator.gitops.forges import Forge
 
 PROVIDERS = ("none", "github", "gitlab", "gitea")
 BLOCK_START = "<!-- pipeforge:metadata "
@@ -99,6 +101,8 @@ def open_pull_request(pipeline: Pipeline, *, repo: str, path: str, base: str = "
                                 cache=cache, lock=False)
         if provider == "none" or not branch.exists:
             return Outcome(branch, None)
+        from generator.gitops.forges import FORGES
+
         forge = FORGES[provider](repo=repo, token=credentials.token if credentials else None, api_url=api_url,
                                  transport=transport)
         try:
