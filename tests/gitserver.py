@@ -11,12 +11,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-BACKEND = Path(subprocess.run(["git", "--exec-path"], capture_output=True, text=True, check=True).stdout.strip(),
-               "git-http-backend")
+
+@cache
+def backend() -> Path:
+    """Debian's git http-backend (package git), found through git itself."""
+    exec_path = subprocess.run(["git", "--exec-path"], capture_output=True, text=True, check=True).stdout.strip()
+    return Path(exec_path, "git-http-backend")
 
 
 #: the GitOps repository the pr tests write to, and what it holds before they start
@@ -98,7 +103,7 @@ def _cgi(server: GitServer, handler: BaseHTTPRequestHandler, body: bytes) -> tup
            "HTTP_CONTENT_ENCODING": handler.headers.get("Content-Encoding", ""),
            "GIT_PROTOCOL": handler.headers.get("Git-Protocol", ""), "REMOTE_USER": "tester",
            "REMOTE_ADDR": "127.0.0.1"}
-    done = subprocess.run([str(BACKEND)], input=body, env=env, capture_output=True, check=False)
+    done = subprocess.run([str(backend())], input=body, env=env, capture_output=True, check=False)
     head, _, payload = done.stdout.partition(b"\r\n\r\n")
     status, headers = 200, []
     for line in head.decode().split("\r\n"):
