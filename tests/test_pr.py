@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 
+from generator.bundle import digest
 from generator.cli import main
 from generator.gitops import mirror as mirror_module
 from generator.gitops.branch import BranchResult, publish_branch
 from generator.gitops.git import Credentials
 from generator.scaffold import Pipeline, build
 from generator.template_spec import find_template
+from tests.conftest import template_variant
 from tests.gitserver import SEED, GitServer, commit, run
 
 TEMPLATE = "provision-process-publish"
@@ -289,3 +291,19 @@ def test_parallel_processes_give_one_branch_and_one_commit(git_server: GitServer
     assert [p.returncode for p in processes] == [0] * 4
     assert sorted(r["changed"] for r in results) == [False, False, False, True]
     assert git_server.receive_packs() == 1 and len({r["commit"] for r in results}) == 1
+
+
+def test_a_catalog_version_picked_by_range_is_rendered_and_named(git_server: GitServer, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPEFORGE_DATABASE_URL", f"sqlite:///{tmp_path / 'catalog.db'}")
+    folders = [template_variant(tmp_path, version=v) for v in ("1.0.0", "1.4.2", "2.0.0")]
+    assert main(["catalog", "publish", *map(str, folders)], out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert main(["pr", "demo-pipeline@^1.2", "--repo", git_server.repo_url, "--path", "jobs/demo", "--json",
+                 "--set", "namespace=batch"], out=out) == 0
+    result = json.loads(out.getvalue())
+    message = remote(git_server, "log", "-1", "--format=%B", result["branch"])
+    assert message.startswith("pipeforge: demo-pipeline 1.4.2 in jobs/demo\n")
+    assert f"Pipeforge-Digest: {digest(folders[1])}" in message
+    answers = remote(git_server, "show", f"{result['branch']}:jobs/demo/.pipeforge-answers.yaml")
+    assert "version: 1.4.2" in answers and "namespace: batch" in answers
