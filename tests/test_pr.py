@@ -307,3 +307,23 @@ def test_a_catalog_version_picked_by_range_is_rendered_and_named(git_server: Git
     assert f"Pipeforge-Digest: {digest(folders[1])}" in message
     answers = remote(git_server, "show", f"{result['branch']}:jobs/demo/.pipeforge-answers.yaml")
     assert "version: 1.4.2" in answers and "namespace: batch" in answers
+
+
+def test_a_base_that_moved_on_is_followed_from_a_shallow_mirror(git_server: GitServer, tmp_path: Path) -> None:
+    first = pr(git_server, "--set", "namespace=orders")[1]
+    work = tmp_path / "person"
+    run("git", "clone", "--quiet", str(git_server.bare), str(work))
+    for index in range(3):
+        (work / f"change-{index}.txt").write_text(f"{index}\n")
+        run("git", "-C", str(work), "add", "-A")
+        commit(work, f"unrelated change {index}")
+    run("git", "-C", str(work), "push", "--quiet", "origin", "main")
+    code, same = pr(git_server, "--set", "namespace=orders")
+    assert code == 0 and isinstance(same, dict) and isinstance(first, dict)
+    assert same == {**first, "changed": False}  # PATH holds the same files: the moved base alone is no reason
+    code, other = pr(git_server, "--set", "namespace=payments")
+    assert code == 0 and isinstance(other, dict) and other["changed"] is True
+    assert remote(git_server, "rev-parse", f"{BRANCH}^") == remote(git_server, "rev-parse", "main")
+    assert remote(git_server, "show", f"{BRANCH}:change-2.txt") == "2"
+    mirror = next((tmp_path / "cache" / "pipeforge" / "mirrors").glob("*.git"))
+    assert run("git", "--git-dir", str(mirror), "rev-parse", "--is-shallow-repository") == "true"

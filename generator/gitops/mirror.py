@@ -1,9 +1,11 @@
 """The cached bare mirror of a GitOps repository, and the file locks that serialise work on it.
 
 One mirror per repository URL under ``$XDG_CACHE_HOME/pipeforge/mirrors/<hash of the URL>.git``, reused
-across runs and updated by fetching only the base branch and pipeforge's own branches. Commits are built
-in the mirror with plumbing (a temporary index, ``write-tree``, ``commit-tree``), so no working tree of
-the (possibly huge) repository is ever checked out.
+across runs: first a shallow fetch (the newest commit) of only the base branch and pipeforge's own branches,
+later fetches bring what is new since. History is never needed: a pipeforge commit always sits directly on a
+base commit, so a branch whose head is not pipeforge's commit for the target has someone else's work on it.
+Commits are built in the mirror with plumbing (``hash-object``, ``mktree``, ``commit-tree``), so no working
+tree of the (possibly huge) repository is ever checked out.
 """
 
 from __future__ import annotations
@@ -56,20 +58,22 @@ class Mirror:
         self.lock = base / "locks" / f"{_key(url)}.mirror.lock"
         self.git = Git(self.path, credentials)
 
-    def _ensure(self) -> None:
+    def _ensure(self) -> bool:
+        """Create the mirror if missing; True when it was created (and needs its first, shallow, fetch)."""
         if (self.path / "HEAD").is_file():
-            return
+            return False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.git.run("init", "--quiet", "--bare", str(self.path))
         # The URL carries no credentials (check_url refuses them), so recording it is safe.
         self.git.run("config", "remote.origin.url", self.url)
         self.git.run("config", "gc.auto", "0")  # commits built here wait unreferenced until pushed
+        return True
 
     def fetch(self, base: str) -> None:
         """Bring the base branch and pipeforge's branches up to date (deleted ones disappear)."""
         with locked(self.lock):
-            self._ensure()
-            self.git.run("fetch", "--quiet", "--prune", "--no-tags", "origin",
+            depth = ["--depth=1"] if self._ensure() else []  # later fetches bring what is new since
+            self.git.run("fetch", "--quiet", "--prune", "--no-tags", *depth, "origin",
                          f"+refs/heads/{base}:refs/heads/{base}",
                          f"+refs/heads/{BRANCH_PREFIX}*:refs/heads/{BRANCH_PREFIX}*")
 
