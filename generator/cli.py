@@ -25,7 +25,7 @@ exit codes:
   2  bad input or usage: invalid parameters, malformed YAML, unreadable path, unknown template
   3  conflict: the output exists (pass --force to replace it), a catalog version exists with other content,
      or someone else committed to the pipeforge branch of a pull request
-  4  the git server refused or failed: authentication, a rejected push, an unreachable repository
+  4  the git server or forge refused or failed: authentication, a rejected push, an unreachable repository
 """
 
 

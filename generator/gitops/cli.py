@@ -29,7 +29,9 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
         "use the same token for their REST API.",
         "examples:\n  PIPEFORGE_GIT_TOKEN=... pipeforge pr provision-process-publish \\\n"
         "      --repo https://git.example.com/ops/deploy.git --path apps/orders/pipeline --set namespace=orders\n"
-        "  pipeforge pr nightly-export@^1.2 --repo URL --path jobs/export --json   # from the catalog\n\n",
+        "  pipeforge pr nightly-export@^1.2 --repo URL --path jobs/export --json   # from the catalog\n"
+        "  pipeforge pr saga-compensation --repo https://github.com/acme/deploy.git --path apps/saga \\\n"
+        "      --provider github --author 'Deploy Bot <deploy-bot@acme.example>'\n\n",
     )
     add_template_argument(pr)
     pr.add_argument("--repo", metavar="URL", required=True,
