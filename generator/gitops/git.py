@@ -32,7 +32,7 @@ _AUTH_HEADER = re.compile(r"(authorization:\s*\w+\s+)\S+", re.IGNORECASE)
 
 
 class RemoteError(PipeforgeError):
-    """The git server refused or could not be reached: authentication, a rejected push, the network."""
+    """The git server or forge refused or could not be reached: authentication, a rejected push, the network."""
 
     exit_code = 4
 
