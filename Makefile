@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_catalog.py
 	$(BIN)/python bench/bench_simulate.py
 	$(BIN)/python bench/bench_registry.py
+	$(BIN)/python bench/bench_pr.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage

@@ -16,14 +16,16 @@ from typing import Any, NoReturn, TextIO
 from generator import __version__
 from generator.errors import PipeforgeError, UsageError
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CONFLICT = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CONFLICT, EXIT_REMOTE = 0, 1, 2, 3, 4
 
 EXIT_CODES = """\
 exit codes:
   0  success
   1  findings or safety violations (lint errors, failed simulations)
   2  bad input or usage: invalid parameters, malformed YAML, unreadable path, unknown template
-  3  conflict: the output exists (pass --force to replace it), or a catalog version exists with other content
+  3  conflict: the output exists (pass --force to replace it), a catalog version exists with other content,
+     or someone else committed to the pipeforge branch of a pull request
+  4  the git server or forge refused or failed: authentication, a rejected push, an unreachable repository
 """
 
 
@@ -33,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"pipeforge: error: {message}\n")
 
 
-def _set_pair(text: str) -> tuple[str, str]:
+def set_pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
@@ -48,6 +50,14 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
     return value
+
+
+def add_template_argument(parser: argparse.ArgumentParser) -> None:
+    """TEMPLATE and --from-catalog, resolved by :func:`with_template`."""
+    parser.add_argument("template", metavar="TEMPLATE",
+                        help="template name (see 'pipeforge templates'), folder, or catalog NAME[@SPEC]")
+    parser.add_argument("--from-catalog", action="store_true",
+                        help="take TEMPLATE from the catalog even if a local template has that name")
 
 
 def _command(commands: Any, name: str, summary: str, description: str, examples: str = "") -> Any:
@@ -89,13 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  pipeforge new saga-compensation -o pipelines/orders --set namespace=orders --set step_1=reserve\n"
         "  pipeforge new nightly-export@^1.2 --no-input   # from the catalog\n\n",
     )
-    new.add_argument("template", metavar="TEMPLATE",
-                     help="template name (see 'pipeforge templates'), folder, or catalog NAME[@SPEC]")
-    new.add_argument("--from-catalog", action="store_true",
-                     help="take TEMPLATE from the catalog even if a local template has that name")
+    add_template_argument(new)
     new.add_argument("-o", "--output", metavar="DIR", type=Path,
                      help="pipeline folder to create (default: ./<pipeline_name>)")
-    new.add_argument("--set", dest="values", metavar="KEY=VALUE", action="append", type=_set_pair, default=[],
+    new.add_argument("--set", dest="values", metavar="KEY=VALUE", action="append", type=set_pair, default=[],
                      help="set a parameter (repeatable); see 'pipeforge templates --json' for the parameters")
     new.add_argument("--no-input", action="store_true", help="do not prompt; unset parameters take their defaults")
     new.add_argument("--force", action="store_true",
@@ -189,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mcp.set_defaults(handler=_cmd_mcp)
     _add_simulate(commands)
+    from generator.gitops.cli import add_pr_command
+
+    add_pr_command(commands, _command)
 
     from registry_api.cli import add_registry_commands  # cheap: the server loads only when it runs
 
@@ -330,18 +340,23 @@ def _local_template(name: str, spec: str) -> tuple[Any, str | None]:
 
 
 def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
+    return with_template(args, out, _render_new)
+
+
+def with_template(args: argparse.Namespace, out: TextIO, render: Callable[..., int]) -> int:
+    """Resolve TEMPLATE (local first unless --from-catalog, then the catalog) and call ``render`` with it."""
     reference = args.template
     name, _, spec = reference.rpartition("@") if "@" in reference and not Path(reference).is_dir() else (
         reference, "", "")
     if not args.from_catalog:
         template, problem = _local_template(name, spec)
         if template is not None:
-            return _render_new(template, None, args, out)
+            return render(template, None, args, out)
     else:
         problem = None
     from catalog.cli import new_from_catalog
 
-    return new_from_catalog(name, spec, args, out, render=_render_new, local_problem=problem)
+    return new_from_catalog(name, spec, args, out, render=render, local_problem=problem)
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:

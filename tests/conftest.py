@@ -12,6 +12,7 @@ import atexit
 import copy
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from generator.model import Manifest, parse_manifest
 from generator.scaffold import MANIFEST_FILE, Pipeline, build
 from generator.template_spec import find_template, list_templates
 from generator.yamlio import load_documents
+from tests.gitserver import REPO, SEED, GitServer, serving
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -382,3 +384,23 @@ def tokens(registry: RegistryServer) -> dict[str, str]:
         with catalog.session() as session:
             revoke(session, name="test-revoked")
     return made
+
+
+@pytest.fixture
+def git_token() -> str:
+    """A fresh token for the loopback git server (tests check it never lands on disk or in output)."""
+    return "pf-" + secrets.token_hex(16)
+
+
+@pytest.fixture
+def git_server(tmp_path: Path, git_token: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitServer]:
+    """A git server on loopback (git http-backend behind ``git_token``) holding the seeded GitOps repository,
+    with the token in PIPEFORGE_GIT_TOKEN and pipeforge's cache under tmp_path."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIPEFORGE_GIT_TOKEN", git_token)
+    monkeypatch.delenv("PIPEFORGE_GIT_AUTHOR", raising=False)
+    root = tmp_path / "server"
+    root.mkdir()
+    with serving(root, git_token) as running:
+        running.create(REPO, SEED)
+        yield running
