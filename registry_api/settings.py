@@ -24,4 +24,11 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="how often the cached template index checks the database for changes "
         "made by other processes (this process's own writes show at once)",
     )
+    pr_allowed_repos: list[str] = Field(
+        default_factory=list, description="repository URLs the registry may push pull requests to (exact, or a "
+        "prefix ending in '/'); anything else is refused with 403 before any network call",
+    )
+    pr_workers: int = Field(default=1, ge=0, description="pull-request workers in this process (0: none)")
+    pr_lease_seconds: float = Field(default=300, gt=0, description="how long a worker holds a job before "
+                                    "another may take it over (a crashed worker's job is then retried)")
     render_cache_size: int = Field(default=64, ge=1, description="catalog versions kept unpacked for renders")
