@@ -234,3 +234,15 @@ def test_claims_skip_locked_jobs_and_take_over_expired_leases(database: str, tmp
             jobs.finish(session, expired, worker="dying", result={"late": True})  # the old worker lost it
         with catalog.session() as session:
             assert jobs.get(session, expired).status == "running"  # type: ignore[union-attr]
+
+
+def test_the_allowlist_comes_from_the_environment_as_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry_api.services.pull_requests import allowed
+    from registry_api.settings import Settings
+
+    monkeypatch.setenv("PIPEFORGE_PR_ALLOWED_REPOS", "https://git.example/ops/deploy.git, https://git.example/team/")
+    repos = Settings().pr_allowed_repos
+    assert repos == ["https://git.example/ops/deploy.git", "https://git.example/team/"]
+    assert allowed("https://git.example/ops/deploy", repos) and allowed("https://git.example/team/x.git", repos)
+    assert not allowed("https://git.example/ops/deploy-other.git", repos)
+    assert not allowed("https://git.example/teamx/y.git", repos)
