@@ -246,3 +246,18 @@ def test_the_allowlist_comes_from_the_environment_as_a_list(monkeypatch: pytest.
     assert allowed("https://git.example/ops/deploy", repos) and allowed("https://git.example/team/x.git", repos)
     assert not allowed("https://git.example/ops/deploy-other.git", repos)
     assert not allowed("https://git.example/teamx/y.git", repos)
+
+
+def test_twenty_concurrent_identical_requests_give_one_branch_and_one_commit(tmp_path: Any,
+                                                                             git_server: GitServer) -> None:
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    with RegistryServer(url, pr_allowed_repos=[git_server.repo_url], pr_workers=3) as server:
+        tokens = tokens_for(server)
+        with ThreadPoolExecutor(20) as pool:
+            queued = list(pool.map(lambda _: client_post(server, tokens["pr"], request(git_server)), range(20)))
+        done = [wait(server, tokens["pr"], job["id"]) for job in queued]
+    assert {job["status"] for job in done} == {"succeeded"}
+    assert sum(job["result"]["changed"] for job in done) == 1
+    assert len({job["result"]["commit"] for job in done}) == 1
+    log = run("git", "--git-dir", str(git_server.bare), "rev-list", "--count", f"main..{BRANCH}")
+    assert log == "1"
