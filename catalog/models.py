@@ -91,3 +91,28 @@ class ApiToken(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PullRequestJob(Base):
+    """A pull request the registry was asked to open: queued, claimed by one worker at a time (a lease
+    that another worker may take over once it expires, so a crash or restart loses nothing), then
+    finished with its outcome or its error. ``requested_by`` + ``idempotency_key`` make a retried request
+    the same job."""
+
+    __tablename__ = "pull_request_jobs"
+    __table_args__ = (UniqueConstraint("requested_by", "idempotency_key"),
+                      Index("ix_pull_request_jobs_status_id", "status", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, running, succeeded, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -15,7 +16,7 @@ from generator import __version__
 from registry_api import problems
 from registry_api.mcp import McpMount
 from registry_api.middleware import Metrics, RequestMetrics, SizeLimit
-from registry_api.routes import health, render, templates, web
+from registry_api.routes import health, pull_requests, render, templates, web
 from registry_api.schemas import Problem
 from registry_api.services.registry import Registry, open_registry
 from registry_api.settings import Settings
@@ -71,10 +72,15 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
         registry = registry or open_registry(settings)
         app.state.registry = registry
         log.info("registry serving the catalog at %s", registry.catalog.location)
+        from registry_api.services.pull_requests import Workers
+
+        workers = Workers(registry, count=settings.pr_workers)
+        workers.start()
         try:
             async with mcp.running():
                 yield
         finally:
+            await anyio.to_thread.run_sync(workers.stop)
             registry.close()
             registry = None
 
@@ -82,7 +88,7 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app = FastAPI(title="pipeforge registry", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     problems.install(app)
-    for router in (templates.router, render.router, health.router, web.router):
+    for router in (templates.router, render.router, pull_requests.router, health.router, web.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.router.routes.append(mcp.route)  # /mcp: the MCP tools over streamable HTTP, token with scope read

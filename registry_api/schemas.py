@@ -159,3 +159,29 @@ class Problem(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class PullRequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(max_length=63, pattern=NAME, examples=["provision-process-publish"])
+    version: str | None = Field(default=None, max_length=200,
+                                description="exact version or spec (^1.2, ~1.2.3, >=1,<2); default latest")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="parameters; missing ones take defaults")
+    repo: str = Field(max_length=2000, description="the GitOps repository's URL (no credentials in it); it must "
+                      "be in the registry's PIPEFORGE_PR_ALLOWED_REPOS")
+    path: str = Field(max_length=500, description="folder of the pipeline inside the repository")
+    base: str = Field(default="main", max_length=200, description="the branch the pull request targets")
+    provider: str = Field(default="none", description="none (push the branch only), github, gitlab or gitea")
+
+
+class PullRequestJobOut(BaseModel):
+    id: int
+    status: str = Field(description="queued, running, succeeded or failed")
+    request: dict[str, Any] = Field(description="the request, with the template version it resolved to")
+    result: dict[str, Any] | None = Field(description="when succeeded: branch, commit, changed, pull_request")
+    error: str | None = Field(description="when failed: what went wrong (no credentials in it)")
+    attempts: int
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None

@@ -1,0 +1,133 @@
+"""The durable queue of pull-request jobs, shared by every registry replica through the catalog database.
+
+A job is enqueued in the request's transaction, claimed by one worker with ``SELECT ... FOR UPDATE SKIP
+LOCKED`` on PostgreSQL (so replicas never take the same job and never wait on each other) or inside a
+``BEGIN IMMEDIATE`` transaction on SQLite, and held under a lease: a job whose worker died (crash,
+restart) is taken again once its lease has expired, so nothing is lost. ``requested_by`` +
+``Idempotency-Key`` name one job: the same request again returns it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from catalog.db import begin_write
+from catalog.models import PullRequestJob
+
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with another request."""
+
+    def __init__(self, job: PullRequestJob) -> None:
+        super().__init__(f"Idempotency-Key already used for job {job.id} with another request")
+        self.job = job
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    job: PullRequestJob
+    created: bool  # False: an earlier job with the same Idempotency-Key
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; they are stored in UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def enqueue(session: Session, *, requested_by: str, request: dict[str, Any], idempotency_key: str | None) -> Enqueued:
+    """Queue a job, or return the one this key already names (IdempotencyConflict if its request differs)."""
+    if idempotency_key is not None:
+        existing = _keyed(session, requested_by, idempotency_key)
+        if existing is not None:
+            return _same(existing, request)
+    begin_write(session)
+    job = PullRequestJob(requested_by=requested_by, idempotency_key=idempotency_key, request=request,
+                         status=QUEUED, attempts=0)
+    session.add(job)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent request with the same key won the insert
+        session.rollback()
+        existing = _keyed(session, requested_by, idempotency_key or "")
+        if existing is None:
+            raise
+        return _same(existing, request)
+    return Enqueued(job, True)
+
+
+def _keyed(session: Session, requested_by: str, key: str) -> PullRequestJob | None:
+    return session.scalars(select(PullRequestJob).where(
+        PullRequestJob.requested_by == requested_by, PullRequestJob.idempotency_key == key)).first()
+
+
+def _same(job: PullRequestJob, request: dict[str, Any]) -> Enqueued:
+    asked = {k: v for k, v in request.items() if k != "resolved"}
+    if {k: v for k, v in job.request.items() if k != "resolved"} != asked:
+        raise IdempotencyConflict(job)
+    return Enqueued(job, False)
+
+
+def get(session: Session, job_id: int) -> PullRequestJob | None:
+    return session.get(PullRequestJob, job_id)
+
+
+def claim(session: Session, *, worker: str, lease_seconds: float) -> PullRequestJob | None:
+    """Take the oldest queued job, or a running one whose lease expired; None when there is nothing."""
+    now = _now()
+    begin_write(session)
+    query = (
+        select(PullRequestJob)
+        .where(or_(PullRequestJob.status == QUEUED,
+                   (PullRequestJob.status == RUNNING) & (PullRequestJob.lease_until < now)))
+        .order_by(PullRequestJob.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    job = session.scalars(query).first()
+    if job is None:
+        session.rollback()
+        return None
+    job.status, job.claimed_by = RUNNING, worker
+    job.lease_until = now + timedelta(seconds=lease_seconds)
+    job.attempts += 1
+    job.started_at = job.started_at or now
+    session.commit()
+    return job
+
+
+def finish(session: Session, job_id: int, *, worker: str, result: dict[str, Any] | None = None,
+           error: str | None = None) -> None:
+    """Record a job's outcome, unless another worker took it over meanwhile (its lease expired)."""
+    begin_write(session)
+    job = session.get(PullRequestJob, job_id, with_for_update=True)
+    if job is None or job.claimed_by != worker or job.status != RUNNING:
+        session.rollback()
+        return
+    job.status = FAILED if error is not None else SUCCEEDED
+    job.result, job.error, job.finished_at, job.lease_until = result, error, _now(), None
+    session.commit()
+
+
+def describe(job: PullRequestJob) -> dict[str, Any]:
+    """The job as the API shows it."""
+    def iso(moment: datetime | None) -> str | None:
+        aware = _aware(moment)
+        return aware.isoformat() if aware is not None else None
+
+    return {
+        "id": job.id, "status": job.status, "request": job.request, "result": job.result, "error": job.error,
+        "attempts": job.attempts, "created_at": iso(job.created_at), "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+    }
