@@ -161,13 +161,9 @@ class Health(BaseModel):
     status: str
 
 
-class PullRequestCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PullRequestCreate(RenderRequest):
+    """What to render (as for ``POST /render``), and where its pull request goes."""
 
-    template: str = Field(max_length=63, pattern=NAME, examples=["provision-process-publish"])
-    version: str | None = Field(default=None, max_length=200,
-                                description="exact version or spec (^1.2, ~1.2.3, >=1,<2); default latest")
-    parameters: dict[str, Any] = Field(default_factory=dict, description="parameters; missing ones take defaults")
     repo: str = Field(max_length=2000, description="the GitOps repository's URL (no credentials in it); it must "
                       "be in the registry's PIPEFORGE_PR_ALLOWED_REPOS")
     path: str = Field(max_length=500, description="folder of the pipeline inside the repository")
