@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.errors import ManifestError
-from generator.lint import Finding, lint_text
+from generator.lint import Finding, lint_text, template_of_path
 from generator.model import Manifest, Template, is_workflow_document, parse_manifest
 from generator.rules import WARNING, check_manifest
 from generator.structure import check_document
@@ -160,7 +160,7 @@ class _Hardener:
                 continue
             position = list(owner.keys()).index(key)
             owner.insert(position, problem.suggestion, owner.pop(key))
-            self.changed(owner, _template_name(self.document, parents), "PF003",
+            self.changed(owner, template_of_path(self.document, problem.path), "PF003",
                          f"renamed '{key}' to '{problem.suggestion}' ({'.'.join(map(str, parents)) or 'top level'})")
 
     # -- cleanup into the exit handler
@@ -307,15 +307,6 @@ def _walk(node: Any, path: list[str | int]) -> Any:
         except (KeyError, IndexError, TypeError):
             return None
     return node
-
-
-def _template_name(document: Any, parents: list[str | int]) -> str | None:
-    if "templates" in parents:
-        index = parents.index("templates")
-        node = _walk(document, parents[: index + 2])
-        if isinstance(node, dict) and isinstance(node.get("name"), str):
-            return str(node["name"])
-    return None
 
 
 def _find_task(parent: Any, name: str) -> tuple[Any, Any]:

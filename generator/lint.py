@@ -107,7 +107,7 @@ def _structure_hits(document: Any) -> Iterator[Hit]:
     from generator.structure import check_document
 
     for problem in check_document(document):
-        template = _template_of_path(document, problem.path)
+        template = template_of_path(document, problem.path)
         if problem.unknown_key:
             fix = f"rename it to '{problem.suggestion}'" if problem.suggestion else "remove it or fix its spelling"
             yield Hit("PF003", problem.line, template, problem.message, fix)
@@ -116,7 +116,7 @@ def _structure_hits(document: Any) -> Iterator[Hit]:
     yield from _duplicate_keys(document)
 
 
-def _template_of_path(document: Any, path: str) -> str | None:
+def template_of_path(document: Any, path: str) -> str | None:
     """The template a dotted structure path points into (``spec.templates[3].container``)."""
     marker = "templates["
     if marker not in path:
