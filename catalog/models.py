@@ -114,5 +114,49 @@ class PullRequestJob(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: 'render' (open_pull_request of a rendered template) or 'upgrade' (open_upgrade_pull_request)
+    kind: Mapped[str] = mapped_column(String(16), default="render", server_default="render")
+    #: the roll-out this upgrade job is one target of (None: a job of its own)
+    rollout_id: Mapped[int | None] = mapped_column(ForeignKey("rollouts.id"), index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Delivery(Base):
+    """A pipeline the registry delivered: the template version last put at PATH of a repository (by a
+    render pull request, or what an upgrade pull request found on the base branch). Roll-outs select
+    their targets here. ``repo_key`` is the repository URL normalised (case of scheme and host, trailing
+    '/' and '.git' ignored), so two spellings of one repository are one delivery; ``repo`` is the URL as
+    last given, which is the one pushed to."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("repo_key", "path", name="uq_deliveries_repo_key_path"),
+                      Index("ix_deliveries_template", "template"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repo: Mapped[str] = mapped_column(String(2000))
+    repo_key: Mapped[str] = mapped_column(String(2000))
+    path: Mapped[str] = mapped_column(String(500))
+    template: Mapped[str] = mapped_column(String(63))
+    version: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str | None] = mapped_column(String(71))
+    base: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Rollout(Base):
+    """A fleet roll-out: every delivery of ``template`` below ``to_version`` (what ``to_spec`` resolved to
+    when the roll-out was made) got one upgrade job (``pull_request_jobs.rollout_id``)."""
+
+    __tablename__ = "rollouts"
+    __table_args__ = (UniqueConstraint("requested_by", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template: Mapped[str] = mapped_column(String(63))
+    to_spec: Mapped[str] = mapped_column(String(200))
+    to_version: Mapped[str] = mapped_column(String(128))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
