@@ -9,6 +9,7 @@ restart) is taken again once its lease has expired, so nothing is lost. ``reques
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from catalog.db import begin_write
 from catalog.models import PullRequestJob
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+RENDER, UPGRADE = "render", "upgrade"
 
 
 class IdempotencyConflict(Exception):
@@ -46,15 +48,16 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-def enqueue(session: Session, *, requested_by: str, request: dict[str, Any], idempotency_key: str | None) -> Enqueued:
+def enqueue(session: Session, *, requested_by: str, request: dict[str, Any], idempotency_key: str | None,
+            kind: str = RENDER) -> Enqueued:
     """Queue a job, or return the one this key already names (IdempotencyConflict if its request differs)."""
     if idempotency_key is not None:
         existing = _keyed(session, requested_by, idempotency_key)
         if existing is not None:
-            return _same(existing, request)
+            return _same(existing, request, kind)
     begin_write(session)
     job = PullRequestJob(requested_by=requested_by, idempotency_key=idempotency_key, request=request,
-                         status=QUEUED, attempts=0)
+                         status=QUEUED, attempts=0, kind=kind)
     session.add(job)
     try:
         session.commit()
@@ -63,7 +66,7 @@ def enqueue(session: Session, *, requested_by: str, request: dict[str, Any], ide
         existing = _keyed(session, requested_by, idempotency_key or "")
         if existing is None:
             raise
-        return _same(existing, request)
+        return _same(existing, request, kind)
     return Enqueued(job, True)
 
 
@@ -72,9 +75,9 @@ def _keyed(session: Session, requested_by: str, key: str) -> PullRequestJob | No
         PullRequestJob.requested_by == requested_by, PullRequestJob.idempotency_key == key)).first()
 
 
-def _same(job: PullRequestJob, request: dict[str, Any]) -> Enqueued:
+def _same(job: PullRequestJob, request: dict[str, Any], kind: str) -> Enqueued:
     asked = {k: v for k, v in request.items() if k != "resolved"}
-    if {k: v for k, v in job.request.items() if k != "resolved"} != asked:
+    if job.kind != kind or {k: v for k, v in job.request.items() if k != "resolved"} != asked:
         raise IdempotencyConflict(job)
     return Enqueued(job, False)
 
@@ -108,8 +111,9 @@ def claim(session: Session, *, worker: str, lease_seconds: float) -> PullRequest
 
 
 def finish(session: Session, job_id: int, *, worker: str, result: dict[str, Any] | None = None,
-           error: str | None = None) -> None:
-    """Record a job's outcome, unless another worker took it over meanwhile (its lease expired)."""
+           error: str | None = None, record: Callable[[Session, PullRequestJob], None] | None = None) -> None:
+    """Record a job's outcome, unless another worker took it over meanwhile (its lease expired). ``record``
+    runs in the same transaction when the job succeeded (the registry records its delivery there)."""
     begin_write(session)
     job = session.get(PullRequestJob, job_id, with_for_update=True)
     if job is None or job.claimed_by != worker or job.status != RUNNING:
@@ -117,6 +121,8 @@ def finish(session: Session, job_id: int, *, worker: str, result: dict[str, Any]
         return
     job.status = FAILED if error is not None else SUCCEEDED
     job.result, job.error, job.finished_at, job.lease_until = result, error, _now(), None
+    if record is not None and error is None:
+        record(session, job)
     session.commit()
 
 
@@ -127,7 +133,8 @@ def describe(job: PullRequestJob) -> dict[str, Any]:
         return aware.isoformat() if aware is not None else None
 
     return {
-        "id": job.id, "status": job.status, "request": job.request, "result": job.result, "error": job.error,
+        "id": job.id, "kind": job.kind, "rollout": job.rollout_id, "status": job.status, "request": job.request,
+        "result": job.result, "error": job.error,
         "attempts": job.attempts, "created_at": iso(job.created_at), "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
     }

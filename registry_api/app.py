@@ -16,7 +16,7 @@ from generator import __version__
 from registry_api import problems
 from registry_api.mcp import McpMount
 from registry_api.middleware import Metrics, RequestMetrics, SizeLimit
-from registry_api.routes import health, pull_requests, render, templates, web
+from registry_api.routes import health, pull_requests, render, rollouts, templates, web
 from registry_api.schemas import Problem
 from registry_api.services.registry import Registry, open_registry
 from registry_api.settings import Settings
@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app = FastAPI(title="pipeforge registry", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     problems.install(app)
-    for router in (templates.router, render.router, pull_requests.router, health.router, web.router):
+    for router in (templates.router, render.router, pull_requests.router, rollouts.router, health.router,
+                   web.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.router.routes.append(mcp.route)  # /mcp: the MCP tools over streamable HTTP, token with scope read

@@ -171,8 +171,25 @@ class PullRequestCreate(RenderRequest):
     provider: str = Field(default="none", description="none (push the branch only), github, gitlab or gitea")
 
 
+class UpgradeCreate(BaseModel):
+    """Where the pipeline to upgrade lives (its folder holds .pipeforge-answers.yaml on the base branch), and
+    the version to move it to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo: str = Field(max_length=2000, description="the GitOps repository's URL (no credentials in it); it must "
+                      "be in the registry's PIPEFORGE_PR_ALLOWED_REPOS")
+    path: str = Field(max_length=500, description="folder of the pipeline inside the repository")
+    to: str = Field(default="latest", max_length=200, description="version or spec (^1.2, ~1.2.3, >=1,<2) to move "
+                    "to; never a downgrade")
+    base: str = Field(default="main", max_length=200, description="the branch the pull request targets")
+    provider: str = Field(default="none", description="none (push the branch only), github, gitlab or gitea")
+
+
 class PullRequestJobOut(BaseModel):
     id: int
+    kind: str = Field(description="render (POST /pull-requests) or upgrade (POST /upgrades, roll-outs)")
+    rollout: int | None = Field(description="the roll-out this job is a target of")
     status: str = Field(description="queued, running, succeeded or failed")
     request: dict[str, Any] = Field(description="the request, with the template version it resolved to")
     result: dict[str, Any] | None = Field(description="when succeeded: branch, commit, changed, pull_request")
@@ -181,3 +198,52 @@ class PullRequestJobOut(BaseModel):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+
+
+class RolloutCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(max_length=63, pattern=NAME, examples=["provision-process-publish"])
+    to: str = Field(default="latest", max_length=200, description="version or spec; resolved once, when the "
+                    "roll-out is made, so every target moves to the same version")
+
+
+class RolloutCounts(BaseModel):
+    pending: int
+    opened: int
+    up_to_date: int = Field(alias="up-to-date")
+    conflict: int
+    failed: int
+
+
+class RolloutTarget(BaseModel):
+    repo: str
+    path: str
+    from_: str | None = Field(alias="from", description="the version PATH holds on the base branch")
+    status: str = Field(description="pending, opened, up-to-date, conflict or failed")
+    reason: str | None = Field(description="when failed: what went wrong and what to do (no credentials in it)")
+    pull_request: dict[str, Any] | None = Field(description="number, url and action (created, updated, unchanged)")
+    branch: str | None
+    conflicts: list[str] = Field(description="files of the upgrade PR holding conflict markers")
+    job: int = Field(description="the upgrade job (GET /api/v1/pull-requests/{job})")
+    attempts: int
+
+
+class RolloutSummary(BaseModel):
+    id: int
+    template: str
+    to: str = Field(description="the spec asked for")
+    to_version: str = Field(description="the version it resolved to when the roll-out was made")
+    requested_by: str
+    created_at: str | None
+    counts: RolloutCounts
+    total: int = Field(description="how many targets (deliveries below the target version)")
+    done: bool = Field(description="no target is pending")
+
+
+class RolloutOut(RolloutSummary):
+    targets: list[RolloutTarget]
+
+
+class RolloutList(BaseModel):
+    items: list[RolloutSummary]

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         "prefix ending in '/'), separated by commas or spaces; anything else is refused with 403 before any "
         "network call",
     )
+    pr_api_urls: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, description="the forge API of repositories whose API is not at the default place "
+        "(a self-hosted forge behind another host): REPO_PREFIX=API_URL pairs separated by commas or spaces; "
+        "the longest matching prefix wins (used by render and upgrade pull requests)",
+    )
     pr_workers: int = Field(default=1, ge=0, description="pull-request workers in this process (0: none)")
     pr_lease_seconds: float = Field(default=300, gt=0, description="how long a worker holds a job before "
                                     "another may take it over (a crashed worker's job is then retried)")
@@ -43,3 +48,23 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item for item in value.replace(",", " ").split() if item]
         return value
+
+    @field_validator("pr_api_urls", mode="before")
+    @classmethod
+    def _split_api_urls(cls, value: object) -> object:
+        """PIPEFORGE_PR_API_URLS="https://git.corp/=https://git-api.corp/api/v1 https://x/y.git=http://..."."""
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for item in value.replace(",", " ").split():
+            prefix, sep, url = item.partition("=")
+            if not sep or not prefix or not url.startswith(("http://", "https://")):
+                raise ValueError(f"PIPEFORGE_PR_API_URLS: {item!r} is not REPO_PREFIX=API_URL "
+                                 "(such as https://git.corp/=https://git-api.corp/api/v1)")
+            pairs[prefix] = url
+        return pairs
+
+    def api_url_for(self, repo: str) -> str | None:
+        """The forge API configured for ``repo`` (longest prefix), or None for the provider's default."""
+        matches = [prefix for prefix in self.pr_api_urls if repo.startswith(prefix)]
+        return self.pr_api_urls[max(matches, key=len)] if matches else None

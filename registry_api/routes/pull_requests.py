@@ -17,7 +17,7 @@ from catalog.db import reporting
 from catalog.tokens import Principal
 from registry_api.deps import RegistryDep, require
 from registry_api.problems import PROBLEM_RESPONSES, ProblemError
-from registry_api.schemas import PullRequestCreate, PullRequestJobOut
+from registry_api.schemas import PullRequestCreate, PullRequestJobOut, UpgradeCreate
 from registry_api.services import pull_requests as service
 from registry_api.services.registry import Registry
 
@@ -28,12 +28,13 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 
 def _enqueue(registry: Registry, principal: Principal, body: dict[str, Any],
-             key: str | None) -> tuple[dict[str, Any], bool]:
-    checked = service.check(registry, body)
+             key: str | None, kind: str = jobs.RENDER) -> tuple[dict[str, Any], bool]:
+    checked = service.check_upgrade(registry, body) if kind == jobs.UPGRADE else service.check(registry, body)
     catalog = registry.catalog
     with reporting(catalog.engine.url), catalog.session() as session:
         try:
-            done = jobs.enqueue(session, requested_by=principal.name, request=checked, idempotency_key=key)
+            done = jobs.enqueue(session, requested_by=principal.name, request=checked, idempotency_key=key,
+                                kind=kind)
         except jobs.IdempotencyConflict as exc:
             raise ProblemError(409, "idempotency-key-reused", "Idempotency-Key reused",
                                f"this Idempotency-Key already names job {exc.job.id}, for another request; "
@@ -47,6 +48,20 @@ async def create_pull_request(body: PullRequestCreate, registry: RegistryDep, pr
     """Queue the pull request of TEMPLATE@VERSION with PARAMETERS at PATH of REPO (which must be allowed).
     Answers 202 with the job (200 with the earlier job when the Idempotency-Key was seen before)."""
     job, created = await anyio.to_thread.run_sync(_enqueue, registry, principal, body.model_dump(), idempotency_key)
+    response.status_code = 202 if created else 200
+    response.headers["Location"] = f"/api/v1/pull-requests/{job['id']}"
+    return job
+
+
+@router.post("/upgrades", status_code=202, response_model=PullRequestJobOut, responses=PROBLEM_RESPONSES)
+async def create_upgrade(body: UpgradeCreate, registry: RegistryDep, principal: PrDep, response: Response,
+                         idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    """Queue the upgrade pull request of the pipeline at PATH of REPO (which must be allowed): its
+    `.pipeforge-answers.yaml` on the base branch says which template and version it is; the folder is
+    merged three ways to the version TO resolves to, keeping local edits, on the same branch as its
+    render pull request. Answers 202 with the job (`GET /api/v1/pull-requests/{id}` follows it)."""
+    job, created = await anyio.to_thread.run_sync(_enqueue, registry, principal, body.model_dump(), idempotency_key,
+                                                  jobs.UPGRADE)
     response.status_code = 202 if created else 200
     response.headers["Location"] = f"/api/v1/pull-requests/{job['id']}"
     return job

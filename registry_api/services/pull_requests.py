@@ -5,6 +5,10 @@ A request is validated before it is queued: the repository must be in ``PIPEFORG
 render with the parameters (invalid ones give 422 naming each). The template version is resolved then,
 so a later publish does not change a queued job. Workers (threads of the registry process; every replica
 runs its own) claim jobs from the catalog database and run the same library call as ``pipeforge pr``.
+
+Upgrade jobs (``POST /api/v1/upgrades``, and every target of a roll-out) run
+``open_upgrade_pull_request`` with the registry's catalog as the source of template versions. A job that
+succeeds records its delivery in the same transaction that finishes it (see ``catalog.rollouts``).
 """
 
 from __future__ import annotations
@@ -14,14 +18,20 @@ import os
 import socket
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
 
 from catalog import jobs
 from catalog.db import reporting
+from catalog.models import PullRequestJob
 from generator.errors import PipeforgeError
 from registry_api.problems import ProblemError
 from registry_api.services.registry import Registry
 from registry_api.services.render import render as render_version
+
+if TYPE_CHECKING:
+    from generator.upgrade import Resolver
 
 log = logging.getLogger("pipeforge.registry.pull_requests")
 
@@ -36,38 +46,114 @@ def allowed(url: str, allowlist: list[str]) -> bool:
     return any(url.startswith(entry) if entry.endswith("/") else norm(url) == norm(entry) for entry in allowlist)
 
 
-def check(registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
-    """Validate a request and resolve its version; raises ProblemError (403) or PipeforgeError (422...)."""
+def refusal(registry: Registry, repo: str) -> str | None:
+    """Why this registry must not push to ``repo`` (not in PIPEFORGE_PR_ALLOWED_REPOS), or None."""
+    if allowed(repo, registry.settings.pr_allowed_repos):
+        return None
+    return (f"this registry does not push to {repo}; its operators allow: "
+            + (", ".join(registry.settings.pr_allowed_repos) or "no repository")
+            + " (PIPEFORGE_PR_ALLOWED_REPOS)")
+
+
+def _check_target(registry: Registry, request: dict[str, Any]) -> str:
+    """Repository (allowed), PATH, base and provider of a request; the normalised PATH."""
     from generator.gitops.branch import target_path
     from generator.gitops.git import check_branch, check_url
 
     repo = check_url(request["repo"])  # first: a URL carrying credentials is refused, never echoed
-    if not allowed(repo, registry.settings.pr_allowed_repos):
-        raise ProblemError(403, "repository-not-allowed", "Repository not allowed",
-                           f"this registry does not push to {repo}; its operators allow: "
-                           + (", ".join(registry.settings.pr_allowed_repos) or "no repository"),
-                           repository=repo)
-    target_path(request["path"])
+    reason = refusal(registry, repo)
+    if reason is not None:
+        raise ProblemError(403, "repository-not-allowed", "Repository not allowed", reason, repository=repo)
+    path = target_path(request["path"])
     check_branch(request["base"])
     if request["provider"] not in PROVIDERS:
         raise ProblemError(422, "invalid-provider", "Unknown provider",
                            f"provider must be one of {', '.join(PROVIDERS)}")
+    return path
+
+
+def check_upgrade(registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
+    """Validate an upgrade request (the target as for a render, and ``to`` a version or spec)."""
+    from catalog.semver import parse_spec
+
+    _check_target(registry, request)
+    parse_spec(request["to"])
+    return dict(request)
+
+
+def check(registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
+    """Validate a request and resolve its version; raises ProblemError (403) or PipeforgeError (422...)."""
+    _check_target(registry, request)
     rendered = render_version(registry.catalog, registry.templates, name=request["template"],
                               version=request.get("version"), parameters=request["parameters"])
     return {**request, "resolved": rendered.row.version}
 
 
-def run_job(registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
-    """Open or update the pull request a job asks for; the outcome in `pipeforge pr --json` form."""
+def catalog_resolver(registry: Registry) -> Resolver:
+    """Template versions from the registry's catalog: (name, spec) -> (template, digest)."""
+    from catalog import service
+
+    def resolve(name: str, spec: str) -> tuple[Any, str | None]:
+        catalog = registry.catalog
+        with reporting(catalog.engine.url), catalog.session() as session:
+            row = service.resolve(session, name=name, spec=spec)
+        return registry.templates.get(catalog, row), row.digest
+
+    return resolve
+
+
+def run_job(registry: Registry, request: dict[str, Any], kind: str = jobs.RENDER) -> dict[str, Any]:
+    """Open or update the pull request a job asks for; the outcome in `pipeforge pr --json` form. The
+    allowlist is checked again: it may have shrunk since the job was queued."""
     from generator.gitops.git import Credentials
+
+    repo = request["repo"]
+    reason = refusal(registry, repo)
+    if reason is not None:
+        raise PipeforgeError(reason)
+    credentials = Credentials.from_env(repo)
+    api_url = registry.settings.api_url_for(repo)
+    if kind == jobs.UPGRADE:
+        from generator.gitops.upgrade_pr import open_upgrade_pull_request
+
+        upgraded = open_upgrade_pull_request(repo=repo, path=request["path"], to=request["to"],
+                                             resolve=catalog_resolver(registry), base=request["base"],
+                                             provider=request["provider"], credentials=credentials,
+                                             api_url=api_url)
+        return upgraded.as_dict()
     from generator.gitops.pull_request import open_pull_request
 
     rendered = render_version(registry.catalog, registry.templates, name=request["template"],
                               version=request["resolved"], parameters=request["parameters"])
-    outcome = open_pull_request(rendered.pipeline, repo=request["repo"], path=request["path"],
-                                base=request["base"], provider=request["provider"],
-                                credentials=Credentials.from_env(request["repo"]))
-    return outcome.as_dict()
+    outcome = open_pull_request(rendered.pipeline, repo=repo, path=request["path"], base=request["base"],
+                                provider=request["provider"], credentials=credentials, api_url=api_url)
+    return {**outcome.as_dict(), "digest": rendered.row.digest}
+
+
+def record_delivery(session: Session, job: PullRequestJob) -> None:
+    """After a job succeeded: what PATH of the repository now holds (or, for an open upgrade PR, still
+    holds: the base's version), so that roll-outs select the right targets."""
+    from catalog import rollouts
+    from catalog.semver import parse_version
+    from generator.gitops.branch import target_path
+
+    request, result = job.request, job.result or {}
+    where = {"repo": request["repo"], "path": target_path(request["path"]), "base": request["base"],
+             "provider": request["provider"]}
+    if job.kind != jobs.UPGRADE:
+        rollouts.record_delivery(session, template=request["template"], version=request["resolved"],
+                                 digest=result.get("digest") or rollouts.digest_of(session, request["template"],
+                                                                                   request["resolved"]), **where)
+        return
+    upgrade = result.get("upgrade") or {}
+    template, source, target = upgrade.get("template"), upgrade.get("from"), upgrade.get("to")
+    if not (isinstance(template, str) and isinstance(source, str) and isinstance(target, str)):
+        return
+    version = source
+    if upgrade.get("status") == "up-to-date" and parse_version(target).key > parse_version(source).key:
+        version = target
+    rollouts.record_delivery(session, template=template, version=version,
+                             digest=rollouts.digest_of(session, template, version), **where)
 
 
 class Workers:
@@ -100,19 +186,29 @@ class Workers:
             job = jobs.claim(session, worker=worker, lease_seconds=self.registry.settings.pr_lease_seconds)
             if job is None:
                 return False
-            job_id, request = job.id, dict(job.request)
+            job_id, request, kind = job.id, dict(job.request), job.kind
         result: dict[str, Any] | None = None
         error: str | None = None
         try:
-            result = run_job(self.registry, request)
+            result = run_job(self.registry, request, kind)
         except PipeforgeError as exc:
             error = exc.message
         except Exception:  # a worker must outlive any one job; the error is kept on the job and logged
             log.exception("pull-request job %s failed unexpectedly", job_id)
             error = "the job failed unexpectedly; the registry's log has the details"
+        if error is not None and request.get("repo") and request["repo"] not in error:
+            error = f"{request['repo']}: {error}"  # a roll-out lists many targets: name the repository
         with reporting(catalog.engine.url), catalog.session() as session:
-            jobs.finish(session, job_id, worker=worker, result=result, error=error)
+            jobs.finish(session, job_id, worker=worker, result=result, error=error, record=self._record)
         return True
+
+    @staticmethod
+    def _record(session: Session, job: PullRequestJob) -> None:
+        try:
+            with session.begin_nested():
+                record_delivery(session, job)
+        except Exception:  # the pull request is done; a delivery that cannot be recorded must not undo that
+            log.exception("pull-request job %s: its delivery could not be recorded", job.id)
 
     def _loop(self, worker: str) -> None:
         while not self._stop.is_set():
