@@ -155,9 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
-    """Serve ``handler`` on a free loopback port (yielded) in a thread, until the block ends."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def in_thread(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[int]:
+    """Serve ``handler`` on a loopback port (yielded; a free one by default) in a thread, until the block ends."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -169,8 +169,9 @@ def in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
 
 
 @contextmanager
-def serving(root: Path, token: str) -> Iterator[GitServer]:
+def serving(root: Path, token: str, port: int = 0) -> Iterator[GitServer]:
+    """A git server for the bare repositories under ``root``; ``port`` brings a stopped one back where it was."""
     server = GitServer(root, token)
-    with in_thread(type("Handler", (_Handler,), {"server_state": server})) as port:
-        server.port = port
+    with in_thread(type("Handler", (_Handler,), {"server_state": server}), port) as bound:
+        server.port = bound
         yield server
