@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_pr_command(commands, _command)
 
+    from generator.gitops.rollout_cli import add_rollout_command
+
+    add_rollout_command(commands, _command)
+
     from registry_api.cli import add_registry_commands  # cheap: the server loads only when it runs
 
     add_registry_commands(commands, _command)

@@ -1,0 +1,215 @@
+"""``pipeforge rollout``: a client of the registry's roll-out API (``POST``/``GET /api/v1/rollouts``).
+
+Imported by the CLI's parser, so it imports nothing heavy at module level (httpx loads when it runs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from generator.cli import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE
+from generator.errors import PipeforgeError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
+
+REGISTRY_ENV, TOKEN_ENV = "PIPEFORGE_REGISTRY_URL", "PIPEFORGE_TOKEN"
+STATUSES = ("pending", "opened", "up-to-date", "conflict", "failed")
+
+
+class RegistryError(PipeforgeError):
+    """The registry could not be reached, or refused the request."""
+
+    exit_code = EXIT_REMOTE
+
+
+def add_rollout_command(commands: Any, command: Callable[..., Any]) -> None:
+    """The ``rollout`` subcommand (``command`` is the CLI's subcommand factory)."""
+    rollout = command(
+        commands, "rollout", "upgrade every pipeline the registry delivered from a template, one PR each",
+        "Ask the registry (--registry or PIPEFORGE_REGISTRY_URL) to move every pipeline it delivered from "
+        "TEMPLATE to the version SPEC resolves to: each recorded delivery below that version gets its upgrade "
+        "pull request (a three-way merge that keeps local edits, on the same pipeforge/<path-slug> branch as its "
+        "render pull request), opened or updated by the registry's workers. Then follow it: a progress bar on a "
+        "terminal, one line per target that changes otherwise, and a table per target at the end (status, "
+        "pull request, conflicts, or the reason of a failure). One failing repository never stops the others, "
+        "and running the same roll-out again is safe: same branches, same pull requests, nothing pushed when "
+        "nothing changed, so it is how failed targets are retried.\n\n"
+        "The registry's token (scope pr) is read from PIPEFORGE_TOKEN, never from the command line. The "
+        "registry pushes with its own git credentials, to the repositories its operators allow.",
+        "examples:\n"
+        "  export PIPEFORGE_REGISTRY_URL=https://registry.example.com PIPEFORGE_TOKEN=pft_...\n"
+        "  pipeforge rollout provision-process-publish --to 1.1.0      # roll out and follow it\n"
+        "  pipeforge rollout saga-compensation --to ^2 --no-wait       # start it and print its id\n"
+        "  pipeforge rollout --show 12                                 # where roll-out 12 stands\n"
+        "  pipeforge rollout --show 12 --json | jq '.targets[] | select(.status == \"failed\")'\n\n"
+        "a roll-out exits 0 when every target is opened or up to date, 1 when some have conflicts to resolve "
+        "in their pull request, 4 when some failed (run it again once the cause is fixed).\n\n",
+    )
+    rollout.add_argument("template", metavar="TEMPLATE", nargs="?", help="the template whose pipelines to upgrade")
+    rollout.add_argument("--to", metavar="SPEC", default="latest",
+                         help="version or spec to move to (1.1.0, ^1.2, ~1.2.3, latest; default: latest)")
+    rollout.add_argument("--show", metavar="ID", type=int, help="show roll-out ID instead of starting one")
+    rollout.add_argument("--registry", metavar="URL", help=f"the registry (default: {REGISTRY_ENV})")
+    rollout.add_argument("--no-wait", action="store_true", help="start the roll-out and print it; do not follow it")
+    rollout.add_argument("--interval", metavar="SECONDS", type=float, default=1.0,
+                         help="how often to ask the registry while following (default: 1)")
+    rollout.add_argument("--json", action="store_true", help="print the roll-out as JSON (no progress)")
+    rollout.set_defaults(handler=_cmd_rollout, no_input=True)
+
+
+class _Client:
+    """The registry's API with the token from the environment; every failure a RegistryError."""
+
+    def __init__(self, url: str, token: str) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, timeout=30.0, headers={
+            "Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": "pipeforge"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        import httpx
+
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise RegistryError(f"the registry at {self.url} cannot be reached ({type(exc).__name__}); check "
+                                f"--registry or {REGISTRY_ENV} and that it is running") from None
+        return self._checked(response)
+
+    def _checked(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        detail = body.get("detail") if isinstance(body, dict) else None
+        status = response.status_code
+        if status == 401:
+            raise RegistryError(f"the registry refused the token (401): {detail or 'unknown token'}; set "
+                                f"{TOKEN_ENV} to a token from `pipeforge token create --scope pr`")
+        if status == 403:
+            raise RegistryError(f"the registry refused (403): {detail or 'the token lacks scope pr'}")
+        if status in (404, 409, 422):
+            raise UsageError(f"the registry answered {status}: {detail or response.reason_phrase}")
+        if status >= 400 or not isinstance(body, dict):
+            raise RegistryError(f"the registry answered {status} to {response.request.method} "
+                                f"{response.request.url.path}: {detail or response.text[:200]}")
+        return body
+
+
+def _settings(args: argparse.Namespace) -> tuple[str, str]:
+    url = (args.registry or os.environ.get(REGISTRY_ENV, "")).strip()
+    if not url:
+        raise UsageError(f"which registry? pass --registry URL or set {REGISTRY_ENV}")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--registry {url!r}: expected an http:// or https:// URL")
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise UsageError(f"set {TOKEN_ENV} to a registry token with scope pr (`pipeforge token create --name "
+                         "rollouts --scope pr` on the registry); it is never read from the command line")
+    return url, token
+
+
+def _cmd_rollout(args: argparse.Namespace, out: TextIO) -> int:
+    if (args.template is None) == (args.show is None):
+        raise UsageError("name a TEMPLATE to roll out, or --show ID to show a roll-out (not both)")
+    url, token = _settings(args)
+    client = _Client(url, token)
+    try:
+        if args.show is not None:
+            rollout = client.call("GET", f"/api/v1/rollouts/{args.show}")
+        else:
+            rollout = client.call("POST", "/api/v1/rollouts", json={"template": args.template, "to": args.to})
+            if not args.json:
+                out.write(f"Roll-out {rollout['id']}: {rollout['template']} to {rollout['to_version']}, "
+                          f"{_targets(rollout['total'])}\n")
+                out.flush()
+            if not args.no_wait:
+                rollout = _follow(client, rollout, out, interval=args.interval, quiet=args.json)
+    finally:
+        client.close()
+    if args.json:
+        json.dump(rollout, out, indent=2)
+        out.write("\n")
+    else:
+        _table(rollout, out)
+    return exit_code(rollout)
+
+
+def _targets(count: int) -> str:
+    return f"{count} target{'s' if count != 1 else ''}" if count else "no pipeline below that version: nothing to do"
+
+
+def exit_code(rollout: dict[str, Any]) -> int:
+    counts = rollout["counts"]
+    if counts.get("failed"):
+        return EXIT_REMOTE
+    if counts.get("conflict"):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _follow(client: _Client, rollout: dict[str, Any], out: TextIO, *, interval: float, quiet: bool) -> dict[str, Any]:
+    """Poll until no target is pending: a bar redrawn in place on a terminal, else a line per change."""
+    tty = out.isatty() and not quiet
+    seen: dict[int, str] = {}
+    while True:
+        if not quiet:
+            if tty:
+                out.write("\r" + _bar(rollout))
+            else:
+                for target in rollout["targets"]:
+                    if target["status"] != "pending" and seen.get(target["job"]) != target["status"]:
+                        out.write(_line(target) + "\n")
+                    seen[target["job"]] = target["status"]
+            out.flush()
+        if rollout["done"]:
+            if tty:
+                out.write("\n")
+            return rollout
+        time.sleep(max(interval, 0.05))
+        rollout = client.call("GET", f"/api/v1/rollouts/{rollout['id']}")
+
+
+def _bar(rollout: dict[str, Any], width: int = 30) -> str:
+    total, counts = rollout["total"], rollout["counts"]
+    done = total - counts["pending"]
+    filled = width * done // total if total else width
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES[1:] if counts.get(s))
+    return f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} {summary}".ljust(width + 60)
+
+
+def _line(target: dict[str, Any]) -> str:
+    return f"{target['status']:<11} {target['repo']} {target['path']}  {_what(target)}".rstrip()
+
+
+def _what(target: dict[str, Any]) -> str:
+    if target["status"] == "failed":
+        return str(target.get("reason") or "")
+    pull = target.get("pull_request")
+    text = f"#{pull['number']} {pull['url']}" if pull else (target.get("branch") or "")
+    if target.get("conflicts"):
+        text += f" (conflicts: {', '.join(target['conflicts'])})"
+    return text
+
+
+def _table(rollout: dict[str, Any], out: TextIO) -> None:
+    targets = rollout["targets"]
+    if targets:
+        rows = [("STATUS", "REPOSITORY", "PATH", "FROM", "PULL REQUEST / REASON")]
+        rows += [(t["status"], t["repo"], t["path"], t.get("from") or "?", _what(t)) for t in targets]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] + "\n")
+    counts = ", ".join(f"{rollout['counts'][s]} {s}" for s in STATUSES if rollout["counts"].get(s))
+    state = "done" if rollout["done"] else "in progress"
+    out.write(f"Roll-out {rollout['id']} of {rollout['template']} to {rollout['to_version']} ({state}): "
+              f"{counts or _targets(0)}\n")
