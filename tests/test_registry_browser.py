@@ -23,7 +23,8 @@ WAIT_SECONDS = 20
 
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    with RegistryServer(f"sqlite:///{Path(tmp_path_factory.mktemp('web')) / 'catalog.db'}") as server:
+    # no pull-request workers: the roll-out page's jobs stay where the test puts them
+    with RegistryServer(f"sqlite:///{Path(tmp_path_factory.mktemp('web')) / 'catalog.db'}", pr_workers=0) as server:
         yield server
 
 
@@ -133,3 +134,41 @@ def test_approval_gate_exit_handler_and_yanked_versions_are_shown(web_server: Re
     assert "exit handler" in lanes
     browser.get(web_server.base_url + "/templates/no-such-template")
     assert "no template named 'no-such-template'" in browser.find_element(By.CSS_SELECTOR, ".problem").text
+
+
+def test_a_rollout_page_shows_each_target_and_refreshes_itself_until_done(web_server: RegistryServer,
+                                                                          browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    from catalog import rollouts
+    from catalog.models import PullRequestJob
+
+    repos = [f"https://git.example.com/team{n}/deploy.git" for n in range(3)]
+    with private_catalog(web_server.database_url) as catalog:
+        with catalog.session() as session, session.begin():
+            for repo in repos:
+                rollouts.record_delivery(session, repo=repo, path="apps/orders", template="web-fleet",
+                                         version="1.0.0", digest=None, base="main", provider="github")
+        with catalog.session() as session:
+            made, _ = rollouts.create(session, template="web-fleet", to_spec="^1.1", to_version="1.1.0",
+                                      requested_by="t", idempotency_key=None, refuse=lambda _d: None)
+        with catalog.session() as session, session.begin():
+            opened, failed, pending = session.query(PullRequestJob).filter_by(rollout_id=made.id).order_by("id")
+            opened.status, opened.result = "succeeded", {
+                "branch": "pipeforge/apps-orders", "pull_request": {"number": 7, "url": "https://forge.example/pr/7",
+                                                                    "action": "created"},
+                "upgrade": {"status": "opened", "from": "1.0.0", "to": "1.1.0", "conflicts": []}}
+            failed.status, failed.error = "failed", f"{repos[1]}: git fetch failed: connection refused"
+    browser.get(f"{web_server.base_url}/rollouts/{made.id}")
+    statuses = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#targets tbody td[data-status]")]
+    assert statuses == ["opened", "failed", "pending"]
+    assert browser.find_element(By.LINK_TEXT, "#7").get_attribute("href") == "https://forge.example/pr/7"
+    assert "connection refused" in browser.find_element(By.CSS_SELECTOR, "#targets tbody .problem").text
+    assert "In progress" in browser.find_element(By.ID, "rollout-state").text
+    with private_catalog(web_server.database_url) as catalog, catalog.session() as session, session.begin():
+        session.get(PullRequestJob, pending.id).status = "failed"  # type: ignore[union-attr]
+    _wait(browser, lambda d: d.find_element(By.ID, "rollout-state").text.startswith("Done"), "the page to refresh")
+    statuses = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#targets tbody td[data-status]")]
+    assert statuses == ["opened", "failed", "failed"]
+    browser.get(f"{web_server.base_url}/rollouts")
+    assert browser.find_element(By.LINK_TEXT, str(made.id))

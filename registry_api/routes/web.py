@@ -1,5 +1,6 @@
 """The web pages: the catalog with search and tags, and a page per template with its versions, a
-parameter form, a live preview, the failure-mode table and the pipeline's graph. Server-rendered;
+parameter form, a live preview, the failure-mode table and the pipeline's graph; the roll-outs and a page per
+roll-out (which refreshes itself while targets are pending). Server-rendered;
 ``/static/preview.js`` only refreshes the preview as the form changes (the form works without it)."""
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from catalog.errors import NotInCatalogError
 from registry_api.deps import ReaderDep, RegistryDep
 from registry_api.schemas import NAME
 from registry_api.services import apidoc, pages
+from registry_api.services import rollouts as rollout_service
 
 router = APIRouter(tags=["web"], include_in_schema=False)
+REFRESH_SECONDS = 2
 jinja = Jinja2Templates(directory=FsPath(__file__).resolve().parent.parent / "web" / "templates")
 
 
@@ -43,6 +46,24 @@ def template(request: Request, name: Annotated[str, Path(pattern=NAME, max_lengt
                                       status_code=404)
     status = 200 if context["problem"] is None else 422
     return jinja.TemplateResponse(request, "template.html", context, status_code=status)
+
+
+@router.get("/rollouts", response_class=HTMLResponse)
+async def rollouts(request: Request, registry: RegistryDep, _reader: ReaderDep) -> HTMLResponse:
+    items = await anyio.to_thread.run_sync(rollout_service.recent, registry, 50)
+    return jinja.TemplateResponse(request, "rollouts.html", {"items": items})
+
+
+@router.get("/rollouts/{rollout_id}", response_class=HTMLResponse)
+async def rollout(request: Request, rollout_id: Annotated[int, Path(ge=1, le=2**31 - 1)], registry: RegistryDep,
+                  _reader: ReaderDep) -> HTMLResponse:
+    """One roll-out, its targets and their state; the page refreshes itself while targets are pending."""
+    found = await anyio.to_thread.run_sync(rollout_service.get, registry, rollout_id)
+    if found is None:
+        return jinja.TemplateResponse(request, "error.html", {"title": "No such roll-out",
+                                                              "detail": f"there is no roll-out {rollout_id}"},
+                                      status_code=404)
+    return jinja.TemplateResponse(request, "rollout.html", {"rollout": found, "refresh": REFRESH_SECONDS})
 
 
 @router.get("/docs", response_class=HTMLResponse)

@@ -1,0 +1,240 @@
+"""The roll-out and upgrade API over real HTTP, on SQLite and PostgreSQL, without git: scope pr, problems for
+an unknown template or a bad spec, a roll-out with no target, Idempotency-Key, which deliveries a roll-out
+selects (and with which base and provider), ``POST /api/v1/upgrades`` checks, deliveries recorded by
+succeeded upgrade jobs, and PIPEFORGE_PR_API_URLS."""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import DATABASES, RegistryServer, private_catalog
+
+TEMPLATE = "provision-process-publish"
+REPO = "https://git.example.com/acme/deploy.git"
+
+
+def tokens_for(server: RegistryServer) -> dict[str, str]:
+    from catalog.tokens import create
+
+    made = {}
+    with private_catalog(server.database_url) as catalog:
+        for scope in ("pr", "read"):
+            with catalog.session() as session:
+                _, made[scope] = create(session, name=f"api-{scope}-{time.monotonic_ns()}", scopes=[scope])
+    return made
+
+
+@pytest.fixture(params=DATABASES)
+def database(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    url: str = request.getfixturevalue("shared_postgres_url")
+    from sqlalchemy import delete
+
+    from catalog.models import Delivery, PullRequestJob, Rollout
+    from tests.conftest import _empty_registry_database
+
+    _empty_registry_database(url)
+    with private_catalog(url) as catalog, catalog.engine.begin() as connection:
+        for table in (PullRequestJob, Rollout, Delivery):
+            connection.execute(delete(table))
+    return url
+
+
+@pytest.fixture
+def idle(database: str) -> Iterator[tuple[RegistryServer, dict[str, str]]]:
+    """A registry whose workers do not run: jobs stay pending."""
+    with RegistryServer(database, pr_allowed_repos=["https://git.example.com/"], pr_workers=0) as server:
+        yield server, tokens_for(server)
+
+
+def deliver(server: RegistryServer, *rows: tuple[str, str, str, str, str]) -> None:
+    from catalog.rollouts import record_delivery
+
+    with private_catalog(server.database_url) as catalog, catalog.session() as session, session.begin():
+        for repo, template, version, base, provider in rows:
+            record_delivery(session, repo=repo, path="apps/orders", template=template, version=version, digest=None,
+                            base=base, provider=provider)
+
+
+def test_scope_pr_is_required(idle: tuple[RegistryServer, dict[str, str]]) -> None:
+    server, tokens = idle
+    for token, status in ((None, 401), ("pft_unknown", 401), (tokens["read"], 403)):
+        with server.client(token) as client:
+            assert client.post("/api/v1/rollouts", json={"template": TEMPLATE}).status_code == status
+            assert client.get("/api/v1/rollouts").status_code == status
+            assert client.get("/api/v1/rollouts/1").status_code == status
+            assert client.post("/api/v1/upgrades", json={"repo": REPO, "path": "a"}).status_code == status
+
+
+def test_unknown_templates_and_bad_specs_are_problems_and_make_nothing(
+        idle: tuple[RegistryServer, dict[str, str]]) -> None:
+    server, tokens = idle
+    with server.client(tokens["pr"]) as client:
+        for body, status in (({"template": "no-such-template"}, 404), ({"template": TEMPLATE, "to": "9.9.9"}, 404),
+                             ({"template": TEMPLATE, "to": "not a spec"}, 422),
+                             ({"template": TEMPLATE, "extra": 1}, 422)):
+            answer = client.post("/api/v1/rollouts", json=body)
+            assert answer.status_code == status, (body, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json" and answer.json()["detail"]
+        missing = client.get("/api/v1/rollouts/4242")
+        assert missing.status_code == 404 and "no roll-out 4242" in missing.json()["detail"]
+        assert client.get("/api/v1/rollouts").json() == {"items": []}
+
+
+def test_a_rollout_with_no_delivery_below_the_target_says_so(idle: tuple[RegistryServer, dict[str, str]]) -> None:
+    server, tokens = idle
+    deliver(server, (REPO, TEMPLATE, "1.0.0", "main", "none"))  # already at the target
+    with server.client(tokens["pr"]) as client:
+        answer = client.post("/api/v1/rollouts", json={"template": TEMPLATE, "to": "1.0.0"})
+        assert answer.status_code == 200, answer.text
+        rollout = answer.json()
+        assert rollout["total"] == 0 and rollout["done"] is True and rollout["targets"] == []
+        assert set(rollout["counts"].values()) == {0}
+        assert client.get(answer.headers["Location"]).json() == rollout
+
+
+def test_a_rollout_selects_the_deliveries_below_the_target_with_their_base_and_provider(
+        idle: tuple[RegistryServer, dict[str, str]], tmp_path: Any) -> None:
+    server, tokens = idle
+    from tests.test_rollouts import new_version, publish
+
+    publish(server, new_version(tmp_path))
+    deliver(server, ("https://git.example.com/a/one.git", TEMPLATE, "1.0.0", "main", "github"),
+            ("https://git.example.com/b/two.git", TEMPLATE, "0.9.0", "release", "gitea"),
+            ("https://git.example.com/c/three.git", TEMPLATE, "1.1.0", "main", "github"),  # at the target
+            ("https://git.example.com/d/four.git", "saga-compensation", "1.0.0", "main", "github"),  # another template
+            ("https://elsewhere.example/e/five.git", TEMPLATE, "1.0.0", "main", "none"))  # no longer allowed
+    with server.client(tokens["pr"]) as client:
+        answer = client.post("/api/v1/rollouts", json={"template": TEMPLATE, "to": "^1.1"})
+        assert answer.status_code == 202, answer.text
+        rollout = answer.json()
+        assert rollout["to"] == "^1.1" and rollout["to_version"] == "1.1.0" and rollout["total"] == 3
+        by_repo = {t["repo"]: t for t in rollout["targets"]}
+        assert set(by_repo) == {"https://git.example.com/a/one.git", "https://git.example.com/b/two.git",
+                                "https://elsewhere.example/e/five.git"}
+        refused = by_repo.pop("https://elsewhere.example/e/five.git")
+        assert refused["status"] == "failed" and "does not push to" in refused["reason"]
+        assert {t["status"] for t in by_repo.values()} == {"pending"} and rollout["done"] is False
+        job = client.get(f"/api/v1/pull-requests/{by_repo['https://git.example.com/b/two.git']['job']}").json()
+        assert job["kind"] == "upgrade" and job["rollout"] == rollout["id"] and job["status"] == "queued"
+        assert job["request"] == {"template": TEMPLATE, "repo": "https://git.example.com/b/two.git",
+                                       "path": "apps/orders", "to": "1.1.0", "base": "release", "provider": "gitea",
+                                       "from": "0.9.0"}
+        assert rollout["counts"] == {"pending": 2, "opened": 0, "up-to-date": 0, "conflict": 0, "failed": 1}
+
+
+def test_an_idempotency_key_names_one_rollout(idle: tuple[RegistryServer, dict[str, str]]) -> None:
+    server, tokens = idle
+    deliver(server, (REPO, TEMPLATE, "0.1.0", "main", "none"))
+    with server.client(tokens["pr"]) as client:
+        first = client.post("/api/v1/rollouts", json={"template": TEMPLATE}, headers={"Idempotency-Key": "r-1"})
+        again = client.post("/api/v1/rollouts", json={"template": TEMPLATE}, headers={"Idempotency-Key": "r-1"})
+        other = client.post("/api/v1/rollouts", json={"template": TEMPLATE, "to": "1.0.0"},
+                            headers={"Idempotency-Key": "r-1"})
+        assert first.status_code == 202 and again.status_code == 200
+        assert again.json()["id"] == first.json()["id"] and again.json()["total"] == 1
+        assert other.status_code == 409 and other.json()["rollout"] == first.json()["id"]
+        assert len(client.get("/api/v1/rollouts").json()["items"]) == 1
+
+
+def test_an_upgrade_request_is_checked_then_queued_as_an_upgrade_job(
+        idle: tuple[RegistryServer, dict[str, str]]) -> None:
+    server, tokens = idle
+    with server.client(tokens["pr"]) as client:
+        for body, status in (({"repo": "https://other.example/x.git", "path": "apps/x"}, 403),
+                             ({"repo": REPO, "path": "../x"}, 400), ({"repo": REPO, "path": "a", "to": "~>1"}, 422),
+                             ({"repo": REPO, "path": "a", "provider": "svn"}, 422),
+                             ({"repo": REPO.replace("https://", "https://u:secret@"), "path": "a"}, 400)):
+            answer = client.post("/api/v1/upgrades", json=body)
+            assert answer.status_code == status, (body, answer.text)
+            assert "secret" not in answer.text
+        answer = client.post("/api/v1/upgrades", json={"repo": REPO, "path": "apps/orders", "provider": "github"})
+        assert answer.status_code == 202, answer.text
+        job = client.get(answer.headers["Location"]).json()
+    assert job["kind"] == "upgrade" and job["rollout"] is None and job["status"] == "queued"
+    assert job["request"] == {"repo": REPO, "path": "apps/orders", "to": "latest", "base": "main",
+                              "provider": "github"}
+
+
+@pytest.mark.parametrize("status, recorded", [("opened", "1.0.0"), ("up-to-date", "1.1.0"), ("conflict", "1.0.0")])
+def test_a_succeeded_upgrade_job_records_what_the_base_holds(status: str, recorded: str, tmp_path: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upgrade itself is the library's (tests of open_upgrade_pull_request); here its outcome is given."""
+    calls: list[dict[str, Any]] = []
+
+    class Outcome:
+        def as_dict(self) -> dict[str, Any]:
+            return {"branch": "pipeforge/apps-orders", "commit": "c" * 40, "changed": status != "up-to-date",
+                    "pull_request": None, "upgrade": {"template": TEMPLATE, "from": "1.0.0", "to": "1.1.0",
+                                                      "digest": "sha256:" + "d" * 64, "status": status,
+                                                      "conflicts": ["README.md"] if status == "conflict" else [],
+                                                      "changes": [], "renamed": {}, "dropped": [], "added": {}}}
+
+    def open_upgrade_pull_request(**kwargs: Any) -> Outcome:
+        calls.append(kwargs)
+        template, digest = kwargs["resolve"](TEMPLATE, "1.0.0")
+        assert template.version == "1.0.0" and digest.startswith("sha256:")
+        return Outcome()
+
+    fake = types.ModuleType("generator.gitops.upgrade_pr")
+    fake.open_upgrade_pull_request = open_upgrade_pull_request  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "generator.gitops.upgrade_pr", fake)
+    with RegistryServer(f"sqlite:///{tmp_path / 'catalog.db'}", pr_allowed_repos=[REPO], pr_workers=1,
+                        pr_api_urls={"https://git.example.com/": "https://api.git.example.com/v3"}) as server:
+        tokens = tokens_for(server)
+        deliver(server, (REPO, TEMPLATE, "0.5.0", "main", "github"))
+        with server.client(tokens["pr"]) as client:
+            rollout = client.post("/api/v1/rollouts", json={"template": TEMPLATE, "to": "1.0.0"}).json()
+            deadline = time.monotonic() + 60
+            while not rollout["done"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+                rollout = client.get(f"/api/v1/rollouts/{rollout['id']}").json()
+        from catalog.models import Delivery
+
+        with private_catalog(server.database_url) as catalog, catalog.session() as session:
+            [row] = session.query(Delivery).all()
+    [target] = rollout["targets"]
+    assert target["status"] == status and target["from"] == "1.0.0"
+    assert target["conflicts"] == (["README.md"] if status == "conflict" else [])
+    assert row.version == recorded and row.provider == "github"
+    assert calls[0]["api_url"] == "https://api.git.example.com/v3" and calls[0]["to"] == "1.0.0"
+    assert calls[0]["repo"] == REPO and calls[0]["base"] == "main" and calls[0]["provider"] == "github"
+
+
+def test_deliveries_are_one_per_repository_and_path_however_the_url_is_spelt(tmp_path: Any) -> None:
+    from catalog.models import Delivery
+    from catalog.rollouts import record_delivery, repo_key
+
+    assert repo_key("HTTPS://Git.Example.com/acme/deploy.git/") == "https://git.example.com/acme/deploy"
+    with private_catalog(f"sqlite:///{tmp_path / 'catalog.db'}") as catalog:
+        for spelling, version in (("https://git.example.com/acme/deploy.git", "1.0.0"),
+                                  ("https://GIT.example.com/acme/deploy/", "1.2.0")):
+            with catalog.session() as session, session.begin():
+                record_delivery(session, repo=spelling, path="apps/x", template=TEMPLATE, version=version,
+                                digest=None, base="main", provider="none")
+        with catalog.session() as session:
+            [row] = session.query(Delivery).all()
+    assert (row.repo, row.version) == ("https://GIT.example.com/acme/deploy/", "1.2.0")
+
+
+def test_forge_api_urls_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from registry_api.settings import Settings
+
+    monkeypatch.setenv("PIPEFORGE_PR_API_URLS", "https://git.corp/=https://api.corp/v1, "
+                                                "https://git.corp/team/=http://127.0.0.1:9/api")
+    settings = Settings()
+    assert settings.api_url_for("https://git.corp/team/deploy.git") == "http://127.0.0.1:9/api"  # longest prefix
+    assert settings.api_url_for("https://git.corp/ops/deploy.git") == "https://api.corp/v1"
+    assert settings.api_url_for("https://github.com/acme/deploy.git") is None
+    monkeypatch.setenv("PIPEFORGE_PR_API_URLS", "https://git.corp/")
+    with pytest.raises(ValidationError, match="REPO_PREFIX=API_URL"):
+        Settings()
