@@ -20,7 +20,6 @@ from generator.bundle import pack
 from generator.errors import InvalidParametersError, TemplateDefinitionError
 from generator.scaffold import build
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
-from generator.yamlio import load_documents
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -58,12 +57,6 @@ def _identity(template: TemplateSpec, source: str) -> Version:
     return version
 
 
-def _changelog(folder: Path) -> str | None:
-    docs = load_documents((folder / TEMPLATE_FILE).read_text(encoding="utf-8"), file=TEMPLATE_FILE)
-    value = docs[0].get("changelog") if docs and isinstance(docs[0], dict) else None
-    return None if value is None else str(value)
-
-
 def load_unpacked(folder: Path, source: str) -> TemplateSpec:
     """The template in an unpacked bundle; errors name ``source``, not the temporary folder."""
     try:
@@ -93,7 +86,7 @@ def prepare(data: bytes, *, source: str = "bundle") -> Publication:
             summary=template.summary,
             tags=template.tags,
             parameters=template.schema,
-            changelog=_changelog(folder),
+            changelog=template.changelog,
             lint=lint_summary(pipeline, source=source),
         )
 

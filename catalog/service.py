@@ -121,6 +121,14 @@ def versions(session: Session, *, name: str) -> list[TemplateVersion]:
     return found
 
 
+def changelog(session: Session, *, name: str, after: str, upto: str) -> list[tuple[str, str | None]]:
+    """(version, changelog) of every version of ``name`` above ``after`` up to ``upto``, oldest first (yanked
+    ones included: what they changed is part of the way); empty for a name the catalog does not have."""
+    low, high = parse_version(after).key, parse_version(upto).key
+    return [(row.version, row.changelog) for row in _all_versions(session, name)
+            if low < version_of(row).key <= high]
+
+
 def _unknown_name(session: Session, name: str) -> UnknownTemplateError:
     names = session.scalars(select(TemplateVersion.name).distinct().order_by(TemplateVersion.name)).all()
     return UnknownTemplateError(name, list(names))

@@ -440,7 +440,27 @@ def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FINDINGS if any(f.severity == "error" for f in result.needs_human) else EXIT_OK
 
 
-def _template_versions(stack: Any) -> Any:
+def template_history(stack: Any) -> Any:
+    """(name, after, upto) -> the changelog of each catalog version in (after, upto]; None without a catalog
+    (the upgrade then shows the target version's own changelog)."""
+    from catalog.cli import _empty_default_catalog
+
+    if _empty_default_catalog():
+        return None
+
+    def history(name: str, after: str, upto: str) -> list[tuple[str, str | None]]:
+        from catalog.cli import _opened
+        from catalog.db import reporting
+        from catalog.service import changelog
+
+        catalog = stack.enter_context(_opened())
+        with reporting(catalog.engine.url), catalog.session() as session:
+            return changelog(session, name=name, after=after, upto=upto)
+
+    return history
+
+
+def template_versions(stack: Any) -> Any:
     """Resolve (name, spec) to a template: from the catalog when it has the name, else the local folder."""
     from catalog.cli import _empty_default_catalog
     from catalog.semver import parse_spec, parse_version
@@ -475,7 +495,7 @@ def _cmd_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     if not args.path.is_dir():
         raise UsageError(f"{args.path}: no such folder")
     with ExitStack() as stack:
-        result = plan(args.path, args.to, _template_versions(stack))
+        result = plan(args.path, args.to, template_versions(stack))
     for warning in result.warnings:
         sys.stderr.write(f"pipeforge: warning: {warning}\n")
     if result.noop:

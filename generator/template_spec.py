@@ -82,6 +82,7 @@ class TemplateSpec:
     schema: dict[str, Any]
     cookiecutter: dict[str, Any] = field(repr=False)
     migrations: tuple[Migration, ...] = ()
+    changelog: str | None = None  # what changed in this version (``changelog:`` in template.yaml)
 
     @property
     def parameter_names(self) -> list[str]:
@@ -140,6 +141,7 @@ def load_template(path: Path) -> TemplateSpec:
         schema=_plain(schema),
         cookiecutter=cookiecutter,
         migrations=_migrations(path, meta.get("migrations")),
+        changelog=None if meta.get("changelog") is None else str(meta["changelog"]),
     )
 
 

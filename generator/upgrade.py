@@ -33,6 +33,14 @@ class UpgradeError(PipeforgeError):
     """An upgrade that must not happen (downgrade, no answers file)."""
 
 
+class DowngradeError(UpgradeError):
+    """The target version is older than the folder's."""
+
+    def __init__(self, message: str, *, current: str, target: str) -> None:
+        super().__init__(message)
+        self.current, self.target = current, target
+
+
 @dataclass(frozen=True)
 class Answers:
     template: str
@@ -45,13 +53,17 @@ class Answers:
         path = folder / ANSWERS_FILE
         if not path.is_file():
             raise UsageError(f"{folder}: no {ANSWERS_FILE}; only folders made by `pipeforge new` can be upgraded")
-        docs = read_documents(path)
+        return cls.parse(read_documents(path), str(path))
+
+    @classmethod
+    def parse(cls, docs: list[Any], where: str) -> Answers:
+        """The answers from the documents of an answers file; ``where`` names it in errors."""
         data = docs[0] if docs else None
         if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("template", "version")):
-            raise UsageError(f"{path}: needs 'template' and 'version' (as `pipeforge new` writes them)")
+            raise UsageError(f"{where}: needs 'template' and 'version' (as `pipeforge new` writes them)")
         parameters = data.get("parameters") or {}
         if not isinstance(parameters, dict):
-            raise UsageError(f"{path}: 'parameters' must be a mapping")
+            raise UsageError(f"{where}: 'parameters' must be a mapping")
         digest = data.get("digest")
         return cls(data["template"], data["version"], digest if isinstance(digest, str) else None,
                    {str(k): v for k, v in parameters.items()})
@@ -66,7 +78,7 @@ class FileChange:
 
 @dataclass
 class UpgradePlan:
-    folder: Path
+    folder: Path  # where the files are (for a remote folder: its path in the repository)
     template: str
     from_version: str
     to_version: str
@@ -77,6 +89,7 @@ class UpgradePlan:
     added: dict[str, Any] = field(default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    before: dict[str, str | None] = field(default_factory=dict)  # path -> content before (None: absent)
 
     @property
     def conflicts(self) -> list[FileChange]:
@@ -86,16 +99,16 @@ class UpgradePlan:
     def noop(self) -> bool:
         return self.from_version == self.to_version and all(c.status == "unchanged" for c in self.changes)
 
-    def diff(self) -> str:
-        """A unified diff of what applying the plan changes in the folder."""
+    def diff(self, prefix: str = "") -> str:
+        """A unified diff of what applying the plan changes in the folder (paths under ``prefix``)."""
         out: list[str] = []
         for change in self.changes:
             if change.status == "unchanged":
                 continue
-            before = _read(self.folder / change.path) or ""
+            before = self.before.get(change.path) or ""
             after = self.contents.get(change.path) or ""
             out.extend(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                            f"a/{change.path}", f"b/{change.path}"))
+                                            f"a/{prefix}{change.path}", f"b/{prefix}{change.path}"))
         return "".join(out)
 
 
@@ -157,12 +170,19 @@ def _merge(base: str, ours: str, theirs: str) -> tuple[str, bool]:
 
 def plan(folder: Path, target_spec: str, resolve: Resolver) -> UpgradePlan:
     """What upgrading ``folder`` to ``target_spec`` would write, without writing it."""
-    answers = Answers.read(folder)
+    return plan_from(folder, Answers.read(folder), lambda path: _read(folder / path), target_spec, resolve)
+
+
+def plan_from(folder: Path, answers: Answers, read: Callable[[str], str | None], target_spec: str,
+              resolve: Resolver) -> UpgradePlan:
+    """The plan for files read through ``read`` (path relative to the folder -> text, None when absent):
+    a local folder, or a folder of a repository's tree."""
     old_template, old_digest = resolve(answers.template, answers.version)
     new_template, new_digest = resolve(answers.template, target_spec or "latest")
     if _version_key(new_template.version) < _version_key(answers.version):
-        raise UpgradeError(f"{folder} is at {answers.template} {answers.version}; {new_template.version} is older: "
-                           "a downgrade is refused (render it afresh with `pipeforge new` if you mean it)")
+        raise DowngradeError(f"{folder} is at {answers.template} {answers.version}; {new_template.version} is older: "
+                             "a downgrade is refused (render it afresh with `pipeforge new` if you mean it)",
+                             current=answers.version, target=new_template.version)
     old = build(old_template, answers.parameters, digest=old_digest)
     values, renamed, dropped, added = migrate_answers(answers.parameters, answers.version, new_template)
     new: Pipeline = build(new_template, values, digest=new_digest)
@@ -174,7 +194,8 @@ def plan(folder: Path, target_spec: str, resolve: Resolver) -> UpgradePlan:
             f"{answers.digest}: the merge base is not exactly what produced the folder (publish versions to the "
             "catalog, where they never change), so check the merge")
     for path in sorted(set(old.files) | set(new.files)):
-        base, theirs, ours = old.files.get(path), new.files.get(path), _read(folder / path)
+        base, theirs, ours = old.files.get(path), new.files.get(path), read(path)
+        result.before[path] = ours
         if path == ANSWERS_FILE:
             ours = base  # always rewritten: the new provenance
         result.changes.append(_merge_file(result, path, base, ours, theirs))

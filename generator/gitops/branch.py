@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from generator.errors import ConflictError, UsageError
@@ -45,6 +45,20 @@ class Author:
     def env(self) -> dict[str, str]:
         return {"GIT_AUTHOR_NAME": self.name, "GIT_AUTHOR_EMAIL": self.email,
                 "GIT_COMMITTER_NAME": self.name, "GIT_COMMITTER_EMAIL": self.email}
+
+
+@dataclass(frozen=True)
+class Folder:
+    """What to put at PATH: text files, plus entries carried over from the base as they are
+    (path -> (mode, type, object id): files pipeforge does not manage, symlinks, executables)."""
+
+    files: dict[str, str]
+    message: str
+    kept: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+#: The base branch's head commit -> the folder to write there, or None when nothing should be written.
+Content = Callable[[str], Folder | None]
 
 
 @dataclass(frozen=True)
@@ -96,9 +110,20 @@ def publish_branch(pipeline: Pipeline, *, repo: str, path: str, base: str = "mai
     """Make ``pipeforge/<slug>`` of ``repo`` hold ``pipeline`` at ``path`` over ``base``; see the module.
 
     ``lock=False`` when the caller already holds :func:`target_locked` for this target."""
+    wanted = Folder(pipeline.files, commit_message(pipeline, target_path(path)))
+    return publish_content(lambda _base: wanted, repo=repo, path=path, base=base, author=author,
+                           credentials=credentials, cache=cache, attempts=attempts, lock=lock)
+
+
+def publish_content(content: Content, *, repo: str, path: str, base: str = "main", author: Author | None = None,
+                    credentials: Credentials | None = None, cache: Path | None = None,
+                    attempts: int = 5, lock: bool = True) -> BranchResult:
+    """:func:`publish_branch` for a folder that depends on the base: ``content`` is asked again on every
+    attempt, with the base's head commit as fetched then (it may read the base's tree through
+    :func:`read_folder`)."""
     url, folder = check_url(repo), target_path(path)
     check_branch(base)
-    writer = _Writer(Mirror(url, credentials, root=cache), pipeline, folder, base, author or Author())
+    writer = _Writer(Mirror(url, credentials, root=cache), content, folder, base, author or Author())
     with locked(target_lock(url, folder, root=cache)) if lock else nullcontext():
         for _ in range(attempts):
             writer.mirror.fetch(base)
@@ -109,10 +134,21 @@ def publish_branch(pipeline: Pipeline, *, repo: str, path: str, base: str = "mai
                       "to update it; run again once the other writer is done")
 
 
+def read_folder(mirror: Mirror, commit: str, path: str) -> dict[str, tuple[str, str, str]]:
+    """The entries under ``path`` of ``commit``'s tree: relative path -> (mode, type, object id)."""
+    listing = mirror.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", f"{path}/").stdout
+    entries: dict[str, tuple[str, str, str]] = {}
+    for record in filter(None, listing.split("\0")):
+        meta, name = record.split("\t", 1)
+        mode, kind, sha = meta.split()
+        entries[name[len(path) + 1:]] = (mode, kind, sha)
+    return entries
+
+
 class _Writer:
-    def __init__(self, mirror: Mirror, pipeline: Pipeline, path: str, base: str, author: Author) -> None:
+    def __init__(self, mirror: Mirror, content: Content, path: str, base: str, author: Author) -> None:
         self.mirror, self.git = mirror, mirror.git
-        self.pipeline, self.path, self.base, self.author = pipeline, path, base, author
+        self.content, self.path, self.base, self.author = content, path, base, author
         self.branch = branch_name(path)
 
     def attempt(self) -> BranchResult | None:
@@ -121,22 +157,25 @@ class _Writer:
         if base is None:
             raise RemoteError(f"the repository has no branch {self.base!r}: check --base")
         current = self.mirror.resolve(f"refs/heads/{self.branch}")
-        folder = self._folder_tree()
+        wanted = self.content(base)
+        if wanted is None:
+            return BranchResult(self.branch, current or base, changed=False, exists=current is not None,
+                                created=False)
+        folder = self._folder_tree(wanted)
         if self._tree_at(current or base, self.path) == folder:
             return BranchResult(self.branch, current or base, changed=False, exists=current is not None,
                                 created=False)
         if current is not None:
             self._refuse_foreign_commits(base, current)
         tree = self._replace(base, self.path.split("/"), folder)
-        commit = self.git.out("commit-tree", tree, "-p", base, input=commit_message(self.pipeline, self.path),
-                              env=self.author.env())
+        commit = self.git.out("commit-tree", tree, "-p", base, input=wanted.message, env=self.author.env())
         if not self._push(commit, current):
             return None
         return BranchResult(self.branch, commit, changed=True, exists=True, created=current is None)
 
-    def _folder_tree(self) -> str:
-        """The pipeline folder as a tree object in the mirror (blobs written, nothing checked out)."""
-        files = self.pipeline.files
+    def _folder_tree(self, wanted: Folder) -> str:
+        """The folder as a tree object in the mirror (blobs written, nothing checked out)."""
+        files = wanted.files
         with tempfile.TemporaryDirectory(prefix="pipeforge-pr-") as staging:
             paths = []
             for name in sorted(files):
@@ -146,17 +185,19 @@ class _Writer:
                 paths.append(str(file))
             blobs = self.git.out("hash-object", "-w", "--no-filters", "--stdin-paths",
                                  input="\n".join(paths) + "\n").split()
-        return self._mktree_nested(dict(zip(sorted(files), blobs, strict=True)))
+        written = {name: ("100755" if wanted.kept.get(name, ("",))[0] == "100755" else "100644", "blob", blob)
+                   for name, blob in zip(sorted(files), blobs, strict=True)}
+        return self._mktree_nested({**wanted.kept, **written})
 
-    def _mktree_nested(self, blobs: dict[str, str]) -> str:
+    def _mktree_nested(self, objects: dict[str, tuple[str, str, str]]) -> str:
         entries: list[str] = []
-        children: dict[str, dict[str, str]] = {}
-        for name, blob in blobs.items():
+        children: dict[str, dict[str, tuple[str, str, str]]] = {}
+        for name, (mode, kind, sha) in objects.items():
             head, sep, rest = name.partition("/")
             if sep:
-                children.setdefault(head, {})[rest] = blob
+                children.setdefault(head, {})[rest] = (mode, kind, sha)
             else:
-                entries.append(f"100644 blob {blob}\t{name}")
+                entries.append(f"{mode} {kind} {sha}\t{name}")
         entries += [f"040000 tree {self._mktree_nested(sub)}\t{d}" for d, sub in children.items()]
         return self.git.out("mktree", "-z", input="\0".join(entries) + "\0")
 

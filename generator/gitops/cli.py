@@ -10,7 +10,8 @@ import os
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from generator.cli import EXIT_OK, add_template_argument, set_pair
+from generator.cli import EXIT_FINDINGS, EXIT_OK, set_pair
+from generator.errors import UsageError
 
 
 def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
@@ -26,14 +27,30 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
         "Credentials: the token is read from PIPEFORGE_GIT_TOKEN (user name PIPEFORGE_GIT_USERNAME, default "
         "x-access-token) and sent as an HTTP header through each git call's environment: never in the URL, "
         "a git config file or a message. Provider 'none' pushes the branch only (any git remote); the forges "
-        "use the same token for their REST API.",
+        "use the same token for their REST API.\n\n"
+        "--upgrade (no TEMPLATE): propose moving the pipeline already at PATH on the base branch to a newer "
+        "template version (--to, default the latest): the folder is merged three ways as `pipeforge upgrade` "
+        "does (local edits kept, parameter migrations applied, overlapping edits written with conflict markers "
+        "and listed), on the same branch and pull request. Its description lists the changelog of each version "
+        "crossed, the conflicts as a checklist, lint and fault-matrix verdicts before and after, and the diff. "
+        "A folder already at the target (or newer) is left alone: nothing is pushed.",
         "examples:\n  PIPEFORGE_GIT_TOKEN=... pipeforge pr provision-process-publish \\\n"
         "      --repo https://git.example.com/ops/deploy.git --path apps/orders/pipeline --set namespace=orders\n"
         "  pipeforge pr nightly-export@^1.2 --repo URL --path jobs/export --json   # from the catalog\n"
         "  pipeforge pr saga-compensation --repo https://github.com/acme/deploy.git --path apps/saga \\\n"
-        "      --provider github --author 'Deploy Bot <deploy-bot@acme.example>'\n\n",
+        "      --provider github --author 'Deploy Bot <deploy-bot@acme.example>'\n"
+        "  pipeforge pr --upgrade --to ^1.2 --repo URL --path apps/orders/pipeline --provider gitea\n\n",
     )
-    add_template_argument(pr)
+    pr.add_argument("template", metavar="TEMPLATE", nargs="?",
+                    help="template name (see 'pipeforge templates'), folder, or catalog NAME[@SPEC]; "
+                    "omitted with --upgrade")
+    pr.add_argument("--from-catalog", action="store_true",
+                    help="take TEMPLATE from the catalog even if a local template has that name")
+    pr.add_argument("--upgrade", action="store_true",
+                    help="upgrade the pipeline already at PATH (its .pipeforge-answers.yaml names the template "
+                    "and parameters) instead of rendering TEMPLATE")
+    pr.add_argument("--to", metavar="SPEC", default="latest",
+                    help="with --upgrade: the version to move to (exact, a range such as ^1.2, or latest)")
     pr.add_argument("--repo", metavar="URL", required=True,
                     help="the GitOps repository (https://, http://, ssh:// or file://; no credentials in it)")
     pr.add_argument("--path", metavar="PATH", required=True, help="folder of the repository to write the pipeline to")
@@ -55,16 +72,10 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
 
 
 def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out: TextIO) -> int:
-    from generator.gitops.branch import Author, target_path
-    from generator.gitops.git import Credentials, check_branch, check_url
     from generator.gitops.pull_request import open_pull_request
     from generator.scaffold import build
 
-    author_text = args.author or os.environ.get("PIPEFORGE_GIT_AUTHOR", "")
-    author = Author.parse(author_text) if author_text.strip() else None
-    credentials = Credentials.from_env(check_url(args.repo))
-    target_path(args.path)  # a bad URL, PATH or base is reported before anything is rendered or fetched
-    check_branch(args.base)
+    author, credentials = _who(args)
     pipeline = build(template, dict(args.values), digest=digest)
     outcome = open_pull_request(pipeline, repo=args.repo, path=args.path, base=args.base, provider=args.provider,
                                 author=author, credentials=credentials, api_url=args.api_url)
@@ -91,4 +102,69 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
 def _cmd_pr(args: argparse.Namespace, out: TextIO) -> int:
     from generator.cli import with_template
 
+    if args.upgrade:
+        if args.template is not None or args.values or args.from_catalog:
+            raise UsageError("--upgrade takes the template and parameters from PATH's .pipeforge-answers.yaml: "
+                             "drop TEMPLATE, --set and --from-catalog (use --to to choose the version)")
+        return _upgrade_pr(args, out)
+    if args.template is None:
+        raise UsageError("pipeforge pr needs TEMPLATE (or --upgrade to upgrade the pipeline at --path)")
+    if args.to != "latest":
+        raise UsageError("--to goes with --upgrade; to render a given version, write TEMPLATE@SPEC")
     return with_template(args, out, _render_pr)
+
+
+def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
+    from contextlib import ExitStack
+
+    from generator.cli import template_history, template_versions
+    from generator.gitops.upgrade_pr import CONFLICT, UP_TO_DATE, open_upgrade_pull_request
+
+    author, credentials = _who(args)
+    with ExitStack() as stack:
+        outcome = open_upgrade_pull_request(
+            repo=args.repo, path=args.path, to=args.to, resolve=template_versions(stack), base=args.base,
+            provider=args.provider, author=author, credentials=credentials, api_url=args.api_url,
+            history=template_history(stack))
+    if args.json:
+        json.dump(outcome.as_dict(), out, indent=2)
+        out.write("\n")
+        return EXIT_FINDINGS if outcome.status == CONFLICT else EXIT_OK
+    for note in outcome.notes:
+        out.write(f"note: {note}\n")
+    if outcome.status == UP_TO_DATE:
+        out.write(f"{args.path} on {args.base} is at {outcome.template} {outcome.from_version}, not below "
+                  f"{outcome.to_version}: nothing to upgrade, nothing pushed\n")
+        return EXIT_OK
+    plan, result = outcome.plan, outcome.branch
+    assert plan is not None
+    what = f"{outcome.template} {outcome.from_version} -> {outcome.to_version} ({outcome.digest}) in {args.path}"
+    if result.changed:
+        out.write(f"{'Created' if result.created else 'Updated'} {result.branch} at {result.commit[:12]}: {what}\n")
+    else:
+        out.write(f"{result.branch} already holds this upgrade at {result.commit[:12]}: nothing pushed\n")
+    for change in plan.changes:
+        if change.status != "unchanged":
+            out.write(f"  {change.status:<9} {change.path}" + (f"  ({change.detail})" if change.detail else "") + "\n")
+    if outcome.pull_request is not None:
+        pull = outcome.pull_request
+        out.write(f"Pull request #{pull.number} {pull.action}: {pull.url}\n")
+    if plan.conflicts:
+        out.write(f"{len(plan.conflicts)} conflict(s) to resolve on {result.branch} (look for <<<<<<< markers): "
+                  + ", ".join(c.path for c in plan.conflicts) + "\n")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _who(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(author, credentials) from --author / PIPEFORGE_GIT_AUTHOR and the token variables; URL, PATH and
+    base are checked here, before anything is rendered or fetched."""
+    from generator.gitops.branch import Author, target_path
+    from generator.gitops.git import Credentials, check_branch, check_url
+
+    author_text = args.author or os.environ.get("PIPEFORGE_GIT_AUTHOR", "")
+    author = Author.parse(author_text) if author_text.strip() else None
+    credentials = Credentials.from_env(check_url(args.repo))
+    target_path(args.path)
+    check_branch(args.base)
+    return author, credentials

@@ -132,6 +132,14 @@ class Git:
             raise self.failure(args[0], result.stderr)
         return result
 
+    def blob(self, sha: str) -> bytes:
+        """The bytes of a blob, as stored (no decoding, no newline stripped)."""
+        done = subprocess.run(["git", "cat-file", "blob", sha], env=self.environment(), capture_output=True,
+                              check=False)
+        if done.returncode != 0:
+            raise self.failure("cat-file", scrub(done.stderr.decode(errors="replace"), self.secrets()))
+        return done.stdout
+
     def out(self, *args: str, input: str | bytes | None = None, env: Mapping[str, str] | None = None) -> str:
         return self.run(*args, input=input, env=env).stdout.strip()
 

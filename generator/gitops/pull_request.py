@@ -49,7 +49,12 @@ class Outcome:
 
 
 def lint_summary(pipeline: Pipeline) -> str:
-    findings = lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)
+    return lint_counts(pipeline.files[MANIFEST_FILE])
+
+
+def lint_counts(manifest: str) -> str:
+    """'0 errors, 1 warning, 2 infos': what ``pipeforge lint`` finds in a manifest."""
+    findings = lint_text(manifest, MANIFEST_FILE)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in (ERROR, WARNING, INFO)}
     return ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
 
@@ -64,7 +69,6 @@ def body(pipeline: Pipeline, path: str) -> str:
                            sorted(pipeline.values.items()))
     metadata = {"template": pipeline.template.name, "version": pipeline.template.version,
                 "digest": pipeline.digest, "path": path, "parameters": pipeline.values}
-    hidden = json.dumps(metadata, sort_keys=True, ensure_ascii=True).replace("--", "\\u002d\\u002d")
     return (
         f"pipeforge rendered **{pipeline.template.name}** {pipeline.template.version} into `{path}`.\n\n"
         f"- Template digest: `{pipeline.digest}`\n- Lint: {lint_summary(pipeline)}\n"
@@ -73,7 +77,7 @@ def body(pipeline: Pipeline, path: str) -> str:
         f"### Failure modes\n\n{pipeline.table}\n"
         "This branch is managed by pipeforge: it is rewritten when the pipeline is rendered again, and left "
         "alone (with an error) once someone else commits to it.\n\n"
-        f"{BLOCK_START}{hidden}{BLOCK_END}\n"
+        f"{hidden_block(metadata)}\n"
     )
 
 
@@ -85,6 +89,12 @@ def read_metadata(text: str) -> dict[str, Any] | None:
         return None
     value = json.loads(text[start + len(BLOCK_START):end])
     return value if isinstance(value, dict) else None
+
+
+def hidden_block(metadata: dict[str, Any]) -> str:
+    """``metadata`` as an HTML comment a later run can read back (:func:`read_metadata`)."""
+    text = json.dumps(metadata, sort_keys=True, ensure_ascii=True).replace("--", "\\u002d\\u002d")
+    return f"{BLOCK_START}{text}{BLOCK_END}"
 
 
 def open_pull_request(pipeline: Pipeline, *, repo: str, path: str, base: str = "main", provider: str = "none",
@@ -101,20 +111,30 @@ def open_pull_request(pipeline: Pipeline, *, repo: str, path: str, base: str = "
                                 cache=cache, lock=False)
         if provider == "none" or not branch.exists:
             return Outcome(branch, None)
-        from generator.gitops.forges import FORGES
-
-        forge = FORGES[provider](repo=repo, token=credentials.token if credentials else None, api_url=api_url,
-                                 transport=transport)
-        try:
-            return Outcome(branch, _ensure_pull_request(forge, branch, base, pipeline, target_path(path)))
-        finally:
-            forge.close()
+        folder = target_path(path)
+        pull = ensure_pull_request(branch, base=base, provider=provider, title=title(pipeline, folder),
+                                   body=body(pipeline, folder), repo=repo, credentials=credentials,
+                                   api_url=api_url, transport=transport)
+        return Outcome(branch, pull)
 
 
-def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, pipeline: Pipeline,
-                         path: str) -> PullRequest:
+def ensure_pull_request(branch: BranchResult, *, base: str, provider: str, title: str, body: str, repo: str,
+                        credentials: Credentials | None, api_url: str | None,
+                        transport: httpx.BaseTransport | None) -> PullRequest:
+    """Open the pull request of ``branch`` on the ``provider`` forge, or update its title and body."""
+    from generator.gitops.forges import FORGES
+
+    forge = FORGES[provider](repo=repo, token=credentials.token if credentials else None, api_url=api_url,
+                             transport=transport)
+    try:
+        return _ensure_pull_request(forge, branch, base, title, body)
+    finally:
+        forge.close()
+
+
+def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, wanted_title: str,
+                         wanted_body: str) -> PullRequest:
     """Update the open PR of the branch, or create it; a create that loses a race finds the winner's."""
-    wanted_title, wanted_body = title(pipeline, path), body(pipeline, path)
     for _ in range(3):
         found = forge.find(branch.branch, base)
         if found is None:
