@@ -31,6 +31,7 @@ from registry_api.services.registry import Registry
 from registry_api.services.render import render as render_version
 
 if TYPE_CHECKING:
+    from generator.gitops.upgrade_pr import History
     from generator.upgrade import Resolver
 
 log = logging.getLogger("pipeforge.registry.pull_requests")
@@ -102,6 +103,25 @@ def catalog_resolver(registry: Registry) -> Resolver:
     return resolve
 
 
+def catalog_history(registry: Registry) -> History:
+    """The changelogs of the catalog's versions in (after, upto], oldest first, for an upgrade PR's body."""
+    from catalog import service
+    from catalog.semver import InvalidVersionError, parse_version
+
+    def history(name: str, after: str, upto: str) -> list[tuple[str, str | None]]:
+        try:
+            low, high = parse_version(after).key, parse_version(upto).key
+        except InvalidVersionError:
+            return []
+        catalog = registry.catalog
+        with reporting(catalog.engine.url), catalog.session() as session:
+            rows = service.versions(session, name=name)
+        return [(row.version, row.changelog) for row in rows
+                if low < service.version_of(row).key <= high and (not row.yanked or row.version == upto)]
+
+    return history
+
+
 def run_job(registry: Registry, request: dict[str, Any], kind: str = jobs.RENDER) -> dict[str, Any]:
     """Open or update the pull request a job asks for; the outcome in `pipeforge pr --json` form. The
     allowlist is checked again: it may have shrunk since the job was queued."""
@@ -119,7 +139,7 @@ def run_job(registry: Registry, request: dict[str, Any], kind: str = jobs.RENDER
         upgraded = open_upgrade_pull_request(repo=repo, path=request["path"], to=request["to"],
                                              resolve=catalog_resolver(registry), base=request["base"],
                                              provider=request["provider"], credentials=credentials,
-                                             api_url=api_url)
+                                             api_url=api_url, history=catalog_history(registry))
         return upgraded.as_dict()
     from generator.gitops.pull_request import open_pull_request
 
