@@ -345,11 +345,22 @@ def private_catalog(url: str) -> Iterator[Any]:
 def _empty_registry_database(url: str) -> None:
     from sqlalchemy import delete
 
-    from catalog.models import ApiToken, Bundle, TemplateVersion
+    from catalog.models import ApiToken, Bundle, Delivery, PullRequestJob, Rollout, TemplateVersion
 
     with private_catalog(url) as catalog, catalog.engine.begin() as connection:
-        for table in (TemplateVersion, Bundle, ApiToken):
+        for table in (PullRequestJob, Rollout, Delivery, TemplateVersion, Bundle, ApiToken):
             connection.execute(delete(table))
+
+
+@pytest.fixture(params=DATABASES)
+def registry_url_for_test(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty catalog for one test's registry: a fresh SQLite file, or the run's PostgreSQL database emptied
+    (jobs, roll-outs and deliveries included)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    url: str = request.getfixturevalue("shared_postgres_url")
+    _empty_registry_database(url)
+    return url
 
 
 @pytest.fixture(scope="module", params=DATABASES)

@@ -185,10 +185,11 @@ def deliver(server: RegistryServer, token: str, repos: list[str]) -> list[dict[s
 
 
 def test_a_rollout_over_twenty_repositories_with_two_unreachable_converges(
-        fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        fleet: Fleet, tmp_path: Path, registry_url_for_test: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from catalog.models import Delivery
 
-    with registry_for(fleet, f"sqlite:///{tmp_path / 'catalog.db'}") as server:
+    with registry_for(fleet, registry_url_for_test) as server:
         tokens = tokens_for(server)
         delivered = deliver(server, tokens["pr"], fleet.repos)
         assert [job["status"] for job in delivered] == ["succeeded"] * 20, [j["error"] for j in delivered]

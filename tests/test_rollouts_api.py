@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DATABASES, RegistryServer, private_catalog
+from tests.conftest import RegistryServer, private_catalog
 
 TEMPLATE = "provision-process-publish"
 REPO = "https://git.example.com/acme/deploy.git"
@@ -30,27 +30,10 @@ def tokens_for(server: RegistryServer) -> dict[str, str]:
     return made
 
 
-@pytest.fixture(params=DATABASES)
-def database(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalog.db'}"
-    url: str = request.getfixturevalue("shared_postgres_url")
-    from sqlalchemy import delete
-
-    from catalog.models import Delivery, PullRequestJob, Rollout
-    from tests.conftest import _empty_registry_database
-
-    _empty_registry_database(url)
-    with private_catalog(url) as catalog, catalog.engine.begin() as connection:
-        for table in (PullRequestJob, Rollout, Delivery):
-            connection.execute(delete(table))
-    return url
-
-
 @pytest.fixture
-def idle(database: str) -> Iterator[tuple[RegistryServer, dict[str, str]]]:
+def idle(registry_url_for_test: str) -> Iterator[tuple[RegistryServer, dict[str, str]]]:
     """A registry whose workers do not run: jobs stay pending."""
-    with RegistryServer(database, pr_allowed_repos=["https://git.example.com/"], pr_workers=0) as server:
+    with RegistryServer(registry_url_for_test, pr_allowed_repos=["https://git.example.com/"], pr_workers=0) as server:
         yield server, tokens_for(server)
 
 
