@@ -221,3 +221,80 @@ def test_forge_api_urls_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PIPEFORGE_PR_API_URLS", "https://git.corp/")
     with pytest.raises(ValidationError, match="REPO_PREFIX=API_URL"):
         Settings()
+
+
+class _Terminal:
+    """An output stream that says it is a terminal."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def test_the_cli_follows_shows_and_explains_refusals(idle: tuple[RegistryServer, dict[str, str]],
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import json
+
+    from generator.cli import main
+
+    server, tokens = idle
+    deliver(server, (REPO, TEMPLATE, "0.1.0", "main", "none"), ("https://elsewhere.example/x.git", TEMPLATE,
+                                                                 "0.1.0", "main", "none"))
+    monkeypatch.delenv("PIPEFORGE_REGISTRY_URL", raising=False)
+    monkeypatch.setenv("PIPEFORGE_TOKEN", tokens["pr"])
+    terminal = _Terminal()
+    # with no worker, one target stays pending: --no-wait prints the roll-out and its table at once
+    assert main(["rollout", TEMPLATE, "--registry", server.base_url, "--no-wait"], terminal) == 4
+    shown = terminal.getvalue()
+    assert "Roll-out 1: provision-process-publish to 1.0.0, 2 targets" in shown
+    assert "pending" in shown and "does not push to https://elsewhere.example/x.git" in shown
+    out = io.StringIO()
+    assert main(["rollout", "--show", "1", "--registry", server.base_url, "--json"], out) == 4
+    assert json.loads(out.getvalue())["counts"]["pending"] == 1
+    monkeypatch.setenv("PIPEFORGE_REGISTRY_URL", server.base_url)
+    with private_catalog(server.database_url) as catalog, catalog.session() as session, session.begin():
+        from catalog.models import PullRequestJob
+
+        for job in session.query(PullRequestJob).filter_by(status="queued"):
+            job.status, job.result = "succeeded", {"upgrade": {"status": "conflict", "conflicts": ["README.md"]}}
+        session.query(PullRequestJob).filter_by(status="failed").delete()
+    terminal = _Terminal()
+    assert main(["rollout", "--show", "1"], terminal) == 1  # conflicts to resolve
+    assert "conflicts: README.md" in terminal.getvalue()
+    deliver(server, (REPO, TEMPLATE, "1.0.0", "main", "none"),
+            ("https://elsewhere.example/x.git", TEMPLATE, "1.0.0", "main", "none"))
+    terminal = _Terminal()
+    assert main(["rollout", TEMPLATE, "--to", "1.0.0", "--interval", "0.05"], terminal) == 0
+    assert "\r[" in terminal.getvalue() and "nothing to do" in terminal.getvalue()  # the bar, drawn in place
+    capsys.readouterr()
+    for argv, code, message in ((["rollout", "no-such-template"], 2, "404"),
+                                (["rollout", TEMPLATE, "--to", "not a spec"], 2, "422"),
+                                (["rollout", "--show", "99"], 2, "no roll-out 99"),
+                                (["rollout"], 2, "name a TEMPLATE"),
+                                (["rollout", TEMPLATE, "--registry", "http://127.0.0.1:9"], 4, "cannot be reached")):
+        assert main(argv, io.StringIO()) == code, argv
+        assert message in capsys.readouterr().err, argv
+    monkeypatch.setenv("PIPEFORGE_TOKEN", "pft_wrong")
+    assert main(["rollout", "--show", "1"], io.StringIO()) == 4
+    assert "PIPEFORGE_TOKEN" in capsys.readouterr().err
+    monkeypatch.setenv("PIPEFORGE_TOKEN", tokens["read"])
+    assert main(["rollout", "--show", "1"], io.StringIO()) == 4
+    refused = capsys.readouterr().err
+    assert "403" in refused and "scope" in refused and tokens["read"] not in refused
+    monkeypatch.delenv("PIPEFORGE_TOKEN")
+    assert main(["rollout", "--show", "1"], io.StringIO()) == 2
+    assert "set PIPEFORGE_TOKEN" in capsys.readouterr().err
