@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.db import begin_write
@@ -114,12 +115,27 @@ def create(session: Session, *, template: str, to_spec: str, to_version: str, re
         existing = _keyed(session, requested_by, idempotency_key)
         if existing is not None:
             return _same(existing, template, to_spec), False
+        session.rollback()  # end the read, so that the write below starts as a write (BEGIN IMMEDIATE)
     begin_write(session)
     if idempotency_key is not None:  # under the write lock now (SQLite); PostgreSQL has the unique key
         existing = _keyed(session, requested_by, idempotency_key)
         if existing is not None:
             session.rollback()
             return _same(existing, template, to_spec), False
+    try:
+        rollout = _insert(session, template=template, to_spec=to_spec, to_version=to_version,
+                          requested_by=requested_by, idempotency_key=idempotency_key, refuse=refuse)
+    except IntegrityError:  # a concurrent request with the same key won (PostgreSQL)
+        session.rollback()
+        existing = _keyed(session, requested_by, idempotency_key or "")
+        if existing is None:
+            raise
+        return _same(existing, template, to_spec), False
+    return rollout, True
+
+
+def _insert(session: Session, *, template: str, to_spec: str, to_version: str, requested_by: str,
+            idempotency_key: str | None, refuse: Callable[[Delivery], str | None]) -> Rollout:
     now = _now()
     rollout = Rollout(template=template, to_spec=to_spec, to_version=to_version, requested_by=requested_by,
                       idempotency_key=idempotency_key, created_at=now)
@@ -129,13 +145,12 @@ def create(session: Session, *, template: str, to_spec: str, to_version: str, re
         request = {"template": template, "repo": row.repo, "path": row.path, "to": to_version, "base": row.base,
                    "provider": row.provider, "from": row.version}
         reason = refuse(row)
-        job = PullRequestJob(requested_by=requested_by, idempotency_key=None, request=request, kind=UPGRADE,
-                             rollout_id=rollout.id, attempts=0, created_at=now,
-                             status=FAILED if reason else QUEUED, error=reason,
-                             finished_at=now if reason else None)
-        session.add(job)
+        session.add(PullRequestJob(requested_by=requested_by, idempotency_key=None, request=request, kind=UPGRADE,
+                                   rollout_id=rollout.id, attempts=0, created_at=now,
+                                   status=FAILED if reason else QUEUED, error=reason,
+                                   finished_at=now if reason else None))
     session.commit()
-    return rollout, True
+    return rollout
 
 
 def _keyed(session: Session, requested_by: str, key: str) -> Rollout | None:

@@ -126,6 +126,19 @@ def test_an_idempotency_key_names_one_rollout(idle: tuple[RegistryServer, dict[s
         assert other.status_code == 409 and other.json()["rollout"] == first.json()["id"]
         assert len(client.get("/api/v1/rollouts").json()["items"]) == 1
 
+    def post(_: int) -> int:
+        with server.client(tokens["pr"]) as racer:
+            answer = racer.post("/api/v1/rollouts", json={"template": TEMPLATE}, headers={"Idempotency-Key": "r-2"})
+            assert answer.status_code in (200, 202), answer.text
+            return int(answer.json()["id"])
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        assert len(set(pool.map(post, range(8)))) == 1  # concurrent retries: one roll-out, one job per target
+    with server.client(tokens["pr"]) as client:
+        assert len(client.get("/api/v1/rollouts").json()["items"]) == 2
+
 
 def test_an_upgrade_request_is_checked_then_queued_as_an_upgrade_job(
         idle: tuple[RegistryServer, dict[str, str]]) -> None:
