@@ -273,10 +273,11 @@ def test_the_cli_follows_shows_and_explains_refusals(idle: tuple[RegistryServer,
     # with no worker, one target stays pending: --no-wait prints the roll-out and its table at once
     assert main(["rollout", TEMPLATE, "--registry", server.base_url, "--no-wait"], terminal) == 4
     shown = terminal.getvalue()
-    assert "Roll-out 1: provision-process-publish to 1.0.0, 2 targets" in shown
+    first = shown.split(":", 1)[0].removeprefix("Roll-out ")
+    assert shown.startswith(f"Roll-out {first}: provision-process-publish to 1.0.0, 2 targets\n")
     assert "pending" in shown and "does not push to https://elsewhere.example/x.git" in shown
     out = io.StringIO()
-    assert main(["rollout", "--show", "1", "--registry", server.base_url, "--json"], out) == 4
+    assert main(["rollout", "--show", first, "--registry", server.base_url, "--json"], out) == 4
     assert json.loads(out.getvalue())["counts"]["pending"] == 1
     monkeypatch.setenv("PIPEFORGE_REGISTRY_URL", server.base_url)
     with private_catalog(server.database_url) as catalog, catalog.session() as session, session.begin():
@@ -286,7 +287,7 @@ def test_the_cli_follows_shows_and_explains_refusals(idle: tuple[RegistryServer,
             job.status, job.result = "succeeded", {"upgrade": {"status": "conflict", "conflicts": ["README.md"]}}
         session.query(PullRequestJob).filter_by(status="failed").delete()
     terminal = _Terminal()
-    assert main(["rollout", "--show", "1"], terminal) == 1  # conflicts to resolve
+    assert main(["rollout", "--show", first], terminal) == 1  # conflicts to resolve
     assert "conflicts: README.md" in terminal.getvalue()
     deliver(server, (REPO, TEMPLATE, "1.0.0", "main", "none"),
             ("https://elsewhere.example/x.git", TEMPLATE, "1.0.0", "main", "none"))
@@ -296,18 +297,18 @@ def test_the_cli_follows_shows_and_explains_refusals(idle: tuple[RegistryServer,
     capsys.readouterr()
     for argv, code, message in ((["rollout", "no-such-template"], 2, "404"),
                                 (["rollout", TEMPLATE, "--to", "not a spec"], 2, "422"),
-                                (["rollout", "--show", "99"], 2, "no roll-out 99"),
+                                (["rollout", "--show", "9999"], 2, "no roll-out 9999"),
                                 (["rollout"], 2, "name a TEMPLATE"),
                                 (["rollout", TEMPLATE, "--registry", "http://127.0.0.1:9"], 4, "cannot be reached")):
         assert main(argv, io.StringIO()) == code, argv
         assert message in capsys.readouterr().err, argv
     monkeypatch.setenv("PIPEFORGE_TOKEN", "pft_wrong")
-    assert main(["rollout", "--show", "1"], io.StringIO()) == 4
+    assert main(["rollout", "--show", first], io.StringIO()) == 4
     assert "PIPEFORGE_TOKEN" in capsys.readouterr().err
     monkeypatch.setenv("PIPEFORGE_TOKEN", tokens["read"])
-    assert main(["rollout", "--show", "1"], io.StringIO()) == 4
+    assert main(["rollout", "--show", first], io.StringIO()) == 4
     refused = capsys.readouterr().err
     assert "403" in refused and "scope" in refused and tokens["read"] not in refused
     monkeypatch.delenv("PIPEFORGE_TOKEN")
-    assert main(["rollout", "--show", "1"], io.StringIO()) == 2
+    assert main(["rollout", "--show", first], io.StringIO()) == 2
     assert "set PIPEFORGE_TOKEN" in capsys.readouterr().err
