@@ -81,6 +81,11 @@ def test_a_rollout_with_no_delivery_below_the_target_says_so(idle: tuple[Registr
         assert rollout["total"] == 0 and rollout["done"] is True and rollout["targets"] == []
         assert set(rollout["counts"].values()) == {0}
         assert client.get(answer.headers["Location"]).json() == rollout
+    with server.client() as anonymous:  # the pages follow the catalog's read rules (open by default)
+        page = anonymous.get(f"/rollouts/{rollout['id']}")
+        assert page.status_code == 200 and "nothing to do" in page.text and 'http-equiv="refresh"' not in page.text
+        assert anonymous.get("/rollouts/4242").status_code == 404
+        assert f'href="/rollouts/{rollout["id"]}"' in anonymous.get("/rollouts").text
 
 
 def test_a_rollout_selects_the_deliveries_below_the_target_with_their_base_and_provider(
@@ -111,6 +116,8 @@ def test_a_rollout_selects_the_deliveries_below_the_target_with_their_base_and_p
                                        "path": "apps/orders", "to": "1.1.0", "base": "release", "provider": "gitea",
                                        "from": "0.9.0"}
         assert rollout["counts"] == {"pending": 2, "opened": 0, "up-to-date": 0, "conflict": 0, "failed": 1}
+        page = client.get(f"/rollouts/{rollout['id']}").text
+        assert 'http-equiv="refresh"' in page and "does not push to https://elsewhere.example/e/five.git" in page
 
 
 def test_an_idempotency_key_names_one_rollout(idle: tuple[RegistryServer, dict[str, str]]) -> None:

@@ -17,10 +17,8 @@ from catalog.errors import NotInCatalogError
 from registry_api.deps import ReaderDep, RegistryDep
 from registry_api.schemas import NAME
 from registry_api.services import apidoc, pages
-from registry_api.services import rollouts as rollout_service
 
 router = APIRouter(tags=["web"], include_in_schema=False)
-REFRESH_SECONDS = 2
 jinja = Jinja2Templates(directory=FsPath(__file__).resolve().parent.parent / "web" / "templates")
 
 
@@ -50,20 +48,20 @@ def template(request: Request, name: Annotated[str, Path(pattern=NAME, max_lengt
 
 @router.get("/rollouts", response_class=HTMLResponse)
 async def rollouts(request: Request, registry: RegistryDep, _reader: ReaderDep) -> HTMLResponse:
-    items = await anyio.to_thread.run_sync(rollout_service.recent, registry, 50)
-    return jinja.TemplateResponse(request, "rollouts.html", {"items": items})
+    context = await anyio.to_thread.run_sync(pages.rollouts_page, registry)
+    return jinja.TemplateResponse(request, "rollouts.html", context)
 
 
 @router.get("/rollouts/{rollout_id}", response_class=HTMLResponse)
 async def rollout(request: Request, rollout_id: Annotated[int, Path(ge=1, le=2**31 - 1)], registry: RegistryDep,
                   _reader: ReaderDep) -> HTMLResponse:
     """One roll-out, its targets and their state; the page refreshes itself while targets are pending."""
-    found = await anyio.to_thread.run_sync(rollout_service.get, registry, rollout_id)
-    if found is None:
+    context = await anyio.to_thread.run_sync(lambda: pages.rollout_page(registry, rollout_id=rollout_id))
+    if context is None:
         return jinja.TemplateResponse(request, "error.html", {"title": "No such roll-out",
                                                               "detail": f"there is no roll-out {rollout_id}"},
                                       status_code=404)
-    return jinja.TemplateResponse(request, "rollout.html", {"rollout": found, "refresh": REFRESH_SECONDS})
+    return jinja.TemplateResponse(request, "rollout.html", context)
 
 
 @router.get("/docs", response_class=HTMLResponse)

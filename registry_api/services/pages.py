@@ -8,10 +8,11 @@ from typing import Any
 from catalog.errors import NotInCatalogError
 from catalog.semver import InvalidVersionError
 from generator.errors import InvalidParametersError, TemplateDefinitionError
-from registry_api.services import catalog_ops, render
+from registry_api.services import catalog_ops, render, rollouts
 from registry_api.services.registry import Registry
 
 LONG_TEXT = 600
+ROLLOUT_REFRESH_SECONDS = 2  # how often a roll-out's page reloads itself while targets are pending
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,13 @@ def _schema_of(registry: Registry, name: str, version: str | None, detail: dict[
     if version is None:
         return dict(detail["parameters"])
     return dict(catalog_ops.version_detail(registry.catalog, name=name, version=version)["parameters"])
+
+
+def rollouts_page(registry: Registry) -> dict[str, Any]:
+    return {"items": rollouts.recent(registry, 50)}
+
+
+def rollout_page(registry: Registry, *, rollout_id: int) -> dict[str, Any] | None:
+    """The roll-out and how often its page refreshes (only while a target is pending); None if unknown."""
+    found = rollouts.get(registry, rollout_id)
+    return None if found is None else {"rollout": found, "refresh": ROLLOUT_REFRESH_SECONDS}
