@@ -63,7 +63,6 @@ def _github_pull(record: dict[str, Any], *, simple: bool) -> dict[str, Any]:
     return pull
 
 
-
 _GITEA_USER = {"id": 1, "login": "acme", "login_name": "", "full_name": "Acme", "email": "acme@forge.example",
                "avatar_url": "https://forge.example/avatars/1", "language": "", "is_admin": False,
                "last_login": "2024-01-01T00:00:00Z", "created": "2024-01-01T00:00:00Z", "restricted": False,
@@ -92,6 +91,7 @@ def _gitea_pull(record: dict[str, Any]) -> dict[str, Any]:
             "patch_url": f"{url}.patch", "mergeable": True, "merged": False, "base": branch(record["base"]),
             "head": branch(record["head"]), "merge_base": f"{0:040x}", "allow_maintainer_edit": False,
             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"}
+
 
 DIALECTS = {
     "github": Dialect("github", ("Authorization", "Bearer {token}"), "/repos/acme/deploy/pulls",
