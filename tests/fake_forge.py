@@ -49,7 +49,7 @@ class Dialect:
         inverse = {v: k for k, v in self.create_fields.items()}
         body = {inverse[k]: record[k] for k in ("title", "body")}
         shape = {"source_branch": record["head"], "target_branch": record["base"],
-                 "state": "opened" if record["open"] else "closed"}
+                 "state": "opened" if record["open"] else "merged" if record.get("merged") else "closed"}
         return {self.number: record["number"], self.url: record["url"], **body, **shape}
 
 
@@ -58,7 +58,8 @@ def _github_pull(record: dict[str, Any], *, simple: bool) -> dict[str, Any]:
     github = DESCRIPTIONS["github"]
     pull = github.example("pull-request-simple-items")[0] if simple else github.example("pull-request")
     pull |= {"number": record["number"], "html_url": record["url"], "title": record["title"], "body": record["body"],
-             "state": "open" if record["open"] else "closed", "requested_teams": []}
+             "state": "open" if record["open"] else "closed", "requested_teams": [],
+             "merged_at": "2024-01-02T00:00:00Z" if record.get("merged") else None}
     pull["head"]["ref"], pull["base"]["ref"] = record["head"], record["base"]
     return pull
 
@@ -88,7 +89,8 @@ def _gitea_pull(record: dict[str, Any]) -> dict[str, Any]:
     return {"id": 1000 + number, "url": url, "number": number, "user": _GITEA_USER, "title": record["title"],
             "body": record["body"], "labels": [], "assignees": [], "state": "open" if record["open"] else "closed",
             "is_locked": False, "comments": 0, "html_url": url, "diff_url": f"{url}.diff",
-            "patch_url": f"{url}.patch", "mergeable": True, "merged": False, "base": branch(record["base"]),
+            "patch_url": f"{url}.patch", "mergeable": True, "merged": bool(record.get("merged")),
+            "base": branch(record["base"]),
             "head": branch(record["head"]), "merge_base": f"{0:040x}", "allow_maintainer_edit": False,
             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"}
 
@@ -197,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.stale_lists:
             fake.stale_lists -= 1
             return self._send(200, [])
-        found = fake.open_records()
+        found = [r for r in fake.records if _state(dialect.name, r) == query["state"][0]]
         if dialect.name == "github":
             owner, _, branch = query["head"][0].partition(":")
             assert owner == "acme" and branch, query
@@ -243,6 +245,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(dialect.edit_status, dialect.render(record))
 
     do_GET = do_POST = do_PATCH = do_PUT = _handle
+
+
+def _state(dialect: str, record: dict[str, Any]) -> str:
+    """The record's state as the dialect's list filter names it (GitLab alone tells merged from closed)."""
+    if record["open"]:
+        return "opened" if dialect == "gitlab" else "open"
+    return "merged" if dialect == "gitlab" and record.get("merged") else "closed"
 
 
 @contextmanager
