@@ -26,8 +26,10 @@ from catalog.models import Delivery, PullRequestJob, Rollout, TemplateVersion
 from catalog.semver import InvalidVersionError, Version, parse_version
 
 #: a target's status, as the API, the page and the CLI show it
-PENDING, OPENED, UP_TO_DATE, CONFLICT, TARGET_FAILED = "pending", "opened", "up-to-date", "conflict", "failed"
-STATUSES = (PENDING, OPENED, UP_TO_DATE, CONFLICT, TARGET_FAILED)
+#: (declined: a person closed this very upgrade's pull request unmerged; it is left closed, nothing pushed)
+PENDING, OPENED, UP_TO_DATE, CONFLICT, DECLINED, TARGET_FAILED = (
+    "pending", "opened", "up-to-date", "conflict", "declined", "failed")
+STATUSES = (PENDING, OPENED, UP_TO_DATE, CONFLICT, DECLINED, TARGET_FAILED)
 
 
 class RolloutKeyConflict(Exception):
@@ -181,7 +183,7 @@ def target_status(job: PullRequestJob) -> str:
     if job.status == FAILED:
         return TARGET_FAILED
     status = ((job.result or {}).get("upgrade") or {}).get("status")
-    return status if status in (OPENED, UP_TO_DATE, CONFLICT) else OPENED
+    return status if status in (OPENED, UP_TO_DATE, CONFLICT, DECLINED) else OPENED
 
 
 def target(job: PullRequestJob) -> dict[str, Any]:

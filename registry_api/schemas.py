@@ -192,7 +192,8 @@ class PullRequestJobOut(BaseModel):
     rollout: int | None = Field(description="the roll-out this job is a target of")
     status: str = Field(description="queued, running, succeeded or failed")
     request: dict[str, Any] = Field(description="the request, with the template version it resolved to")
-    result: dict[str, Any] | None = Field(description="when succeeded: branch, commit, changed, pull_request")
+    result: dict[str, Any] | None = Field(description="when succeeded: branch, commit, changed, pull_request (and "
+                                          "the template digest of a render, the upgrade of an upgrade)")
     error: str | None = Field(description="when failed: what went wrong (no credentials in it)")
     attempts: int
     created_at: str | None
@@ -213,6 +214,7 @@ class RolloutCounts(BaseModel):
     opened: int
     up_to_date: int = Field(alias="up-to-date")
     conflict: int
+    declined: int
     failed: int
 
 
@@ -220,9 +222,11 @@ class RolloutTarget(BaseModel):
     repo: str
     path: str
     from_: str | None = Field(alias="from", description="the version PATH holds on the base branch")
-    status: str = Field(description="pending, opened, up-to-date, conflict or failed")
+    status: str = Field(description="pending, opened, up-to-date, conflict, declined (a person closed this "
+                        "upgrade's pull request unmerged: left closed, nothing pushed) or failed")
     reason: str | None = Field(description="when failed: what went wrong and what to do (no credentials in it)")
-    pull_request: dict[str, Any] | None = Field(description="number, url and action (created, updated, unchanged)")
+    pull_request: dict[str, Any] | None = Field(description="number, url and action (created, updated, unchanged, "
+                                                "declined)")
     branch: str | None
     conflicts: list[str] = Field(description="files of the upgrade PR holding conflict markers")
     job: int = Field(description="the upgrade job (GET /api/v1/pull-requests/{job})")

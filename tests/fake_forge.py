@@ -5,9 +5,11 @@ GitLab and Gitea 409; Gitea's edit answers 201). It checks what it receives (tok
 their types), checks against the real git server that the head and base branches exist (so a request is
 never opened before its push), and can be told to fail: 5xx answers, a connection cut after the work is
 done, or a list that misses an existing request (a lagging replica). Requests it would refuse as malformed
-are recorded in ``violations``. The GitHub dialect also checks every request it receives and every answer it
-gives against the vendored slice of GitHub's OpenAPI description (tests/openapi_check.py), and builds its
-answers from that description's examples; GitLab and Gitea are checked by hand-written rules only."""
+are recorded in ``violations``. The GitHub and Gitea dialects also check every request they receive and every
+answer they give against the vendored slice of their forge's published API description
+(tests/openapi_check.py); GitHub's answers start from that description's examples, Gitea's (whose description
+has none) are complete objects of its PullRequest shape. GitLab is checked by hand-written rules only: no
+package index this project can use ships GitLab's description."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.gitserver import in_thread
-from tests.openapi_check import check_request, check_response, example
+from tests.openapi_check import DESCRIPTIONS
 
 
 @dataclass(frozen=True)
@@ -42,24 +44,55 @@ class Dialect:
     def render(self, record: dict[str, Any], *, simple: bool = False) -> dict[str, Any]:
         if self.name == "github":
             return _github_pull(record, simple=simple)
+        if self.name == "gitea":
+            return _gitea_pull(record)
         inverse = {v: k for k, v in self.create_fields.items()}
         body = {inverse[k]: record[k] for k in ("title", "body")}
-        if self.name == "gitlab":
-            shape = {"source_branch": record["head"], "target_branch": record["base"],
-                     "state": "opened" if record["open"] else "closed"}
-        else:
-            shape = {"head": {"ref": record["head"]}, "base": {"ref": record["base"]},
-                     "state": "open" if record["open"] else "closed"}
+        shape = {"source_branch": record["head"], "target_branch": record["base"],
+                 "state": "opened" if record["open"] else "merged" if record.get("merged") else "closed"}
         return {self.number: record["number"], self.url: record["url"], **body, **shape}
 
 
 def _github_pull(record: dict[str, Any], *, simple: bool) -> dict[str, Any]:
     """A complete pull-request object, as GitHub's description's example with this record's values."""
-    pull = example("pull-request-simple-items")[0] if simple else example("pull-request")
+    github = DESCRIPTIONS["github"]
+    pull = github.example("pull-request-simple-items")[0] if simple else github.example("pull-request")
     pull |= {"number": record["number"], "html_url": record["url"], "title": record["title"], "body": record["body"],
-             "state": "open" if record["open"] else "closed", "requested_teams": []}
+             "state": "open" if record["open"] else "closed", "requested_teams": [],
+             "merged_at": "2024-01-02T00:00:00Z" if record.get("merged") else None}
     pull["head"]["ref"], pull["base"]["ref"] = record["head"], record["base"]
     return pull
+
+
+_GITEA_USER = {"id": 1, "login": "acme", "login_name": "", "full_name": "Acme", "email": "acme@forge.example",
+               "avatar_url": "https://forge.example/avatars/1", "language": "", "is_admin": False,
+               "last_login": "2024-01-01T00:00:00Z", "created": "2024-01-01T00:00:00Z", "restricted": False,
+               "active": True, "prohibit_login": False, "location": "", "website": "", "description": "",
+               "visibility": "public", "followers_count": 0, "following_count": 0, "starred_repos_count": 0}
+_GITEA_REPO = {"id": 1, "owner": _GITEA_USER, "name": "deploy", "full_name": "acme/deploy", "description": "",
+               "empty": False, "private": False, "fork": False, "template": False, "mirror": False, "size": 10,
+               "html_url": "https://forge.example/acme/deploy", "clone_url": "https://forge.example/acme/deploy.git",
+               "ssh_url": "git@forge.example:acme/deploy.git", "default_branch": "main", "archived": False,
+               "has_pull_requests": True, "open_pr_counter": 1, "created_at": "2024-01-01T00:00:00Z",
+               "updated_at": "2024-01-01T00:00:00Z", "default_merge_style": "merge"}
+
+
+def _gitea_pull(record: dict[str, Any]) -> dict[str, Any]:
+    """A complete pull request as Gitea answers one. Gitea's description marks no field nullable, although a
+    real server answers null for an unset milestone, assignee, merged_at, closed_at, due_date, merged_by and
+    merge_commit_sha; the fake leaves those out rather than contradict the description."""
+    number, url = record["number"], record["url"]
+
+    def branch(name: str) -> dict[str, Any]:
+        return {"label": name, "ref": name, "sha": f"{number:040x}", "repo_id": 1, "repo": _GITEA_REPO}
+
+    return {"id": 1000 + number, "url": url, "number": number, "user": _GITEA_USER, "title": record["title"],
+            "body": record["body"], "labels": [], "assignees": [], "state": "open" if record["open"] else "closed",
+            "is_locked": False, "comments": 0, "html_url": url, "diff_url": f"{url}.diff",
+            "patch_url": f"{url}.patch", "mergeable": True, "merged": bool(record.get("merged")),
+            "base": branch(record["base"]),
+            "head": branch(record["head"]), "merge_base": f"{0:040x}", "allow_maintainer_edit": False,
+            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"}
 
 
 DIALECTS = {
@@ -111,10 +144,14 @@ class _Handler(BaseHTTPRequestHandler):
         del format, args
 
     def _send(self, status: int, payload: Any) -> None:
-        if self.fake.dialect.name == "github":
-            if isinstance(payload, dict) and "message" in payload:
-                payload = {"documentation_url": "https://docs.github.com/rest", **payload}
-            self.fake.violations += check_response(self.command, urlsplit(self.path).path, status, payload)
+        name = self.fake.dialect.name
+        if name == "github" and isinstance(payload, dict) and "message" in payload:
+            payload = {"documentation_url": "https://docs.github.com/rest", **payload}
+        if name == "gitea" and isinstance(payload, dict) and "message" in payload:
+            payload = {**payload, "url": "https://forge.example/api/swagger"}
+        if name in DESCRIPTIONS:
+            self.fake.violations += DESCRIPTIONS[name].check_response(self.command, urlsplit(self.path).path,
+                                                                      status, payload)
         data = json.dumps(payload).encode()
         self.fake.requests.append((self.command, self.path, status))
         self.send_response(status)
@@ -140,9 +177,10 @@ class _Handler(BaseHTTPRequestHandler):
         if dialect.name == "github":
             assert self.headers.get("Accept") == "application/vnd.github+json", self.headers.get("Accept")
             assert self.headers.get("X-GitHub-Api-Version") == "2022-11-28"
+        if dialect.name in DESCRIPTIONS:
             parts = urlsplit(self.path)
-            fake.violations += check_request(self.command, parts.path, parse_qs(parts.query),
-                                             json.loads(raw) if raw else None)
+            fake.violations += DESCRIPTIONS[dialect.name].check_request(
+                self.command, parts.path, parse_qs(parts.query), json.loads(raw) if raw else None)
         with fake.lock:
             if fake.fail_next:
                 return self._send(fake.fail_next.pop(0), {"message": "Server Error"})
@@ -161,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.stale_lists:
             fake.stale_lists -= 1
             return self._send(200, [])
-        found = fake.open_records()
+        found = [r for r in fake.records if _state(dialect.name, r) == query["state"][0]]
         if dialect.name == "github":
             owner, _, branch = query["head"][0].partition(":")
             assert owner == "acme" and branch, query
@@ -207,6 +245,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(dialect.edit_status, dialect.render(record))
 
     do_GET = do_POST = do_PATCH = do_PUT = _handle
+
+
+def _state(dialect: str, record: dict[str, Any]) -> str:
+    """The record's state as the dialect's list filter names it (GitLab alone tells merged from closed)."""
+    if record["open"]:
+        return "opened" if dialect == "gitlab" else "open"
+    return "merged" if dialect == "gitlab" and record.get("merged") else "closed"
 
 
 @contextmanager

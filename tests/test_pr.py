@@ -327,3 +327,26 @@ def test_a_base_that_moved_on_is_followed_from_a_shallow_mirror(git_server: GitS
     assert remote(git_server, "show", f"{BRANCH}:change-2.txt") == "2"
     mirror = next((tmp_path / "cache" / "pipeforge" / "mirrors").glob("*.git"))
     assert run("git", "--git-dir", str(mirror), "rev-parse", "--is-shallow-repository") == "true"
+
+
+def test_the_mirror_packs_its_loose_objects_instead_of_growing_without_bound(
+        git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mirror_module, "GC_LOOSE_OBJECTS", 5)
+    for namespace in ("orders", "payments", "billing"):  # each render writes new blobs, trees and a commit
+        assert pr(git_server, "--set", f"namespace={namespace}")[0] == 0
+    mirror = next((tmp_path / "cache" / "pipeforge" / "mirrors").glob("*.git"))
+
+    def objects() -> dict[str, int]:
+        lines = run("git", "--git-dir", str(mirror), "count-objects", "-v").splitlines()
+        return {key: int(value) for key, value in (line.split(": ") for line in lines) if value.isdigit()}
+
+    def unreachable() -> int:
+        return len(run("git", "--git-dir", str(mirror), "fsck", "--unreachable", "--no-reflogs").splitlines())
+
+    assert pr(git_server, "--set", "namespace=billing")[1]["changed"] is False  # type: ignore[index]
+    # What the branch still uses is packed; what the replaced renders left waits for git's prune expiry.
+    assert objects()["in-pack"] > 0 and objects()["count"] == unreachable() > 0
+    monkeypatch.setattr(mirror_module, "PRUNE_EXPIRE", "now")  # as if two weeks had passed
+    assert pr(git_server, "--set", "namespace=billing")[1]["changed"] is False  # type: ignore[index]
+    assert objects()["count"] == 0 and unreachable() == 0
+    assert run("git", "--git-dir", str(mirror), "fsck", "--connectivity-only") == ""

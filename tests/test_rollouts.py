@@ -130,7 +130,7 @@ class Fleet:
             commit(work, "README: who owns the pipeline")
         run("git", "-C", str(work), "push", "--quiet", "origin", "main", f":{BRANCH}")
         for record in self.forges[url].records:
-            record["open"] = False
+            record["open"], record["merged"] = False, True
 
     def open_pulls(self) -> dict[str, list[dict[str, Any]]]:
         return {url: fake.open_records() for url, fake in self.forges.items()}
@@ -214,7 +214,7 @@ def test_a_rollout_over_twenty_repositories_with_two_unreachable_converges(
             assert answer.json()["total"] == 20 and answer.json()["to_version"] == "1.1.0"
             first = wait_rollout(client, answer.json()["id"])
         assert first["done"] and first["counts"] == {"pending": 0, "opened": 18, "up-to-date": 0, "conflict": 0,
-                                                     "failed": 2}, first
+                                                     "declined": 0, "failed": 2}, first
         failed = [t for t in first["targets"] if t["status"] == "failed"]
         assert sorted(t["repo"] for t in failed) == sorted(fleet.far_repos())
         for target in failed:

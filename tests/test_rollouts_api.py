@@ -115,7 +115,8 @@ def test_a_rollout_selects_the_deliveries_below_the_target_with_their_base_and_p
         assert job["request"] == {"template": TEMPLATE, "repo": "https://git.example.com/b/two.git",
                                        "path": "apps/orders", "to": "1.1.0", "base": "release", "provider": "gitea",
                                        "from": "0.9.0"}
-        assert rollout["counts"] == {"pending": 2, "opened": 0, "up-to-date": 0, "conflict": 0, "failed": 1}
+        assert rollout["counts"] == {"pending": 2, "opened": 0, "up-to-date": 0, "conflict": 0, "declined": 0,
+                                     "failed": 1}
         page = client.get(f"/rollouts/{rollout['id']}").text
         assert 'http-equiv="refresh"' in page and "does not push to https://elsewhere.example/e/five.git" in page
 

@@ -68,7 +68,7 @@ class BranchResult:
     branch: str
     commit: str  # the branch's head; the base's head when the base already holds the pipeline
     changed: bool  # pipeforge pushed a new commit
-    exists: bool  # the branch exists on the remote after the run
+    exists: bool  # the branch exists on the remote after the run and is needed (the base does not hold PATH)
     created: bool  # the branch did not exist before
 
 
@@ -162,9 +162,10 @@ class _Writer:
             return BranchResult(self.branch, current or base, changed=False, exists=current is not None,
                                 created=False)
         folder = self._folder_tree(wanted)
-        if self._tree_at(current or base, self.path) == folder:
-            return BranchResult(self.branch, current or base, changed=False, exists=current is not None,
-                                created=False)
+        if self._tree_at(base, self.path) == folder:  # merged already: no branch (and no pull request) needed
+            return BranchResult(self.branch, base, changed=False, exists=False, created=False)
+        if current is not None and self._tree_at(current, self.path) == folder:
+            return BranchResult(self.branch, current, changed=False, exists=True, created=False)
         if current is not None:
             self._refuse_foreign_commits(base, current)
         tree = self._replace(base, self.path.split("/"), folder)

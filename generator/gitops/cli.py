@@ -84,7 +84,9 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
         out.write("\n")
         return EXIT_OK
     result = outcome.branch
-    if result.changed:
+    if outcome.pull_request is not None and outcome.pull_request.action == "declined":
+        pass  # nothing was pushed; said below
+    elif result.changed:
         verb = "Created" if result.created else "Updated"
         out.write(f"{verb} {result.branch} at {result.commit[:12]}: {template.name} {template.version} "
                   f"({pipeline.digest}) in {args.path}\n")
@@ -92,9 +94,7 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
         out.write(f"{result.branch} already holds this pipeline at {result.commit[:12]}: nothing pushed\n")
     else:
         out.write(f"{args.base} already holds this pipeline at {result.commit[:12]}: no branch needed\n")
-    if outcome.pull_request is not None:
-        pull = outcome.pull_request
-        out.write(f"Pull request #{pull.number} {pull.action}: {pull.url}\n")
+    _say_pull_request(outcome.pull_request, out)
     out.write(f"Simulated failures: {pipeline.verdict}\n")
     return EXIT_OK
 
@@ -118,7 +118,7 @@ def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
     from contextlib import ExitStack
 
     from generator.cli import template_history, template_versions
-    from generator.gitops.upgrade_pr import CONFLICT, UP_TO_DATE, open_upgrade_pull_request
+    from generator.gitops.upgrade_pr import CONFLICT, DECLINED, UP_TO_DATE, open_upgrade_pull_request
 
     author, credentials = _who(args)
     with ExitStack() as stack:
@@ -139,21 +139,34 @@ def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
     plan, result = outcome.plan, outcome.branch
     assert plan is not None
     what = f"{outcome.template} {outcome.from_version} -> {outcome.to_version} ({outcome.digest}) in {args.path}"
-    if result.changed:
+    if outcome.status == DECLINED:
+        out.write(f"Would upgrade {what}\n")
+    elif result.changed:
         out.write(f"{'Created' if result.created else 'Updated'} {result.branch} at {result.commit[:12]}: {what}\n")
     else:
         out.write(f"{result.branch} already holds this upgrade at {result.commit[:12]}: nothing pushed\n")
     for change in plan.changes:
         if change.status != "unchanged":
             out.write(f"  {change.status:<9} {change.path}" + (f"  ({change.detail})" if change.detail else "") + "\n")
-    if outcome.pull_request is not None:
-        pull = outcome.pull_request
-        out.write(f"Pull request #{pull.number} {pull.action}: {pull.url}\n")
+    _say_pull_request(outcome.pull_request, out)
+    if outcome.status == DECLINED:
+        return EXIT_OK
     if plan.conflicts:
         out.write(f"{len(plan.conflicts)} conflict(s) to resolve on {result.branch} (look for <<<<<<< markers): "
                   + ", ".join(c.path for c in plan.conflicts) + "\n")
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _say_pull_request(pull: Any, out: TextIO) -> None:
+    if pull is None:
+        return
+    if pull.action == "declined":
+        out.write(f"Pull request #{pull.number} ({pull.url}) with this title was closed without merging: pipeforge "
+                  "does not open it again and pushed nothing. Reopen it to have it updated, or wait for the "
+                  "next template version\n")
+        return
+    out.write(f"Pull request #{pull.number} {pull.action}: {pull.url}\n")
 
 
 def _who(args: argparse.Namespace) -> tuple[Any, Any]:

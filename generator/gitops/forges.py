@@ -19,6 +19,7 @@ from generator.errors import UsageError
 from generator.gitops.git import TOKEN_ENV, RemoteError, scrub
 
 _ATTEMPTS = 3
+DECLINED_PAGES = 4  # pages of 50 closed Gitea pulls read when looking for a declined one
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class Forge:
         raise NotImplementedError
 
     def find(self, branch: str, base: str) -> Found | None:
+        raise NotImplementedError
+
+    def declined(self, branch: str, base: str) -> list[Found]:
+        """The pull requests of ``branch`` that were closed without being merged (people declined them)."""
         raise NotImplementedError
 
     def create(self, branch: str, base: str, title: str, body: str) -> Found | None:
@@ -125,6 +130,11 @@ class GitHub(Forge):
         pulls = self.request("GET", self.prefix, params=params, expect=(200,)).json()
         return _first(pulls, "number", "html_url", "title", "body")
 
+    def declined(self, branch: str, base: str) -> list[Found]:
+        params = {"head": f"{self.path[-2]}:{branch}", "base": base, "state": "closed", "per_page": 100}
+        pulls = self.request("GET", self.prefix, params=params, expect=(200,)).json()
+        return [_found(p, "number", "html_url", "title", "body") for p in pulls if p.get("merged_at") is None]
+
     def create(self, branch: str, base: str, title: str, body: str) -> Found | None:
         data = {"title": title, "head": branch, "base": base, "body": body, "maintainer_can_modify": False}
         response = self.request("POST", self.prefix, json=data, expect=(201,))
@@ -153,6 +163,11 @@ class GitLab(Forge):
         requests = self.request("GET", self.prefix, params=params, expect=(200,)).json()
         return _first(requests, "iid", "web_url", "title", "description")
 
+    def declined(self, branch: str, base: str) -> list[Found]:
+        params = {"source_branch": branch, "target_branch": base, "state": "closed", "per_page": 100}
+        requests = self.request("GET", self.prefix, params=params, expect=(200,)).json()
+        return [_found(r, "iid", "web_url", "title", "description") for r in requests]  # merged is another state
+
     def create(self, branch: str, base: str, title: str, body: str) -> Found | None:
         data = {"source_branch": branch, "target_branch": base, "title": title, "description": body,
                 "remove_source_branch": True}
@@ -176,14 +191,27 @@ class Gitea(Forge):
         return f"/repos/{self.path[-2]}/{self.path[-1]}/pulls"
 
     def find(self, branch: str, base: str) -> Found | None:
+        mine = self._pulls("open", branch, base, pages=None, stop_at_first=True)
+        return _first(mine, "number", "html_url", "title", "body")
+
+    def declined(self, branch: str, base: str) -> list[Found]:
+        # Closed pulls pile up over the years: only the recently updated pages are read.
+        closed = self._pulls("closed", branch, base, pages=DECLINED_PAGES, stop_at_first=False)
+        return [_found(p, "number", "html_url", "title", "body") for p in closed if not p.get("merged")]
+
+    def _pulls(self, state: str, branch: str, base: str, *, pages: int | None,
+               stop_at_first: bool) -> list[dict[str, Any]]:
+        """Gitea cannot filter pulls by head: read them a page at a time and keep the branch's."""
+        found: list[dict[str, Any]] = []
         page = 1
-        while True:  # Gitea cannot filter by head: read the open pulls a page at a time
-            pulls = self.request("GET", self.prefix, params={"state": "open", "page": page, "limit": 50},
-                                 expect=(200,)).json()
-            mine = [p for p in pulls if p["head"]["ref"] == branch and p["base"]["ref"] == base]
-            if mine or len(pulls) < 50:
-                return _first(mine, "number", "html_url", "title", "body")
+        while pages is None or page <= pages:
+            params = {"state": state, "sort": "recentupdate", "page": page, "limit": 50}
+            pulls = self.request("GET", self.prefix, params=params, expect=(200,)).json()
+            found += [p for p in pulls if p["head"]["ref"] == branch and p["base"]["ref"] == base]
+            if (found and stop_at_first) or len(pulls) < 50:
+                break
             page += 1
+        return found
 
     def create(self, branch: str, base: str, title: str, body: str) -> Found | None:
         data = {"head": branch, "base": base, "title": title, "body": body}
@@ -200,7 +228,10 @@ def _first(items: list[dict[str, Any]], number: str, url: str, title: str, body:
     """The oldest of ``items`` (the one people have been reviewing), as a Found."""
     if not items:
         return None
-    item = min(items, key=lambda i: int(i[number]))
+    return _found(min(items, key=lambda i: int(i[number])), number, url, title, body)
+
+
+def _found(item: dict[str, Any], number: str, url: str, title: str, body: str) -> Found:
     return Found(int(item[number]), str(item[url]), str(item[title]), str(item.get(body) or ""))
 
 

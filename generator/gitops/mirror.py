@@ -20,6 +20,11 @@ from pathlib import Path
 from generator.gitops.git import Credentials, Git
 
 BRANCH_PREFIX = "pipeforge/"
+#: loose objects in a mirror beyond which a fetch packs them (git's own default); unreferenced objects (commits
+#: built but never pushed, old fetches) are pruned once git's prune expiry (two weeks) has passed, so a commit
+#: being built in another process is never taken away. (Constants so tests can lower them.)
+GC_LOOSE_OBJECTS = 6700
+PRUNE_EXPIRE = "2.weeks.ago"
 
 
 def cache_root() -> Path:
@@ -66,7 +71,7 @@ class Mirror:
         self.git.run("init", "--quiet", "--bare", str(self.path))
         # The URL carries no credentials (check_url refuses them), so recording it is safe.
         self.git.run("config", "remote.origin.url", self.url)
-        self.git.run("config", "gc.auto", "0")  # commits built here wait unreferenced until pushed
+        self.git.run("config", "gc.auto", "0")  # no gc in the background: fetch() collects, under the lock
         return True
 
     def fetch(self, base: str) -> None:
@@ -76,6 +81,14 @@ class Mirror:
             self.git.run("fetch", "--quiet", "--prune", "--no-tags", *depth, "origin",
                          f"+refs/heads/{base}:refs/heads/{base}",
                          f"+refs/heads/{BRANCH_PREFIX}*:refs/heads/{BRANCH_PREFIX}*")
+            self._collect()
+
+    def _collect(self) -> None:
+        """Pack loose objects once there are many, in the foreground and under the mirror's lock, so a
+        long-lived cache does not grow without bound; a failed collection only leaves them loose."""
+        counted = self.git.run("count-objects", check=False).stdout.split()  # "N objects, M kilobytes"
+        if counted and counted[0].isdigit() and int(counted[0]) > GC_LOOSE_OBJECTS:
+            self.git.run("gc", "--quiet", f"--prune={PRUNE_EXPIRE}", check=False)
 
     def resolve(self, ref: str) -> str | None:
         done = self.git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)

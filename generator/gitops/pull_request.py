@@ -7,12 +7,23 @@ The library entry point is :func:`open_pull_request`; the CLI and (later) the AP
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import UsageError
-from generator.gitops.branch import Author, BranchResult, publish_branch, target_locked, target_path
+from generator.gitops.branch import (
+    Author,
+    BranchResult,
+    Folder,
+    branch_name,
+    commit_message,
+    publish_content,
+    target_locked,
+    target_path,
+)
 from generator.gitops.git import Credentials, RemoteError
 from generator.lint import lint_text
 from generator.rules import ERROR, INFO, WARNING
@@ -21,7 +32,7 @@ from generator.scaffold import MANIFEST_FILE, Pipeline
 if TYPE_CHECKING:  # httpx and the forges load only when a forge is asked for
     import httpx
 
-    from generator.gitops.forges import Forge
+    from generator.gitops.forges import Forge, Found
 
 PROVIDERS = ("none", "github", "gitlab", "gitea")
 BLOCK_START = "<!-- pipeforge:metadata "
@@ -32,7 +43,7 @@ BLOCK_END = " -->"
 class PullRequest:
     number: int
     url: str
-    action: str  # created, updated or unchanged
+    action: str  # created, updated, unchanged, or declined (a person closed it unmerged: left closed)
 
     def as_dict(self) -> dict[str, Any]:
         return {"number": self.number, "url": self.url, "action": self.action}
@@ -67,8 +78,6 @@ def body(pipeline: Pipeline, path: str) -> str:
     """The PR description: what was rendered, how it fares, and a hidden block for later updates."""
     parameters = "\n".join(f"| `{k}` | `{json.dumps(v, ensure_ascii=False)}` |" for k, v in
                            sorted(pipeline.values.items()))
-    metadata = {"template": pipeline.template.name, "version": pipeline.template.version,
-                "digest": pipeline.digest, "path": path, "parameters": pipeline.values}
     return (
         f"pipeforge rendered **{pipeline.template.name}** {pipeline.template.version} into `{path}`.\n\n"
         f"- Template digest: `{pipeline.digest}`\n- Lint: {lint_summary(pipeline)}\n"
@@ -77,8 +86,14 @@ def body(pipeline: Pipeline, path: str) -> str:
         f"### Failure modes\n\n{pipeline.table}\n"
         "This branch is managed by pipeforge: it is rewritten when the pipeline is rendered again, and left "
         "alone (with an error) once someone else commits to it.\n\n"
-        f"{hidden_block(metadata)}\n"
+        f"{hidden_block(metadata(pipeline, path))}\n"
     )
+
+
+def metadata(pipeline: Pipeline, path: str) -> dict[str, Any]:
+    """What a render PR proposes, as its hidden block records it (what tells two proposals apart)."""
+    return {"template": pipeline.template.name, "version": pipeline.template.version, "digest": pipeline.digest,
+            "path": path, "parameters": pipeline.values}
 
 
 def read_metadata(text: str) -> dict[str, Any] | None:
@@ -103,40 +118,76 @@ def open_pull_request(pipeline: Pipeline, *, repo: str, path: str, base: str = "
                       transport: httpx.BaseTransport | None = None) -> Outcome:
     """Push ``pipeline`` to its branch of ``repo`` (see :func:`publish_branch`), then, unless the provider is
     ``none``, open or update the branch's pull request; the target's lock is held throughout, so identical
-    requests give one branch and one pull request."""
+    requests give one branch and one pull request. When a person closed this same proposal's pull request
+    without merging it, it is not opened again and nothing is pushed (action ``declined``)."""
     if provider not in PROVIDERS:
         raise UsageError(f"--provider {provider}: this build supports {', '.join(PROVIDERS)}")
-    with target_locked(repo=repo, path=path, cache=cache):
-        branch = publish_branch(pipeline, repo=repo, path=path, base=base, author=author, credentials=credentials,
-                                cache=cache, lock=False)
-        if provider == "none" or not branch.exists:
+    folder = target_path(path)
+    wanted, proposal = Folder(pipeline.files, commit_message(pipeline, folder)), metadata(pipeline, folder)
+    with target_locked(repo=repo, path=path, cache=cache), Review.of(
+            provider, repo=repo, branch=branch_name(folder), base=base, credentials=credentials, api_url=api_url,
+            transport=transport) as review:
+        branch = publish_content(lambda _base: None if review and review.declines(proposal) else wanted,
+                                 repo=repo, path=path, base=base, author=author, credentials=credentials,
+                                 cache=cache, lock=False)
+        if review is None:
             return Outcome(branch, None)
-        folder = target_path(path)
-        pull = ensure_pull_request(branch, base=base, provider=provider, title=title(pipeline, folder),
-                                   body=body(pipeline, folder), repo=repo, credentials=credentials,
-                                   api_url=api_url, transport=transport)
-        return Outcome(branch, pull)
+        return Outcome(branch, review.ensure(branch, title(pipeline, folder), body(pipeline, folder)))
 
 
-def ensure_pull_request(branch: BranchResult, *, base: str, provider: str, title: str, body: str, repo: str,
-                        credentials: Credentials | None, api_url: str | None,
-                        transport: httpx.BaseTransport | None) -> PullRequest:
-    """Open the pull request of ``branch`` on the ``provider`` forge, or update its title and body."""
-    from generator.gitops.forges import FORGES
+class Review:
+    """The forge side of one target's pull request. Asked before anything is pushed whether a person
+    declined this very proposal (closed its pull request unmerged: same template, version, digest,
+    parameters and path in the hidden block), as Renovate leaves a closed update alone; then opens or
+    updates the pull request."""
 
-    forge = FORGES[provider](repo=repo, token=credentials.token if credentials else None, api_url=api_url,
-                             transport=transport)
-    try:
-        return _ensure_pull_request(forge, branch, base, title, body)
-    finally:
-        forge.close()
+    def __init__(self, forge: Forge, branch: str, base: str) -> None:
+        self.forge, self.branch, self.base = forge, branch, base
+        self.open: Found | None = None
+        self.declined: Found | None = None
+
+    @classmethod
+    @contextmanager
+    def of(cls, provider: str, *, repo: str, branch: str, base: str, credentials: Credentials | None,
+           api_url: str | None, transport: httpx.BaseTransport | None) -> Iterator[Review | None]:
+        """A review on ``provider``'s forge for the block (None for provider ``none``)."""
+        if provider == "none":
+            yield None
+            return
+        from generator.gitops.forges import FORGES
+
+        forge = FORGES[provider](repo=repo, token=credentials.token if credentials else None, api_url=api_url,
+                                 transport=transport)
+        try:
+            yield cls(forge, branch, base)
+        finally:
+            forge.close()
+
+    def declines(self, proposal: dict[str, Any]) -> bool:
+        """True when no pull request of the branch is open and a person closed one whose hidden block is
+        ``proposal``."""
+        self.open = self.forge.find(self.branch, self.base)
+        if self.open is not None:
+            return False
+        same = [f for f in self.forge.declined(self.branch, self.base) if read_metadata(f.body) == proposal]
+        self.declined = max(same, key=lambda f: f.number) if same else None
+        return self.declined is not None
+
+    def ensure(self, branch: BranchResult, wanted_title: str, wanted_body: str) -> PullRequest | None:
+        """The declined pull request as it is, else the open one updated or a new one; None with no branch."""
+        if self.declined is not None:
+            return PullRequest(self.declined.number, self.declined.url, "declined")
+        if not branch.exists:
+            return None
+        return _ensure_pull_request(self.forge, branch, self.base, wanted_title, wanted_body, self.open)
 
 
-def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, wanted_title: str,
-                         wanted_body: str) -> PullRequest:
-    """Update the open PR of the branch, or create it; a create that loses a race finds the winner's."""
+def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, wanted_title: str, wanted_body: str,
+                         known: Found | None = None) -> PullRequest:
+    """Update the open PR of the branch, or create it; a create that loses a race finds the winner's.
+    ``known``: the open PR as just looked up (saves a second listing)."""
     for _ in range(3):
-        found = forge.find(branch.branch, base)
+        found, known = known or forge.find(branch.branch, base), None
         if found is None:
             created = forge.create(branch.branch, base, wanted_title, wanted_body)
             if created is not None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import httpx
 
 REGISTRY_ENV, TOKEN_ENV = "PIPEFORGE_REGISTRY_URL", "PIPEFORGE_TOKEN"
-STATUSES = ("pending", "opened", "up-to-date", "conflict", "failed")
+STATUSES = ("pending", "opened", "up-to-date", "conflict", "declined", "failed")
 
 
 class RegistryError(PipeforgeError):
@@ -47,8 +47,9 @@ def add_rollout_command(commands: Any, command: Callable[..., Any]) -> None:
         "  pipeforge rollout saga-compensation --to ^2 --no-wait       # start it and print its id\n"
         "  pipeforge rollout --show 12                                 # where roll-out 12 stands\n"
         "  pipeforge rollout --show 12 --json | jq '.targets[] | select(.status == \"failed\")'\n\n"
-        "a roll-out exits 0 when every target is opened or up to date, 1 when some have conflicts to resolve "
-        "in their pull request, 4 when some failed (run it again once the cause is fixed).\n\n",
+        "a roll-out exits 0 when every target is opened, up to date or declined (a person closed that very "
+        "upgrade's pull request: it stays closed), 1 when some have conflicts to resolve in their pull request, "
+        "4 when some failed (run it again once the cause is fixed).\n\n",
     )
     rollout.add_argument("template", metavar="TEMPLATE", nargs="?", help="the template whose pipelines to upgrade")
     rollout.add_argument("--to", metavar="SPEC", default="latest",

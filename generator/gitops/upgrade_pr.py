@@ -25,6 +25,7 @@ from generator.gitops.branch import (
     Author,
     BranchResult,
     Folder,
+    branch_name,
     publish_content,
     read_folder,
     target_locked,
@@ -32,7 +33,7 @@ from generator.gitops.branch import (
 )
 from generator.gitops.git import Credentials, check_url
 from generator.gitops.mirror import Mirror
-from generator.gitops.pull_request import PROVIDERS, PullRequest, ensure_pull_request, hidden_block, lint_counts
+from generator.gitops.pull_request import PROVIDERS, PullRequest, Review, hidden_block, lint_counts
 from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE
 from generator.upgrade import Answers, DowngradeError, Resolver, UpgradePlan, plan_from
 from generator.yamlio import load_documents
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 #: (name, after, upto) -> [(version, changelog text or None)] for the versions in (after, upto], oldest first.
 History = Callable[[str, str, str], list[tuple[str, str | None]]]
 
-OPENED, UP_TO_DATE, CONFLICT = "opened", "up-to-date", "conflict"
+OPENED, UP_TO_DATE, CONFLICT, DECLINED = "opened", "up-to-date", "conflict", "declined"
 MAX_DIFF = 30_000  # characters of diff in a PR body (forges cap bodies at about 65,000)
 
 
@@ -57,9 +58,12 @@ class UpgradeOutcome:
     digest: str
     plan: UpgradePlan | None = None  # None: already at (or above) the target
     notes: list[str] = field(default_factory=list)
+    declined: bool = False  # a person closed this upgrade's pull request unmerged: nothing pushed
 
     @property
     def status(self) -> str:
+        if self.declined:
+            return DECLINED
         if self.plan is None:
             return UP_TO_DATE
         return CONFLICT if self.plan.conflicts else OPENED
@@ -93,27 +97,33 @@ def open_upgrade_pull_request(*, repo: str, path: str, to: str, resolve: Resolve
     if provider not in PROVIDERS:
         raise UsageError(f"--provider {provider}: this build supports {', '.join(PROVIDERS)}")
     url, folder = check_url(repo), target_path(path)
-    with target_locked(repo=url, path=folder, cache=cache):
-        proposal = _Proposal(Mirror(url, credentials, root=cache), folder, base, to or "latest", resolve)
+    with target_locked(repo=url, path=folder, cache=cache), Review.of(
+            provider, repo=url, branch=branch_name(folder), base=base, credentials=credentials, api_url=api_url,
+            transport=transport) as review:
+        proposal = _Proposal(Mirror(url, credentials, root=cache), folder, base, to or "latest", resolve, review)
         branch = publish_content(proposal.content, repo=url, path=folder, base=base, author=author,
                                  credentials=credentials, cache=cache, lock=False)
         outcome = proposal.outcome(branch)
-        if outcome.plan is None or provider == "none" or not branch.exists:
+        if outcome.plan is None or review is None:
+            return outcome
+        if outcome.declined:
+            outcome.pull_request = review.ensure(branch, "", "")  # the declined one, left as it is
             return outcome
         changelog = history(outcome.template, outcome.from_version, outcome.to_version) if history else \
             [(outcome.to_version, proposal.target_changelog)]
-        outcome.pull_request = ensure_pull_request(
-            branch, base=base, provider=provider, title=title(outcome, folder),
-            body=body(outcome, folder, proposal.before_manifest, changelog), repo=url, credentials=credentials,
-            api_url=api_url, transport=transport)
+        outcome.pull_request = review.ensure(branch, title(outcome.plan, folder),
+                                             body(outcome, folder, proposal.before_manifest, changelog))
         return outcome
 
 
 class _Proposal:
     """The upgrade of one folder, planned again on each base commit the branch writer fetches."""
 
-    def __init__(self, mirror: Mirror, folder: str, base: str, to: str, resolve: Resolver) -> None:
+    def __init__(self, mirror: Mirror, folder: str, base: str, to: str, resolve: Resolver,
+                 review: Review | None) -> None:
         self.mirror, self.folder, self.base, self.to, self.resolve = mirror, folder, base, to, resolve
+        self.review = review
+        self.declined = False
         self.answers: Answers | None = None
         self.plan: UpgradePlan | None = None
         self.target: tuple[str, str] = ("", "")  # (version, digest) when up to date
@@ -155,6 +165,9 @@ class _Proposal:
             self.target = (plan.to_version, plan.to_digest)
             return None
         self.plan, self.notes = plan, list(plan.warnings)
+        self.declined = self.review is not None and self.review.declines(metadata(plan, self.folder))
+        if self.declined:
+            return None
         kept = {name: entry for name, entry in entries.items() if plan.contents.get(name, "") is not None}
         files = {name: text for name, text in plan.contents.items() if text is not None}
         return Folder(files, upgrade_message(plan, self.folder), kept)
@@ -173,7 +186,7 @@ class _Proposal:
                                   notes=self.notes)
         plan = self.plan
         return UpgradeOutcome(branch, None, plan.template, plan.from_version, plan.to_version, plan.to_digest,
-                              plan, notes=self.notes)
+                              plan, notes=self.notes, declined=self.declined)
 
 
 def upgrade_message(plan: UpgradePlan, folder: str) -> str:
@@ -188,10 +201,9 @@ def upgrade_message(plan: UpgradePlan, folder: str) -> str:
     )
 
 
-def title(outcome: UpgradeOutcome, folder: str) -> str:
-    conflicts = " (conflicts to resolve)" if outcome.status == CONFLICT else ""
-    return (f"pipeforge: upgrade {outcome.template} {outcome.from_version} to {outcome.to_version} "
-            f"in {folder}{conflicts}")
+def title(plan: UpgradePlan, folder: str) -> str:
+    conflicts = " (conflicts to resolve)" if plan.conflicts else ""
+    return f"pipeforge: upgrade {plan.template} {plan.from_version} to {plan.to_version} in {folder}{conflicts}"
 
 
 def verdicts(manifest: str | None) -> tuple[str, str]:
@@ -258,10 +270,13 @@ def body(outcome: UpgradeOutcome, folder: str, before_manifest: str | None,
               f"{fence}diff", diff.rstrip("\n"), fence, cut, "</details>", "",
               "This branch is managed by pipeforge: it is rewritten when the pipeline is rendered or upgraded "
               "again, and left alone (with an error) once someone else commits to it.", ""]
-    metadata = {"template": plan.template, "version": plan.to_version, "from": plan.from_version,
-                "digest": plan.to_digest, "path": folder, "upgrade": True,
-                "conflicts": [c.path for c in plan.conflicts]}
-    return "\n".join(lines) + hidden_block(metadata) + "\n"
+    return "\n".join(lines) + hidden_block(metadata(plan, folder)) + "\n"
+
+
+def metadata(plan: UpgradePlan, folder: str) -> dict[str, Any]:
+    """What an upgrade PR proposes, as its hidden block records it."""
+    return {"template": plan.template, "version": plan.to_version, "from": plan.from_version,
+            "digest": plan.to_digest, "path": folder, "upgrade": True, "conflicts": [c.path for c in plan.conflicts]}
 
 
 def _cell(text: str) -> str:

@@ -18,8 +18,8 @@ OPERATIONS = [("/repos/{owner}/{repo}/pulls", "get"), ("/repos/{owner}/{repo}/pu
               ("/repos/{owner}/{repo}/pulls/{pull_number}", "patch")]
 
 
-def main(source: str) -> None:
-    document = json.loads(Path(source).read_text(encoding="utf-8"))
+def cut(document: dict[str, Any], operations: list[tuple[str, str]]) -> dict[str, Any]:
+    """The operations of ``document`` with every component they reach through ``$ref``, nothing else."""
     needed: set[str] = set()
 
     def walk(node: Any) -> None:
@@ -36,16 +36,23 @@ def main(source: str) -> None:
                 walk(value)
 
     paths: dict[str, dict[str, Any]] = {}
-    for path, method in OPERATIONS:
+    for path, method in operations:
         walk(document["paths"][path][method])
         paths.setdefault(path, {})[method] = document["paths"][path][method]
     components: dict[str, dict[str, Any]] = {}
     for ref in sorted(needed):
         _, _, kind, name = ref.split("/")
         components.setdefault(kind, {})[name] = document["components"][kind][name]
-    json.dump({"openapi": document["openapi"], "info": document["info"], "paths": paths,
-               "components": components}, sys.stdout, indent=1, sort_keys=True)
+    return {"openapi": document["openapi"], "info": document["info"], "paths": paths, "components": components}
+
+
+def write(sliced: dict[str, Any]) -> None:
+    json.dump(sliced, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
+
+
+def main(source: str) -> None:
+    write(cut(json.loads(Path(source).read_text(encoding="utf-8")), OPERATIONS))
 
 
 if __name__ == "__main__":
