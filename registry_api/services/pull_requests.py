@@ -161,6 +161,8 @@ def record_delivery(session: Session, job: PullRequestJob) -> None:
     where = {"repo": request["repo"], "path": target_path(request["path"]), "base": request["base"],
              "provider": request["provider"]}
     if job.kind != jobs.UPGRADE:
+        if (result.get("pull_request") or {}).get("action") == "declined":
+            return  # a person closed this very pull request unmerged: nothing was delivered
         rollouts.record_delivery(session, template=request["template"], version=request["resolved"],
                                  digest=result.get("digest") or rollouts.digest_of(session, request["template"],
                                                                                    request["resolved"]), **where)
