@@ -281,3 +281,38 @@ def test_a_repository_outside_the_allowlist_fails_with_a_reason_and_no_network_c
     assert "does not push to" in target["reason"] and "PIPEFORGE_PR_ALLOWED_REPOS" in target["reason"]
     assert fleet.near.requests == [] and all(fake.requests == [] for fake in fleet.forges.values())
 
+
+
+def test_one_upgrade_over_the_api_opens_is_up_to_date_or_says_what_is_missing(
+        git_server: GitServer, tmp_path: Path) -> None:
+    from catalog.models import Delivery
+
+    repo = git_server.repo_url
+    with RegistryServer(f"sqlite:///{tmp_path / 'catalog.db'}", pr_allowed_repos=[repo]) as server:
+        tokens = tokens_for(server)
+        with server.client(tokens["pr"]) as client:
+            answer = client.post("/api/v1/pull-requests", json={"template": TEMPLATE, "repo": repo, "path": TARGET})
+            assert wait_job(client, answer.json()["id"])["status"] == "succeeded"
+            work = tmp_path / "work"
+            run("git", "clone", "--quiet", str(git_server.bare), str(work))
+            run("git", "-C", str(work), "merge", "--quiet", "--ff-only", f"origin/{BRANCH}")
+            run("git", "-C", str(work), "push", "--quiet", "origin", "main", f":{BRANCH}")
+            publish(server, new_version(tmp_path))
+            jobs = {}
+            for name, body in (("opened", {"repo": repo, "path": TARGET}),
+                               ("up-to-date", {"repo": repo, "path": TARGET, "to": "1.0.0"}),
+                               ("missing", {"repo": repo, "path": "apps/billing"})):
+                answer = client.post("/api/v1/upgrades", json=body, headers={"Idempotency-Key": name})
+                assert answer.status_code == 202, answer.text
+                jobs[name] = wait_job(client, answer.json()["id"])
+        with private_catalog(server.database_url) as catalog, catalog.session() as session:
+            [delivery] = session.query(Delivery).all()
+    opened = jobs["opened"]
+    assert opened["kind"] == "upgrade" and opened["status"] == "succeeded", opened
+    assert opened["result"]["upgrade"]["status"] == "opened" and opened["result"]["upgrade"]["to"] == "1.1.0"
+    readme = run("git", "--git-dir", str(git_server.bare), "show", f"{BRANCH}:{TARGET}/README.md")
+    assert NEW_SECTION.strip() in readme
+    assert jobs["up-to-date"]["result"]["upgrade"]["status"] == "up-to-date"
+    missing = jobs["missing"]
+    assert missing["status"] == "failed" and repo in missing["error"] and "apps/billing" in missing["error"]
+    assert (delivery.version, delivery.path) == ("1.0.0", TARGET)  # main still holds 1.0.0 until the PR is merged
