@@ -219,6 +219,7 @@ def test_a_rollout_over_twenty_repositories_with_two_unreachable_converges(
         assert sorted(t["repo"] for t in failed) == sorted(fleet.far_repos())
         for target in failed:
             assert target["repo"] in target["reason"] and fleet.token not in target["reason"]
+            assert "cannot be reached" in target["reason"]
         opened = [t for t in first["targets"] if t["status"] == "opened"]
         assert all(t["from"] == "1.0.0" and t["pull_request"]["action"] == "created" for t in opened)
         for url, pulls in fleet.open_pulls().items():

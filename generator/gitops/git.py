@@ -154,6 +154,10 @@ def explain(stderr: str) -> str:
     if "could not read username" in lowered or "authentication failed" in lowered or " 401" in lowered \
             or "403" in lowered:
         return f"{text} (the server refused the credentials: check {TOKEN_ENV} and its rights on the repository)"
+    if any(sign in lowered for sign in ("couldn't connect to server", "could not resolve host", "connection refused",
+                                        "connection timed out", "operation timed out")):
+        return f"{text} (the git server cannot be reached: check the repository URL and that the server is up; " \
+               "running again retries)"
     if "couldn't find remote ref" in lowered:
         return f"{text} (no such branch on the remote: check --base)"
     return text
