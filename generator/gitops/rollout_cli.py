@@ -209,7 +209,8 @@ def _table(rollout: dict[str, Any], out: TextIO) -> None:
         rows += [(t["status"], t["repo"], t["path"], t.get("from") or "?", _what(t)) for t in targets]
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         for row in rows:
-            out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] + "\n")
+            line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+            out.write(line.rstrip() + "\n")
     counts = ", ".join(f"{rollout['counts'][s]} {s}" for s in STATUSES if rollout["counts"].get(s))
     state = "done" if rollout["done"] else "in progress"
     out.write(f"Roll-out {rollout['id']} of {rollout['template']} to {rollout['to_version']} ({state}): "
