@@ -320,3 +320,17 @@ def test_the_cli_follows_shows_and_explains_refusals(idle: tuple[RegistryServer,
     monkeypatch.delenv("PIPEFORGE_TOKEN")
     assert main(["rollout", "--show", first], io.StringIO()) == 2
     assert "set PIPEFORGE_TOKEN" in capsys.readouterr().err
+
+
+def test_rollout_pages_need_a_read_token_when_reads_do(tmp_path: Any) -> None:
+    with RegistryServer(f"sqlite:///{tmp_path / 'catalog.db'}", require_read_token=True, pr_workers=0) as server:
+        from catalog.tokens import create
+
+        with private_catalog(server.database_url) as catalog, catalog.session() as session:
+            _, reader = create(session, name="reader", scopes=["read"])
+        with server.client() as anonymous:
+            assert anonymous.get("/rollouts").status_code == 401
+            assert anonymous.get("/rollouts/1").status_code == 401
+        with server.client(reader) as client:
+            assert client.get("/rollouts").status_code == 200
+            assert client.get("/rollouts/1").status_code == 404
