@@ -26,7 +26,7 @@ from catalog.db import begin_write
 from catalog.errors import CatalogError, NotInCatalogError, UnknownTemplateError, VersionConflictError
 from catalog.models import Bundle, TemplateVersion, utcnow
 from catalog.publication import Publication
-from catalog.semver import Spec, Version, best, parse_spec, parse_version
+from catalog.semver import InvalidVersionError, Spec, Version, best, parse_spec, parse_version
 from generator.errors import UsageError
 
 _CANDIDATE_COLUMNS = (
@@ -122,11 +122,15 @@ def versions(session: Session, *, name: str) -> list[TemplateVersion]:
 
 
 def changelog(session: Session, *, name: str, after: str, upto: str) -> list[tuple[str, str | None]]:
-    """(version, changelog) of every version of ``name`` above ``after`` up to ``upto``, oldest first (yanked
-    ones included: what they changed is part of the way); empty for a name the catalog does not have."""
-    low, high = parse_version(after).key, parse_version(upto).key
+    """(version, changelog) of every version of ``name`` above ``after`` up to ``upto``, oldest first, for an
+    upgrade's pull request: yanked versions are left out (no one upgrades through them) unless ``upto`` is
+    one; empty for a name the catalog does not have or a version that does not parse."""
+    try:
+        low, high = parse_version(after).key, parse_version(upto).key
+    except InvalidVersionError:
+        return []
     return [(row.version, row.changelog) for row in _all_versions(session, name)
-            if low < version_of(row).key <= high]
+            if low < version_of(row).key <= high and (not row.yanked or row.version == upto)]
 
 
 def _unknown_name(session: Session, name: str) -> UnknownTemplateError:

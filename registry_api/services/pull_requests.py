@@ -106,18 +106,11 @@ def catalog_resolver(registry: Registry) -> Resolver:
 def catalog_history(registry: Registry) -> History:
     """The changelogs of the catalog's versions in (after, upto], oldest first, for an upgrade PR's body."""
     from catalog import service
-    from catalog.semver import InvalidVersionError, parse_version
 
     def history(name: str, after: str, upto: str) -> list[tuple[str, str | None]]:
-        try:
-            low, high = parse_version(after).key, parse_version(upto).key
-        except InvalidVersionError:
-            return []
         catalog = registry.catalog
         with reporting(catalog.engine.url), catalog.session() as session:
-            rows = service.versions(session, name=name)
-        return [(row.version, row.changelog) for row in rows
-                if low < service.version_of(row).key <= high and (not row.yanked or row.version == upto)]
+            return service.changelog(session, name=name, after=after, upto=upto)
 
     return history
 
