@@ -283,7 +283,6 @@ def test_a_repository_outside_the_allowlist_fails_with_a_reason_and_no_network_c
     assert fleet.near.requests == [] and all(fake.requests == [] for fake in fleet.forges.values())
 
 
-
 def test_one_upgrade_over_the_api_opens_is_up_to_date_or_says_what_is_missing(
         git_server: GitServer, tmp_path: Path) -> None:
     from catalog.models import Delivery
