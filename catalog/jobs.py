@@ -55,6 +55,9 @@ def enqueue(session: Session, *, requested_by: str, request: dict[str, Any], ide
         existing = _keyed(session, requested_by, idempotency_key)
         if existing is not None:
             return _same(existing, request, kind)
+        # End the read: on SQLite a read transaction cannot become a write one once another writer has
+        # committed ("database is locked" at once, no busy wait); the write starts afresh (BEGIN IMMEDIATE).
+        session.rollback()
     begin_write(session)
     job = PullRequestJob(requested_by=requested_by, idempotency_key=idempotency_key, request=request,
                          status=QUEUED, attempts=0, kind=kind)

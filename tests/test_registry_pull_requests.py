@@ -236,6 +236,25 @@ def test_claims_skip_locked_jobs_and_take_over_expired_leases(database: str, tmp
             assert jobs.get(session, expired).status == "running"  # type: ignore[union-attr]
 
 
+def test_a_keyed_enqueue_waits_for_a_writer_that_commits_meanwhile(tmp_path: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: the Idempotency-Key lookup must not leave a read transaction that then has to become a write
+    one after a worker committed (that fails at once with "database is locked" instead of waiting)."""
+    with private_catalog(f"sqlite:///{tmp_path / 'catalog.db'}") as catalog:
+        looked_up = jobs._keyed
+
+        def lookup_then_a_worker_commits(session: Any, requested_by: str, key: str) -> Any:
+            found = looked_up(session, requested_by, key)
+            with catalog.session() as other:
+                jobs.enqueue(other, requested_by="worker", request={"n": "meanwhile"}, idempotency_key=None)
+            return found
+
+        monkeypatch.setattr(jobs, "_keyed", lookup_then_a_worker_commits)
+        with catalog.session() as session:
+            done = jobs.enqueue(session, requested_by="t", request={"n": 1}, idempotency_key="k-1")
+        assert done.created and done.job.idempotency_key == "k-1"
+
+
 def test_the_allowlist_comes_from_the_environment_as_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
     from registry_api.services.pull_requests import allowed
     from registry_api.settings import Settings
