@@ -302,11 +302,20 @@ def test_the_cli_follows_shows_and_explains_refusals(idle: tuple[RegistryServer,
     terminal = _Terminal()
     assert main(["rollout", TEMPLATE, "--to", "1.0.0", "--interval", "0.05"], terminal) == 0
     assert "\r[" in terminal.getvalue() and "nothing to do" in terminal.getvalue()  # the bar, drawn in place
+    listing = io.StringIO()
+    assert main(["rollout", "--list"], listing) == 0
+    lines = listing.getvalue().splitlines()
+    assert lines[0].split() == ["ID", "TEMPLATE", "TO", "STATE", "CREATED", "TARGETS"] and len(lines) == 3
+    assert lines[2].split()[:4] == [first, TEMPLATE, "1.0.0", "done"] and "1 conflict" in lines[2]
+    listing = io.StringIO()
+    assert main(["rollout", "--list", "saga-compensation", "--json"], listing) == 0
+    assert json.loads(listing.getvalue()) == []
     capsys.readouterr()
     for argv, code, message in ((["rollout", "no-such-template"], 2, "404"),
                                 (["rollout", TEMPLATE, "--to", "not a spec"], 2, "422"),
                                 (["rollout", "--show", "9999"], 2, "no roll-out 9999"),
                                 (["rollout"], 2, "name a TEMPLATE"),
+                                (["rollout", "--list", "--show", "1"], 2, "do not go together"),
                                 (["rollout", TEMPLATE, "--registry", "http://127.0.0.1:9"], 4, "cannot be reached")):
         assert main(argv, io.StringIO()) == code, argv
         assert message in capsys.readouterr().err, argv

@@ -46,6 +46,7 @@ def add_rollout_command(commands: Any, command: Callable[..., Any]) -> None:
         "  pipeforge rollout provision-process-publish --to 1.1.0      # roll out and follow it\n"
         "  pipeforge rollout saga-compensation --to ^2 --no-wait       # start it and print its id\n"
         "  pipeforge rollout --show 12                                 # where roll-out 12 stands\n"
+        "  pipeforge rollout --list [TEMPLATE]                         # the recent roll-outs (of TEMPLATE)\n"
         "  pipeforge rollout --show 12 --json | jq '.targets[] | select(.status == \"failed\")'\n\n"
         "a roll-out exits 0 when every target is opened, up to date or declined (a person closed that very "
         "upgrade's pull request: it stays closed), 1 when some have conflicts to resolve in their pull request, "
@@ -55,6 +56,8 @@ def add_rollout_command(commands: Any, command: Callable[..., Any]) -> None:
     rollout.add_argument("--to", metavar="SPEC", default="latest",
                          help="version or spec to move to (1.1.0, ^1.2, ~1.2.3, latest; default: latest)")
     rollout.add_argument("--show", metavar="ID", type=int, help="show roll-out ID instead of starting one")
+    rollout.add_argument("--list", action="store_true",
+                         help="list the 20 most recent roll-outs (of TEMPLATE when given) instead of starting one")
     rollout.add_argument("--registry", metavar="URL", help=f"the registry (default: {REGISTRY_ENV})")
     rollout.add_argument("--no-wait", action="store_true", help="start the roll-out and print it; do not follow it")
     rollout.add_argument("--interval", metavar="SECONDS", type=float, default=1.0,
@@ -120,8 +123,12 @@ def _settings(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def _cmd_rollout(args: argparse.Namespace, out: TextIO) -> int:
+    if args.list:
+        if args.show is not None:
+            raise UsageError("--list and --show ID do not go together")
+        return _list(args, out)
     if (args.template is None) == (args.show is None):
-        raise UsageError("name a TEMPLATE to roll out, or --show ID to show a roll-out (not both)")
+        raise UsageError("name a TEMPLATE to roll out, or --show ID to show a roll-out, or --list (not both)")
     url, token = _settings(args)
     client = _Client(url, token)
     try:
@@ -143,6 +150,32 @@ def _cmd_rollout(args: argparse.Namespace, out: TextIO) -> int:
     else:
         _table(rollout, out)
     return exit_code(rollout)
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    url, token = _settings(args)
+    client = _Client(url, token)
+    try:
+        params = {"template": args.template} if args.template else {}
+        items = client.call("GET", "/api/v1/rollouts", params=params)["items"]
+    finally:
+        client.close()
+    if args.json:
+        json.dump(items, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    if not items:
+        out.write("No roll-out yet" + (f" of {args.template}" if args.template else "") + "\n")
+        return EXIT_OK
+    rows = [("ID", "TEMPLATE", "TO", "STATE", "CREATED", "TARGETS")]
+    for item in items:
+        counts = ", ".join(f"{item['counts'][s]} {s}" for s in STATUSES if item["counts"].get(s)) or "none"
+        rows.append((str(item["id"]), item["template"], item["to_version"], "done" if item["done"] else "in progress",
+                     item["created_at"] or "", counts))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        out.write(("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5]).rstrip() + "\n")
+    return EXIT_OK
 
 
 def _targets(count: int) -> str:
