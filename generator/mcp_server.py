@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from generator import __version__
 from generator.errors import PipeforgeError
+from generator.shapes import FailureModeRow, LintFinding
 
 #: Largest manifest text a tool accepts (characters); Argo's biggest example is under 20 KB.
 MAX_MANIFEST_CHARS = 1_000_000
@@ -25,38 +26,15 @@ MAX_PARAMETERS = 100
 MAX_PARAMETER_CHARS = 10_000
 
 
-class FindingOut(BaseModel):
-    rule: str = Field(description="rule code, e.g. PF101 (see the rule table in pipeforge's README)")
-    severity: str = Field(description="error, warning or info")
-    file: str
-    line: int
-    template: str | None = Field(description="the Argo template concerned, if any")
-    message: str
-    fix: str = Field(description="a concrete fix")
-
-
 class LintResult(BaseModel):
     errors: int
     warnings: int
-    findings: list[FindingOut]
-
-
-class StepRow(BaseModel):
-    step: str
-    template: str
-    stage: str = Field(description="'main' or 'exit handler'")
-    retries: str
-    backoff: str
-    deadline: str
-    side_effects: list[str]
-    idempotency: list[str]
-    cleaned_up_by: list[str]
-    on_failure: str
+    findings: list[LintFinding]
 
 
 class ManifestTable(BaseModel):
     manifest: str = Field(description="Kind/name of the Argo document")
-    steps: list[StepRow]
+    steps: list[FailureModeRow]
 
 
 class ExplainResult(BaseModel):
@@ -74,7 +52,7 @@ class ChangeOut(BaseModel):
 class HardenResult(BaseModel):
     yaml: str = Field(description="the hardened manifest (comments and key order kept)")
     changes: list[ChangeOut]
-    needs_human: list[FindingOut] = Field(description="findings harden does not fix by itself")
+    needs_human: list[LintFinding] = Field(description="findings harden does not fix by itself")
 
 
 class TemplateSummary(BaseModel):
@@ -139,7 +117,7 @@ def _check_text(text: str, what: str = "manifest") -> None:
 
 
 def _findings(findings: list[Any]) -> LintResult:
-    out = [FindingOut(**f.as_dict()) for f in findings]
+    out = [LintFinding(**f.as_dict()) for f in findings]
     return LintResult(
         errors=sum(1 for f in out if f.severity == "error"),
         warnings=sum(1 for f in out if f.severity == "warning"),
@@ -173,7 +151,7 @@ def explain_manifest(manifest: str) -> ExplainResult:
         raise _tool_error(exc.message) from None
     if not manifests:
         raise _tool_error("no Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow in the text")
-    tables = [ManifestTable(manifest=m.label, steps=[StepRow(**r.as_dict()) for r in failure_modes(m)])
+    tables = [ManifestTable(manifest=m.label, steps=[FailureModeRow(**r.as_dict()) for r in failure_modes(m)])
               for m in manifests]
     markdown = "\n".join(f"## {m.label}\n\n{to_markdown(failure_modes(m))}" for m in manifests)
     return ExplainResult(manifests=tables, markdown=markdown)
@@ -196,7 +174,7 @@ def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: in
         yaml=result.text,
         changes=[ChangeOut(line=c.line, template=c.template, rule=c.rule, description=c.description)
                  for c in result.changes],
-        needs_human=[FindingOut(**f.as_dict()) for f in result.needs_human],
+        needs_human=[LintFinding(**f.as_dict()) for f in result.needs_human],
     )
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from generator.shapes import FailureModeRow, LintFinding
+
 NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
@@ -24,16 +26,6 @@ class TemplatePage(BaseModel):
     limit: int
     offset: int
     items: list[TemplateSummary]
-
-
-class LintFinding(BaseModel):
-    rule: str
-    severity: str
-    file: str
-    line: int
-    template: str | None
-    message: str
-    fix: str | None = None
 
 
 class LintSummary(BaseModel):
@@ -84,19 +76,6 @@ class RenderRequest(BaseModel):
     version: str | None = Field(default=None, max_length=200,
                                 description="exact version or spec (^1.2, ~1.2.3, >=1,<2); default latest")
     parameters: dict[str, Any] = Field(default_factory=dict, description="parameters; missing ones take defaults")
-
-
-class FailureModeRow(BaseModel):
-    step: str
-    template: str
-    stage: str
-    retries: str
-    backoff: str
-    deadline: str
-    side_effects: list[str]
-    idempotency: list[str]
-    cleaned_up_by: list[str]
-    on_failure: str
 
 
 class MatrixScenario(BaseModel):
