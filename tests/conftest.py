@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -277,6 +278,18 @@ def template_variant(
 
 
 # --- The registry: real uvicorn on a free loopback port, over the same two databases. ----------------------
+
+
+def tokens_for(server: RegistryServer) -> dict[str, str]:
+    """A fresh token per scope (pr, read, publish) in the registry's database: scope -> secret."""
+    from catalog.tokens import create
+
+    made = {}
+    with private_catalog(server.database_url) as catalog:
+        for scope in ("pr", "read", "publish"):
+            with catalog.session() as session:
+                _, made[scope] = create(session, name=f"test-{scope}-{time.monotonic_ns()}", scopes=[scope])
+    return made
 
 
 class RegistryServer:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from catalog import jobs
-from tests.conftest import RegistryServer, private_catalog
+from tests.conftest import RegistryServer, private_catalog, tokens_for
 from tests.gitserver import GitServer, run
 
 TARGET = "apps/orders/pipeline"
@@ -23,17 +23,6 @@ BRANCH = "pipeforge/apps-orders-pipeline"
 def request(git_server: GitServer, **extra: Any) -> dict[str, Any]:
     return {"template": "provision-process-publish", "parameters": {"namespace": "orders"},
             "repo": git_server.repo_url, "path": TARGET, **extra}
-
-
-def tokens_for(server: RegistryServer) -> dict[str, str]:
-    from catalog.tokens import create
-
-    made = {}
-    with private_catalog(server.database_url) as catalog:
-        for scope in ("pr", "read", "publish"):
-            with catalog.session() as session:
-                _, made[scope] = create(session, name=f"pr-test-{scope}-{time.monotonic_ns()}", scopes=[scope])
-    return made
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from generator.template_spec import find_template
-from tests.conftest import RegistryServer, private_catalog
+from tests.conftest import RegistryServer, private_catalog, tokens_for
 from tests.fake_forge import DIALECTS, FakeForge
 from tests.fake_forge import serving as forge_serving
 from tests.gitserver import SEED, GitServer, commit, run, serving
@@ -33,17 +33,6 @@ BRANCH = "pipeforge/apps-orders-pipeline"
 NEAR, FAR = 18, 2
 LOCAL_EDIT = "Owned by the orders team: page #orders-oncall before changing the schedule."
 NEW_SECTION = "## Upgrades\n\nThis pipeline follows its template through pipeforge upgrade pull requests.\n"
-
-
-def tokens_for(server: RegistryServer) -> dict[str, str]:
-    from catalog.tokens import create
-
-    made = {}
-    with private_catalog(server.database_url) as catalog:
-        for scope in ("pr", "read"):
-            with catalog.session() as session:
-                _, made[scope] = create(session, name=f"rollout-{scope}-{time.monotonic_ns()}", scopes=[scope])
-    return made
 
 
 def new_version(tmp_path: Path, version: str = "1.1.0") -> Path:

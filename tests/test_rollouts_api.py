@@ -13,21 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RegistryServer, private_catalog
+from tests.conftest import RegistryServer, private_catalog, tokens_for
 
 TEMPLATE = "provision-process-publish"
 REPO = "https://git.example.com/acme/deploy.git"
-
-
-def tokens_for(server: RegistryServer) -> dict[str, str]:
-    from catalog.tokens import create
-
-    made = {}
-    with private_catalog(server.database_url) as catalog:
-        for scope in ("pr", "read"):
-            with catalog.session() as session:
-                _, made[scope] = create(session, name=f"api-{scope}-{time.monotonic_ns()}", scopes=[scope])
-    return made
 
 
 @pytest.fixture
