@@ -17,6 +17,7 @@ from generator.errors import InvalidParametersError, ParameterProblem
 from generator.template_spec import ParameterSpec, TemplateSpec
 
 _ALLOWED_CONTROLS = {"\t", "\n"}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def coerce(spec: ParameterSpec, raw: Any) -> Any:
@@ -24,10 +25,10 @@ def coerce(spec: ParameterSpec, raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw
     if spec.type == "integer":
-        try:
-            return int(raw.strip(), 10)
-        except ValueError:
-            return raw
+        # ASCII digits only, around them only ASCII blanks: Python's int() and str.strip() would also take
+        # "1_000", other scripts' digits and a trailing control character such as U+001F.
+        text = raw.strip(" \t\r\n")
+        return int(text, 10) if _INTEGER.fullmatch(text) else raw
     if spec.type == "boolean" and raw.lower() in ("true", "false", "yes", "no"):
         return raw.lower() in ("true", "yes")
     return raw
