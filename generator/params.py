@@ -67,7 +67,9 @@ def _string_rules(spec: ParameterSpec, value: str) -> str | None:
     if "maxLength" in schema and len(value) > int(schema["maxLength"]):
         return f"must be at most {schema['maxLength']} characters long (it has {len(value)})"
     pattern = schema.get("pattern")
-    if isinstance(pattern, str) and re.search(pattern, value) is None:
+    # The whole value must match, as an HTML form's pattern does: with re.search, "$" also matches before a
+    # final newline, so "orders\n" passed ^[a-z0-9]+$.
+    if isinstance(pattern, str) and re.fullmatch(pattern, value) is None:
         return "must be " + str(schema.get("x-rule") or f"text matching {pattern}")
     return None
 

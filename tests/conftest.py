@@ -302,6 +302,7 @@ class RegistryServer:
         import uvicorn
 
         from registry_api.app import create_app
+        from registry_api.server import server_config
         from registry_api.settings import Settings
 
         self.database_url = url
@@ -312,8 +313,7 @@ class RegistryServer:
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(server_config(self.app, self.settings, log_level="warning"))
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True)
 
     def __enter__(self) -> RegistryServer:
