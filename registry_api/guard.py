@@ -8,8 +8,9 @@ form posts and ``/mcp`` alike) whatever the framework below does with the body:
   closes (a client trickling a byte a second cannot hold a connection for ever);
 - content: a JSON body must hold only what JSON carries faithfully — no ``NaN``/``Infinity``, no number
   that overflows a 64-bit float, no integer outside the 64-bit range, no lone surrogate, at most
-  ``MAX_JSON_DEPTH`` levels of nesting — or it is a 422 naming the place. Such values used to travel on
-  into the error documents and crash them (a 500 per 70-byte request).
+  ``MAX_JSON_DEPTH`` levels of nesting and ``MAX_JSON_MEMBERS`` members in an object or array — or it is a
+  422 naming the place. Such values used to travel on into the error documents and crash them (a 500 per
+  70-byte request).
 """
 
 from __future__ import annotations
