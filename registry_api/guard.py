@@ -15,6 +15,7 @@ form posts and ``/mcp`` alike) whatever the framework below does with the body:
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -40,6 +41,7 @@ OFF_LOOP_BYTES = 32 * 1024
 DRAIN_BYTES = 1024 * 1024
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _ESCAPE_HINT = " (a \\u escape is 4 hex digits naming a character; a lone surrogate such as \\ud800 is not one)"
 
 
@@ -205,7 +207,15 @@ def _at(value: Any, path: tuple[str | int, ...]) -> Any:
 
 
 def _place(path: tuple[str | int, ...]) -> str:
+    """``parameters.retry_limit``, ``steps[2]``; a key that is not a plain name is quoted: ``[""]``."""
     if not path:
         return "the top level"
-    shown = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    shown = ""
+    for part in path:
+        if isinstance(part, int):
+            shown += f"[{part}]"
+        elif _NAME.match(part):
+            shown += ("." if shown else "") + part
+        else:
+            shown += f"[{json.dumps(part)}]"
     return shown if len(shown) <= 200 else shown[:200] + "..."
