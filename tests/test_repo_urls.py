@@ -158,3 +158,11 @@ def test_git_does_not_follow_a_redirect_from_the_given_server_to_another(git_ser
     with redirecting_to(git_server) as url, pytest.raises(RemoteError):
         publish_branch(pipeline, repo=url, path="apps/orders/pipeline", credentials=Credentials(url, git_token))
     assert git_server.requests == [], "the redirected-to server was never contacted"
+
+
+def test_an_entry_naming_a_whole_server_allows_its_repositories_only() -> None:
+    assert allowed("https://git.example.com/any/repo.git", ["https://git.example.com/"])
+    assert not allowed("https://git.example.com/", ["https://git.example.com/"])
+    assert not allowed("https://git.example.com.evil/x.git", ["https://git.example.com/"])
+    with pytest.raises(UsageError, match="names no repository path"):
+        check_url("https://git.example.com/")

@@ -47,9 +47,11 @@ def check_branch(name: str, option: str = "--base") -> str:
 def check_url(url: str) -> str:
     """``url`` if it is a remote pipeforge can push to: strictly parsed (``generator.gitops.urls``: no
     credentials, no dot-segments, no encoded dots or slashes, no query); else a UsageError."""
-    from generator.gitops.urls import parse_repo_url
+    from generator.gitops.urls import UnsafeURLError, parse_repo_url
 
-    parse_repo_url(url)
+    if not parse_repo_url(url).segments:
+        raise UnsafeURLError(f"--repo {url!r}: it names no repository path; give a plain URL such as "
+                             "https://git.example.com/team/app.git")
     return url
 
 

@@ -92,8 +92,10 @@ def _server(url: str, scheme: str, netloc: str, what: str) -> tuple[str, int | N
 
 
 def _segments(url: str, path: str, what: str) -> tuple[tuple[str, ...], bool]:
-    if not path.startswith("/") or path == "/":
+    if not path.startswith("/"):
         raise _refuse(url, "it names no repository path", what)
+    if path == "/":
+        return (), True  # an allowlist entry naming every repository of the server
     raw = path[1:].split("/")
     folder = raw[-1] == ""
     if folder:
