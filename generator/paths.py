@@ -7,7 +7,8 @@ template's author and by whoever chose the parameters. A path is accepted only w
 - not empty, not ``.`` and not ``..`` (so no leading, doubled or trailing separator either);
 - no backslash (Windows and some Git clients read it as a separator) and no ``:`` (a drive letter such as
   ``C:`` or an NTFS stream such as ``.git::$INDEX_ALLOCATION``);
-- no NUL or other control character (C0, DEL, C1);
+- no NUL or other control character (C0, DEL, C1), no lone surrogate, at most 255 bytes per name and
+  4096 characters in all;
 - not a look-alike of ``.git`` or ``.gitmodules``: compared case-insensitively, with trailing dots and spaces
   removed (Windows drops them), with the code points HFS+ ignores removed, and including the NTFS 8.3 short
   names (``git~1``, ``gitmod~1``); Git refuses these in a tree (``verify_path``, ``is_ntfs_dotgit``,
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 from generator.errors import UsageError
 
@@ -31,13 +33,21 @@ from generator.errors import UsageError
 _HFS_IGNORED = dict.fromkeys(
     [0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # controls, and lone surrogates (not text)
 _GIT_NAMES = {".git", ".gitmodules"}
+_FIRST = "\0"  # the trie key of a folder's first path (NUL is in no accepted name)
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux
+MAX_NAME_BYTES = 255  # NAME_MAX on Linux, macOS and Windows (in UTF-8 bytes here)
 _SHORT_NAMES = re.compile(r"(git|gitmod|gi7eba)~[0-9]+")  # NTFS 8.3 names of .git and .gitmodules
 
 
 class UnsafePathError(UsageError):
     """A path would land outside its folder, or inside a Git repository's own files, on some file system."""
+
+
+def shown(path: str) -> str:
+    """``path`` quoted for a message, shortened: an error must not echo a megabyte of someone's input."""
+    return repr(path) if len(path) <= 200 else repr(path[:200]) + f"... ({len(path):,} characters)"
 
 
 def same_name_key(name: str) -> str:
@@ -50,8 +60,10 @@ def component_problem(part: str) -> str | None:
     """Why one path component is refused, or None when it is a plain name."""
     if part in ("", ".", ".."):
         return "an empty, '.' or '..' component" if part != ".." else "a '..' component, which leaves the folder"
+    if len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"a name longer than {MAX_NAME_BYTES} bytes"
     if _CONTROL.search(part):
-        return "a NUL or control character"
+        return "a NUL or control character (or a lone surrogate)"
     if "\\" in part:
         return "a backslash, a folder separator on Windows"
     if ":" in part:
@@ -68,6 +80,8 @@ def path_problem(path: str) -> str | None:
     """Why ``path`` is not a clean relative path, or None when it is one."""
     if not path:
         return "an empty path"
+    if len(path) > MAX_PATH_CHARS:
+        return f"longer than {MAX_PATH_CHARS} characters"
     if path.startswith(("/", "\\")):
         return "an absolute path"
     if re.match(r"[A-Za-z]:", path):
@@ -83,7 +97,7 @@ def clean_relative(path: str, *, what: str = "path") -> str:
     """``path`` itself when it is a clean relative path (see the module); else an UnsafePathError."""
     problem = path_problem(path)
     if problem is not None:
-        raise UnsafePathError(f"{what} {path!r} is refused: {problem}; a path must stay inside its folder "
+        raise UnsafePathError(f"{what} {shown(path)} is refused: {problem}; a path must stay inside its folder "
                               "(plain names separated by '/')")
     return path
 
@@ -91,29 +105,40 @@ def clean_relative(path: str, *, what: str = "path") -> str:
 def clean_name(name: str, *, what: str = "name") -> str:
     """``name`` when it is one clean component (a folder or file name, no '/'); else an UnsafePathError."""
     if "/" in name:
-        raise UnsafePathError(f"{what} {name!r} is refused: it holds a '/', but must be a single name")
+        raise UnsafePathError(f"{what} {shown(name)} is refused: it holds a '/', but must be a single name")
     return clean_relative(name, what=what)
 
 
 def tree_problems(paths: Iterable[str]) -> list[str]:
     """Every problem of a set of file paths that must become one folder: each path's own, and two paths
-    that are the same file on a case-insensitive file system, or a file that is also another's folder."""
+    that are the same file on a case-insensitive file system, or a file that is also another's folder.
+    Linear in the total number of components (a trie of the compared names), whatever the paths hold."""
     problems: list[str] = []
-    seen: dict[str, str] = {}
-    folders: dict[str, str] = {}
-    listed = list(paths)
-    for path in listed:
+    root: dict[str, Any] = {}
+    for path in paths:
         problem = path_problem(path)
         if problem is not None:
-            problems.append(f"{path!r}: {problem}")
+            problems.append(f"{shown(path)}: {problem}")
             continue
-        key = "/".join(same_name_key(p) for p in path.split("/"))
-        if key in seen:
-            problems.append(f"{path!r} and {seen[key]!r} are the same file on a case-insensitive file system")
-        seen.setdefault(key, path)
-        parts = key.split("/")
-        for depth in range(1, len(parts)):
-            folders.setdefault("/".join(parts[:depth]), path)
-    problems += [f"{seen[key]!r} is a file, but {folders[key]!r} needs a folder of that name"
-                 for key in seen if key in folders]
+        clash = _insert(root, path)
+        if clash is not None:
+            problems.append(clash)
     return problems
+
+
+def _insert(root: dict[str, Any], path: str) -> str | None:
+    """Add ``path`` to the trie (a folder: dict with its first path under ``_FIRST``; a file: its path)."""
+    node = root
+    *folders, name = [same_name_key(p) for p in path.split("/")]
+    for part in folders:
+        child = node.setdefault(part, {_FIRST: path})
+        if isinstance(child, str):
+            return f"{shown(child)} is a file, but {shown(path)} needs a folder of that name"
+        node = child
+    existing = node.get(name)
+    if isinstance(existing, str):
+        return f"{shown(path)} and {shown(existing)} are the same file on a case-insensitive file system"
+    if existing is not None:
+        return f"{shown(path)} is a file, but {shown(existing[_FIRST])} needs a folder of that name"
+    node[name] = path
+    return None

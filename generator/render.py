@@ -24,7 +24,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import TemplateDefinitionError
-from generator.paths import path_problem, tree_problems
+from generator.paths import path_problem, shown, tree_problems
 from generator.template_spec import TemplateSpec
 
 _ENV_KEYS = {
@@ -137,7 +137,7 @@ def _check_paths(template: TemplateSpec, folder: str, paths: list[str]) -> None:
     problems = tree_problems(paths)
     folder_problem = "it holds a '/'" if "/" in folder else path_problem(folder)
     if folder_problem is not None:
-        problems.insert(0, f"the project folder {folder!r}: {folder_problem}")
+        problems.insert(0, f"the project folder {shown(folder)}: {folder_problem}")
     if problems:
         listed = "\n".join(f"  - {p}" for p in problems)
         raise TemplateDefinitionError(

@@ -40,6 +40,20 @@ def test_every_escape_and_git_look_alike_is_refused_with_the_reason(path: str) -
     assert repr(path) in caught.value.message and "refused" in caught.value.message
 
 
+@pytest.mark.parametrize(("path", "says"), [("a" * 256, "longer than 255 bytes"), ("é" * 128, "longer than 255"),
+                                            ("a/" * 2100 + "x", "longer than 4096"), ("x\ud800", "lone surrogate")])
+def test_a_name_or_path_beyond_the_file_system_limits_is_refused(path: str, says: str) -> None:
+    problem = path_problem(path)
+    assert problem is not None
+    assert says in problem
+
+
+def test_a_huge_path_is_shown_shortened_in_the_message() -> None:
+    with pytest.raises(UsageError) as caught:
+        clean_relative("../" * 100_000)
+    assert len(caught.value.message) < 600 and "300,000 characters" in caught.value.message
+
+
 def test_two_names_that_are_one_file_elsewhere_or_a_file_and_a_folder_are_refused() -> None:
     problems = tree_problems(["README.md", "readme.MD", "conf", "conf/x.yaml", "ok/a.txt", "ok/b.txt"])
     assert len(problems) == 2

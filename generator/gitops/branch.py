@@ -19,7 +19,7 @@ from pathlib import Path
 from generator.errors import ConflictError, UsageError
 from generator.gitops.git import Credentials, RemoteError, check_branch, check_url, explain
 from generator.gitops.mirror import BRANCH_PREFIX, Mirror, locked, target_lock
-from generator.paths import UnsafePathError, path_problem, tree_problems
+from generator.paths import UnsafePathError, path_problem, shown, tree_problems
 from generator.scaffold import Pipeline
 
 TRAILER = "Pipeforge-Target"
@@ -80,7 +80,7 @@ def target_path(path: str) -> str:
     text = text[:-1] if text.endswith("/") and len(text) > 1 else text
     problem = path_problem(text)
     if problem is not None:
-        raise UnsafePathError(f"--path {path!r}: {problem}; expected a folder inside the repository, such as "
+        raise UnsafePathError(f"--path {shown(path)}: {problem}; expected a folder inside the repository, such as "
                               "'apps/orders/pipeline' (plain names separated by '/', not the repository root)")
     return text
 
