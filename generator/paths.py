@@ -7,7 +7,7 @@ template's author and by whoever chose the parameters. A path is accepted only w
 - not empty, not ``.`` and not ``..`` (so no leading, doubled or trailing separator either);
 - no backslash (Windows and some Git clients read it as a separator) and no ``:`` (a drive letter such as
   ``C:`` or an NTFS stream such as ``.git::$INDEX_ALLOCATION``);
-- no NUL or other control character (C0, DEL, C1), no lone surrogate, at most 255 bytes per name and
+- no NUL or other control character (C0, DEL, C1), no lone surrogate, at most 255 bytes per name, 32 names and
   4096 characters in all;
 - not a look-alike of ``.git`` or ``.gitmodules``: compared case-insensitively, with trailing dots and spaces
   removed (Windows drops them), with the code points HFS+ ignores removed, and including the NTFS 8.3 short
@@ -38,6 +38,7 @@ _GIT_NAMES = {".git", ".gitmodules"}
 _FIRST = "\0"  # the trie key of a folder's first path (NUL is in no accepted name)
 MAX_PATH_CHARS = 4096  # PATH_MAX on Linux
 MAX_NAME_BYTES = 255  # NAME_MAX on Linux, macOS and Windows (in UTF-8 bytes here)
+MAX_DEPTH = 32  # names in one path: far beyond any pipeline folder, and each level costs a git tree and a syscall
 _SHORT_NAMES = re.compile(r"(git|gitmod|gi7eba)~[0-9]+")  # NTFS 8.3 names of .git and .gitmodules
 
 
@@ -86,7 +87,10 @@ def path_problem(path: str) -> str | None:
         return "an absolute path"
     if re.match(r"[A-Za-z]:", path):
         return "a path with a drive letter"
-    for part in path.split("/"):
+    parts = path.split("/")
+    if len(parts) > MAX_DEPTH:
+        return f"{len(parts)} names deep; at most {MAX_DEPTH}"
+    for part in parts:
         problem = component_problem(part)
         if problem is not None:
             return problem

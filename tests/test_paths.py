@@ -40,8 +40,10 @@ def test_every_escape_and_git_look_alike_is_refused_with_the_reason(path: str) -
     assert repr(path) in caught.value.message and "refused" in caught.value.message
 
 
-@pytest.mark.parametrize(("path", "says"), [("a" * 256, "longer than 255 bytes"), ("é" * 128, "longer than 255"),
-                                            ("a/" * 2100 + "x", "longer than 4096"), ("x\ud800", "lone surrogate")])
+@pytest.mark.parametrize(("path", "says"), [
+    ("a" * 256, "longer than 255 bytes"), ("é" * 128, "longer than 255"), ("a/" * 2100 + "x", "longer than 4096"),
+    ("a/" * 32 + "x", "33 names deep"), ("x\ud800", "lone surrogate"),
+])
 def test_a_name_or_path_beyond_the_file_system_limits_is_refused(path: str, says: str) -> None:
     problem = path_problem(path)
     assert problem is not None
