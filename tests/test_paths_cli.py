@@ -86,3 +86,15 @@ def test_pr_refuses_a_path_into_git_on_any_file_system(published: tuple[Path, st
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--path" in result.stderr
     assert git_server.receive_packs() == 0
+
+
+def test_pr_upgrade_refuses_a_tampered_answers_file_in_the_repository(published: tuple[Path, str],
+                                                                      git_server: GitServer) -> None:
+    work, url = published
+    answers = '{"template": "notes", "version": "1.0.0", "parameters": {"notes_file": "../../../../tmp/pwned-cli"}}\n'
+    git_server.create("acme/tampered", {"apps/notes/.pipeforge-answers.yaml": answers})
+    result = run("pr", "--upgrade", "--to", "1.1.0", "--repo", git_server.url("acme/tampered"), "--path", "apps/notes",
+                 url=url, cwd=work)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "would not stay inside" in result.stderr
+    assert git_server.receive_packs() == 0 and not Path("/tmp/pwned-cli").exists()
