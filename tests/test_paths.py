@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.safety import bundle_problems
-from generator.errors import TemplateDefinitionError, UsageError
+from generator.errors import InvalidParametersError, TemplateDefinitionError, UsageError
 from generator.gitops.branch import target_path
 from generator.paths import clean_relative, path_problem, same_name_key, tree_problems
 from generator.safe_write import write_files
 from generator.scaffold import build, write
-from generator.template_spec import load_template
+from generator.template_spec import TemplateSpec, load_template
 from generator.upgrade import UpgradePlan, apply
 from tests.hostile import CONTROL, ESCAPES, path_template, tree_snapshot
 
@@ -89,6 +89,24 @@ def test_any_accepted_path_stays_inside_and_is_never_git(path: str) -> None:
 def test_any_path_with_a_bad_component_anywhere_is_refused(before: list[str], bad: str, after: list[str]) -> None:
     path = "/".join([*before, bad, *after])
     assert path_problem(path) is not None
+
+
+@pytest.fixture(scope="module")
+def notes_dir_template(tmp_path_factory: pytest.TempPathFactory) -> TemplateSpec:
+    return load_template(path_template(tmp_path_factory.mktemp("notes"), name="notes", where="folder"))
+
+
+@given(value=st.text(_CHARS, min_size=1, max_size=24))
+@settings(max_examples=60, deadline=None)
+def test_any_parameter_value_renders_inside_the_folder_or_is_refused(notes_dir_template: TemplateSpec,
+                                                                    value: str) -> None:
+    try:
+        pipeline = build(notes_dir_template, {"notes_file": value})
+    except (TemplateDefinitionError, InvalidParametersError):
+        return
+    for path in [pipeline.folder_name, *pipeline.files]:
+        assert path_problem(path) is None
+        assert posixpath.normpath(posixpath.join("/out", path)).startswith("/out/")
 
 
 # --- Rendering refuses, whichever entry point renders. ------------------------------------------------------
