@@ -11,6 +11,7 @@ detected by ``--force-with-lease`` and resolved by fetching and deciding again.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from generator.errors import ConflictError, UsageError
 from generator.gitops.git import Credentials, RemoteError, check_branch, check_url, explain
 from generator.gitops.mirror import BRANCH_PREFIX, Mirror, locked, target_lock
 from generator.paths import UnsafePathError, path_problem, shown, tree_problems
+from generator.safe_write import write_files
 from generator.scaffold import Pipeline
 
 TRAILER = "Pipeforge-Target"
@@ -178,16 +180,20 @@ class _Writer:
         return BranchResult(self.branch, commit, changed=True, exists=True, created=current is None)
 
     def _folder_tree(self, wanted: Folder) -> str:
-        """The folder as a tree object in the mirror: blobs hashed from memory (no file named by a template is
-        ever created), paths checked again before they become tree entries."""
+        """The folder as a tree object in the mirror, paths checked again before they become tree entries. The
+        blobs are hashed by one ``git hash-object`` from numbered files in a private folder: no file named by
+        a template is ever created."""
         problems = tree_problems(wanted.files)  # the kept entries come from the repository's own tree
         if problems:
             raise UnsafePathError(f"refusing to commit into {self.path}: " + "; ".join(problems))
-        written = {}
-        for name in sorted(wanted.files):
-            blob = self.git.out("hash-object", "-w", "--stdin", input=wanted.files[name].encode("utf-8"))
-            mode = "100755" if wanted.kept.get(name, ("",))[0] == "100755" else "100644"
-            written[name] = (mode, "blob", blob)
+        names = sorted(wanted.files)
+        with tempfile.TemporaryDirectory(prefix="pipeforge-blobs-") as staging:
+            numbered = {str(index): wanted.files[name] for index, name in enumerate(names)}
+            write_files(Path(staging), numbered)
+            blobs = self.git.out("hash-object", "-w", "--no-filters", "--stdin-paths",
+                                 input="".join(f"{staging}/{number}\n" for number in numbered)).split()
+        written = {name: ("100755" if wanted.kept.get(name, ("",))[0] == "100755" else "100644", "blob", blob)
+                   for name, blob in zip(names, blobs, strict=True)}
         return self._mktree_nested({**wanted.kept, **written})
 
     def _mktree_nested(self, objects: dict[str, tuple[str, str, str]]) -> str:
