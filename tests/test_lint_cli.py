@@ -146,7 +146,7 @@ def test_clean_file_exits_0_and_warnings_alone_do_not_fail(tmp_path: Path) -> No
     assert result.returncode == 0 and "PF502 warning" in result.stdout
 
 
-@pytest.mark.parametrize("args", [["lint"], ["lint", "does-not-exist.yaml"], ["lint", "--ignore", "PF999", "."],
+@pytest.mark.parametrize("args", [["lint", "does-not-exist.yaml"], ["lint", "--ignore", "PF999", "."],
                                   ["lint", "--format", "xml", "."]])
 def test_usage_errors_exit_2_without_traceback(args: list[str], tmp_path: Path) -> None:
     result = run(*args, cwd=tmp_path)
