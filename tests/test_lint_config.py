@@ -311,3 +311,16 @@ def test_selectors_are_case_insensitive_codes_names_prefixes_or_all() -> None:
     assert parse_selector("No-Retry") is not None and parse_selector("all") is not None
     assert parse_selector("PF") is not None and parse_selector("P") is None and parse_selector("") is None
     assert parse_selector("E501") is None and parse_selector("PF9") is None
+
+
+def test_the_readme_example_configuration_is_valid_and_means_what_its_comments_say(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml\n[tool.pipeforge.lint]\n", 1)[1].split("```", 1)[0]
+    config = load_config(pyproject(tmp_path, block).parent)
+    assert config.force_exclude and config.default_deadline_seconds == 1800 and config.kubernetes_version == "1.30"
+    assert config.severity["PF501"] == "error" and config.severity["PF502"] == "info"
+    assert "PF507" not in config.enabled_rules() and "PF205" not in config.enabled_rules()
+    assert "PF103" not in config.rules_for(tmp_path / "drafts" / "x" / "a.yaml")
+    assert "PF504" in config.rules_for(tmp_path / "prod" / "a.yaml")
+    assert "PF504" not in config.rules_for(tmp_path / "dev" / "a.yaml")
+    assert config.is_excluded(tmp_path / "a" / "b.generated.yaml") and config.is_excluded(tmp_path / "vendor" / "x")
