@@ -396,7 +396,7 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     from generator.lint_cli import run_lint
 
-    return run_lint(args, out, version=__version__)
+    return EXIT_FINDINGS if run_lint(args, out, version=__version__) else EXIT_OK
 
 
 def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:

@@ -36,10 +36,14 @@ DOCS_BASE_URL = "https://pipeforge.readthedocs.io/en/latest"
 _STRUCTURE_RULES = frozenset({"PF002", "PF003", "PF004"})
 
 
+def docs_url() -> str:
+    """The documentation's address, ending in ``/`` (``PIPEFORGE_DOCS_URL`` replaces it, e.g. for a mirror)."""
+    return (os.environ.get("PIPEFORGE_DOCS_URL") or DOCS_BASE_URL).rstrip("/") + "/"
+
+
 def rule_url(code: str) -> str:
-    """The documentation page of a rule (``PIPEFORGE_DOCS_URL`` replaces the base, e.g. for a mirror)."""
-    base = os.environ.get("PIPEFORGE_DOCS_URL") or DOCS_BASE_URL
-    return f"{base.rstrip('/')}/rules/{code}/"
+    """The documentation page of a rule."""
+    return f"{docs_url()}rules/{code}/"
 
 
 @dataclass(frozen=True)
@@ -425,7 +429,6 @@ def format_sarif(report: LintReport, version: str) -> str:
     """SARIF 2.1.0, as GitHub code scanning reads it (relative paths resolve against the working folder)."""
     codes = sorted(RULES)
     index = {code: i for i, code in enumerate(codes)}
-    base = (os.environ.get("PIPEFORGE_DOCS_URL") or DOCS_BASE_URL).rstrip("/") + "/"
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -433,7 +436,7 @@ def format_sarif(report: LintReport, version: str) -> str:
             "tool": {"driver": {
                 "name": "pipeforge",
                 "version": version,
-                "informationUri": base,
+                "informationUri": docs_url(),
                 "rules": [_sarif_rule(code) for code in codes],
             }},
             "originalUriBaseIds": {_SRCROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from generator.lint import LintOptions, LintReport
     from generator.lintconfig import LintConfig
 
-EXIT_OK, EXIT_FINDINGS = 0, 1
 FORMATS = ("text", "json", "sarif", "github")
 LEVELS = ("error", "warning", "info")
 
@@ -86,18 +85,19 @@ def _reads_stdin(args: argparse.Namespace) -> bool:
     return named == ["-"] or (args.stdin_filename is not None and not named)
 
 
-def run_lint(args: argparse.Namespace, out: TextIO, *, version: str) -> int:
+def run_lint(args: argparse.Namespace, out: TextIO, *, version: str) -> bool:
+    """Print what was asked for; whether the run failed (``generator.cli`` maps that to exit 1)."""
     from generator.lint import format_rules, lint_paths, lint_stdin
 
     if args.list_rules:
         out.write(format_rules())
-        return EXIT_OK
+        return False
     options = _options(args)
     stdin = _reads_stdin(args)
     paths = [] if stdin else (args.paths or [Path()])
     if args.show_settings:
         out.write(_describe(_settings(args, options, stdin, paths)))
-        return EXIT_OK
+        return False
     if stdin:
         report = lint_stdin(sys.stdin.buffer.read(), filename=args.stdin_filename, **options)
     else:
@@ -106,9 +106,7 @@ def run_lint(args: argparse.Namespace, out: TextIO, *, version: str) -> int:
             sys.stderr.write("pipeforge: warning: no *.yaml or *.yml files to check under " +
                              ", ".join(str(p) for p in paths) + "\n")
     out.write(_formatted(report, args.format, version))
-    if args.exit_zero:
-        return EXIT_OK
-    return EXIT_FINDINGS if report.fails_at(args.fail_on) else EXIT_OK
+    return not args.exit_zero and report.fails_at(args.fail_on)
 
 
 def _formatted(report: LintReport, name: str, version: str) -> str:

@@ -323,8 +323,10 @@ class _ConfigReader:
             return []
         return value
 
-    def rules(self, table: Mapping[str, Any], key: str, value: Any = None) -> tuple[Selector, ...]:
-        texts = self.strings(table, key, []) if value is None else value
+    def rules(self, table: Mapping[str, Any], key: str) -> tuple[Selector, ...]:
+        return self.selectors(self.strings(table, key, []), key)
+
+    def selectors(self, texts: Sequence[str], key: str) -> tuple[Selector, ...]:
         try:
             return selectors(texts, where=f"{self.where} {key}")
         except ConfigError as exc:
@@ -349,7 +351,7 @@ class _ConfigReader:
                 continue
             negated = pattern.startswith("!")
             glob = pattern[1:] if negated else pattern
-            selected = self.rules({}, f"per-file-ignores.{pattern!r}", rules)
+            selected = self.selectors(rules, f"per-file-ignores.{pattern!r}")
             entries.append(PerFileIgnore(pattern, negated, PatternSet(root, (glob,)), selected))
         return tuple(entries)
 
@@ -362,7 +364,7 @@ class _ConfigReader:
             if level not in SEVERITY_LEVELS:
                 self.problem(f"severity.{name}", f"expected one of {', '.join(SEVERITY_LEVELS)}, got {_shown(level)}")
                 continue
-            for selector in self.rules({}, f"severity.{name}", [name]):
+            for selector in self.selectors([name], f"severity.{name}"):
                 by_specificity.append((selector.specificity, selector.codes, level))
         overrides: dict[str, str] = {}
         for _, codes, level in sorted(by_specificity, key=lambda item: item[0]):
