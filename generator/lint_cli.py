@@ -35,6 +35,12 @@ def add_lint_arguments(lint: argparse.ArgumentParser) -> None:
     lint.add_argument("--format", choices=FORMATS, default="text",
                       help="text (file:line: rule severity message), json, SARIF 2.1.0 for code scanning, or "
                       "github (GitHub Actions annotations)")
+    _add_selection_arguments(lint)
+    _add_setting_arguments(lint)
+    lint.add_argument("--list-rules", action="store_true", help="print every rule with its severity and exit")
+
+
+def _add_selection_arguments(lint: argparse.ArgumentParser) -> None:
     rules = lint.add_argument_group("rule selection (RULE: code, name, code prefix or ALL)")
     rules.add_argument("--select", metavar="RULE,...", type=_comma_list, action="extend",
                        help="run only these rules, replacing the configuration's select/extend-select/ignore")
@@ -54,9 +60,13 @@ def add_lint_arguments(lint: argparse.ArgumentParser) -> None:
     files.add_argument("--stdin-filename", metavar="NAME",
                        help="the name of the manifest read from standard input: used in the report, to find its "
                        "configuration and for per-file-ignores")
+
+
+def _add_setting_arguments(lint: argparse.ArgumentParser) -> None:
     config = lint.add_argument_group("configuration")
     config.add_argument("--config", metavar="FILE", type=Path,
-                        help="use this pyproject.toml or .pipeforge.toml for every file instead of the nearest one")
+                        help="use this file for every path instead of the nearest one: a pyproject.toml "
+                        "([tool.pipeforge.lint]) or any other TOML file with a [lint] table")
     config.add_argument("--isolated", action="store_true", help="read no configuration file")
     config.add_argument("--show-settings", action="store_true",
                         help="print the settings the first PATH is linted with, and exit")
@@ -65,7 +75,6 @@ def add_lint_arguments(lint: argparse.ArgumentParser) -> None:
                        help="exit 1 when a finding is at least this severe (default: error)")
     exits.add_argument("--exit-zero", action="store_true",
                        help="exit 0 even with findings (2 still means a usage or configuration error)")
-    lint.add_argument("--list-rules", action="store_true", help="print every rule with its severity and exit")
 
 
 def _options(args: argparse.Namespace) -> LintOptions:

@@ -290,6 +290,10 @@ def test_the_cli_exits_2_with_the_configuration_problem_and_no_traceback(tmp_pat
     assert "a .pipeforge.toml holds only a [lint] table" in run("lint", cwd=tmp_path).stderr
     bad = run("lint", "--select", "PF9", "--isolated", cwd=tmp_path)
     assert bad.returncode == 2 and "--select: 'PF9' is not a rule" in bad.stderr
+    missing = run("lint", "--config", "nope.toml", cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.toml: cannot read: No such file" in missing.stderr
+    both = run("lint", "--config", "nope.toml", "--isolated", cwd=tmp_path)
+    assert both.returncode == 2 and "--config and --isolated contradict each other" in both.stderr
 
 
 def test_the_cli_honours_the_configuration_and_shows_the_settings(tmp_path: Path) -> None:
