@@ -152,7 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
         "  pipeforge lint --fail-on warning --exclude 'vendor/,*.generated.yaml' deploy/\n"
         "  pipeforge lint --exit-zero --format json . > report.json\n"
         "  pipeforge lint --show-settings deploy/nightly.yaml # which configuration applies, and how\n"
-        "  pipeforge lint --list-rules\n\n",
+        "  pipeforge lint --list-rules\n\n"
+        "configuration (pyproject.toml; in a .pipeforge.toml the tables are [lint] and [lint.NAME]):\n"
+        "  [tool.pipeforge.lint]\n"
+        "  extend-select = []\n"
+        "  ignore = [\"PF507\", \"no-retry\"]\n"
+        "  extend-exclude = [\"vendor/\", \"*.generated.yaml\"]\n"
+        "  [tool.pipeforge.lint.per-file-ignores]\n"
+        "  \"drafts/**\" = [\"PF1\"]        # globs relative to this file's folder\n"
+        "  [tool.pipeforge.lint.severity]\n"
+        "  PF205 = \"error\"\n\n",
     )
     add_lint_arguments(lint)
     lint.set_defaults(handler=_cmd_lint)

@@ -328,3 +328,12 @@ def test_the_readme_example_configuration_is_valid_and_means_what_its_comments_s
     assert "PF504" in config.rules_for(tmp_path / "prod" / "a.yaml")
     assert "PF504" not in config.rules_for(tmp_path / "dev" / "a.yaml")
     assert config.is_excluded(tmp_path / "a" / "b.generated.yaml") and config.is_excluded(tmp_path / "vendor" / "x")
+
+
+def test_the_help_example_configuration_is_valid(tmp_path: Path) -> None:
+    help_text = run("lint", "--help").stdout
+    block = help_text.split("  [tool.pipeforge.lint]\n", 1)[1].split("\n\n", 1)[0]
+    body = "\n".join(line.removeprefix("  ") for line in block.splitlines()) + "\n"
+    config = load_config(pyproject(tmp_path, body).parent)
+    assert config.severity == {"PF205": "error"} and "PF507" not in config.enabled_rules()
+    assert "PF103" not in config.rules_for(tmp_path / "drafts" / "a.yaml")
