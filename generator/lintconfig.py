@@ -17,6 +17,7 @@ The semantics are ruff's, so a team that already configures ruff has nothing new
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +38,11 @@ DEFAULT_DEADLINE_SECONDS = 3600
 SELECTOR_FORMS = "a rule code (PF205), a rule name (no-retry), a code prefix (PF2) or ALL"
 _RULE_SPECIFICITY = 5
 _KUBERNETES_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?")
+
+
+def absolute_path(path: Path | str) -> Path:
+    """Absolute and without ``..``, symbolic links kept: globs match the path as the user wrote it (ruff)."""
+    return Path(os.path.normpath(Path(path).absolute()))
 
 
 class ConfigError(UsageError):
@@ -126,7 +132,7 @@ class PatternSet:
     def matches(self, path: Path, *, is_dir: bool = False) -> bool:
         if not self.patterns:
             return False
-        absolute = Path(path).resolve()
+        absolute = absolute_path(path)
         try:
             rel = absolute.relative_to(self.root).as_posix()
         except ValueError:  # outside the root: only the unanchored patterns can match
@@ -157,7 +163,7 @@ class LintConfig:
     """The settings one file is linted with: from its configuration file (or the defaults)."""
 
     path: Path | None = None
-    root: Path = field(default_factory=lambda: Path.cwd().resolve())
+    root: Path = field(default_factory=Path.cwd)
     select: tuple[Selector, ...] | None = None
     extend_select: tuple[Selector, ...] = ()
     ignore: tuple[Selector, ...] = ()
@@ -213,7 +219,7 @@ def find_config_file(start: Path, *, known: dict[Path, Path | None] | None = Non
 
     ``known`` remembers folders already looked at (one lint run walks the same parents many times).
     """
-    folder = Path(start).resolve()
+    folder = absolute_path(start)
     if not folder.is_dir():
         folder = folder.parent
     seen = {} if known is None else known
@@ -243,7 +249,7 @@ def load_config(start: Path) -> LintConfig:
 
 def read_config(path: Path) -> LintConfig:
     """One configuration file (``--config``); every problem in it is reported, not just the first."""
-    path = Path(path).resolve()
+    path = absolute_path(path)
     if path.name == PYPROJECT:
         table, where = _pyproject_table(path), "[tool.pipeforge.lint]"
         if table is None:
@@ -399,7 +405,7 @@ class ConfigResolver:
     def __init__(self, *, config: Path | None = None, isolated: bool = False,
                  layer: RuleSelection = RuleSelection(), exclude: Sequence[str] | None = None,
                  extend_exclude: Sequence[str] = (), force_exclude: bool | None = None) -> None:
-        cwd = Path.cwd().resolve()
+        cwd = Path.cwd()
         self._fixed = read_config(config) if config is not None else (LintConfig(root=cwd) if isolated else None)
         self._cwd = cwd
         # command-line globs are relative to the working folder, as in ruff

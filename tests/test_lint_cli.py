@@ -384,6 +384,7 @@ def test_select_extend_select_ignore_and_exclude_on_the_command_line(tmp_path: P
         ("wf.yaml", "PF505"), ("wf.yaml", "PF507")}
     assert found("--select", "PF103", "vendor/v.yaml", "--exclude", "vendor") == {("vendor/v.yaml", "PF103")}
     assert found("--select", "PF103", "vendor/v.yaml", "--exclude", "vendor", "--force-exclude") == set()
+    assert found("--select", "PF5", "--extend-ignore", "PF5", "wf.yaml") == set()  # ruff's older spelling
 
 
 def test_help_teaches_every_lint_option_with_examples() -> None:

@@ -221,6 +221,7 @@ def test_exclude_skips_folders_and_files_found_by_the_walk_but_not_named_ones(tm
     assert lint_paths(skipped).files == 3  # named explicitly: linted
     assert lint_paths(skipped, force_exclude=True).files == 0
     assert lint_paths([tmp_path / "vendor"], force_exclude=True).files == 0
+    assert lint_paths([tmp_path / "a" / ".." / "vendor" / "v.yaml"], force_exclude=True).files == 0
 
 
 def test_default_excludes_and_extend_exclude_and_command_line_exclude(tmp_path: Path) -> None:
