@@ -239,8 +239,8 @@ def _lint_source(text: str, filename: str, rules: _Rules) -> list[Finding]:
 
 
 def _lint_bytes(data: bytes, name: str, rules: _Rules) -> list[Finding]:
-    try:
-        text = data.decode("utf-8")
+    try:  # universal newlines, as Path.read_text reads a file
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         return [_finding(Hit("PF001", 1, None, f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8"),
                          name, rules)] if "PF001" in rules.enabled else []
