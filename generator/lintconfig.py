@@ -160,7 +160,11 @@ class PerFileIgnore:
 
 @dataclass(frozen=True)
 class LintConfig:
-    """The settings one file is linted with: from its configuration file (or the defaults)."""
+    """The settings one file is linted with: from its configuration file (or the defaults).
+
+    Other commands read it through :func:`load_config`: ``rules_for(path)`` is the rule choice (select,
+    ignore, per-file-ignores) and ``default_deadline_seconds`` the deadline a fix should write.
+    """
 
     path: Path | None = None
     root: Path = field(default_factory=Path.cwd)
@@ -191,9 +195,6 @@ class LintConfig:
         ignored = {code for entry in self.per_file_ignores if entry.applies_to(path)
                    for selector in entry.rules for code in selector.codes}
         return self.enabled_rules() - ignored
-
-    def severity_of(self, code: str, default: str) -> str:
-        return self.severity.get(code, default)
 
     def is_excluded(self, path: Path, *, is_dir: bool = False) -> bool:
         """``--exclude`` (or the file's ``exclude``), the file's ``extend-exclude``, ``--extend-exclude``."""
