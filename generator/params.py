@@ -18,6 +18,13 @@ from generator.template_spec import ParameterSpec, TemplateSpec
 
 _ALLOWED_CONTROLS = {"\t", "\n"}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+#: The most significant digits an integer parameter is read with (64-bit numbers have 19); a longer run of
+#: digits is refused by name, before Python's int() is asked (past 4300 digits it raises ValueError).
+MAX_DIGITS = 19
+
+
+def _digits(text: str) -> int:
+    return len(text.lstrip("+-").lstrip("0"))
 
 
 def coerce(spec: ParameterSpec, raw: Any) -> Any:
@@ -28,7 +35,7 @@ def coerce(spec: ParameterSpec, raw: Any) -> Any:
         # ASCII digits only, around them only ASCII blanks: Python's int() and str.strip() would also take
         # "1_000", other scripts' digits and a trailing control character such as U+001F.
         text = raw.strip(" \t\r\n")
-        return int(text, 10) if _INTEGER.fullmatch(text) else raw
+        return int(text, 10) if _INTEGER.fullmatch(text) and _digits(text) <= MAX_DIGITS else raw
     if spec.type == "boolean" and raw.lower() in ("true", "false", "yes", "no"):
         return raw.lower() in ("true", "yes")
     return raw
@@ -48,6 +55,8 @@ def _text_rules(value: str) -> str | None:
 
 def _type_rule(spec: ParameterSpec, value: Any) -> str | None:
     kind = spec.type
+    if kind == "integer" and isinstance(value, str) and _INTEGER.fullmatch(value.strip(" \t\r\n")):
+        return f"must be a whole number of at most {MAX_DIGITS} digits"
     if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
         return "must be a whole number"
     if kind == "boolean" and not isinstance(value, bool):

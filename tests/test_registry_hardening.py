@@ -241,3 +241,27 @@ def test_a_json_body_inside_a_tar_is_not_checked_as_json(limited: RegistryServer
         _, token = create(session, name=unique_name(), scopes=["publish"])
     response = publish(limited, token, buffer.getvalue(), "x")
     assert response.status_code == 422 and "invalid-request" not in response.json()["type"]
+
+
+@pytest.mark.parametrize("digits", ["9" * 20, "-" + "1" * 4301, "+" + "7" * 5000])
+def test_a_huge_integer_written_as_text_is_a_422_on_the_api_and_the_page(registry: RegistryServer,
+                                                                         digits: str) -> None:
+    with registry.client() as client:
+        api = client.post(RENDER, json={"template": "saga-compensation", "parameters": {"retry_limit": digits}})
+        page = client.get("/templates/saga-compensation", params={"retry_limit": digits})
+    rule = assert_problem(api, 422, "invalid-parameters")["errors"][0]["rule"]
+    assert "at most 19 digits" in rule
+    assert page.status_code == 422 and "at most 19 digits" in page.text  # the form, the field marked
+
+
+def test_a_huge_integer_on_the_command_line_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "generator", "new", "saga-compensation", "--no-input",
+                           "-o", str(tmp_path / "out"), "--set", "retry_limit=" + "8" * 5000],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "at most 19 digits" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -28,7 +28,8 @@ ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=30)
 NUMBERS = st.integers(min_value=-(10**40), max_value=10**40) | st.floats() | st.sampled_from(
     [2**63, -(2**63) - 1, 10**300, 1e308, 5e-324])
 NEAR_VALID = st.sampled_from(["orders", "orders\n", "default", "default\n", "a" * 64, "", " ", "{{x}}",
-                              "ghcr.io/acme/x:1.0", "x:latest", "Deployment"]) | ANY_TEXT
+                              "ghcr.io/acme/x:1.0", "x:latest", "Deployment"]) | ANY_TEXT | st.from_regex(
+    r"[ +-]?[0-9]{15,6000} ?", fullmatch=True)
 SCALARS = st.none() | st.booleans() | NUMBERS | NEAR_VALID
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ANY_TEXT, inner,
                                                                                           max_size=3),
