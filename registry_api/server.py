@@ -19,7 +19,12 @@ import queue
 import re
 import sys
 from logging.handlers import QueueHandler, QueueListener
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from registry_api.settings import Settings
 
 LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _QUERY = re.compile(r"\?.*\Z", re.DOTALL)
@@ -126,8 +131,8 @@ def timed_protocol(header_timeout: float) -> type[Any]:
     return TimedH11Protocol
 
 
-def server_config(app: Any, settings: Any, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
-                  access_log: bool = True) -> Any:
+def server_config(app: Any, settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+                  access_log: bool = True) -> uvicorn.Config:
     """The uvicorn configuration of the registry: header and keep-alive deadlines, no server header, no
     proxy headers trusted, and no logging config of uvicorn's own (``install_logging`` is the one)."""
     import uvicorn
