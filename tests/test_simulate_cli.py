@@ -72,7 +72,7 @@ def test_a_gate_with_no_decision_says_the_workflow_is_waiting(tmp_path: Path) ->
     ("args", "message"),
     [
         (["--fail", "nosuch"], "no step or task named 'nosuch'"),
-        (["--fail", "process=sometimes"], "must be failed or error"),
+        (["--fail", "process=sometimes"], "must be failed, error or unschedulable"),
         (["--fail", "process:0"], "N must be a whole number"),
         (["--resume", "process"], "not an approval gate"),
         (["--stop-at", "process", "--terminate-at", "publish"], "not allowed with argument"),

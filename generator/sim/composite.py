@@ -408,6 +408,7 @@ class StepsRun:
         self.pending = 0
         self.launching = False
         self.failed: str | None = None
+        self.failed_phase = "Failed"  # the steps template turns a child's Error into Failed, save one case
         self.local = call.scope.child({})
 
     def start(self) -> None:
@@ -417,7 +418,7 @@ class StepsRun:
         groups = self.call.template.steps
         while True:
             if self.failed is not None:
-                self.done("Failed", self.failed)
+                self.done(self.failed_phase, self.failed)
                 return
             self.group += 1
             if self.group >= len(groups):
@@ -448,7 +449,12 @@ class StepsRun:
             values[f"steps.{step.name}.{key}"] = value
 
     def _step_done(self, step: Task, node: SimNode) -> None:
-        if node.phase in FAILING and not continues_on(step, node.phase) and self.failed is None:
+        if node.name in self.engine.creation_failed:
+            # a child's pod creation error returns from executeStepGroup: the steps node is Error,
+            # whatever continueOn says (docs/argo-semantics.md "Entry and exit template errors")
+            self.failed = f"step group deemed errored due to child {node.name} error"
+            self.failed_phase = "Error"
+        elif node.phase in FAILING and not continues_on(step, node.phase) and self.failed is None:
             self.failed = f"child '{node.name}' {node.phase.lower()}"
         self.pending -= 1
         if self.pending == 0 and not self.launching:

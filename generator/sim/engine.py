@@ -29,17 +29,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.model import Manifest, Parameter, RetryStrategy, Task, Template, WorkflowSpec
+from generator.model import AGENT_KINDS, Manifest, Parameter, RetryStrategy, Task, Template, WorkflowSpec
 from generator.sim.expr import ExpressionError, evaluate_expr, substitute
-from generator.sim.faults import Faults
+from generator.sim.faults import UNSCHEDULABLE, Faults
 from generator.sim.ledger import Ledger
 from generator.sim.values import Scope, parse_duration, placeholder, suffix, text, to_int
 
 STEP_SECONDS = 10.0
 MAX_ATTEMPTS = 100  # an unbounded retryStrategy over a permanent fault is cut here (and said so)
 MAX_DEPTH = 16  # recursion over values not known offline would not end: cut here (and said so)
-POD_KINDS = ("container", "script", "resource", "containerSet")
-OPAQUE_KINDS = ("http", "plugin", "data")
 COMPLETED = ("Succeeded", "Failed", "Error")
 
 Done = Callable[[str, str], None]
@@ -114,8 +112,10 @@ class Activity:
 
 
 class Engine:
-    def __init__(self, manifest: Manifest, library: list[Manifest], faults: Faults) -> None:
+    def __init__(self, manifest: Manifest, library: list[Manifest], faults: Faults,
+                 roots: dict[str, str] | None = None) -> None:
         self.manifest = manifest
+        self.roots = roots or {}  # the step names of a leaf entrypoint ("entry") and exit handler ("exit")
         self.library = library
         self.faults = faults
         self.now = 0.0
@@ -129,6 +129,8 @@ class Engine:
         self.shutdown: str | None = None
         self.deadline_passed = False
         self.halted: str | None = None
+        self.never_ends: str | None = None  # why the run cannot end (no bound reaches it), if it cannot
+        self.creation_failed: set[str] = set()  # nodes whose pod could not be created, the error bubbling up
         self.finished = False
         self.main_done = False
         self.phase = "Running"
@@ -139,7 +141,7 @@ class Engine:
         self.spec = manifest.spec
         self.plans: dict[int, Any] = {}
         self._shutdown_pending = False
-        self.workflow_name = _workflow_name(manifest)
+        self.workflow_name = workflow_name(manifest)
         self.globals = Scope(self._global_values())
         deadline = self.spec.active_deadline_seconds
         self.deadline_at: float | None = float(deadline) if deadline is not None else None
@@ -186,6 +188,7 @@ class Engine:
             where = "an exit handler (exit pods ignore the workflow deadline)" if any(
                 a.call.in_exit for a in self.active.values()) else "no deadline"
             self.halted = f"{', '.join(dict.fromkeys(hung))} hangs forever: {where} kills it"
+            self.never_ends = "hangs with no deadline"
             return False
         self.halted = "nothing left to run, yet the workflow did not complete"
         return False
@@ -219,7 +222,7 @@ class Engine:
 
     def _start(self) -> None:
         spec = self.spec
-        root = self.new_node(self.workflow_name, spec.entrypoint or "?", False)
+        root = self.new_node(self.workflow_name, spec.entrypoint or "?", False, self.roots.get("entry", ""))
         self.record(root, "Running")
         inputs = {f"inputs.parameters.{p.name}": v for p, v in self._workflow_arguments()}
         self._run_root(root, spec.entrypoint, inputs, False, self._main_finished)
@@ -235,6 +238,9 @@ class Engine:
 
         def finished(phase: str, message: str) -> None:
             self.finish_node(node, phase, message)
+            if node.name in self.creation_failed:
+                self._root_error(node, in_exit)
+                return
             done(phase)
 
         template, tspec = found
@@ -252,9 +258,22 @@ class Engine:
         if handler is None or self.shutdown == "Terminate":
             self._complete()
             return
-        node = self.new_node(f"{self.workflow_name}.onExit", handler, True)
+        node = self.new_node(f"{self.workflow_name}.onExit", handler, True, self.roots.get("exit", ""))
         self.record(node, "Running", message=f"workflow.status={status}")
         self._run_root(node, handler, {}, True, self._exit_done)
+
+    def _root_error(self, node: SimNode, in_exit: bool) -> None:
+        """The entry or exit template returned an error (its pod could not be created, and its retry
+        policy does not retry errors): Argo marks the workflow Error at once, and after an entry error no
+        exit handler runs (docs/argo-semantics.md "Entry and exit template errors")."""
+        where = "exit" if in_exit else "entry"
+        self.main_done = True
+        self.phase = "Error"
+        if in_exit:
+            self.exit_ran, self.exit_phase = True, "Error"
+        self.events.append(Event(self.now, self.workflow_name, "Error",
+                                 message=f"error in {where} template execution: {node.message}"))
+        self._complete()
 
     def _exit_done(self, phase: str) -> None:
         self.exit_ran = True
@@ -434,9 +453,12 @@ class Engine:
                         "offline) are cut: the deepest is taken to succeed")
             done("Succeeded", "recursion cut by the simulator")
             return
-        if kind in POD_KINDS or kind in OPAQUE_KINDS:
-            if kind in OPAQUE_KINDS:
-                self.assume(f"{kind} templates run no pod: simulated as a step that takes {STEP_SECONDS:g} s")
+        if call.template.faultable:
+            if kind in AGENT_KINDS:
+                self.assume(f"{kind} templates run in the workflow's agent pod: simulated as a step that takes "
+                            f"{STEP_SECONDS:g} s")
+            elif kind == "data":
+                self.assume(f"data templates are simulated as a pod that takes {STEP_SECONDS:g} s")
             self._run_pod(attempt_call, index, done, clamp)
         elif kind == "suspend":
             from generator.sim.gate import run_gate
@@ -456,7 +478,7 @@ class Engine:
         if target is None or self._shutdown_pending or call.node.step != target:
             return
         self._shutdown_pending = True
-        delay = STEP_SECONDS / 2 if call.template.kind in POD_KINDS + OPAQUE_KINDS else 0.0
+        delay = STEP_SECONDS / 2 if call.template.faultable else 0.0
         self.schedule(delay, self.issue_shutdown, "Stop" if faults.stop_at else "Terminate")
 
     # --- pods -----------------------------------------------------------------------------------------
@@ -481,6 +503,9 @@ class Engine:
     def _run_pod(self, call: Call, index: int, done: Done, clamp: float | None) -> None:
         node = call.node
         self.touched.add(node.step)
+        if self.faults.injected(node.step, self.runs.get(node.name, 0)) == UNSCHEDULABLE:
+            self._not_created(call, index, done)
+            return
         deadline = self._pod_deadline(call.template, call.scope, clamp)
         activity = Activity(self, "pod", call, index, done)
         activity.nth = self.runs.get(node.name, 0)
@@ -495,6 +520,18 @@ class Engine:
             return
         run = STEP_SECONDS if deadline is None else min(STEP_SECONDS, deadline / 2)
         self.schedule(run, self._pod_end, activity)
+
+    def _not_created(self, call: Call, index: int, done: Done) -> None:
+        """The pod cannot be created: the node is Error at once, nothing ran. Unless the retry policy
+        retries errors, Argo returns the error up the call chain (see ``_root_error``, ``StepsRun``)."""
+        node = call.node
+        self.runs[node.name] = self.runs.get(node.name, 0) + 1
+        message = "injected: the pod could not be created"
+        retry = call.template.retry or self.spec.retry
+        if retry is None or retry.effective_policy not in ("Always", "OnError", "OnTransientError"):
+            self.creation_failed.add(node.name)
+        self.record(node, "Error", index, (), message)
+        done("Error", message)
 
     def _pod_end(self, activity: Activity) -> None:
         if activity.cancelled:
@@ -560,7 +597,7 @@ def _opaque(label: str) -> Template:
     return Template(name=label, kind="plugin", line=0, raw={})
 
 
-def _workflow_name(manifest: Manifest) -> str:
+def workflow_name(manifest: Manifest) -> str:
     metadata = manifest.raw.get("metadata") or {}
     if manifest.kind == "Workflow" and isinstance(metadata.get("name"), str):
         return str(metadata["name"])

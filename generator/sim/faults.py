@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-PHASE_WORDS = {"failed": "Failed", "error": "Error", "errored": "Error"}
+#: The pod of the step cannot be created (Argo: a pod creation error, the node is Error).
+UNSCHEDULABLE = "Unschedulable"
+PHASE_WORDS = {"failed": "Failed", "error": "Error", "errored": "Error", "unschedulable": UNSCHEDULABLE}
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class Faults:
         lines = []
         for step, (phase, count) in self.fail.items():
             times = "every attempt" if count is None else f"its first {count} attempt{'s' if count != 1 else ''}"
-            lines.append(f"{step} ends {phase} on {times}")
+            what = "cannot create its pod" if phase == UNSCHEDULABLE else f"ends {phase}"
+            lines.append(f"{step} {what} on {times}")
         lines += [f"{step} hangs until a deadline kills it" for step in self.hang]
         for gate, values in self.resume.items():
             supplied = ", ".join(f"{k}={v}" for k, v in values.items())
@@ -51,15 +54,15 @@ class Faults:
 
 
 def parse_fail(text: str) -> tuple[str, tuple[str, int | None]]:
-    """``STEP[=failed|error][:N]`` → (step, (phase, N)); raises ValueError with a readable message."""
+    """``STEP[=failed|error|unschedulable][:N]`` → (step, (phase, N)); raises ValueError with a readable message."""
     head, colon, count_text = text.rpartition(":") if ":" in text else (text, "", "")
     step, eq, word = head.partition("=")
     step = step.strip()
     if not step:
-        raise ValueError(f"expected STEP[=failed|error][:N], got {text!r}")
+        raise ValueError(f"expected STEP[=failed|error|unschedulable][:N], got {text!r}")
     phase = PHASE_WORDS.get(word.strip().lower()) if eq else "Failed"
     if phase is None:
-        raise ValueError(f"{text!r}: the phase must be failed or error, not {word!r}")
+        raise ValueError(f"{text!r}: the phase must be failed, error or unschedulable, not {word!r}")
     count: int | None = None
     if colon:
         if not count_text.strip().isdigit() or int(count_text) < 1:

@@ -48,10 +48,16 @@ def verdict(result: SimulationResult) -> str:
         lines.append(f"DUPLICATED: {declaration} made {len(names)} objects: {', '.join(names)}")
     for step in result.unreached:
         lines.append(f"Note: {step} never ran, so the fault or decision naming it was not used")
-    if result.phase == "Running":
+    if result.never_ends is not None:
+        lines.append(f"Verdict: UNSAFE: the workflow never ends ({result.never_ends}): no bound stops it, so "
+                     "nothing after it (exit handler, cleanup) ever runs")
+    elif result.phase == "Running":
         lines.append("Verdict: nothing orphaned or duplicated so far, but the workflow has not ended")
     elif result.safe:
         lines.append("Verdict: SAFE: nothing orphaned, nothing duplicated")
+    elif result.excused is not None:
+        lines.append(f"Verdict: known gap: {result.excused} (documented; the matrix judges it the same way)")
+        lines.extend(f"  - {m}" for m in result.mitigations)
     else:
         lines.append("Verdict: UNSAFE: the safety invariants are broken (see above)")
     if result.assumptions:
