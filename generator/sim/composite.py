@@ -36,7 +36,7 @@ from generator.sim.expr import (
     task_results,
     truth,
 )
-from generator.sim.values import Scope, item_values, to_int
+from generator.sim.values import Scope, item_node_name, item_values, to_int
 
 NodeDone = Callable[[SimNode], None]
 FAILING = ("Failed", "Error")
@@ -79,9 +79,8 @@ def launch(engine: Engine, task: Task, spec: WorkflowSpec, scope: Scope, in_exit
             done(group)
 
     for index, item in enumerate(items):
-        label = item if isinstance(item, str | int | float) else json.dumps(item, separators=(",", ":"))
         child_scope = scope.child(item_values(item))
-        _launch_one(engine, task, f"{task.name}({index}:{label})", spec, child_scope, in_exit,
+        _launch_one(engine, task, item_node_name(task.name, index, item), spec, child_scope, in_exit,
                     lambda _node: None, child_done, depth)
 
 
@@ -101,21 +100,36 @@ def _launch_one(engine: Engine, task: Task, name: str, spec: WorkflowSpec, scope
         return
     template, tspec = found
     if task.when is not None:
-        try:
-            if not evaluate_when(engine.subst(task.when, scope, in_expression=True)):
-                finish("Skipped", f"when '{task.when}' evaluated false")
-                return
-        except ExpressionError as exc:
-            if "unknown:" not in engine.subst(task.when, scope, in_expression=True):
-                finish("Error", f"when '{task.when}' cannot be evaluated: {exc}")
-                return
-            engine.assume(f"when '{task.when}' of {task.name} depends on a value not known offline: the step runs")
+        decided = _when(engine, task, scope)
+        if isinstance(decided, str):
+            finish("Error", decided)
+            return
+        if not decided:
+            finish("Skipped", f"when '{task.when}' evaluated false")
+            return
     inputs = engine.inputs_for(template, task.arguments, scope)
     if isinstance(inputs, str):
         finish("Error", inputs)
         return
     engine.note_hooks(task)
     engine.execute(Call(node, template, tspec, engine.globals.child(inputs), in_exit, depth + 1), finish)
+
+
+def _when(engine: Engine, task: Task, scope: Scope) -> bool | str:
+    """Whether the step runs, or the error that makes it Error. A ``when`` over a value not known offline
+    is still decided (unknown values are words equal to nothing) and the branch taken is named."""
+    text = engine.subst(task.when or "", scope, in_expression=True)
+    unknown = "unknown:" in text
+    try:
+        runs = evaluate_when(text)
+    except ExpressionError as exc:
+        if not unknown:
+            return f"when '{task.when}' cannot be evaluated: {exc}"
+        runs = True
+    if unknown:
+        branch = "the step runs" if runs else "the step is skipped"
+        engine.assume(f"when '{task.when}' of {task.name} depends on a value not known offline: {branch}")
+    return runs
 
 
 def _exit_hook(engine: Engine, task: Task, node: SimNode, spec: WorkflowSpec, scope: Scope,

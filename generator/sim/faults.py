@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -72,14 +73,48 @@ def parse_fail(text: str) -> tuple[str, tuple[str, int | None]]:
 
 
 def parse_resume(text: str) -> tuple[str, dict[str, str]]:
-    """``GATE[:NAME=VALUE,...]`` → (gate, values)."""
+    """``GATE[:NAME=VALUE,...]`` or ``GATE:{JSON object}`` → (gate, values).
+
+    A VALUE with a comma (or any character) is written as a JSON string: ``msg="Hello, World!"``; the
+    JSON object form carries any set of values: ``approval:{"msg": "Hello, World!"}``."""
     gate, _, rest = text.partition(":")
     if not gate.strip():
-        raise ValueError(f"expected GATE[:NAME=VALUE,...], got {text!r}")
+        raise ValueError(f"expected GATE[:NAME=VALUE,...] or GATE:{{JSON object}}, got {text!r}")
+    if rest.lstrip().startswith("{"):
+        return gate.strip(), _json_values(text, rest)
     values: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in rest.split(","))):
-        name, eq, value = pair.partition("=")
-        if not eq or not name.strip():
+    position = 0
+    while position < len(rest):
+        name, eq, _ = rest[position:].partition("=")
+        if not eq or not name.strip() or "," in name:
+            pair = rest[position:].split(",", 1)[0]
             raise ValueError(f"{text!r}: expected NAME=VALUE, got {pair!r}")
+        start = position + len(name) + 1
+        value, position = _value(text, rest, start)
         values[name.strip()] = value
     return gate.strip(), values
+
+
+def _value(text: str, rest: str, start: int) -> tuple[str, int]:
+    """One VALUE from ``start``: a JSON string when it opens with a double quote, else up to the next comma."""
+    if rest[start:start + 1] == '"':
+        try:
+            value, end = json.JSONDecoder().raw_decode(rest, start)
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: the quoted value at column {start + 1} is not a JSON string: {exc}") from None
+        if end < len(rest) and rest[end] != ",":
+            raise ValueError(f"{text!r}: expected a comma after the quoted value, got {rest[end:]!r}")
+        return str(value), end + 1
+    end = rest.find(",", start)
+    end = len(rest) if end < 0 else end
+    return rest[start:end], end + 1
+
+
+def _json_values(text: str, rest: str) -> dict[str, str]:
+    try:
+        loaded = json.loads(rest)
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: the values are not a JSON object: {exc}") from None
+    if not isinstance(loaded, dict) or not all(isinstance(v, str | int | float | bool) for v in loaded.values()):
+        raise ValueError(f"{text!r}: expected a JSON object of NAME: VALUE (strings, numbers or booleans)")
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in loaded.items()}
