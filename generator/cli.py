@@ -266,8 +266,9 @@ def _add_simulate(commands: Any) -> None:
     simulate.add_argument("--hang", metavar="STEP", action="append", default=[],
                           help="STEP runs until a deadline kills it (a gate: nobody decides); repeatable")
     simulate.add_argument("--resume", metavar="GATE[:NAME=VALUE,...]", action="append", type=_typed(_parse_resume),
-                          default=[], help="resume the approval gate GATE, supplying output values; a value with a comma is a "
-                          "JSON string (msg=\"Hello, World!\"), or give GATE:{JSON object}; repeatable")
+                          default=[], help="resume the approval gate GATE, supplying output values; a value "
+                          "with a comma is a JSON string (msg=\"Hello, World!\"), or give GATE:{JSON object}; "
+                          "repeatable")
     simulate.add_argument("--reject", metavar="GATE", action="append", default=[],
                           help="stop the approval gate GATE (it fails); repeatable")
     shutdown = simulate.add_mutually_exclusive_group()

@@ -23,19 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from generator.depends import (
+    DependsSyntaxError,
+    Expr,
+    evaluate,
+    from_dependencies,
+    handles_failure,
+    ordered_operands,
+    parse_depends,
+)
 from generator.model import Task, Template, WorkflowSpec
 from generator.sim.engine import COMPLETED, Call, Done, Engine, SimNode, call_task
-from generator.sim.expr import (
-    Depends,
-    ExpressionError,
-    compile_dependencies,
-    compile_depends,
-    evaluate_depends,
-    evaluate_expr,
-    evaluate_when,
-    task_results,
-    truth,
-)
+from generator.sim.expr import ExpressionError, evaluate_expr, evaluate_when, truth
 from generator.sim.values import Scope, item_node_name, item_values, to_int
 
 NodeDone = Callable[[SimNode], None]
@@ -214,7 +213,8 @@ class DagPlan:
 
     tasks: tuple[Task, ...]
     index: dict[str, int]
-    conditions: list[Depends | None]
+    alias: dict[str, str]  # a_b → a-b: Argo rewrites '-' to '_' in names for evaluation (dag.go)
+    conditions: list[Expr | None]
     errors: list[str | None]
     deps: list[tuple[int, ...]]
     dependents: list[list[int]]
@@ -229,12 +229,12 @@ class DagPlan:
         tasks = template.dag_tasks
         index = {t.name: i for i, t in enumerate(tasks)}
         alias = {name.replace("-", "_"): name for name in index}
-        conditions: list[Depends | None] = []
+        conditions: list[Expr | None] = []
         errors: list[str | None] = []
         deps: list[tuple[int, ...]] = []
         for task in tasks:
             condition, error = _condition(task, tasks, index)
-            names = [alias.get(n, n) for n in condition.tasks] if condition else []
+            names = [alias.get(n, n) for n in ordered_operands(condition)] if condition else []
             unknown = [n for n in names if n not in index]
             if unknown and error is None:
                 error = f"depends on {', '.join(unknown)}, not a task of this DAG"
@@ -247,7 +247,7 @@ class DagPlan:
                 dependents[d].append(i)
         handled = {i for i, t in enumerate(tasks) if t.continue_on_failed or t.continue_on_error}
         for condition in conditions:
-            handled.update(index[alias.get(n, n)] for n in (condition.handles_failure if condition else ())
+            handled.update(index[alias.get(n, n)] for n in (handles_failure(condition) if condition else ())
                            if alias.get(n, n) in index)
         error = None
         if any(t.depends for t in tasks) and any(t.dependencies for t in tasks):
@@ -259,22 +259,22 @@ class DagPlan:
             targets = [index[n] for n in names if n in index]
         else:
             targets = [i for i in range(len(tasks)) if not dependents[i]]
-        return cls(tasks, index, conditions, errors, deps, dependents, targets,
-                   [bool(c and c.handles_failure) for c in conditions], handled,
+        return cls(tasks, index, alias, conditions, errors, deps, dependents, targets,
+                   [bool(c and handles_failure(c)) for c in conditions], handled,
                    template.dag_fail_fast is not False, error)
 
 
-def _condition(task: Task, tasks: tuple[Task, ...], index: dict[str, int]) -> tuple[Depends | None, str | None]:
+def _condition(task: Task, tasks: tuple[Task, ...], index: dict[str, int]) -> tuple[Expr | None, str | None]:
     try:
         if task.depends:
-            return compile_depends(task.depends), None
+            return parse_depends(task.depends), None
         if task.dependencies:
             def continue_on(name: str) -> tuple[bool, bool]:
                 dep = tasks[index[name]] if name in index else None
                 return (dep.continue_on_failed, dep.continue_on_error) if dep else (False, False)
 
-            return compile_dependencies(task.dependencies, continue_on), None
-    except ExpressionError as exc:
+            return from_dependencies(task.dependencies, continue_on), None
+    except DependsSyntaxError as exc:
         return None, f"depends {task.depends!r} cannot be evaluated: {exc}"
     return None, None
 
@@ -331,15 +331,9 @@ class DagRun:
             self._settle(i, task, "Error", plan.errors[i] or "")
             return
         condition = plan.conditions[i]
-        if condition is not None:
-            try:
-                run = evaluate_depends(condition, self._results)
-            except ExpressionError as exc:
-                self._settle(i, task, "Error", f"depends {task.depends!r} cannot be evaluated: {exc}")
-                return
-            if not run:
-                self._settle(i, task, "Omitted", "omitted: depends condition not met")
-                return
+        if condition is not None and not evaluate(condition, self._phase, self._children):
+            self._settle(i, task, "Omitted", "omitted: depends condition not met")
+            return
         if engine.blocked(self.call.in_exit) or (self.failure and plan.fail_fast and not plan.handler[i]):
             self.held += 1
             return
@@ -353,10 +347,14 @@ class DagRun:
         self._record(task, node)
         self._finished(i, node, False)
 
-    def _results(self, name: str) -> dict[str, bool] | None:
-        i = self.plan.index.get(name, self.plan.index.get(name.replace("_", "-"), -1))
-        phase = self.phases[i] if i >= 0 else None
-        return task_results(phase, self.children[i]) if phase is not None else None
+    def _position(self, name: str) -> int:
+        return self.plan.index[self.plan.alias.get(name, name)]
+
+    def _phase(self, name: str) -> str:
+        return self.phases[self._position(name)] or "Pending"
+
+    def _children(self, name: str) -> list[str] | None:
+        return self.children[self._position(name)]
 
     def _record(self, task: Task, node: SimNode) -> None:
         values = self.local.values
