@@ -543,6 +543,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
         stop_at=args.stop_at, terminate_at=args.terminate_at,
     )
     target = load(args.file)
+    target.validate()
     if args.matrix:
         if faults.steps():
             raise UsageError("--matrix runs every single fault itself: drop --fail, --hang, --resume, --reject, "

@@ -73,6 +73,12 @@ class Target:
             terminate_at=name(faults.terminate_at, faults.terminate_at) if faults.terminate_at else None,
         )
 
+    def validate(self) -> None:
+        """Raise InvalidWorkflowError listing every problem Argo would reject the workflow for."""
+        from generator.sim.validate import validate
+
+        validate(self.manifest, self.library)
+
     def roots(self) -> dict[str, str]:
         """The step names of a leaf entrypoint ("entry") and a leaf exit handler ("exit")."""
         return {i.role: i.name for i in self._steps.values() if i.role in ("entry", "exit")}
