@@ -318,10 +318,11 @@ def simulate_manifest(
     matrix: bool = False,
 ) -> SimulateResult:
     """Fail the pipeline on purpose, offline: Argo's failure semantics simulated with faults injected, in
-    the CLI's vocabulary: fail=["STEP[=failed|error|unschedulable][:N]"], hang=["STEP"], resume=["GATE[:NAME=VALUE,...]"],
-    reject=["GATE"], stop_at/terminate_at="STEP". matrix=true runs the fault-free run and every single
-    fault (each step failed, errored, failed once, hung; stop and terminate during each step; each gate
-    approved and rejected) and says whether anything is orphaned or duplicated."""
+    the CLI's vocabulary: fail=["STEP[=failed|error|unschedulable][:N]"], hang=["STEP"],
+    resume=["GATE[:NAME=VALUE,...]"], reject=["GATE"], stop_at/terminate_at="STEP". matrix=true runs the
+    fault-free run and every single fault (each step failed, errored, failed once, hung, unschedulable;
+    stop and terminate during each step; each gate approved and rejected) and says whether anything is
+    orphaned or duplicated."""
     from generator.errors import ManifestError
     from generator.sim.faults import Faults, parse_fail, parse_resume
     from generator.simulate import check_faults, load_text, simulate

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.model import AGENT_KINDS, Manifest, Parameter, RetryStrategy, Task, Template, WorkflowSpec
+from generator.sim.containerset import recovers_in_pod
 from generator.sim.expr import ExpressionError, evaluate_expr, substitute
 from generator.sim.faults import UNSCHEDULABLE, Faults
 from generator.sim.ledger import Ledger
@@ -539,6 +540,11 @@ class Engine:
         del self.active[activity.id]
         call = activity.call
         injected = self.faults.injected(call.node.step, activity.nth)
+        rerun = recovers_in_pod(self, call, activity.nth) if injected == "Failed" else None
+        if rerun is not None:
+            injected = None
+            self.record(call.node, "Running", activity.attempt,
+                        message=f"the container failed and was re-run in its pod {rerun} time(s) (containerSet)")
         effects, error = self.perform_effects(call, failing=injected is not None)
         phase, message = "Succeeded", ""
         if injected is not None:
