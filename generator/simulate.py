@@ -107,6 +107,7 @@ class SimulationResult:
     faults: Faults
     unreached: list[str]  # steps a fault named that never ran
     touched: frozenset[str]
+    removed_with_workflow: tuple[tuple[str, str], ...] = ()  # (ref, when) of owned objects left at the end
     never_ends: str | None = None  # why no bound ends the run ("retries forever", "hangs with no deadline")
     excused: str | None = None  # the documented exception the broken invariants fall under, if any
     mitigations: tuple[str, ...] = ()
@@ -135,6 +136,8 @@ class SimulationResult:
                 "deleted": list(dict.fromkeys(self.ledger.deleted)),
                 "orphaned": [r.ref for r in self.orphaned],
                 "duplicated": [name for _, names in self.duplicated for name in names],
+                "removed_with_workflow": [{"resource": ref, "when": when} for ref, when in self.removed_with_workflow],
+                "inferred_from_commands": {r.ref: r.inferred for r in self.ledger.resources.values() if r.inferred},
             },
             "events": [e.as_dict() for e in self.events],
             "assumptions": self.assumptions,
@@ -262,11 +265,26 @@ def simulate(target: Target, faults: Faults | None = None) -> SimulationResult:
         unreached=unreached,
         touched=frozenset(engine.touched),
         never_ends=engine.never_ends if not engine.finished else None,
+        removed_with_workflow=tuple((r.ref, removal(target.manifest, phase))
+                                    for r in (engine.ledger.owned_left() if engine.finished else [])),
     )
     from generator.sim.verdict import excuse
 
     excused, mitigations = excuse(result, steps)
     return dataclasses.replace(result, excused=excused, mitigations=tuple(mitigations))
+
+
+def removal(manifest: Manifest, phase: str) -> str:
+    """When an object owned by the Workflow goes: with the Workflow, which its ttlStrategy deletes after a
+    run ending ``phase`` (secondsAfterFailure matches Failed only, reference §7), or when someone deletes it."""
+    ttl = manifest.spec.raw.get("ttlStrategy")
+    ttl = ttl if isinstance(ttl, dict) else {}
+    key = {"Succeeded": "secondsAfterSuccess", "Failed": "secondsAfterFailure"}.get(phase)
+    for field in (key, "secondsAfterCompletion"):
+        if field and ttl.get(field) is not None:
+            return f"removed with the Workflow, which ttlStrategy.{field} deletes {ttl[field]}s after it ends"
+    return (f"removed with the Workflow when it is deleted (no ttlStrategy deletes a {phase} Workflow, so "
+            "until someone does it stays)")
 
 
 def _gaps(manifest: Manifest) -> list[str]:

@@ -32,7 +32,8 @@ def test_json_has_exactly_the_issue_shape(provision: Path) -> None:
     assert {"phase", "exit_handler", "nodes", "resources", "events"} <= set(data)
     assert data["phase"] == "Error"
     assert data["exit_handler"] == {"ran": True, "phase": "Succeeded"}
-    assert set(data["resources"]) == {"created", "deleted", "orphaned", "duplicated"}
+    assert set(data["resources"]) == {"created", "deleted", "orphaned", "duplicated", "removed_with_workflow",
+                                      "inferred_from_commands"}
     process = next(n for n in data["nodes"] if n["name"] == "process")
     assert process == {"name": "process", "template": "process", "phase": "Error", "attempts": 4}
     assert data["resources"]["orphaned"] == [] and data["resources"]["duplicated"] == []

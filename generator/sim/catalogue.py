@@ -35,8 +35,11 @@ class StepInfo:
     @property
     def cleanup(self) -> bool:
         """It deletes or undoes something: a cleanup or compensation step."""
+        from generator.sim.inferred import command_deletes
+
         resource = self.template.resource
-        return bool(self.template.effects("deletes")) or (resource is not None and resource.action == "delete")
+        return (bool(self.template.effects("deletes")) or (resource is not None and resource.action == "delete")
+                or command_deletes(self.template))
 
 
 def resolve_task(spec: WorkflowSpec, task: Task, library: list[Manifest]) -> tuple[Template, WorkflowSpec] | None:

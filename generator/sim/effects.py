@@ -22,9 +22,11 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
     """Apply an attempt's side effects to the ledger; returns what it did and an AlreadyExists error.
 
     The worst case for a failing attempt: it created and produced what it declares, but deleted nothing."""
+    from generator.sim.inferred import command_effects, perform_commands
+
     template = call.template
     resource = template.resource
-    if not template.side_effects and (resource is None or not resource.kind):
+    if not template.side_effects and (resource is None or not resource.kind) and not command_effects(template):
         return (), None
     seed = next(engine.ids)
     names = [e.name for e in template.side_effects] + [resource.name or "" if resource else ""]
@@ -75,4 +77,6 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
             label = f"{template.name}: {effect.verb} {effect.ref}"
             engine.ledger.create(ref, verb=effect.verb, declaration=label, logical=logical, owned=False)
         done.append(f"{effect.verb} {ref}")
+    handled.update(declared)
+    done += perform_commands(engine, call, scope, failing=failing, handled=handled)
     return tuple(done), error

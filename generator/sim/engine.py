@@ -21,6 +21,7 @@ through the event heap, so a run costs O(events · log events): DAG bookkeeping 
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import json
@@ -574,6 +575,13 @@ class Engine:
         from generator.sim.effects import perform
 
         return perform(self, call, failing=failing)
+
+    @functools.cached_property
+    def temporary(self) -> frozenset[tuple[str, str]]:
+        """What some step of the workflow deletes: an object a command creates is temporary when listed."""
+        from generator.sim.inferred import deleted_somewhere
+
+        return deleted_somewhere(self.spec)
 
     # --- stop, terminate, deadline --------------------------------------------------------------------
 
