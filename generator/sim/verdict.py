@@ -2,8 +2,8 @@
 
 - terminate: Argo runs no exit handler (reference §3), so what it leaves is a known gap; the verdict
   names the mitigation, an ownerReference to the Workflow, and which resources lack one;
-- a cleanup or compensation step that itself fails for good: allowed only when the workflow then ends
-  Failed or Error, so the leak is loud.
+- a cleanup or compensation step that itself fails for good (its retries, if any, did not save it):
+  allowed only when the workflow then ends Failed or Error, so the leak is loud.
 
 A run that never ends is never excused: no bound reaches it, so nothing ever cleans up.
 """
@@ -26,8 +26,9 @@ def excuse(result: SimulationResult, steps: dict[str, StepInfo]) -> tuple[str | 
     faults = result.faults
     if faults.terminate_at and faults.terminate_at in result.touched and not result.duplicated:
         return TERMINATE_GAP, [_mitigation(r.ref, r.owned) for r in result.orphaned]
-    permanent = [s for s, (_, count) in faults.fail.items() if count is None] + list(faults.hang)
-    cleanups = [s for s in permanent if s in result.touched and s in steps and steps[s].cleanup]
+    ended = {n.step: n.phase for n in result.nodes if n.children is None}
+    faulted = [*faults.fail, *faults.hang]
+    cleanups = [s for s in faulted if s in steps and steps[s].cleanup and ended.get(s) in ("Failed", "Error")]
     if cleanups and result.phase in ("Failed", "Error"):
         return f"the cleanup step fails for good and the workflow ends {result.phase}", []
     return None, []
