@@ -60,9 +60,11 @@ def name_of(effect: CommandEffect) -> str:
 
 
 def deleted_somewhere(spec: WorkflowSpec) -> frozenset[tuple[str, str]]:
-    """(lower-case kind, raw name) of everything some template of the spec deletes."""
+    """(lower-case kind, raw name) of everything a template the workflow calls deletes (a template no
+    step calls, a step commented out, says nothing of intent)."""
     found: set[tuple[str, str]] = set()
-    for template in spec.templates.values():
+    called = set().union(*(spec.reachable(root) for root in (spec.entrypoint, spec.exit_handler) if root))
+    for template in (spec.templates[name] for name in sorted(called)):
         found.update((e.kind.lower(), e.name) for e in template.effects("deletes"))
         resource = template.resource
         if resource is not None and resource.action == "delete" and resource.kind and resource.name:

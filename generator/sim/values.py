@@ -113,6 +113,8 @@ def _go_item(value: Any) -> str:
     import json
 
     if isinstance(value, str):
+        if value.isprintable() and '"' not in value and "\\" not in value:
+            return value  # what JSON would write between the quotes anyway
         return json.dumps(value, ensure_ascii=False)[1:-1]
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # Go's encoding/json writes 1.0 as 1
