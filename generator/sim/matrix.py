@@ -213,7 +213,7 @@ def _what_happened(scenario: Scenario, result: SimulationResult, target: Target)
     if scenario.kind != "recovered" or scenario.step is None:
         return ""
     name = scenario.step
-    nodes = [n for n in result.nodes if n.step == name and n.children is None]
+    nodes = [n for n in result.nodes if n.step == name and n.children is None and n.attempts > 0]
     if not nodes:
         return ""
     if all(n.phase == "Succeeded" for n in nodes):
