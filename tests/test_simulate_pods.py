@@ -300,3 +300,19 @@ def test_the_default_faults_are_unchanged_for_nested_steps() -> None:
       container: {image: busybox:1.36.1}
     """), Faults(fail={"a": ("Error", None)}))
     assert result.phase == "Failed"
+
+
+@pytest.mark.parametrize("template", ["provision-process-publish", "saga-compensation", "approval-gated-delete"])
+def test_builtin_templates_pass_the_matrix_including_their_exit_handlers_own_failures(template: str) -> None:
+    """Reference §3: an exit handler's pods are faulted like any step; the built-in templates stay safe."""
+    from generator.scaffold import MANIFEST_FILE
+    from generator.simulate import load_text
+    from tests.conftest import pipeline_for
+
+    built = load_text(pipeline_for(template, "defaults").files[MANIFEST_FILE])
+    matrix = run_matrix(built)
+    assert matrix.passed, matrix.summary()
+    exit_steps = {name for name, info in built.steps().items() if info.stage == "exit handler" and info.runs}
+    faulted = {row.scenario.step for row in matrix.rows if row.scenario.kind == "failed"}
+    if built.manifest.spec.exit_handler:
+        assert exit_steps and exit_steps <= faulted
