@@ -11,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.cli import main
 from generator.model import Template
@@ -316,3 +318,12 @@ def test_builtin_templates_pass_the_matrix_including_their_exit_handlers_own_fai
     faulted = {row.scenario.step for row in matrix.rows if row.scenario.kind == "failed"}
     if built.manifest.spec.exit_handler:
         assert exit_steps and exit_steps <= faulted
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), st.text(max_size=30), max_size=4))
+def test_any_resume_value_round_trips_through_the_json_string_form(values: dict[str, str]) -> None:
+    """Reference §6: a supplied value is any string: commas, quotes, equals signs and newlines included."""
+    text = "gate:" + ",".join(f"{k}={json.dumps(v)}" for k, v in values.items())
+    assert parse_resume(text) == ("gate", values)
+    assert parse_resume("gate:" + json.dumps(values)) == ("gate", values)

@@ -51,7 +51,7 @@ def resolve_task(spec: WorkflowSpec, task: Task, library: list[Manifest]) -> tup
                 return other.spec.templates[str(ref["template"])], other.spec
         return None
     if task.inline:
-        from generator.sim.engine import task_inline
+        from generator.sim.variables import task_inline
 
         raw = task_inline(spec, task)
         return (Template.parse(raw, 0), spec) if raw is not None else None

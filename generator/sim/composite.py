@@ -33,9 +33,10 @@ from generator.depends import (
     parse_depends,
 )
 from generator.model import Task, Template, WorkflowSpec
-from generator.sim.engine import COMPLETED, Call, Done, Engine, SimNode, call_task
+from generator.sim.engine import COMPLETED, Call, Done, Engine, SimNode
 from generator.sim.expr import ExpressionError, evaluate_expr, evaluate_when, truth
 from generator.sim.values import Scope, item_node_name, item_values, to_int
+from generator.sim.variables import call_task
 
 NodeDone = Callable[[SimNode], None]
 FAILING = ("Failed", "Error")
