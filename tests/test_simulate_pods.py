@@ -327,3 +327,28 @@ def test_any_resume_value_round_trips_through_the_json_string_form(values: dict[
     text = "gate:" + ",".join(f"{k}={json.dumps(v)}" for k, v in values.items())
     assert parse_resume(text) == ("gate", values)
     assert parse_resume("gate:" + json.dumps(values)) == ("gate", values)
+
+
+def test_a_leaf_step_hook_is_faultable_by_its_template_name() -> None:
+    """Reference §3: a step's exit hook runs as its own pod, <step>.onExit, after the step completes."""
+    hooked = target("""
+    templates:
+    - name: main
+      steps: [[{name: work, template: work, hooks: {exit: {template: notify}}}]]
+    - name: work
+      container: {image: busybox:1.36.1}
+    - name: notify
+      container: {image: busybox:1.36.1}
+    """)
+    assert hooked.aliases["notify"] == "work.onExit"
+    result = simulate(hooked, Faults(fail={"notify": ("Failed", None)}))
+    assert node(result, "work.onExit").phase == "Failed" and result.phase == "Succeeded"
+
+
+def test_explain_gives_a_leaf_entrypoint_and_exit_handler_their_rows() -> None:
+    """Leaf entry and exit pods: a single-container workflow has one row per pod."""
+    from generator.explain import failure_modes
+
+    rows = failure_modes(target(LEAF).manifest)
+    assert [(r.step, r.stage) for r in rows] == [("main", "main"), ("cleanup", "exit handler")]
+    assert "no exit handler runs" in rows[0].on_failure

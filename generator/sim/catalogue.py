@@ -72,6 +72,7 @@ def steps_of(manifest: Manifest, library: list[Manifest], workflow: str) -> dict
             leaves.append((role, template))
         elif template is not None:
             _walk(template, spec, stage, library, found, seen)
+    found = _hook_aliases(found)
     names = _workflow_names(manifest, workflow)
     for role, template in leaves:
         own = (*(f"{n}.onExit" for n in names if not n.endswith("-")), "onExit") if role == "exit" else names
@@ -82,6 +83,16 @@ def steps_of(manifest: Manifest, library: list[Manifest], workflow: str) -> dict
         found = {canonical: StepInfo(canonical, template, stage, role, aliases), **found} if role == "entry" \
             else {**found, canonical: StepInfo(canonical, template, stage, role, aliases)}
     return found
+
+
+def _hook_aliases(found: dict[str, StepInfo]) -> dict[str, StepInfo]:
+    """A leaf exit hook is also named by its template name, when that names nothing else."""
+    hooks = [info.template.name for info in found.values() if info.role == "hook"]
+    return {
+        name: info if info.role != "hook" or info.template.name in found or hooks.count(info.template.name) > 1
+        else StepInfo(name, info.template, info.stage, info.role, (info.template.name,))
+        for name, info in found.items()
+    }
 
 
 def _workflow_names(manifest: Manifest, workflow: str) -> tuple[str, ...]:
