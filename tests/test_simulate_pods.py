@@ -352,3 +352,11 @@ def test_explain_gives_a_leaf_entrypoint_and_exit_handler_their_rows() -> None:
     rows = failure_modes(target(LEAF).manifest)
     assert [(r.step, r.stage) for r in rows] == [("main", "main"), ("cleanup", "exit handler")]
     assert "no exit handler runs" in rows[0].on_failure
+
+
+def test_stop_and_terminate_at_a_leaf_entrypoint() -> None:
+    """Reference §3: argo stop still runs the exit handler; argo terminate does not."""
+    stopped = run(LEAF, stop_at="main")
+    assert stopped.phase == "Failed" and stopped.exit_ran
+    terminated = run(LEAF, terminate_at="main")
+    assert terminated.phase == "Failed" and not terminated.exit_ran
