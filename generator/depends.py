@@ -191,3 +191,14 @@ def handles_failure(expr: Expr) -> frozenset[str]:
     if isinstance(expr, Not):
         return handles_failure(expr.operand)
     return handles_failure(expr.left) | handles_failure(expr.right)
+
+
+def depends_tasks(text: str | None) -> tuple[str, ...]:
+    """The task names a ``depends`` reads, in order; () when it is absent or malformed (the validator and
+    lint report a malformed one; a drawing or a walk just has no edge for it)."""
+    if not text:
+        return ()
+    try:
+        return ordered_operands(parse_depends(text))
+    except DependsSyntaxError:
+        return ()

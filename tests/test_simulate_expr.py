@@ -122,3 +122,11 @@ def test_any_succeeded_and_all_failed_read_the_items_of_an_expanded_task() -> No
 def test_a_when_that_is_not_a_boolean_is_an_expression_error(text: str) -> None:
     with pytest.raises(ExpressionError):
         evaluate_when(text)
+
+
+def test_depends_tasks_reads_operands_and_tolerates_a_malformed_expression() -> None:
+    """§4: the registry's DAG drawing reads its edges from the one depends parser."""
+    from generator.depends import depends_tasks
+
+    assert depends_tasks("(a-b.Succeeded || c) && !a-b.Failed") == ("a-b", "c")
+    assert depends_tasks("a &&") == () and depends_tasks(None) == ()
