@@ -184,7 +184,7 @@ class Engine(Variables):
 
     def _idle(self) -> bool:
         """Nothing is scheduled: let the deadline fire, or say why the workflow is still running."""
-        undecided = [a.call.node.name for a in self.active.values() if a.undecided]
+        undecided = [a.call.node.step for a in self.active.values() if a.undecided]
         if undecided:
             gates = ", ".join(dict.fromkeys(undecided))
             self.halted = (
