@@ -75,14 +75,19 @@ def steps_of(manifest: Manifest, library: list[Manifest], workflow: str) -> dict
     found = _hook_aliases(found)
     names = _workflow_names(manifest, workflow)
     for role, template in leaves:
-        own = (*(f"{n}.onExit" for n in names if not n.endswith("-")), "onExit") if role == "exit" else names
-        fallback = "onExit" if role == "exit" else next(n for n in names if not n.endswith("-"))
-        canonical = template.name if template.name not in found else fallback
-        aliases = tuple(a for a in dict.fromkeys((template.name, *own)) if a != canonical and a not in found)
-        stage = "main" if role == "entry" else "exit handler"
-        found = {canonical: StepInfo(canonical, template, stage, role, aliases), **found} if role == "entry" \
-            else {**found, canonical: StepInfo(canonical, template, stage, role, aliases)}
+        info = _leaf(role, template, names, found)
+        found = {info.name: info, **found} if role == "entry" else {**found, info.name: info}
     return found
+
+
+def _leaf(role: str, template: Template, names: tuple[str, ...], found: dict[str, StepInfo]) -> StepInfo:
+    """A leaf entrypoint or exit handler, named by its template name unless a step has it, with every
+    other name for it as an alias (the workflow's names; ``onExit`` and ``<workflow>.onExit``)."""
+    plain = [n for n in names if not n.endswith("-")]
+    own = (*(f"{n}.onExit" for n in plain), "onExit") if role == "exit" else names
+    canonical = template.name if template.name not in found else ("onExit" if role == "exit" else plain[0])
+    aliases = tuple(a for a in dict.fromkeys((template.name, *own)) if a != canonical and a not in found)
+    return StepInfo(canonical, template, "main" if role == "entry" else "exit handler", role, aliases)
 
 
 def _hook_aliases(found: dict[str, StepInfo]) -> dict[str, StepInfo]:
