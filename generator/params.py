@@ -119,7 +119,9 @@ def _cross_field(template: TemplateSpec, values: Mapping[str, Any]) -> list[Para
     for group in template.schema.get("x-distinct", []):
         seen: dict[Any, str] = {}
         for name in group:
-            value = values.get(name)
+            if name not in values:  # broke its own rule (and may be a list): already reported
+                continue
+            value = values[name]
             if value in seen:
                 problems.append(ParameterProblem(name, value, f"must differ from {seen[value]}"))
             else:
@@ -144,6 +146,7 @@ def validate(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]
         rule = check_value(spec, value)
         if rule:
             problems.append(ParameterProblem(spec.name, value, rule))
+            continue
         values[spec.name] = value
     problems.extend(_cross_field(template, values))
     if problems:

@@ -265,3 +265,13 @@ def test_a_huge_integer_on_the_command_line_is_a_message_not_a_traceback(tmp_pat
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "at most 19 digits" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("values", [{"step_1": ["a"], "step_2": ["a"]}, {"step_1": {"x": 1}, "step_3": [[]]},
+                                    {"step_2": ["b"], "step_3": "b"}])
+def test_unhashable_values_of_distinct_parameters_are_a_422(registry: RegistryServer,
+                                                            values: dict[str, Any]) -> None:
+    with registry.client() as client:
+        response = client.post(RENDER, json={"template": "saga-compensation", "parameters": values})
+    errors = assert_problem(response, 422, "invalid-parameters")["errors"]
+    assert {e["field"] for e in errors} == {k for k, v in values.items() if not isinstance(v, str)}
