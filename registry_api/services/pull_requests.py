@@ -137,7 +137,8 @@ def run_job(registry: Registry, request: dict[str, Any], kind: str = jobs.RENDER
     from generator.gitops.pull_request import open_pull_request
 
     rendered = render_version(registry.catalog, registry.templates, name=request["template"],
-                              version=request["resolved"], parameters=request["parameters"])
+                              version=request["resolved"], parameters=request["parameters"], keep_pipeline=True)
+    assert rendered.pipeline is not None  # asked for
     outcome = open_pull_request(rendered.pipeline, repo=repo, path=request["path"], base=request["base"],
                                 provider=request["provider"], credentials=credentials, api_url=api_url)
     return {**outcome.as_dict(), "digest": rendered.row.digest}
