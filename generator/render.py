@@ -185,7 +185,8 @@ def render(template: TemplateSpec, values: dict[str, Any], *, budget: Budget | N
     except BudgetExceeded as exc:
         raise BudgetExceeded(f"template {template.name}: {where}: {exc.message}", budget=exc.budget) from None
     except RecursionError:
-        raise BudgetExceeded(f"template {template.name}: {where}: recursion too deep (macros calling themselves)",
+        raise BudgetExceeded(f"template {template.name}: {where}: calls nested too deeply (macros calling "
+                             "themselves); the render budget allows as deep as the interpreter's stack",
                              budget="render-recursion") from None
     except MemoryError:
         raise BudgetExceeded(f"template {template.name}: {where}: out of memory while rendering",

@@ -121,14 +121,25 @@ def run_bounded(fn: Callable[..., R], *args: Any, timeout: float = WORKER_SECOND
                              f"past its memory ({memory_mb} MB) or CPU budget", budget="worker-crashed") from None
 
 
+_users = 0
+
+
 def warm_up() -> None:
-    """Start the worker processes now rather than on the first request (a server calls it at start)."""
+    """Start the worker processes now rather than on the first request: a server calls it when it starts,
+    and ``shutdown`` when it stops (the workers stop when the last server in the process stops)."""
+    global _users
+    with _pools_lock:
+        _users += 1
     run_bounded(os.getpid)
 
 
 def shutdown() -> None:
-    """Stop every worker process (a server calls it when it stops; a later call starts new ones)."""
+    """One user fewer; the last one stops every worker process (a later call starts new ones)."""
+    global _users
     with _pools_lock:
+        _users = max(_users - 1, 0)
+        if _users:
+            return
         pools = list(_pools.values())
         _pools.clear()
     for pool in pools:

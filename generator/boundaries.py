@@ -1,0 +1,93 @@
+"""Rendering a template at the edges of its parameters, so a publish catches what its defaults hide.
+
+A template can render its defaults cheaply and still blow up for a value its schema allows: ``'x' *
+count`` with ``count`` at its maximum, a loop over every character of the longest allowed name. Before a
+version is accepted it is rendered (within the render budget) with each parameter in turn at each of its
+edges, the others at their defaults, and once with every parameter at its largest:
+
+- boolean: true and false; an ``enum``: every value;
+- integer: ``minimum`` and ``maximum``, or +/-2**31-1 where the schema sets no bound;
+- string: the shortest and the longest allowed (``minLength``/``maxLength``, else LONGEST_STRING
+  characters), built from the default and kept only when the parameter's rules accept it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from generator.errors import BudgetExceeded, InvalidParametersError, TemplateDefinitionError
+from generator.params import check_value, validate
+from generator.render import render
+from generator.sandbox import RENDER_SECONDS, Budget
+from generator.template_spec import ParameterSpec, TemplateSpec
+
+LONGEST_STRING = 10_000  # the longest text the MCP tools accept for one parameter
+UNBOUNDED_INTEGER = 2**31 - 1
+CHECK_SECONDS = 10.0  # wall clock of every boundary render of one publish together
+
+
+def _strings_of(spec: ParameterSpec, length: int) -> Iterator[str]:
+    seed = str(spec.default or "") or "a"
+    yield (seed + seed[-1] * length)[:length]
+    yield (seed * (length // len(seed) + 1))[:length]
+    for char in "a0x":
+        yield char * length
+
+
+def _string_edges(spec: ParameterSpec) -> list[tuple[str, str]]:
+    edges = []
+    shortest, longest = int(spec.schema.get("minLength", 0)), int(spec.schema.get("maxLength", LONGEST_STRING))
+    for length, why in ((shortest, "its shortest allowed value"), (longest, "its longest allowed value")):
+        found = next((s for s in _strings_of(spec, length) if check_value(spec, s) is None), None)
+        if found is not None:
+            edges.append((found, why))
+    return edges
+
+
+def edges(spec: ParameterSpec) -> list[tuple[Any, str]]:
+    """(value, why) for each edge of one parameter's schema that its rules accept."""
+    if spec.enum is not None:
+        return [(value, "one of its allowed values") for value in spec.enum]
+    if spec.type == "boolean":
+        return [(True, "true"), (False, "false")]
+    if spec.type == "integer":
+        low, high = spec.schema.get("minimum", -UNBOUNDED_INTEGER), spec.schema.get("maximum", UNBOUNDED_INTEGER)
+        found = [(low, "its minimum"), (high, "its maximum")]
+        return [(value, why) for value, why in found if check_value(spec, value) is None]
+    if spec.type == "string":
+        return _string_edges(spec)
+    return []
+
+
+def _cases(template: TemplateSpec) -> Iterator[tuple[dict[str, Any], str]]:
+    largest: dict[str, Any] = {}
+    for spec in template.parameters:
+        found = edges(spec)
+        for value, why in found:
+            shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:30]}... ({len(value):,} characters)"
+            yield {spec.name: value}, f"{spec.name}={shown} ({why})"
+        if found and spec.enum is None:
+            largest[spec.name] = found[-1][0]
+    if largest:
+        yield largest, "every parameter at its largest"
+
+
+def check_boundaries(template: TemplateSpec, *, source: str) -> None:
+    """Render ``template`` at the edges of its parameters; a TemplateDefinitionError naming the values and
+    the budget when one of those renders costs more than its budget or fails."""
+    deadline = time.monotonic() + CHECK_SECONDS
+    for given, label in _cases(template):
+        try:
+            values = validate(template, given)
+        except InvalidParametersError:
+            continue  # a combination the cross-field rules refuse cannot be asked for
+        seconds = min(RENDER_SECONDS, deadline - time.monotonic())
+        if seconds <= 0:
+            raise TemplateDefinitionError(f"{source}: rendering at the edges of the parameters took more than "
+                                          f"{CHECK_SECONDS:g} s altogether (publish budget)")
+        try:
+            render(template, values, budget=Budget(seconds=seconds))
+        except (BudgetExceeded, TemplateDefinitionError) as exc:
+            raise TemplateDefinitionError(f"{source}: with {label}, {exc.message}") from None
