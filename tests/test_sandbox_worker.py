@@ -1,0 +1,89 @@
+"""``run_bounded``: untrusted work in a worker process, stopped at its budget, the pool still serving.
+
+The functions below run in the workers, so they live at module level (the worker imports them by name).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from generator.errors import BudgetExceeded, InvalidParametersError, ManifestError, ParameterProblem
+from generator.sandbox_worker import run_bounded
+
+
+def spin() -> None:
+    while True:
+        pass
+
+
+def huge_power() -> int:
+    return 3 ** (10**9)  # one long C call: no signal handler runs until it returns
+
+
+def hoard() -> int:
+    return len(bytearray(3 * 1024**3))
+
+
+def invalid() -> None:
+    raise InvalidParametersError([ParameterProblem("retry_limit", 99, "must be between 0 and 10")])
+
+
+def unreadable() -> None:
+    raise ManifestError("mapping values are not allowed here", file="wf.yaml", line=7)
+
+
+def pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_the_result_comes_back_from_another_process() -> None:
+    assert run_bounded(pid_after, 0) != os.getpid()
+
+
+def test_errors_come_back_with_their_details() -> None:
+    with pytest.raises(InvalidParametersError) as raised:
+        run_bounded(invalid)
+    assert [(p.field, p.value, p.rule) for p in raised.value.problems] == [("retry_limit", 99,
+                                                                             "must be between 0 and 10")]
+    with pytest.raises(ManifestError) as unread:
+        run_bounded(unreadable)
+    assert (unread.value.file, unread.value.line, unread.value.message) == (
+        "wf.yaml", 7, "wf.yaml:7: mapping values are not allowed here")
+
+
+def test_a_busy_loop_is_stopped_at_its_wall_clock_budget_and_the_worker_serves_again() -> None:
+    with pytest.raises(BudgetExceeded) as raised:
+        run_bounded(spin, timeout=0.5)
+    assert raised.value.budget == "worker-seconds"
+    assert "stopped" in raised.value.message
+    assert run_bounded(pid_after, 0) > 0
+
+
+def test_a_call_that_never_returns_to_python_is_killed_and_its_worker_replaced() -> None:
+    with pytest.raises(BudgetExceeded) as raised:
+        run_bounded(huge_power, timeout=0.5)
+    assert raised.value.budget in ("worker-seconds", "worker-crashed")
+    assert "stopped" in raised.value.message or "died" in raised.value.message
+    assert run_bounded(pid_after, 0) > 0
+
+
+def test_memory_past_the_limit_is_a_budget_error_not_a_dead_server() -> None:
+    with pytest.raises(BudgetExceeded) as raised:
+        run_bounded(hoard, memory_mb=512)
+    assert raised.value.budget == "worker-memory" and "512 MB" in raised.value.message
+    assert run_bounded(pid_after, 0, memory_mb=512) > 0
+
+
+def test_other_work_is_served_while_one_worker_is_busy_with_a_runaway() -> None:
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        runaway = threads.submit(run_bounded, spin, timeout=3)
+        time.sleep(0.3)
+        assert run_bounded(pid_after, 0) > 0
+        assert not runaway.done()  # answered while the runaway still runs: not queued behind it
+        with pytest.raises(BudgetExceeded):
+            runaway.result()
