@@ -5,6 +5,7 @@ peak memory.
 - ``POST /api/v1/render`` and the MCP ``render_pipeline`` tool of a registry (``pipeforge serve`` in a
   process of its own) holding the bombs as a catalog from before the publish-time edge checks would:
   each request's wall time, then the peak RSS (VmHWM) of the server process and of its worker processes.
+- MCP ``harden_manifest`` of a 200 KB manifest (harden is superlinear): its wall time, in its worker.
 - ``POST /api/v1/templates/NAME/versions`` of a bomb its defaults hide: the refusal's wall time.
 
     .venv/bin/python bench/bench_render_bombs.py
@@ -165,6 +166,16 @@ def registry_costs(scratch: Path) -> None:
                   f"{json.loads(text).get('budget', '?')}")
             now = peaks(pid)
             worst = (max(worst[0], now[0]), max(worst[1], now[1]))
+        sys.path.insert(0, str(ROOT))
+        from tests.test_adversarial_render import big_manifest
+
+        call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "harden_manifest",
+                "arguments": {"manifest": big_manifest(1000)}}}
+        status, seconds, text = post(port, "/mcp", json.dumps(call).encode(), mcp_headers)
+        refused = '"isError":true' in text.replace(" ", "")
+        print(f"MCP harden_manifest of a {len(big_manifest(1000)):,}-character manifest: {status} "
+              f"{'tool error (budget)' if refused else 'hardened'} in {seconds:.2f} s")
+        worst = tuple(max(a, b) for a, b in zip(worst, peaks(pid), strict=True))  # type: ignore[assignment]
         edge = variant(scratch / "edge", "edge-bomb", EDGE_BOMB)
         from generator.bundle import pack
 

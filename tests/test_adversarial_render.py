@@ -157,3 +157,48 @@ def test_publishing_a_bomb_its_defaults_hide_is_refused(armed: tuple[RegistrySer
         assert "with input_uri=" in problem["detail"] and "(its longest allowed value)" in problem["detail"]
         assert "budget" in problem["detail"] and "Traceback" not in response.text
         assert client.get("/api/v1/templates/edge-bomb").status_code == 404
+
+
+def big_manifest(tasks: int) -> str:
+    """A Workflow of ``tasks`` chained DAG tasks, each with its own retried, deleting template: a few hundred
+    KB of the kind of text harden works hardest on."""
+    dag = "\n".join(f"      - name: t{i}\n        template: work{i}"
+                    + (f"\n        dependencies: [t{i - 1}]" if i else "") for i in range(tasks))
+    templates = "\n".join(f"  - name: work{i}\n    retryStrategy: {{limit: 5}}\n    container:\n"
+                          f"      image: busybox:1.36\n      command: [sh, -c, 'kubectl delete deployment x{i}']"
+                          for i in range(tasks))
+    return ("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: big-}\nspec:\n"
+            f"  entrypoint: main\n  templates:\n  - name: main\n    dag:\n      tasks:\n{dag}\n{templates}\n")
+
+
+def test_harden_of_a_large_manifest_over_mcp_leaves_the_registry_responsive(
+        armed: tuple[RegistryServer, dict[str, str]]) -> None:
+    from tests.test_registry_mcp import with_http_session
+
+    registry, tokens = armed
+    manifest = big_manifest(1000)  # within the registry's 256 KB request limit
+    assert len(manifest) > 200_000
+    outcome: dict[str, Any] = {}
+
+    async def body(session: Any) -> None:
+        result = await session.call_tool("harden_manifest", {"manifest": manifest})
+        outcome["error"] = result.is_error
+        outcome["text"] = " ".join(getattr(c, "text", "") for c in result.content)
+
+    with registry.client() as client:
+        assert render(client, "saga-compensation", {"namespace": "big"}).status_code == 200  # warm
+    with ThreadPoolExecutor(max_workers=1) as threads:
+        hardening = threads.submit(with_http_session, registry, tokens["read"], body)
+        time.sleep(0.5)
+        waits = []
+        with registry.client() as client:
+            while not hardening.done():
+                for call in (lambda: client.get("/healthz"), lambda: render(client, "saga-compensation",
+                                                                             {"namespace": "big"})):
+                    started = time.monotonic()
+                    assert call().status_code == 200
+                    waits.append(time.monotonic() - started)
+        hardening.result()
+    assert waits and max(waits) < 1.0, waits
+    if outcome["error"]:  # past its budget on a slow machine: said so, not a traceback
+        assert "budget" in outcome["text"] and "Traceback" not in outcome["text"]
