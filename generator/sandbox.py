@@ -31,6 +31,7 @@ from jinja2 import nodes, pass_eval_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import EvalContext
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, SandboxedFormatter, safe_range
+from jinja2.utils import generate_lorem_ipsum
 
 from generator.errors import BudgetExceeded
 
@@ -234,6 +235,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals["range"] = _BoundedRange
+        self.globals["lipsum"] = _lipsum
         for name, wrapped in _FILTERS.items():
             self.filters[name] = wrapped
 
@@ -278,8 +280,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         formatter, text, is_map = _BoundedFormatter(self), value.__self__, value.__name__ == "format_map"
 
         def bounded(*args: Any, **kwargs: Any) -> str:
+            if is_map and (len(args) != 1 or kwargs):
+                return wrapper(*args, **kwargs)  # raises the TypeError format_map would
             if is_map:
-                return wrapper(*args, **kwargs)
+                return _check_size(formatter.vformat(text, (), args[0]))  # type: ignore[no-any-return]
             return _check_size(formatter.vformat(text, args, kwargs))  # type: ignore[no-any-return]
 
         return bounded
@@ -322,8 +326,24 @@ def _join(eval_ctx: EvalContext, value: Any, d: str = "", attribute: str | int |
     return jinja_filters.sync_do_join(eval_ctx, texts, d)
 
 
+def _batch(value: Any, linecount: int, fill_with: Any = None) -> Iterator[list[Any]]:
+    _check_width(linecount, "batch size")
+    return jinja_filters.do_batch(value, linecount, fill_with)
+
+
+def _slice(value: Any, slices: int, fill_with: Any = None) -> Iterator[list[Any]]:
+    _check_width(slices, "slice count")
+    return jinja_filters.sync_do_slice(value, slices, fill_with)
+
+
+def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    _check_width(n * max, "lipsum words")
+    return generate_lorem_ipsum(n, html, min, max)
+
+
 _FILTERS: dict[str, Callable[..., Any]] = {
     "center": _center, "indent": _indent, "format": _format, "replace": _replace, "join": _join,
+    "batch": _batch, "slice": _slice,
 }
 
 

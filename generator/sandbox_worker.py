@@ -48,11 +48,13 @@ def _workers() -> int:
 
 def _initialise(memory_mb: int) -> None:
     """In each new worker: its memory limit, and SIGXCPU turned into an error rather than death."""
-    limit = memory_mb * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard if hard != resource.RLIM_INFINITY and hard < limit
-                                            else limit))
+    resource.setrlimit(resource.RLIMIT_AS, (_capped(memory_mb * 1024 * 1024, hard), hard))
     signal.signal(signal.SIGXCPU, _on_cpu_limit)
+
+
+def _capped(limit: int, hard: int) -> int:
+    return limit if hard == resource.RLIM_INFINITY else min(limit, hard)
 
 
 def _on_cpu_limit(_signum: int, _frame: FrameType | None) -> None:
@@ -73,7 +75,7 @@ def _task(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any], s
           memory_mb: int) -> R:
     """Runs in the worker: ``fn`` with an alarm after ``seconds`` and a CPU limit a second later."""
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (int(_cpu_used() + seconds) + 2, hard))
+    resource.setrlimit(resource.RLIMIT_CPU, (_capped(int(_cpu_used() + seconds) + 2, hard), hard))
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:

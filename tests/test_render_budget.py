@@ -75,6 +75,9 @@ PAYLOADS = {
     "a loop writing 200 MB": ("[% for i in range(100000) %][[ cookiecutter.text * 2000 ]][% endfor %]", {},
                               "render-output"),
     "replace amplification": ("[[ (cookiecutter.text * 200000) | replace('', 'xxxxxxxx') ]]", {}, "render-size"),
+    "format_map width": ("[[ '{t:>999999999}'.format_map({'t': cookiecutter.text}) ]]", {}, "render-size"),
+    "batch padding": ("[[ [1] | batch(10 ** 9, cookiecutter.text) | list | length ]]", {}, "render-size"),
+    "lipsum": ("[[ lipsum(cookiecutter.n, max=10 ** 6) | length ]]", {"n": 1000}, "render-size"),
 }
 
 
@@ -91,8 +94,11 @@ def test_a_render_bomb_is_stopped_by_its_budget_with_the_file_named(tmp_path: Pa
 def test_the_same_operations_within_bounds_render_as_jinja_does(tmp_path: Path) -> None:
     body = ("[[ 2 ** 10 ]] [[ 'ab' * 3 ]] [[ [1, 2] * 2 ]] [[ '%5s|' % 'x' ]] [[ '{:>4}'.format(7) ]] "
             "[[ 'x' | center(5) ]]|[[ ['a', 'b'] | join('+') ]] [[ 'a-b' | replace('-', '--') ]] "
-            "[% for i in range(3) %][[ i ]][% endfor %] [[ range(4) | list | length ]] [[ 7 // 2 ]] [[ 7 % 3 ]]")
-    assert render_body(tmp_path, body) == "1024 ababab [1, 2, 1, 2]     x|    7   x  |a+b a--b 012 4 3 1"
+            "[% for i in range(3) %][[ i ]][% endfor %] [[ range(4) | list | length ]] [[ 7 // 2 ]] [[ 7 % 3 ]] "
+            "[[ '{a}!'.format_map({'a': 1}) ]] [[ [1, 2, 3] | batch(2) | list ]] "
+            "[[ lipsum(1, False, 5, 9) | length > 0 ]]")
+    assert render_body(tmp_path, body) == ("1024 ababab [1, 2, 1, 2]     x|    7   x  |a+b a--b 012 4 3 1 1! "
+                                           "[[1, 2], [3]] True")
 
 
 @settings(max_examples=40, deadline=None)
