@@ -203,3 +203,30 @@ def test_pipeforge_new_stops_an_output_flood(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert f"wrote more than {RENDER_OUTPUT_CHARS:,} characters" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+_LEAVES = st.one_of(st.integers(-10**6, 10**9).map(str), st.text("ab{}%:>*09", max_size=8).map(repr),
+                    st.just("cookiecutter.text"), st.just("cookiecutter.n"), st.just("[cookiecutter.text] * 3"))
+
+
+def _expressions(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    binary = st.tuples(children, st.sampled_from(["**", "*", "~", "+", "%", "//"]), children).map(
+        lambda t: f"({t[0]} {t[1]} {t[2]})")
+    filtered = st.tuples(children, st.sampled_from(["center", "indent", "join", "batch", "format", "replace"]),
+                         children).map(lambda t: f"({t[0]} | {t[1]}({t[2]}))")
+    called = st.tuples(children, st.sampled_from(["ljust", "zfill", "format", "join", "replace"]), children).map(
+        lambda t: f"({t[0]}).{t[1]}({t[2]})")
+    return st.one_of(binary, filtered, called)
+
+
+@settings(max_examples=60, deadline=None)
+@given(expression=st.recursive(_LEAVES, _expressions, max_leaves=6))
+def test_any_expression_renders_within_the_budget_or_is_refused_cleanly(tmp_path_factory: pytest.TempPathFactory,
+                                                                       expression: str) -> None:
+    tmp_path = tmp_path_factory.mktemp("expr")
+    try:
+        out = render_body(tmp_path, "[[ " + expression + " ]]", n=99999, text="t" * 5000)
+    except (BudgetExceeded, TemplateDefinitionError) as exc:
+        assert exc.message.startswith("template bomb")
+    else:
+        assert len(out) <= RENDER_OUTPUT_CHARS
