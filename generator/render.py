@@ -27,7 +27,7 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateError, nodes
 
 from generator.errors import BudgetExceeded, TemplateDefinitionError
-from generator.sandbox import BoundedSandbox, Budget, budgeted
+from generator.sandbox import BoundedSandbox, Budget, budgeted, guarded
 from generator.template_spec import TemplateSpec
 
 _ENV_KEYS = {
@@ -72,7 +72,7 @@ def _environment(template: TemplateSpec) -> BoundedSandbox:
     # Jinja's own tojson also escapes <, >, & and ' for HTML; YAML needs none of that, and readers of
     # the generated manifest are better served by `&&` than by `\u0026\u0026`. Plain cookiecutter uses
     # Jinja's filter: its output differs in those escapes only and parses to the same values.
-    env.filters["tojson"] = _tojson
+    env.filters["tojson"] = guarded(_tojson)
     return env
 
 

@@ -15,6 +15,7 @@ worker process's limits (``generator.sandbox_worker``), which is where servers r
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import resource
 import signal
@@ -96,6 +97,26 @@ def _refuse(what: str, limit: str) -> BudgetExceeded:
     return BudgetExceeded(f"{what}; {limit} (render budget)", budget="render-size")
 
 
+def _printed_length(value: Any, cap: int) -> int:
+    """About how long ``str(value)`` is, counted without building it and no further than ``cap``: a list
+    that holds itself twice, nested forty times, prints as terabytes from a few bytes of template."""
+    total, stack = 0, [value]
+    while stack and total <= cap:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item) + 2
+        elif isinstance(item, dict):
+            total += 4 * len(item) + 2
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += 2 * len(item) + 2
+            stack.extend(item)
+        else:
+            total += 8
+    return total
+
+
 def _check_size(value: Any) -> Any:
     """``value`` if a template may hold it, else BudgetExceeded: the one definition of "too big"."""
     if isinstance(value, bool):
@@ -107,6 +128,9 @@ def _check_size(value: Any) -> Any:
         raise _refuse(f"a string of {len(value):,} characters", f"templates compute strings up to {MAX_STRING:,}")
     if isinstance(value, list | tuple) and len(value) > MAX_ITEMS:
         raise _refuse(f"a list of {len(value):,} items", f"templates compute lists up to {MAX_ITEMS:,} items")
+    if isinstance(value, list | tuple | dict | set | frozenset) and _printed_length(value, MAX_STRING) > MAX_STRING:
+        raise _refuse("a value that would print as more than 1,000,000 characters",
+                      f"templates compute strings up to {MAX_STRING:,}")
     return value
 
 
@@ -217,12 +241,17 @@ class _BoundedRange:
 
 
 class _CodeGenerator(CodeGenerator):
-    """Jinja's code generator, with every ``~`` concatenation's result checked against the size cap."""
+    """Jinja's code generator, with each operand of a ``~`` concatenation and its result checked against
+    the size caps (the operands before ``str()`` turns them into text)."""
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.checked(")
-        super().visit_Concat(node, frame)
-        self.write(")")
+        join = "markup_join" if frame.eval_ctx.autoescape else "str_join"
+        self.write(f"environment.checked({join}((")
+        for arg in node.nodes:
+            self.write("environment.checked(")
+            self.visit(arg, frame)
+            self.write("), ")
+        self.write(")))")
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -233,11 +262,11 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     code_generator_class = _CodeGenerator
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+        super().__init__(finalize=_check_size, **options)  # what ``[[ x ]]`` prints, before str() runs
         self.globals["range"] = _BoundedRange
         self.globals["lipsum"] = _lipsum
-        for name, wrapped in _FILTERS.items():
-            self.filters[name] = wrapped
+        self.filters.update(_FILTERS)
+        self.filters = {name: guarded(fn) for name, fn in self.filters.items()}
 
     @staticmethod
     def checked(value: Any) -> Any:
@@ -287,6 +316,23 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             return _check_size(formatter.vformat(text, args, kwargs))  # type: ignore[no-any-return]
 
         return bounded
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that charges the budget and checks its arguments' sizes first: most filters turn their input
+    into text (``upper``, ``string``, ``tojson``...), and text of a nested value can be far larger than it."""
+    if getattr(fn, "pipeforge_guarded", False):
+        return fn
+
+    @functools.wraps(fn)  # keeps Jinja's pass_context / pass_eval_context marker
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _tick()
+        for arg in (*args, *kwargs.values()):
+            _check_size(arg)
+        return fn(*args, **kwargs)
+
+    guarded.pipeforge_guarded = True  # type: ignore[attr-defined]
+    return guarded
 
 
 def _center(value: str, width: int = 80) -> str:
@@ -381,4 +427,4 @@ def budgeted(budget: Budget | None = None) -> Iterator[Budget]:
         _CURRENT.reset(token)
 
 
-__all__ = ["MAX_RANGE", "BoundedSandbox", "Budget", "BudgetExceeded", "budgeted"]
+__all__ = ["MAX_RANGE", "BoundedSandbox", "Budget", "BudgetExceeded", "budgeted", "guarded"]

@@ -77,6 +77,11 @@ PAYLOADS = {
     "replace amplification": ("[[ (cookiecutter.text * 200000) | replace('', 'xxxxxxxx') ]]", {}, "render-size"),
     "format_map width": ("[[ '{t:>999999999}'.format_map({'t': cookiecutter.text}) ]]", {}, "render-size"),
     "batch padding": ("[[ [1] | batch(10 ** 9, cookiecutter.text) | list | length ]]", {}, "render-size"),
+    "shared nesting, printed": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
+                                "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ ns.x ]]", {}, "render-size"),
+    "shared nesting, as text": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
+                                "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ ns.x | tojson | length ]]", {},
+                                "render-size"),
     "lipsum": ("[[ lipsum(cookiecutter.n, max=10 ** 6) | length ]]", {"n": 1000}, "render-size"),
 }
 
