@@ -202,3 +202,11 @@ def test_harden_of_a_large_manifest_over_mcp_leaves_the_registry_responsive(
     assert waits and max(waits) < 1.0, waits
     if outcome["error"]:  # past its budget on a slow machine: said so, not a traceback
         assert "budget" in outcome["text"] and "Traceback" not in outcome["text"]
+
+
+def test_the_template_page_shows_a_bomb_as_a_problem_not_an_error(armed: tuple[RegistryServer, dict[str, str]]) -> None:
+    registry, _ = armed
+    with registry.client() as client:
+        page = client.get("/templates/bomb-power", params={"retry_limit": "10"})
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert "render budget" in page.text and "Traceback" not in page.text
