@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +89,28 @@ def test_other_work_is_served_while_one_worker_is_busy_with_a_runaway() -> None:
         assert not runaway.done()  # answered while the runaway still runs: not queued behind it
         with pytest.raises(BudgetExceeded):
             runaway.result()
+
+
+def test_an_upgrade_to_a_bomb_costs_its_budget_in_the_worker(tmp_path: Path) -> None:
+    """What the registry's upgrade jobs do (``build_with=build_bounded``): the new version's render is a
+    budget error from the worker, and nothing of it is planned."""
+    from generator.scaffold import build, build_bounded, write
+    from generator.template_spec import load_template
+    from generator.upgrade import Answers, plan_from
+    from tests.conftest import template_variant
+
+    old = load_template(template_variant(tmp_path / "old", name="fleet", version="1.0.0"))
+    bomb_folder = template_variant(tmp_path / "new", name="fleet", version="1.1.0")
+    (bomb_folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text(
+        "[% for i in range(100000) %][% for j in range(100000) %][% endfor %][% endfor %]\n", encoding="utf-8")
+    new = load_template(bomb_folder)
+    folder = write(build(old, {}), tmp_path / "pipeline")
+    versions = {"1.0.0": old, "1.1.0": new, "latest": new}
+
+    def resolve(_name: str, spec: str) -> tuple[Any, str | None]:
+        return versions[spec], None
+
+    with pytest.raises(BudgetExceeded) as raised:
+        plan_from(folder, Answers.read(folder), lambda p: (folder / p).read_text(encoding="utf-8"), "1.1.0", resolve,
+                  build_with=build_bounded)
+    assert raised.value.budget == "render-seconds" and "notes.md" in raised.value.message
