@@ -402,17 +402,31 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def _alarm() -> Iterator[None]:
-    """A periodic SIGALRM on the main thread, so a loop that calls nothing is stopped too."""
+    """A periodic SIGALRM on the main thread, so a loop that calls nothing is stopped too. An outer timer
+    (a worker's budget for its whole task) keeps running: its handler is called once its time is up, and it
+    is set again afterwards for what is left of it."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    before = signal.setitimer(signal.ITIMER_REAL, _ALARM_SECONDS, _ALARM_SECONDS)
+    started, outer = time.monotonic(), signal.getsignal(signal.SIGALRM) or signal.SIG_DFL
+    outer_deadline: list[float] = []
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if outer_deadline and time.monotonic() >= outer_deadline[0] and callable(outer):
+            outer(signum, frame)
+        _on_alarm(signum, frame)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, _ALARM_SECONDS, _ALARM_SECONDS)
+    if delay:
+        outer_deadline.append(started + delay)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, *before)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer)
+        if delay:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_deadline[0] - time.monotonic(), 0.001), interval)
 
 
 @contextlib.contextmanager

@@ -38,6 +38,16 @@ def unreadable() -> None:
     raise ManifestError("mapping values are not allowed here", file="wf.yaml", line=7)
 
 
+def render_forever(folder: str) -> None:
+    """Many short renders, each with its own budget: together they must still stop at the task's."""
+    from generator.render import render
+    from generator.template_spec import load_template
+
+    template = load_template(Path(folder))
+    while True:
+        render(template, template.defaults())
+
+
 def pid_after(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
@@ -64,6 +74,18 @@ def test_a_busy_loop_is_stopped_at_its_wall_clock_budget_and_the_worker_serves_a
     assert raised.value.budget == "worker-seconds"
     assert "stopped" in raised.value.message
     assert run_bounded(pid_after, 0) > 0
+
+
+def test_renders_inside_a_task_do_not_stretch_the_task_budget(tmp_path: Path) -> None:
+    from tests.conftest import template_variant
+
+    folder = template_variant(tmp_path, name="again")
+    (folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text(  # a tenth of a second or so per render
+        "[% for i in range(100000) %][[ i ]][% endfor %]\n", encoding="utf-8")
+    with pytest.raises(BudgetExceeded) as raised:
+        run_bounded(render_forever, str(folder), timeout=1)
+    assert raised.value.budget == "worker-seconds"
+    assert "wall-clock budget" in raised.value.message  # the worker's own alarm, not the kill from outside
 
 
 def test_a_call_that_never_returns_to_python_is_killed_and_its_worker_replaced() -> None:
