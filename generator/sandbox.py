@@ -21,7 +21,7 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import BuiltinMethodType, FrameType, MethodType
@@ -32,7 +32,7 @@ from jinja2 import nodes, pass_eval_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import EvalContext
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, SandboxedFormatter, safe_range
-from jinja2.utils import generate_lorem_ipsum
+from jinja2.utils import Namespace, generate_lorem_ipsum
 
 from generator.errors import BudgetExceeded
 
@@ -103,13 +103,17 @@ def _printed_length(value: Any, cap: int) -> int:
     total, stack = 0, [value]
     while stack and total <= cap:
         item = stack.pop()
-        if isinstance(item, str):
+        if isinstance(item, str | bytes):
             total += len(item) + 2
-        elif isinstance(item, dict):
+        elif isinstance(item, range | _BoundedRange):  # printed as range(start, stop)
+            total += 24
+        elif isinstance(item, Namespace):  # Jinja keeps a namespace's values here; its repr prints them all
+            stack.append(object.__getattribute__(item, "_Namespace__attrs"))
+        elif isinstance(item, Mapping):
             total += 4 * len(item) + 2
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
+        elif isinstance(item, Collection):  # lists, tuples, sets and the views of a dict
             total += 2 * len(item) + 2
             stack.extend(item)
         else:
@@ -128,7 +132,8 @@ def _check_size(value: Any) -> Any:
         raise _refuse(f"a string of {len(value):,} characters", f"templates compute strings up to {MAX_STRING:,}")
     if isinstance(value, list | tuple) and len(value) > MAX_ITEMS:
         raise _refuse(f"a list of {len(value):,} items", f"templates compute lists up to {MAX_ITEMS:,} items")
-    if isinstance(value, list | tuple | dict | set | frozenset) and _printed_length(value, MAX_STRING) > MAX_STRING:
+    if isinstance(value, Collection | Namespace) and not isinstance(value, str | bytes) \
+            and _printed_length(value, MAX_STRING) > MAX_STRING:
         raise _refuse("a value that would print as more than 1,000,000 characters",
                       f"templates compute strings up to {MAX_STRING:,}")
     return value

@@ -147,3 +147,7 @@ def shutdown() -> None:
     for pool in pools:
         pool.stop()
         pool.join(timeout=10)
+
+
+__all__ = ["GRACE_SECONDS", "WORKER_MEMORY_MB", "WORKER_SECONDS", "BudgetExceeded", "run_bounded", "shutdown",
+           "warm_up"]

@@ -82,6 +82,11 @@ PAYLOADS = {
     "shared nesting, as text": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
                                 "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ ns.x | tojson | length ]]", {},
                                 "render-size"),
+    "shared nesting in a namespace": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
+                                      "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ ns ]]", {}, "render-size"),
+    "shared nesting in dict items": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
+                                     "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ {'k': ns.x}.items() ]]", {},
+                                     "render-size"),
     "lipsum": ("[[ lipsum(cookiecutter.n, max=10 ** 6) | length ]]", {"n": 1000}, "render-size"),
 }
 
