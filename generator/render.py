@@ -105,15 +105,15 @@ def _parsed(env: BoundedSandbox, source: str, where: str, problems: list[str]) -
     """``source`` compiled, or None with what is wrong appended to ``problems`` (every one, with its line)."""
     try:
         tree = env.parse(source)
+        loads = [node for node in tree.find_all(tuple(_LOADING)) if isinstance(node, nodes.Node)]
+        for node in loads:
+            problems.append(f"{where} line {node.lineno}: {{% {_LOADING[type(node)]} %}} is not supported: each "
+                            "file is rendered on its own, so there is nothing to load; put the text in the file")
+        return None if loads else env.from_string(tree)
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         problems.append(f"{where}{f' line {line}' if line else ''}: {getattr(exc, 'message', None) or exc}")
         return None
-    loads = [node for node in tree.find_all(tuple(_LOADING)) if isinstance(node, nodes.Node)]
-    for node in loads:
-        problems.append(f"{where} line {node.lineno}: {{% {_LOADING[type(node)]} %}} is not supported: each "
-                        "file is rendered on its own, so there is nothing to load; put the text in the file")
-    return None if loads else env.from_string(tree)
 
 
 def _compile_uncached(template: TemplateSpec) -> _Compiled:

@@ -240,3 +240,13 @@ def test_any_expression_renders_within_the_budget_or_is_refused_cleanly(tmp_path
         assert exc.message.startswith("template bomb")
     else:
         assert len(out) <= RENDER_OUTPUT_CHARS
+
+
+def test_every_broken_file_is_named_with_its_line_at_once(tmp_path: Path) -> None:
+    root = mini_template(tmp_path, "ok\n[[ cookiecutter.n \n")
+    (root / "[[cookiecutter.n]]" / "second.txt").write_text("a\nb\n[% include 'x' %]\n", encoding="utf-8")
+    with pytest.raises(TemplateDefinitionError) as raised:
+        render(load_template(root), {"n": 3, "text": "abc"})
+    message = raised.value.message
+    assert "out.txt line 2: unexpected end of template" in message
+    assert "second.txt line 3: {% include %} is not supported" in message
