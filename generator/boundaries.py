@@ -8,7 +8,8 @@ edges, the others at their defaults, and once with every parameter at its larges
 - boolean: true and false; an ``enum``: every value;
 - integer: ``minimum`` and ``maximum``, or +/-2**31-1 where the schema sets no bound;
 - string: the shortest and the longest allowed (``minLength``/``maxLength``, else LONGEST_STRING
-  characters), built from the default and kept only when the parameter's rules accept it.
+  characters), built from the default and kept only when the parameter's rules accept it (a pattern no
+  such construction satisfies is left at its default: this is a search, not a regex solver).
 """
 
 from __future__ import annotations
@@ -29,8 +30,15 @@ CHECK_SECONDS = 10.0  # wall clock of every boundary render of one publish toget
 
 
 def _strings_of(spec: ParameterSpec, length: int) -> Iterator[str]:
+    """Candidates of exactly ``length`` characters: the default stretched (one of its characters repeated,
+    so ``busybox:1.36.1`` becomes ``busyboxxx...x:1.36.1``), repeated, or one character many times."""
     seed = str(spec.default or "") or "a"
-    yield (seed + seed[-1] * length)[:length]
+    if len(seed) >= length:
+        yield seed[:length]
+    for at in range(min(len(seed), 64)):
+        grown = length - len(seed)
+        if grown >= 0:
+            yield seed[:at] + seed[at] * (grown + 1) + seed[at + 1:]
     yield (seed * (length // len(seed) + 1))[:length]
     for char in "a0x":
         yield char * length
@@ -39,8 +47,9 @@ def _strings_of(spec: ParameterSpec, length: int) -> Iterator[str]:
 def _string_edges(spec: ParameterSpec) -> list[tuple[str, str]]:
     edges = []
     shortest, longest = int(spec.schema.get("minLength", 0)), int(spec.schema.get("maxLength", LONGEST_STRING))
-    for length, why in ((shortest, "its shortest allowed value"), (longest, "its longest allowed value")):
-        found = next((s for s in _strings_of(spec, length) if check_value(spec, s) is None), None)
+    for lengths, why in (((shortest, shortest + 1), "its shortest allowed value"),
+                         ((longest, longest - 1), "its longest allowed value")):
+        found = next((s for n in lengths for s in _strings_of(spec, n) if check_value(spec, s) is None), None)
         if found is not None:
             edges.append((found, why))
     return edges

@@ -250,3 +250,14 @@ def test_every_broken_file_is_named_with_its_line_at_once(tmp_path: Path) -> Non
     message = raised.value.message
     assert "out.txt line 2: unexpected end of template" in message
     assert "second.txt line 3: {% include %} is not supported" in message
+
+
+def test_publish_finds_the_longest_value_of_a_patterned_parameter(tmp_path: Path) -> None:
+    """The image pattern accepts neither ``xxx...`` nor the default with its last character repeated; the
+    default with one character stretched (``busyboxxx...:1.36.1``) it does."""
+    loop = "[% for {0} in cookiecutter.image %]"
+    folder = bomb_variant(tmp_path, loop.format("a") + loop.format("b") + loop.format("c") + "[% endfor %]" * 3)
+    with pytest.raises(TemplateDefinitionError) as raised:
+        prepare_folder(folder)
+    assert "with image='" in raised.value.message and "(512 characters) (its longest allowed value)" in \
+        raised.value.message
