@@ -85,7 +85,8 @@ def _cases(template: TemplateSpec) -> Iterator[tuple[dict[str, Any], str]]:
 
 def check_boundaries(template: TemplateSpec, *, source: str) -> None:
     """Render ``template`` at the edges of its parameters; a TemplateDefinitionError naming the values and
-    the budget when one of those renders costs more than its budget or fails."""
+    the budget when one of those renders costs more than its budget. A render that fails for another
+    reason is not a refusal: that value gets its own clear error whenever it is asked for."""
     deadline = time.monotonic() + CHECK_SECONDS
     for given, label in _cases(template):
         try:
@@ -98,5 +99,7 @@ def check_boundaries(template: TemplateSpec, *, source: str) -> None:
                                           f"{CHECK_SECONDS:g} s altogether (publish budget)")
         try:
             render(template, values, budget=Budget(seconds=seconds))
-        except (BudgetExceeded, TemplateDefinitionError) as exc:
+        except BudgetExceeded as exc:
             raise TemplateDefinitionError(f"{source}: with {label}, {exc.message}") from None
+        except TemplateDefinitionError:
+            continue  # a value the template cannot render (a path it refuses...) is a 422 when someone asks

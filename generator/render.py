@@ -27,6 +27,7 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateError, nodes
 
 from generator.errors import BudgetExceeded, TemplateDefinitionError
+from generator.paths import path_problem, shown, tree_problems
 from generator.sandbox import BoundedSandbox, Budget, budgeted, guarded
 from generator.template_spec import TemplateSpec
 
@@ -193,4 +194,21 @@ def render(template: TemplateSpec, values: dict[str, Any], *, budget: Budget | N
                              budget="render-memory") from None
     except (TemplateError, ArithmeticError, ValueError, TypeError, LookupError, AttributeError) as exc:
         raise TemplateDefinitionError(f"template {template.name} failed to render {where}: {exc}") from None
+    _check_paths(template, folder, [f.path for f in out])
     return folder, out
+
+
+def _check_paths(template: TemplateSpec, folder: str, paths: list[str]) -> None:
+    """Refuse a rendered project folder or file path that would not stay inside the new folder (see
+    ``generator.paths``): names are templates, so their author and the parameters decide where files land.
+    Every entry point renders through here, so this is the one place the check is made."""
+    problems = tree_problems(paths)
+    folder_problem = "it holds a '/'" if "/" in folder else path_problem(folder)
+    if folder_problem is not None:
+        problems.insert(0, f"the project folder {shown(folder)}: {folder_problem}")
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise TemplateDefinitionError(
+            f"template {template.name} renders {len(problems)} path(s) that would not stay inside the new "
+            f"folder (plain names separated by '/' only):\n{listed}"
+        )
