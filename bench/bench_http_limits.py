@@ -1,6 +1,7 @@
 """The registry's worst inputs per HTTP entry point, after the hardening: for each, the wall time of one
 request (median of a few), the server process's CPU time for it and its peak memory (VmHWM from
-/proc, the figure ``/usr/bin/time -v`` reports as "Maximum resident set size"), next to the named peer:
+/proc, the figure ``/usr/bin/time -v`` reports as "Maximum resident set size"; the render worker processes'
+peaks are summed at the end), next to the named peer:
 a normal ``POST /api/v1/render`` of saga-compensation with its defaults.
 
 The server is ``pipeforge serve`` in a process of its own on a fresh SQLite catalog, with its default
@@ -13,6 +14,7 @@ absolute times move with the load; the ratios less so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -78,6 +80,24 @@ def _cpu(pid: int) -> float:
 def _peak_mb(pid: int) -> float:
     line = next(li for li in Path(f"/proc/{pid}/status").read_text().splitlines() if li.startswith("VmHWM"))
     return int(line.split()[1]) / 1024
+
+
+def _descendants(pid: int) -> list[int]:
+    """The server's worker processes (renders run in them), found through /proc's children lists."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_descendants(int(child))]
+    return found
+
+
+def _workers_peak_mb(pid: int) -> float:
+    total = 0.0
+    for child in _descendants(pid):
+        with contextlib.suppress(OSError, StopIteration):
+            total += _peak_mb(child)
+    return total
 
 
 def measure(client: httpx.Client, pid: int, send: Callable[[httpx.Client], int], runs: int) -> tuple[float, float, int]:
@@ -146,7 +166,8 @@ def main() -> None:
                       f"{_peak_mb(server.pid):8.1f}")
         closed = slow_connections(port, 300, 10)
         print(f"300 connections trickling headers: all closed after {closed:.1f} s (header timeout 10 s)")
-        print(f"server peak memory: {_peak_mb(server.pid):.1f} MB (after start and warm-up: {start_mb:.1f} MB)")
+        print(f"server peak memory: {_peak_mb(server.pid):.1f} MB (after start and warm-up: {start_mb:.1f} MB); "
+              f"its worker processes' peaks add up to {_workers_peak_mb(server.pid):.1f} MB")
     finally:
         server.terminate()
         server.wait(timeout=30)
