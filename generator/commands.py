@@ -46,7 +46,7 @@ class _Command:
 _ARGO_EXPR = re.compile(r"{{.*?}}", re.DOTALL)
 _HEREDOC = re.compile(r"<<-?[ \t]*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_SHELLS = frozenset({"sh", "bash", "zsh", "ash", "dash", "ksh", "busybox"})
+SHELLS = frozenset({"sh", "bash", "zsh", "ash", "dash", "ksh", "busybox"})
 _PREFIXES = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "}", "time", "sudo",
                        "exec", "nohup", "command", "eval"})
 _PUNCTUATION = "();<>|&\n"
@@ -437,8 +437,8 @@ def _effects(command: _Command, files: Mapping[str, str], depth: int) -> list[Co
     argv = command.argv
     program = argv[0].rsplit("/", 1)[-1]
     line = " ".join(argv)
-    if program in _SHELLS:
-        script = _inline_script(argv[1:] if program != "busybox" else argv[2:])
+    if program in SHELLS:
+        script = inline_script(argv[1:] if program != "busybox" else argv[2:])
         return _text_effects(script, files, depth + 1) if script is not None and depth < 8 else []
     if program in ("kubectl", "oc"):
         return _kubectl(command, files, line)
@@ -447,7 +447,7 @@ def _effects(command: _Command, files: Mapping[str, str], depth: int) -> list[Co
     return handler(command, line) if handler else []
 
 
-def _inline_script(args: Sequence[str]) -> str | None:
+def inline_script(args: Sequence[str]) -> str | None:
     """The script of ``sh -c SCRIPT`` (also ``-ec``, ``-xc``, ``-euo pipefail -c``)."""
     for index, word in enumerate(args):
         if word.startswith("-") and not word.startswith("--") and "c" in word[1:] and index + 1 < len(args):
@@ -461,6 +461,11 @@ def _inline_script(args: Sequence[str]) -> str | None:
 
 def _text_effects(text: str, files: Mapping[str, str], depth: int = 0) -> list[CommandEffect]:
     return [effect for command in _commands(text) for effect in _effects(command, files, depth)]
+
+
+def simple_commands(text: str) -> list[list[str]]:
+    """The words of each simple command of a shell text (keywords, wrappers and assignments dropped)."""
+    return [command.argv for command in _commands(text)]
 
 
 def effects_of_command(text: str) -> list[CommandEffect]:
@@ -490,7 +495,7 @@ def _container_effects(container: Mapping[str, Any], source: str | None,
     argv = _strings(container.get("command")) + _strings(container.get("args"))
     program = argv[0].rsplit("/", 1)[-1] if argv else ""
     effects: list[CommandEffect] = []
-    if source is not None and program in _SHELLS:
+    if source is not None and program in SHELLS:
         effects += _text_effects(source, files)
     if argv:
         effects += _effects(_Command(argv), files, 0)
@@ -531,5 +536,5 @@ def effects_of_template(template: Mapping[str, Any]) -> list[CommandEffect]:
     return effects
 
 
-__all__ = ["CREATE", "DELETE", "CommandEffect", "effects_of_command", "effects_of_template", "kube_kind",
-           "objects_in_text"]
+__all__ = ["CREATE", "DELETE", "SHELLS", "CommandEffect", "effects_of_command", "effects_of_template",
+           "inline_script", "kube_kind", "objects_in_text", "simple_commands"]

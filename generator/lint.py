@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generator.errors import ManifestError, UsageError
 from generator.model import Manifest, is_workflow_document, parse_manifest
-from generator.rules import ERROR, INFO, RULES, RULES_BY_NAME, WARNING, Hit, check_manifest
-from generator.yamlio import LineDict, LineList, gc_paused, load_documents
+from generator.rules import ERROR, INFO, RULES, WARNING, Hit, Options, check_manifest
+from generator.rules import resolve_rule as resolve_rule  # re-exported: the CLI resolves --ignore names
+from generator.yamlio import gc_paused, load_documents
 
 SUPPRESS = "pipeforge.io/lint-ignore"
 SEVERITIES = (ERROR, WARNING, INFO)
@@ -31,7 +32,11 @@ _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: which rule, how bad, where (file, line, template) and what to do about it."""
+    """One problem: which rule, how bad, where (file, line, template) and what to do about it.
+
+    ``data`` is the structured form for tools: ``template``, ``path`` (from the document root) and, when
+    relevant, ``task``/``step``, ``object`` and ``field`` (see ``generator.rules.base.Hit``).
+    """
 
     rule: str
     severity: str
@@ -40,6 +45,7 @@ class Finding:
     template: str | None
     message: str
     fix: str
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,15 +68,6 @@ class LintReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "findings": [f.as_dict() for f in self.findings]}
-
-
-def resolve_rule(name: str) -> str | None:
-    """A rule's code from its code or its name (case-insensitive)."""
-    key = name.strip()
-    if key.upper() in RULES:
-        return key.upper()
-    rule = RULES_BY_NAME.get(key.lower())
-    return rule.code if rule else None
 
 
 @dataclass(frozen=True)
@@ -100,20 +97,9 @@ def _suppressions(annotations: dict[str, str]) -> _Suppressions:
 
 def _finding(hit: Hit, file: str) -> Finding:
     rule = RULES[hit.code]
-    return Finding(hit.code, hit.severity or rule.severity, file, hit.line, hit.template, hit.message, hit.fix)
-
-
-def _structure_hits(document: Any) -> Iterator[Hit]:
-    from generator.structure import check_document
-
-    for problem in check_document(document):
-        template = template_of_path(document, problem.path)
-        if problem.unknown_key:
-            fix = f"rename it to '{problem.suggestion}'" if problem.suggestion else "remove it or fix its spelling"
-            yield Hit("PF003", problem.line, template, problem.message, fix)
-        else:
-            yield Hit("PF004", problem.line, template, problem.message, "give the field a value of that shape")
-    yield from _duplicate_keys(document)
+    data = hit.data or {"template": hit.template, "path": []}
+    return Finding(hit.code, hit.severity or rule.severity, file, hit.line, hit.template, hit.message, hit.fix,
+                   data)
 
 
 def template_of_path(document: Any, path: str) -> str | None:
@@ -133,21 +119,8 @@ def template_of_path(document: Any, path: str) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _duplicate_keys(node: Any) -> Iterator[Hit]:
-    pending = [node]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, LineDict):
-            for key, line in getattr(item, "duplicate_keys", ()):
-                yield Hit("PF002", line, None, f"key '{key}' appears twice in one mapping; only the last "
-                          "value is kept", f"keep one '{key}'")
-            pending.extend(v for v in item.values() if isinstance(v, LineDict | LineList))
-        elif isinstance(item, LineList):
-            pending.extend(v for v in item if isinstance(v, LineDict | LineList))
-
-
-def _lint_document(document: Any, manifest: Manifest, file: str) -> list[Finding]:
-    hits = [*_structure_hits(document), *check_manifest(manifest)]
+def _lint_document(document: Any, manifest: Manifest, file: str, options: Options) -> list[Finding]:
+    hits = check_manifest(manifest, document, options=options)
     whole = _suppressions(manifest.annotations)
     per_template = {name: _suppressions(t.annotations) for name, t in manifest.spec.templates.items()}
     findings = []
@@ -158,20 +131,30 @@ def _lint_document(document: Any, manifest: Manifest, file: str) -> list[Finding
         findings.append(_finding(hit, file))
     for owner, found in [(None, whole), *per_template.items()]:
         line = manifest.line if owner is None else manifest.spec.templates[owner].line
+        path: list[str | int] = ["metadata", "annotations", SUPPRESS]
+        if owner is not None:
+            spec_path: list[str | int] = ["spec", "workflowSpec"] if manifest.kind == "CronWorkflow" else ["spec"]
+            path = [*spec_path, "templates", manifest.spec.templates[owner].index, *path]
         for problem in found.problems:
             findings.append(_finding(Hit("PF007", line, owner, f"{SUPPRESS}: {problem}; not honoured",
                                          "write one 'RULE: reason' per line (RULE as in 'pipeforge lint "
-                                         "--list-rules')"), file))
+                                         "--list-rules')", data={"template": owner, "path": path,
+                                                                 "field": SUPPRESS}), file))
     return findings
 
 
-def lint_text(text: str, filename: str = "<string>") -> list[Finding]:
-    """Every finding in one YAML text (all documents); malformed YAML gives one PF001 finding."""
+def lint_text(text: str, filename: str = "<string>", *, kubernetes_version: str | None = None) -> list[Finding]:
+    """Every finding in one YAML text (all documents); malformed YAML gives one PF001 finding.
+
+    ``kubernetes_version`` is the release whose schemas check resource manifests (PF010).
+    """
+    options = Options(kubernetes_version) if kubernetes_version else Options()
     try:
         documents = load_documents(text, file=filename)
     except ManifestError as exc:
         return [Finding("PF001", ERROR, filename, exc.line or 1, None, exc.detail,
-                        "fix the YAML syntax at that line (indentation, quotes, brackets)")]
+                        "fix the YAML syntax at that line (indentation, quotes, brackets)",
+                        {"template": None, "path": []})]
     findings: list[Finding] = []
     with gc_paused():
         for index, document in enumerate(documents):
@@ -179,21 +162,21 @@ def lint_text(text: str, filename: str = "<string>") -> list[Finding]:
                 continue
             manifest = parse_manifest(document, file=filename, index=index)
             if manifest is not None:
-                findings.extend(_lint_document(document, manifest, filename))
+                findings.extend(_lint_document(document, manifest, filename, options))
     findings.sort(key=Finding.sort_key)
     return findings
 
 
-def lint_file(path: Path, display: str | None = None) -> list[Finding]:
+def lint_file(path: Path, display: str | None = None, *, kubernetes_version: str | None = None) -> list[Finding]:
     name = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return [Finding("PF001", ERROR, name, 1, None, f"not UTF-8 text (byte {exc.start})",
-                        "save the file as UTF-8")]
+                        "save the file as UTF-8", {"template": None, "path": []})]
     except OSError as exc:
         raise UsageError(f"{name}: cannot read: {exc.strerror}") from None
-    return lint_text(text, name)
+    return lint_text(text, name, kubernetes_version=kubernetes_version)
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
@@ -213,10 +196,10 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def lint_paths(paths: Sequence[Path]) -> LintReport:
+def lint_paths(paths: Sequence[Path], *, kubernetes_version: str | None = None) -> LintReport:
     """Lint files and folders; a missing or unreadable path raises UsageError (exit 2)."""
     files = collect_files(paths)
-    findings = [finding for path in files for finding in lint_file(path)]
+    findings = [finding for path in files for finding in lint_file(path, kubernetes_version=kubernetes_version)]
     return LintReport(files=len(files), findings=findings)
 
 
@@ -270,7 +253,7 @@ def format_sarif(report: LintReport, version: str) -> str:
                 },
                 **({"logicalLocations": [{"name": f.template, "kind": "function"}]} if f.template else {}),
             }],
-            "properties": {"template": f.template, "fix": f.fix},
+            "properties": {"template": f.template, "fix": f.fix, "data": f.data},
         }
         for f in report.findings
     ]
