@@ -509,8 +509,9 @@ def _litmus(image: str, argv: list[str], files: Mapping[str, str]) -> list[Comma
     """Litmus' images: the app deployer (``-operation=apply|delete -app=X``) and the checker (``-file=F``)."""
     options = dict(word.lstrip("-").partition("=")[::2] for word in argv if word.startswith("-"))
     line = " ".join([image, *argv])
-    if "litmus-app-deployer" in image and options.get("operation") in ("apply", "delete"):
-        action = CREATE if options["operation"] == "apply" else DELETE
+    operation = options.get("operation", "apply")  # the deployer's default operation installs the app
+    if "litmus-app-deployer" in image and operation in ("apply", "delete"):
+        action = CREATE if operation == "apply" else DELETE
         return [CommandEffect(action, "litmus-application", options.get("app"), None, None, "litmus", line)]
     if "litmus-checker" in image and options.get("file"):
         path = options["file"]

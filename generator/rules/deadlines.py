@@ -13,7 +13,8 @@ _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateNa
 _WORK = "  - name: work\n    container: {image: 'alpine/git:2.45.2', command: [git, clone, 'https://example.org/r']}\n"
 #: Programs that finish on their own: a step running only these cannot hang once it has started.
 _TERMINATING = frozenset({"echo", "printf", "true", "false", "exit", "cowsay", "date", "env", "printenv", "pwd",
-                          "whoami", "hostname", "uname", "set", "export", ":", "test", "["})
+                          "whoami", "hostname", "uname", "set", "export", ":", "test", "[", "ls", "cat", "cp", "mv",
+                          "mkdir", "touch", "rm", "wc", "head", "basename", "dirname"})
 
 
 def _what(template: Template) -> str:
