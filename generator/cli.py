@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  pipeforge.io/lint-ignore: |\n"
         "    PF205: the notification is best effort and must not repeat",
         "examples:\n  pipeforge lint workflows/\n  pipeforge lint --format sarif . > pipeforge.sarif\n"
-        "  pipeforge lint --list-rules\n\n",
+        "  pipeforge lint --list-rules\n  pipeforge lint --explain PF101\n\n",
     )
     lint.add_argument("paths", metavar="PATH", nargs="*", type=Path, help="files or folders to check")
     lint.add_argument("--format", choices=("text", "json", "sarif"), default="text",
@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--ignore", metavar="RULE", action="append", default=[],
                       help="leave out a rule everywhere (code or name; repeatable)")
     lint.add_argument("--list-rules", action="store_true", help="print every rule with its severity and exit")
+    lint.add_argument("--explain", metavar="RULE", help="print a rule's documentation page (code or name) and exit")
     lint.set_defaults(handler=_cmd_lint)
 
     harden = _command(
@@ -382,12 +383,26 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _explain_rule(name: str, out: TextIO) -> int:
+    from generator.rules import rule_unit
+    from generator.rules.docs import rule_page
+
+    try:
+        unit = rule_unit(name)
+    except KeyError:
+        raise UsageError(f"--explain {name}: no such rule (see 'pipeforge lint --list-rules')") from None
+    out.write(rule_page(unit) + f"Online: {unit.url}\n")
+    return EXIT_OK
+
+
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     from generator.lint import format_json, format_rules, format_sarif, format_text, lint_paths, resolve_rule
 
     if args.list_rules:
         out.write(format_rules())
         return EXIT_OK
+    if args.explain:
+        return _explain_rule(args.explain, out)
     if not args.paths:
         raise UsageError("lint needs at least one PATH (a file or a folder); see 'pipeforge lint --help'")
     ignored = set()
