@@ -25,6 +25,7 @@ try:
 except ImportError:  # pragma: no cover - libyaml is in every PyYAML wheel
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
@@ -95,14 +96,18 @@ class _Builder:
         self._memo[id(node)] = out
         # YAML 1.1 merge keys: pairs merged in through `<<` come first and are overridden by the mapping's
         # own keys without that being a duplicate; only a key written twice in the mapping itself is one.
-        explicit = {id(key_node) for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge"}
+        merges = any(key_node.tag == _MERGE_TAG for key_node, _ in node.value)
+        explicit = {id(key_node) for key_node, _ in node.value} if merges else set()
         self._constructor.flatten_mapping(node)
         written: set[str] = set()
         for key_node, value_node in node.value:
             key = self.build(key_node)
             key = key if isinstance(key, str) else str(key)
             line = key_node.start_mark.line + 1
-            if id(key_node) in explicit:
+            if not merges:
+                if key in out:
+                    out.duplicate_keys.append((key, line))
+            elif id(key_node) in explicit:
                 if key in written:
                     out.duplicate_keys.append((key, line))
                 written.add(key)

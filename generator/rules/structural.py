@@ -48,6 +48,8 @@ register(Rule(
     leaves="Which of the two values was meant.",
 )
 def duplicate_key(ctx: Context) -> Iterator[Hit]:
+    if not _has_duplicates(ctx.document):
+        return  # the common case, found without building a path for every node
     pending: list[tuple[Any, Path]] = [(ctx.document, [])]
     while pending:
         item, path = pending.pop()
@@ -58,6 +60,19 @@ def duplicate_key(ctx: Context) -> Iterator[Hit]:
             pending.extend((v, [*path, k]) for k, v in item.items() if isinstance(v, LineDict | LineList))
         elif isinstance(item, LineList):
             pending.extend((v, [*path, i]) for i, v in enumerate(item) if isinstance(v, LineDict | LineList))
+
+
+def _has_duplicates(document: Any) -> bool:
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, LineDict):
+            if getattr(item, "duplicate_keys", None):
+                return True
+            pending.extend(v for v in item.values() if isinstance(v, LineDict | LineList))
+        elif isinstance(item, LineList):
+            pending.extend(v for v in item if isinstance(v, LineDict | LineList))
+    return False
 
 
 def _template_at(ctx: Context, path: Path) -> str | None:
@@ -82,7 +97,9 @@ def split_path(dotted: str) -> Path:
 def _structure(ctx: Context, unknown: bool) -> Iterator[Hit]:
     from generator.structure import check_document
 
-    for problem in check_document(ctx.document):
+    if "structure" not in ctx.cache:  # one walk for both PF003 and PF004
+        ctx.cache["structure"] = check_document(ctx.document)
+    for problem in ctx.cache["structure"]:
         if problem.unknown_key != unknown:
             continue
         path = split_path(problem.path)
