@@ -41,3 +41,14 @@ def test_explain_prints_the_page_and_its_link(name: str) -> None:
 def test_explain_of_an_unknown_rule_is_a_usage_error() -> None:
     result = run("lint", "--explain", "PF999")
     assert result.returncode == 2 and "no such rule" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_fact_a_rule_cites_from_docs_argo_semantics_exists() -> None:
+    import re
+
+    titles = set(re.findall(r"^## (.+)$", (FOLDER.parent / "argo-semantics.md").read_text(encoding="utf-8"), re.M))
+    cited = [(code, title.strip()) for code, unit in RULES.items()
+             for title in re.findall(r"docs/argo-semantics\.md, ([^;]+)", unit.source)]
+    assert cited
+    for code, title in cited:
+        assert title in titles, (code, title)

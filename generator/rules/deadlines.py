@@ -96,7 +96,10 @@ def exit_handler_no_deadline(ctx: Context) -> Iterator[Hit]:
         "forever. Under spec.activeDeadlineSeconds the hang ends with the workflow, but the step then fails "
         "without a retry (a retry is refused after the workflow deadline): a warning. Daemons, suspend, http, "
         "data and steps/DAG templates, and containers that only echo or sleep a fixed time, are not reported.",
-    source="argo-failure-semantics.md §2 (deadlines) and §8 (polling has no built-in timeout)",
+    source="argo-failure-semantics.md §2 (deadlines) and §8 (polling has no built-in timeout); "
+           "docs/argo-semantics.md, HTTP and plugin templates run in the workflow's agent pod; "
+           "docs/argo-semantics.md, Daemons run until their scope ends; "
+           "docs/argo-semantics.md, A resource template without conditions ends when kubectl returns",
     bad=_HEAD + "  entrypoint: work\n  templates:\n" + _WORK,
     good=_HEAD + "  entrypoint: work\n  templates:\n" + _WORK.replace(
         "  - name: work\n", "  - name: work\n    activeDeadlineSeconds: 300\n"),

@@ -23,7 +23,7 @@ def _workflow_level(ctx: Context) -> bool:
     "PF501", "image-not-pinned", WARNING,
     summary="an image without a tag, or `latest`",
     why="A retry or a resubmission may run other code than the first attempt.",
-    source="docs/argo-semantics.md, Image tags (Kubernetes pulls `latest` again: imagePullPolicy Always)",
+    source="docs/argo-semantics.md, Image tags other than a digest can change under a retry",
     bad=_HEAD + "  entrypoint: main\n" + _ECHO.replace("busybox:1.36", "busybox"),
     good=_HEAD + "  entrypoint: main\n" + _ECHO,
     confident="That the image reference has no tag or the tag `latest` and no digest.",

@@ -237,7 +237,7 @@ def _line_in(node: Any, path: list[str | int]) -> int:
     why="Argo hands the manifest to the Kubernetes API only when the step runs: a misspelt field "
         "(`accesModes`) is refused by strict field validation or silently dropped, and a value of the wrong "
         "type fails the step, often long after the workflow was submitted.",
-    source="docs/argo-semantics.md, Resource manifests are validated by Kubernetes at run time",
+    source="docs/argo-semantics.md, Resource manifests are validated by Kubernetes when the step runs",
     bad=_HEAD + "  entrypoint: make-volume\n  templates:\n" + _PVC.replace("MODES", "accesModes"),
     good=_HEAD + "  entrypoint: make-volume\n  templates:\n" + _PVC.replace("MODES", "accessModes"),
     confident="That the object has a field the Kubernetes version's schema does not define, or a value of "

@@ -63,7 +63,7 @@ def missing_template(ctx: Context) -> Iterator[Hit]:
     summary="two templates have the same name",
     why="Template names must be unique: Argo's validator rejects the workflow (`templates.<name> is "
         "duplicated`), and a reader cannot tell which of the two a step calls.",
-    source="docs/argo-semantics.md, Template names are unique (workflow/validate/validate.go)",
+    source="docs/argo-semantics.md, Template names are unique",
     bad=_HEAD + "  entrypoint: main\n  templates:\n" + _MAIN + _MAIN,
     good=_HEAD + "  entrypoint: main\n  templates:\n" + _MAIN + _MAIN.replace("name: main", "name: other"),
     confident="That the name is used by more than one entry of spec.templates.",

@@ -41,7 +41,8 @@ def _retry_path(ctx: Context, template: Template) -> Path:
     summary="a retryStrategy without limit retries forever",
     why="`retryStrategy: {}` retries until the step succeeds (retries.md). In spec.templateDefaults it applies "
         "to every template.",
-    source="argo-failure-semantics.md §1 (retryStrategy: {} retries until it succeeds)",
+    source="argo-failure-semantics.md §1 (retryStrategy: {} retries until it succeeds); "
+           "docs/argo-semantics.md, spec.templateDefaults are merged into every template",
     bad=_leaf("{retryPolicy: OnError, backoff: " + _BACKOFF + "}"),
     good=_leaf("{limit: 3, retryPolicy: OnError, backoff: " + _BACKOFF + "}"),
     confident="That the retryStrategy (the template's own, or the one templateDefaults gives it) has no limit.",

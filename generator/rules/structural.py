@@ -41,7 +41,7 @@ register(Rule(
     summary="a mapping repeats a key",
     why="Only one of the values survives, and which one depends on the tool that reads the file. Keys merged "
         "in with a YAML merge key (`<<: *anchor`) and then overridden are not duplicates (YAML 1.1).",
-    source="YAML 1.1 merge keys (yaml.org/type/merge.html); docs/argo-semantics.md, Duplicate keys",
+    source="docs/argo-semantics.md, Duplicate keys and YAML merge keys",
     bad=_HEAD + "  entrypoint: main\n  entrypoint: other\n  templates: []\n",
     good=_HEAD + "  entrypoint: main\n  templates: []\n",
     confident="That the key is written twice in one mapping.",
