@@ -17,6 +17,9 @@ _TERMINATING = frozenset({"echo", "printf", "true", "false", "exit", "cowsay", "
                           "mkdir", "touch", "rm", "wc", "head", "basename", "dirname"})
 
 
+_SHORT = 400  # characters: longer inline scripts are assumed to do real work
+
+
 def _what(template: Template) -> str:
     if template.kind == "resource":
         return "timeout (activeDeadlineSeconds applies to container and script templates only)"
@@ -50,7 +53,9 @@ def _terminates(template: Template) -> bool:
         return False  # the image's entrypoint: unknown
     if argv[0].rsplit("/", 1)[-1] in SHELLS:
         script = inline_script(argv[1:])
-        commands = simple_commands(script) if script is not None else None
+        if script is None or len(script) > _SHORT:
+            return False  # a long script is not a few echo lines: not worth tokenising to find out
+        commands = simple_commands(script)
     else:
         commands = [argv]
     return bool(commands) and all(_finite(command) for command in commands or [])

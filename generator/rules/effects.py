@@ -115,8 +115,33 @@ def _effect_target(effect: CommandEffect) -> Target:
     return key(effect.kind, effect.name or "*")
 
 
+_TARGETS: dict[tuple[str, int], tuple[Template, list[Target]]] = {}
+
+
+def _memo_targets(verb: str, template: Template, compute: Any) -> list[Target]:
+    """Creations and deletions are asked for many times per template by several rules: compute them once."""
+    key = (verb, id(template))
+    cached = _TARGETS.get(key)
+    if cached is not None and cached[0] is template:
+        return cached[1]
+    if len(_TARGETS) > 8192:
+        _TARGETS.clear()
+    found: list[Target] = compute(template)
+    _TARGETS[key] = (template, found)
+    return found
+
+
 def creations(template: Template) -> list[Target]:
     """(kind, name) of what a leaf template creates or produces (generateName ends with ``*``)."""
+    return _memo_targets("creates", template, _creations)
+
+
+def deletions(template: Template) -> list[Target]:
+    """(kind, name) of what a leaf template deletes, reverts or rolls back."""
+    return _memo_targets("deletes", template, _deletions)
+
+
+def _creations(template: Template) -> list[Target]:
     found = [key(e.kind, e.name) for e in template.side_effects if e.verb != "deletes"]
     res = template.resource
     target = resource_target(template)
@@ -126,8 +151,7 @@ def creations(template: Template) -> list[Target]:
     return found
 
 
-def deletions(template: Template) -> list[Target]:
-    """(kind, name) of what a leaf template deletes, reverts or rolls back."""
+def _deletions(template: Template) -> list[Target]:
     found = [key(e.kind, e.name) for e in template.effects("deletes")]
     res = template.resource
     target = resource_target(template)
