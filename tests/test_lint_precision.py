@@ -360,3 +360,35 @@ def test_the_kubernetes_version_chooses_the_schemas() -> None:
     """
     assert found(wf(policy), "PF010")
     assert found(wf(policy), "PF010", kubernetes_version="1.20") == []  # no such kind in 1.20: not checked
+
+
+def test_a_sub_graph_that_creates_and_removes_its_own_object_is_not_cleanup_for_its_caller() -> None:
+    body = f"""\
+    - name: main
+      steps:
+      - - {{name: prepare, template: work}}
+      - - {{name: chaos, template: chaos}}
+    - name: chaos
+      steps:
+      - - {{name: inject, template: inject}}
+      - - {{name: revert-chaos, template: revert}}
+    - name: work
+      activeDeadlineSeconds: 60
+      container: {{image: 'busybox:1.36', command: [./w]}}
+    - name: inject
+      activeDeadlineSeconds: 60
+      container: {{image: {KUBECTL}, command: [kubectl, create, configmap, engine]}}
+    - name: revert
+      activeDeadlineSeconds: 60
+      container: {{image: {KUBECTL}, command: [kubectl, delete, configmap, engine]}}
+    """
+    assert [(f.template, f.data["step"]) for f in found(wf(body), "PF101")] == [("chaos", "revert-chaos")]
+
+
+def test_after_harden_moves_a_kubectl_cleanup_into_the_exit_handler_nothing_asks_for_a_gate() -> None:
+    from generator.harden import harden_text
+
+    text = _chain("[kubectl, create, namespace, scratch]", "[kubectl, delete, namespace, scratch]")
+    hardened = harden_text(text, "case.yaml").text
+    assert "onExit" in hardened
+    assert found(hardened, "PF101") == [] and found(hardened, "PF301") == []

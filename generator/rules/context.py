@@ -152,7 +152,9 @@ class Context:
     def cleanup_targets(self, task: Task) -> tuple[list[Target], bool]:
         """What a task cleans up (deletes of things the workflow creates), and whether by name only."""
         leaves = self.leaves(task.template or "")
-        targets = [(k, n) for leaf in leaves for k, n, created in self.call_deletions(task, leaf) if created]
+        own = {c for leaf in leaves for c in creations(leaf)} if len(leaves) > 1 else set()
+        targets = [(k, n) for leaf in leaves for k, n, created in self.call_deletions(task, leaf)
+                   if created and (k, n) not in own]  # a sub-graph that creates and removes is not cleanup
         if targets:
             return targets, False
         if not any(deletions(leaf) for leaf in leaves) and (
