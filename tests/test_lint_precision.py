@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -96,11 +97,16 @@ def test_daemons_never_need_a_deadline() -> None:
 @pytest.mark.parametrize("template", [
     "- name: main\n  suspend: {}\n",
     "- name: main\n  http: {url: 'https://example.org'}\n",
-    "- name: main\n  data:\n    source: {artifactPaths: {s3: {key: x}}}\n    transformation: []\n",
+    "- name: main\n  plugin: {hello: {text: hi}}\n",
     "- name: main\n  steps: [[{name: x, template: main}]]\n",
 ])
 def test_templates_that_run_no_pod_of_their_own_need_no_deadline(template: str) -> None:
     assert found(wf(template), "PF103") == []
+
+
+def test_a_data_template_runs_a_pod_of_its_own_and_needs_a_deadline() -> None:
+    data = "- name: main\n  data:\n    source: {artifactPaths: {s3: {key: x}}}\n    transformation: []\n"
+    assert [f.template for f in found(wf(data), "PF103")] == ["main"]
 
 
 @pytest.mark.parametrize(("command", "reported"), [
@@ -392,3 +398,15 @@ def test_after_harden_moves_a_kubectl_cleanup_into_the_exit_handler_nothing_asks
     hardened = harden_text(text, "case.yaml").text
     assert "onExit" in hardened
     assert found(hardened, "PF101") == [] and found(hardened, "PF301") == []
+
+
+def test_the_configuration_file_chooses_the_kubernetes_version(tmp_path: Path) -> None:
+    from generator.lint import lint_paths
+
+    policy = ("- name: main\n  timeout: 60s\n  resource:\n    action: apply\n    manifest: |\n"
+              "      apiVersion: admissionregistration.k8s.io/v1\n      kind: ValidatingAdmissionPolicy\n"
+              "      metadata: {name: p}\n      spec: {failurPolicy: Fail}\n")
+    (tmp_path / "wf.yaml").write_text(wf(policy), encoding="utf-8")
+    assert [f for f in lint_paths([tmp_path]).findings if f.rule == "PF010"]
+    (tmp_path / ".pipeforge.toml").write_text('[lint]\nkubernetes-version = "1.20"\n', encoding="utf-8")
+    assert [f for f in lint_paths([tmp_path]).findings if f.rule == "PF010"] == []

@@ -33,6 +33,7 @@ from generator.rules.base import (
     WARNING,
     Hit,
     Rule,
+    docs_url,
     resolve_rule,
     rule_unit,
     rule_url,
@@ -64,6 +65,7 @@ def check_manifest(manifest: Manifest, document: Any = None, *, options: Options
 
 __all__ = [
     "DOCS_BASE_URL", "ERROR", "INFO", "RULES", "RULES_BY_NAME", "SEVERITIES", "WARNING", "Context", "Hit",
-    "Options", "Rule", "SideEffect", "check_manifest", "creations", "deletions", "resolve_rule", "rule_unit",
+    "Options", "Rule", "SideEffect", "check_manifest", "creations", "deletions", "docs_url", "resolve_rule",
+    "rule_unit",
     "rule_url", "unsafe_cleanups",
 ]

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 
-#: Where the documentation (``docs/``, rule pages under ``rules/PFxxx/``) is published. No public site
-#: exists yet, so this is a placeholder; ``PIPEFORGE_DOCS_URL`` points the links at the real copy.
-DOCS_BASE_URL = "https://pipeforge.invalid/docs"
+#: Where the documentation (``docs/``, rule pages under ``rules/PFxxx/``) is published;
+#: ``PIPEFORGE_DOCS_URL`` points the links at another copy (a mirror, an internal site).
+DOCS_BASE_URL = "https://pipeforge.readthedocs.io/en/latest"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,11 @@ def rule_unit(code_or_name: str) -> Rule:
     return RULES[code]
 
 
+def docs_url() -> str:
+    """The documentation's address, ending in ``/`` (SARIF ``informationUri``)."""
+    return (os.environ.get("PIPEFORGE_DOCS_URL") or DOCS_BASE_URL).rstrip("/") + "/"
+
+
 def rule_url(code: str) -> str:
     """The documentation page of a rule (SARIF ``helpUri``, the text output's link)."""
-    base = os.environ.get("PIPEFORGE_DOCS_URL") or DOCS_BASE_URL
-    return f"{base.rstrip('/')}/rules/{code}/"
+    return f"{docs_url()}rules/{code}/"
