@@ -410,3 +410,19 @@ def test_the_configuration_file_chooses_the_kubernetes_version(tmp_path: Path) -
     assert [f for f in lint_paths([tmp_path]).findings if f.rule == "PF010"]
     (tmp_path / ".pipeforge.toml").write_text('[lint]\nkubernetes-version = "1.20"\n', encoding="utf-8")
     assert [f for f in lint_paths([tmp_path]).findings if f.rule == "PF010"] == []
+
+
+def test_kubernetes_schemas_are_cached_pruned_per_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.rules import kubernetes
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    kubernetes._schema.cache_clear()
+    try:
+        [finding] = found(wf(PVC), "PF010")
+        [cached] = (tmp_path / "pipeforge").glob("k8s-*-persistentvolumeclaim-v1.json")
+        text = cached.read_text(encoding="utf-8")
+        assert '"description"' not in text and "PersistentVolumeClaimSpec" in text
+        kubernetes._schema.cache_clear()
+        assert [f.message for f in found(wf(PVC), "PF010")] == [finding.message]  # read back from the cache
+    finally:
+        kubernetes._schema.cache_clear()
