@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import PipeforgeError, UsageError
-from generator.safe_write import write_files
+from generator.safe_write import read_text, write_files
 from generator.scaffold import ANSWERS_FILE, Pipeline, _swap, build
 from generator.template_spec import TemplateSpec
 from generator.yamlio import read_documents
@@ -115,13 +115,6 @@ class UpgradePlan:
         return "".join(out)
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-
-
 def _version_key(text: str) -> Any:
     from catalog.semver import parse_version
 
@@ -173,7 +166,7 @@ def _merge(base: str, ours: str, theirs: str) -> tuple[str, bool]:
 
 def plan(folder: Path, target_spec: str, resolve: Resolver) -> UpgradePlan:
     """What upgrading ``folder`` to ``target_spec`` would write, without writing it."""
-    return plan_from(folder, Answers.read(folder), lambda path: _read(folder / path), target_spec, resolve)
+    return plan_from(folder, Answers.read(folder), lambda path: read_text(folder, path), target_spec, resolve)
 
 
 def plan_from(folder: Path, answers: Answers, read: Callable[[str], str | None], target_spec: str,
