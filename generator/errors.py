@@ -64,6 +64,14 @@ class ManifestError(PipeforgeError):
         self.line = line
 
 
+class YamlLimitError(ManifestError):
+    """A YAML or JSON input breaks a reading limit (size, depth, aliases); ``limit`` names the limit."""
+
+    def __init__(self, message: str, *, limit: str, file: str, line: int | None = None) -> None:
+        super().__init__(message, file=file, line=line)
+        self.limit = limit
+
+
 class ConflictError(PipeforgeError):
     """The operation would overwrite something that exists (exit code 3)."""
 

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.errors import ManifestError, UsageError
+from generator.errors import ManifestError, UsageError, YamlLimitError
 from generator.model import Manifest, is_workflow_document, parse_manifest
 from generator.rules import ERROR, INFO, RULES, RULES_BY_NAME, WARNING, Hit, check_manifest
-from generator.yamlio import LineDict, LineList, gc_paused, load_documents
+from generator.yamlio import LineDict, LineList, check_size, gc_paused, load_documents
 
 SUPPRESS = "pipeforge.io/lint-ignore"
 SEVERITIES = (ERROR, WARNING, INFO)
@@ -169,6 +169,8 @@ def lint_text(text: str, filename: str = "<string>") -> list[Finding]:
     """Every finding in one YAML text (all documents); malformed YAML gives one PF001 finding."""
     try:
         documents = load_documents(text, file=filename)
+    except YamlLimitError:
+        raise  # not a finding about the manifest: the input is refused, exit 2 with the limit named
     except ManifestError as exc:
         return [Finding("PF001", ERROR, filename, exc.line or 1, None, exc.detail,
                         "fix the YAML syntax at that line (indentation, quotes, brackets)")]
@@ -187,6 +189,7 @@ def lint_text(text: str, filename: str = "<string>") -> list[Finding]:
 def lint_file(path: Path, display: str | None = None) -> list[Finding]:
     name = display or str(path)
     try:
+        check_size(path.stat().st_size, file=name)
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return [Finding("PF001", ERROR, name, 1, None, f"not UTF-8 text (byte {exc.start})",

@@ -129,10 +129,14 @@ def lint_manifest(manifest: str, filename: str = "manifest.yaml") -> LintResult:
     """Check an Argo manifest (YAML text, one or more documents) for failure-safety: cleanup outside the
     exit handler, unbounded or non-idempotent retries, missing deadlines, ungated deletes, parameters in
     scripts, misspelt keys. Every finding has its rule, line, template and a concrete fix."""
+    from generator.errors import YamlLimitError
     from generator.lint import lint_text
 
     _check_text(manifest)
-    return _findings(lint_text(manifest, filename))
+    try:
+        return _findings(lint_text(manifest, filename))
+    except YamlLimitError as exc:
+        raise _tool_error(exc.message) from None
 
 
 def explain_manifest(manifest: str) -> ExplainResult:
