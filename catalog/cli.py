@@ -21,6 +21,7 @@ from generator.errors import PipeforgeError, TemplateNotFoundError
 if TYPE_CHECKING:
     from catalog.db import Catalog
     from catalog.models import TemplateVersion
+    from catalog.service import Listed
 
 PUBLISHER_ENV = "PIPEFORGE_PUBLISHER"
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -194,14 +195,14 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _brief(row: TemplateVersion) -> dict[str, Any]:
+def _brief(row: TemplateVersion | Listed) -> dict[str, Any]:
     from catalog.service import iso
 
     return {"version": row.version, "digest": row.digest, "yanked": row.yanked, "yank_reason": row.yank_reason,
             "prerelease": bool(row.prerelease), "published_at": iso(row.published_at)}
 
 
-def _entry_json(name: str, latest: TemplateVersion | None, rows: list[TemplateVersion]) -> dict[str, Any]:
+def _entry_json(name: str, latest: Listed | None, rows: list[Listed]) -> dict[str, Any]:
     return {"name": name, "latest": latest.version if latest else None,
             "summary": (latest or rows[-1]).summary, "versions": [_brief(r) for r in rows]}
 

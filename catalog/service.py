@@ -11,6 +11,7 @@ number is never reused.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from itertools import count, groupby
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Text, cast, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,7 +50,7 @@ class _Candidate(NamedTuple):
     prerelease: str
 
 
-def version_of(row: TemplateVersion | _Candidate) -> Version:
+def version_of(row: TemplateVersion | _Candidate | Listed) -> Version:
     return Version(row.major, row.minor, row.patch, row.prerelease)
 
 
@@ -195,12 +196,58 @@ def resolve(session: Session, *, name: str, spec: str | Spec = "latest") -> Temp
     raise _no_match(session, name, spec)
 
 
-def index(session: Session) -> list[tuple[str, TemplateVersion | None, list[TemplateVersion]]]:
+#: What a listing shows of a summary, and reads of the tags, whatever an older version stored.
+_LISTED_SUMMARY = 1000
+_LISTED_TAGS = 4096
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A version as a listing shows it: never its parameter schema, lint summary or changelog."""
+
+    version: str
+    major: int
+    minor: int
+    patch: int
+    prerelease: str
+    digest: str
+    summary: str
+    tags: tuple[str, ...]
+    yanked: bool
+    yank_reason: str | None
+    published_at: datetime
+
+
+def _listed_tags(text: str | None) -> tuple[str, ...]:
+    """Tags as stored, or none when they are not a short JSON list of strings (rows of older code)."""
+    try:
+        tags = json.loads(text or "[]")
+    except ValueError:  # cut at _LISTED_TAGS, or not JSON at all
+        return ()
+    return tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+
+
+def _listing_query() -> Any:
+    """The listing's columns only, each read bounded in size by the database itself."""
+    return select(
+        TemplateVersion.name, TemplateVersion.version, TemplateVersion.major, TemplateVersion.minor,
+        TemplateVersion.patch, TemplateVersion.prerelease, TemplateVersion.digest,
+        func.substr(TemplateVersion.summary, 1, _LISTED_SUMMARY),
+        func.substr(cast(TemplateVersion.tags, Text), 1, _LISTED_TAGS),
+        TemplateVersion.yanked, func.substr(TemplateVersion.yank_reason, 1, _LISTED_SUMMARY),
+        TemplateVersion.published_at,
+    ).order_by(TemplateVersion.name)
+
+
+def index(session: Session) -> list[tuple[str, Listed | None, list[Listed]]]:
     """Every template: its name, its latest version (None when every version is yanked or a
-    prerelease) and all its versions, oldest first."""
-    by_name: dict[str, list[TemplateVersion]] = defaultdict(list)
-    for row in session.scalars(select(TemplateVersion).order_by(TemplateVersion.name)):
-        by_name[row.name].append(row)
+    prerelease) and all its versions, oldest first. Reads no schema, so one version with a huge or
+    broken one cannot break the listing."""
+    by_name: dict[str, list[Listed]] = defaultdict(list)
+    for name, version, major, minor, patch, pre, digest, summary, tags, yanked, reason, at in \
+            session.execute(_listing_query()):
+        by_name[name].append(Listed(version, major, minor, patch, pre or "", digest, summary or "",
+                                    _listed_tags(tags), bool(yanked), reason, at))
     out = []
     for name, rows in by_name.items():
         rows.sort(key=lambda r: version_of(r).key)

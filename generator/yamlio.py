@@ -319,3 +319,40 @@ def dump_yaml(data: Any) -> str:
     except ImportError:  # pragma: no cover
         from yaml import SafeDumper as Dumper  # type: ignore[assignment]
     return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+
+
+#: The largest JSON text read (``cookiecutter.json``, embedded JSON values, provenance blocks).
+MAX_JSON_BYTES = 1024 * 1024
+
+
+def load_json(text: str, *, file: str, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Parse untrusted JSON within the size and depth limits of YAML (JSON has no aliases to count).
+
+    Malformed JSON raises ``ValueError`` as ``json.loads`` does; a limit broken raises ``YamlLimitError``.
+    """
+    import json
+
+    check_size(len(text), file=file, limit=max_bytes, name="MAX_JSON_BYTES")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise YamlLimitError(f"nesting deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)",
+                             limit="MAX_YAML_DEPTH", file=file) from None
+    if _json_depth(value) > MAX_YAML_DEPTH:
+        raise YamlLimitError(f"nesting deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)",
+                             limit="MAX_YAML_DEPTH", file=file)
+    return value
+
+
+def _json_depth(value: Any) -> int:
+    """The nesting depth of parsed JSON, walked without recursion (it may be deeper than Python allows)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_YAML_DEPTH:
+                stack.extend((child, depth + 1) for child in item)
+    return deepest

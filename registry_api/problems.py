@@ -20,7 +20,7 @@ from catalog.errors import (
     VersionConflictError,
 )
 from catalog.semver import InvalidVersionError
-from generator.errors import InvalidParametersError, PipeforgeError, TemplateDefinitionError
+from generator.errors import InvalidParametersError, PipeforgeError, TemplateDefinitionError, YamlLimitError
 
 PROBLEM_TYPE = "application/problem+json"
 TYPE_BASE = "https://pipeforge.dev/problems/"
@@ -29,6 +29,7 @@ log = logging.getLogger("pipeforge.registry")
 # (error class, status, type slug, title); the first match wins, so subclasses come first.
 _MAPPING: tuple[tuple[type[PipeforgeError], int, str, str], ...] = (
     (InvalidParametersError, 422, "invalid-parameters", "Invalid parameters"),
+    (YamlLimitError, 422, "input-limit", "The input is beyond a reading limit"),
     (HostileBundleError, 422, "refused-bundle", "Bundle refused"),
     (LintFailedError, 422, "lint-failed", "The template renders with lint errors"),
     (TemplateDefinitionError, 422, "invalid-template", "The template is invalid"),

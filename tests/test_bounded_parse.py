@@ -181,12 +181,17 @@ def _shared_data(draw: st.DrawFn) -> object:
     return {"top": node, "again": node}
 
 
-def _expanded(value: object) -> int:
-    if isinstance(value, list):
-        return 1 + sum(_expanded(v) for v in value)
-    if isinstance(value, dict):
-        return 1 + sum(1 + _expanded(v) for v in value.values())
-    return 1
+def _expanded(value: object, memo: dict[int, int] | None = None) -> int:
+    """How many nodes the data has written out in full (shared parts counted each time, computed once)."""
+    memo = {} if memo is None else memo
+    if id(value) not in memo:
+        if isinstance(value, list):
+            memo[id(value)] = 1 + sum(_expanded(v, memo) for v in value)
+        elif isinstance(value, dict):
+            memo[id(value)] = 1 + sum(1 + _expanded(v, memo) for v in value.values())
+        else:
+            return 1
+    return memo[id(value)]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

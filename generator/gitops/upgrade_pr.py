@@ -35,7 +35,7 @@ from generator.gitops.git import Credentials, check_url
 from generator.gitops.mirror import Mirror
 from generator.gitops.pull_request import PROVIDERS, PullRequest, Review, hidden_block, lint_counts
 from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE
-from generator.upgrade import Answers, DowngradeError, Resolver, UpgradePlan, plan_from
+from generator.upgrade import MAX_ANSWERS_BYTES, Answers, DowngradeError, Resolver, UpgradePlan, plan_from
 from generator.yamlio import load_documents
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class _Proposal:
             raise UsageError(f"{self.folder} on {self.base} holds no pipeline made by pipeforge (no {ANSWERS_FILE}); "
                              "deliver it first with `pipeforge pr TEMPLATE --path ...`")
         where = f"{self.folder}/{ANSWERS_FILE} on {self.base}"
-        self.answers = Answers.parse(load_documents(answers_text, file=where), where)
+        self.answers = Answers.parse(load_documents(answers_text, file=where, max_bytes=MAX_ANSWERS_BYTES), where)
         self.before_manifest = read(MANIFEST_FILE)
         self.plan, self.notes = None, []
         try:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from generator.errors import ManifestError
 from generator.model import Task, Template, WorkflowSpec
 from generator.sim.engine import COMPLETED, Call, Done, Engine, SimNode, call_task
 from generator.sim.expr import (
@@ -37,6 +38,7 @@ from generator.sim.expr import (
     truth,
 )
 from generator.sim.values import Scope, item_values, to_int
+from generator.yamlio import load_json
 
 NodeDone = Callable[[SimNode], None]
 FAILING = ("Failed", "Error")
@@ -157,8 +159,8 @@ def _items(engine: Engine, task: Task, scope: Scope) -> list[Any] | str | None:
     if task.with_param is not None:
         value = engine.subst(task.with_param, scope)
         try:
-            items = json.loads(value)
-        except ValueError:
+            items = load_json(value, file=f"withParam of {task.name}")
+        except (ValueError, ManifestError):  # malformed, or beyond the reading limits
             engine.assume(f"withParam {task.with_param!r} of {task.name} is not known offline: simulated as one item")
             return [value]
         return items if isinstance(items, list) else f"withParam of {task.name} is not a JSON list: {value}"
