@@ -102,6 +102,17 @@ def add_catalog_command(commands: Any) -> None:
     unyank.add_argument("reference", metavar="NAME@VERSION")
     unyank.set_defaults(handler=_cmd_unyank)
 
+    remove = sub("remove", "delete a version whose content harms the catalog (admin)",
+                 "Remove NAME@VERSION: its row and its bundle (unless another version shares it) are deleted, "
+                 "who removed it, when and why is recorded, and the version number is never published again. "
+                 "For content that breaks readers of the catalog (a huge or hostile schema); to hide a version "
+                 "from ranges, yank it instead.",
+                 "  pipeforge catalog remove orders-etl@2.0.0 --reason 'alias bomb in template.yaml'\n")
+    remove.add_argument("reference", metavar="NAME@VERSION")
+    remove.add_argument("--reason", required=True, metavar="TEXT", help="why; recorded with the version number")
+    remove.add_argument("--by", metavar="WHO", help=f"who removes it (default: ${PUBLISHER_ENV}, else your user name)")
+    remove.set_defaults(handler=_cmd_remove)
+
     migrate = sub("migrate", "create or upgrade the catalog database schema",
                   "Bring the catalog database to the current schema. Other commands do this on first use too; "
                   "run it explicitly when deploying a shared (PostgreSQL) catalog.",
@@ -266,6 +277,18 @@ def _cmd_yank(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_unyank(args: argparse.Namespace, out: TextIO) -> int:
     return _set_yanked(args, out, yanked=False)
+
+
+def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
+    from catalog.db import reporting
+    from catalog.service import remove_version
+
+    who = args.by or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
+    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+        gone = remove_version(session, reference=args.reference, reason=args.reason, removed_by=who)
+        out.write(f"Removed {gone.name} {gone.version} ({gone.digest}): {gone.reason}\n"
+                  f"The version number {gone.version} stays taken; publish a new version instead.\n")
+    return EXIT_OK
 
 
 def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:

@@ -120,6 +120,25 @@ class YankRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=1000, description="why; users of the version see it")
 
 
+class RemoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, description="why; recorded with the version number")
+
+
+class RemovedPublic(BaseModel):
+    """A removed version: what it was and who removed it, when and why. Its number is never reused."""
+
+    name: str
+    version: str
+    digest: str
+    publisher: str
+    published_at: str
+    reason: str
+    removed_by: str
+    removed_at: str
+
+
 class ChangeResult(BaseModel):
     changed: bool
     version: VersionPublic
