@@ -273,10 +273,13 @@ def _render(template: str, parameters: dict[str, Any] | None, version: str | Non
             catalog: CatalogSource) -> RenderResult:
     from generator.lint import lint_text
     from generator.scaffold import MANIFEST_FILE, build
+    from generator.yamlio import MAX_YAML_DEPTH, json_depth
 
     values = dict(parameters or {})
     if len(values) > MAX_PARAMETERS:
         raise _tool_error(f"{len(values)} parameters; the limit is {MAX_PARAMETERS}")
+    if json_depth(values) > MAX_YAML_DEPTH:
+        raise _tool_error(f"parameters nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)")
     for key, value in values.items():
         if isinstance(value, str) and len(value) > MAX_PARAMETER_CHARS:
             raise _tool_error(f"parameter {key} is longer than {MAX_PARAMETER_CHARS:,} characters")

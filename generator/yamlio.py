@@ -338,14 +338,15 @@ def load_json(text: str, *, file: str, max_bytes: int = MAX_JSON_BYTES) -> Any:
     except RecursionError:
         raise YamlLimitError(f"nesting deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)",
                              limit="MAX_YAML_DEPTH", file=file) from None
-    if _json_depth(value) > MAX_YAML_DEPTH:
+    if json_depth(value) > MAX_YAML_DEPTH:
         raise YamlLimitError(f"nesting deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)",
                              limit="MAX_YAML_DEPTH", file=file)
     return value
 
 
-def _json_depth(value: Any) -> int:
-    """The nesting depth of parsed JSON, walked without recursion (it may be deeper than Python allows)."""
+def json_depth(value: Any) -> int:
+    """The nesting depth of parsed JSON (or plain data), walked without recursion; counting stops a level
+    below MAX_YAML_DEPTH, so the walk is bounded by the data's size, whatever its depth."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()

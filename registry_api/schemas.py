@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from generator.shapes import FailureModeRow, LintFinding
+from generator.yamlio import MAX_YAML_DEPTH, json_depth
 
 NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
@@ -76,6 +77,13 @@ class RenderRequest(BaseModel):
     version: str | None = Field(default=None, max_length=200,
                                 description="exact version or spec (^1.2, ~1.2.3, >=1,<2); default latest")
     parameters: dict[str, Any] = Field(default_factory=dict, description="parameters; missing ones take defaults")
+
+    @field_validator("parameters")
+    @classmethod
+    def _bounded_depth(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if json_depth(value) > MAX_YAML_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)")
+        return value
 
 
 class MatrixScenario(BaseModel):
