@@ -213,7 +213,8 @@ class _MergeCheck:
         if key in self._keys:
             return self._keys[key]
         if key in self._open:
-            raise _limit("recursive alias", "a merge key (<<) merges a mapping into itself", node, self._file)
+            raise _limit("recursive alias", "a merge key (<<) merges a mapping into itself (a recursive alias)",
+                         node, self._file)
         if depth > MAX_YAML_DEPTH:
             raise _limit("MAX_YAML_DEPTH", f"merge keys chained deeper than {MAX_YAML_DEPTH} levels "
                          "(MAX_YAML_DEPTH)", node, self._file)
