@@ -32,9 +32,10 @@ try:
 except ImportError:  # pragma: no cover - libyaml is in every PyYAML wheel
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-#: The largest YAML stream read, in bytes (UTF-8). Argo's examples and the real-world corpus stay under 64 KB;
-#: a 20,000-task DAG is about 1.5 MB.
-MAX_YAML_BYTES = 16 * 1024 * 1024
+#: The largest YAML stream read, in bytes (UTF-8): four times the largest object Argo can store (a resource
+#: must be under 1 MB; docs/argo-semantics.md). Argo's examples and the real-world corpus stay under 64 KB; a
+#: 20,000-task DAG is about 1.5 MB.
+MAX_YAML_BYTES = 4 * 1024 * 1024
 #: The deepest nesting of mappings and sequences. Real manifests nest about 13 levels; Python's recursion
 #: (here and in every walker of the result, ruamel.yaml's composer included) stays far from its limit.
 MAX_YAML_DEPTH = 100
