@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,36 @@ def test_http_remove_needs_the_admin_scope_and_hides_the_version(registry: Regis
         again = client.post(f"/api/v1/templates/{name}/versions", content=bundle,
                             headers={"Content-Type": "application/x-tar"})
         assert_problem(again, 409, "version-conflict")
+
+
+def test_http_listings_and_the_web_index_survive_a_harmful_row(registry: RegistryServer) -> None:
+    name = unique_name()
+    _plant_harmful_row(registry.database_url, name)
+    deadline = time.monotonic() + 30  # the index notices other writers within index_ttl_seconds
+    with registry.client() as client:
+        while True:
+            listing = client.get("/api/v1/templates", params={"q": name})
+            assert listing.status_code == 200, listing.text
+            if name in listing.text or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert name in listing.text and "properties" not in listing.text and len(listing.content) < 10_000
+        page = client.get("/", params={"q": name})
+        assert page.status_code == 200 and name in page.text
+
+
+def test_a_recursion_error_that_escapes_anyway_is_a_422_not_a_500(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from registry_api.app import create_app
+    from registry_api.settings import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'r.db'}", publish_builtins=False))
+
+    @app.get("/too-deep")
+    def too_deep() -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    with TestClient(app) as client:
+        answer = client.get("/too-deep")
+    assert answer.status_code == 422 and answer.json()["type"].endswith("/input-limit")
