@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ManifestError, TemplateDefinitionError, TemplateNotFoundError
-from generator.yamlio import load_documents, load_json, read_text
+from generator.yamlio import SizeLimit, load_documents, load_json, read_text
 
 TEMPLATE_FILE = "template.yaml"
 COOKIECUTTER_FILE = "cookiecutter.json"
 TEMPLATE_PATH_ENV = "PIPEFORGE_TEMPLATE_PATH"
 #: The largest template.yaml or cookiecutter.json read (the built-in ones are under 8 KB).
 MAX_TEMPLATE_FILE_BYTES = 256 * 1024
+_TEMPLATE_SIZE = SizeLimit(MAX_TEMPLATE_FILE_BYTES, "MAX_TEMPLATE_FILE_BYTES")
 
 
 def builtin_templates_dir() -> Path:
@@ -113,13 +114,13 @@ def _fail(path: Path, message: str) -> TemplateDefinitionError:
 def _read_files(path: Path, meta_path: Path, cc_path: Path) -> tuple[dict[str, Any], Any]:
     """template.yaml and cookiecutter.json, read within the limits (a template may come from anyone)."""
     try:
-        docs = load_documents(read_text(meta_path, max_bytes=MAX_TEMPLATE_FILE_BYTES), file=TEMPLATE_FILE,
-                              max_bytes=MAX_TEMPLATE_FILE_BYTES)
+        docs = load_documents(read_text(meta_path, limit=_TEMPLATE_SIZE), file=TEMPLATE_FILE,
+                              limit=_TEMPLATE_SIZE)
         meta = docs[0] if docs else None
         if not isinstance(meta, dict):
             raise _fail(path, f"{TEMPLATE_FILE} must be a mapping")
-        cookiecutter = load_json(read_text(cc_path, max_bytes=MAX_TEMPLATE_FILE_BYTES), file=COOKIECUTTER_FILE,
-                                 max_bytes=MAX_TEMPLATE_FILE_BYTES)
+        cookiecutter = load_json(read_text(cc_path, limit=_TEMPLATE_SIZE), file=COOKIECUTTER_FILE,
+                                 limit=_TEMPLATE_SIZE)
     except ManifestError as exc:
         raise _fail(path, exc.message.replace(str(path) + os.sep, "")) from None
     except ValueError as exc:

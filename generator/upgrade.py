@@ -23,10 +23,11 @@ from typing import Any
 from generator.errors import PipeforgeError, UsageError, echo
 from generator.scaffold import ANSWERS_FILE, Pipeline, _swap, build
 from generator.template_spec import TemplateSpec
-from generator.yamlio import read_documents
+from generator.yamlio import SizeLimit, read_documents
 
 #: The largest answers file read: it comes from the folder being upgraded, on a branch anyone may push to.
 MAX_ANSWERS_BYTES = 256 * 1024
+ANSWERS_SIZE = SizeLimit(MAX_ANSWERS_BYTES, "MAX_ANSWERS_BYTES")
 MAX_ANSWER_NAME_CHARS = 200
 
 #: (name, spec) -> (template, digest): where template versions come from (the catalog, or local folders).
@@ -57,7 +58,7 @@ class Answers:
         path = folder / ANSWERS_FILE
         if not path.is_file():
             raise UsageError(f"{folder}: no {ANSWERS_FILE}; only folders made by `pipeforge new` can be upgraded")
-        return cls.parse(read_documents(path, max_bytes=MAX_ANSWERS_BYTES), str(path))
+        return cls.parse(read_documents(path, limit=ANSWERS_SIZE), str(path))
 
     @classmethod
     def parse(cls, docs: list[Any], where: str) -> Answers:

@@ -21,7 +21,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -42,6 +42,16 @@ MAX_YAML_DEPTH = 100
 #: The most nodes aliases and merge keys may add on top of those written out (each alias counts the whole
 #: subtree it stands for; a long scalar counts one node per 64 characters).
 MAX_ALIAS_NODES = 100_000
+
+
+class SizeLimit(NamedTuple):
+    """A cap on the bytes of one input, with the constant's name that error messages give."""
+
+    bytes: int
+    name: str
+
+
+YAML_SIZE = SizeLimit(MAX_YAML_BYTES, "MAX_YAML_BYTES")
 #: Scalars at least this long are tracked so that aliasing them is counted by their length.
 _LONG_SCALAR = 64
 
@@ -227,19 +237,19 @@ class _MergeCheck:
         return keys
 
 
-def check_size(size: int, *, file: str, limit: int = MAX_YAML_BYTES, name: str = "MAX_YAML_BYTES") -> None:
-    """Refuse a stream larger than ``limit`` bytes before anything parses it."""
-    if size > limit:
-        raise YamlLimitError(f"{size:,} bytes, larger than the {limit:,}-byte limit ({name})", limit=name,
-                             file=file)
+def check_size(size: int, *, file: str, limit: SizeLimit = YAML_SIZE) -> None:
+    """Refuse a stream larger than the limit before anything parses it."""
+    if size > limit.bytes:
+        raise YamlLimitError(f"{size:,} bytes, larger than the {limit.bytes:,}-byte limit ({limit.name})",
+                             limit=limit.name, file=file)
 
 
-def iter_documents(text: str, *, file: str, max_bytes: int = MAX_YAML_BYTES) -> Iterator[Any]:
+def iter_documents(text: str, *, file: str, limit: SizeLimit = YAML_SIZE) -> Iterator[Any]:
     """Yield each document of a YAML stream, with line numbers; malformed YAML raises ManifestError.
 
     A stream beyond the limits (size, depth, recursive or oversized aliases) raises ``YamlLimitError``.
     """
-    check_size(len(text), file=file, limit=max_bytes)  # characters: a lower bound of the UTF-8 size
+    check_size(len(text), file=file, limit=limit)  # characters: a lower bound of the UTF-8 size
     loader = _Loader(str(text))  # exactly str: libyaml refuses str subclasses (ruamel scalars)
     try:
         while loader.check_node():
@@ -279,25 +289,25 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_documents(text: str, *, file: str = "<string>", max_bytes: int = MAX_YAML_BYTES) -> list[Any]:
+def load_documents(text: str, *, file: str = "<string>", limit: SizeLimit = YAML_SIZE) -> list[Any]:
     """Every document of a YAML stream (empty documents included as None), within the reading limits."""
     with gc_paused():
-        return list(iter_documents(text, file=file, max_bytes=max_bytes))
+        return list(iter_documents(text, file=file, limit=limit))
 
 
-def check_limits(text: str, *, file: str = "<string>", max_bytes: int = MAX_YAML_BYTES) -> None:
+def check_limits(text: str, *, file: str = "<string>", limit: SizeLimit = YAML_SIZE) -> None:
     """Raise what ``load_documents`` would (limits, malformed YAML) without keeping the result.
 
     For readers other than this module's (ruamel.yaml's round trip), which have no limits of their own.
     """
-    for _ in iter_documents(text, file=file, max_bytes=max_bytes):
+    for _ in iter_documents(text, file=file, limit=limit):
         pass
 
 
-def read_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
+def read_text(path: Path, *, limit: SizeLimit = YAML_SIZE) -> str:
     """A file's UTF-8 text, its size checked before it is read; failures are ManifestErrors."""
     try:
-        check_size(path.stat().st_size, file=str(path), limit=max_bytes)
+        check_size(path.stat().st_size, file=str(path), limit=limit)
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ManifestError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
@@ -305,9 +315,9 @@ def read_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
         raise ManifestError(f"cannot read: {exc.strerror}", file=str(path)) from None
 
 
-def read_documents(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> list[Any]:
+def read_documents(path: Path, *, limit: SizeLimit = YAML_SIZE) -> list[Any]:
     """Read a YAML file; an unreadable file or bad encoding is a ManifestError, never a traceback."""
-    return load_documents(read_text(path, max_bytes=max_bytes), file=str(path), max_bytes=max_bytes)
+    return load_documents(read_text(path, limit=limit), file=str(path), limit=limit)
 
 
 def dump_yaml(data: Any) -> str:
@@ -325,16 +335,17 @@ def dump_yaml(data: Any) -> str:
 
 #: The largest JSON text read (``cookiecutter.json``, embedded JSON values, provenance blocks).
 MAX_JSON_BYTES = 1024 * 1024
+JSON_SIZE = SizeLimit(MAX_JSON_BYTES, "MAX_JSON_BYTES")
 
 
-def load_json(text: str, *, file: str, max_bytes: int = MAX_JSON_BYTES) -> Any:
+def load_json(text: str, *, file: str, limit: SizeLimit = JSON_SIZE) -> Any:
     """Parse untrusted JSON within the size and depth limits of YAML (JSON has no aliases to count).
 
     Malformed JSON raises ``ValueError`` as ``json.loads`` does; a limit broken raises ``YamlLimitError``.
     """
     import json
 
-    check_size(len(text), file=file, limit=max_bytes, name="MAX_JSON_BYTES")
+    check_size(len(text), file=file, limit=limit)
     try:
         value = json.loads(text)
     except RecursionError:

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import MAX_ECHOED_CHARS, MAX_LISTED_PROBLEMS, InvalidParametersError, ParameterProblem
-from generator.upgrade import MAX_ANSWERS_BYTES, Answers
+from generator.errors import (
+    MAX_ECHOED_CHARS,
+    MAX_LISTED_PROBLEMS,
+    InvalidParametersError,
+    ParameterProblem,
+    YamlLimitError,
+)
+from generator.upgrade import ANSWERS_SIZE, MAX_ANSWERS_BYTES, Answers
 from generator.yamlio import load_documents
 from tests import test_pr_upgrade
 from tests.gitserver import GitServer, commit, run
@@ -68,8 +74,8 @@ def test_thousands_of_unknown_parameters_list_a_bounded_few(
 
 def test_an_oversized_answers_file_is_refused_by_size() -> None:
     text = answers_with("  namespace: '" + "n" * MAX_ANSWERS_BYTES + "'\n")
-    with pytest.raises(Exception, match="MAX_YAML_BYTES"):
-        load_documents(text, file=ANSWERS, max_bytes=MAX_ANSWERS_BYTES)
+    with pytest.raises(YamlLimitError, match="MAX_ANSWERS_BYTES"):
+        load_documents(text, file=ANSWERS, limit=ANSWERS_SIZE)
 
 
 def test_a_huge_template_name_is_refused_without_echoing_it_whole() -> None:
@@ -86,3 +92,11 @@ def test_parameter_problems_echo_at_most_a_bounded_repr() -> None:
     assert len(text) <= 3 * MAX_ECHOED_CHARS + len(": must be a string") and text.endswith("must be a string")
     error = InvalidParametersError([problem] * 500)
     assert len(error.message) < 60 * 3 * MAX_ECHOED_CHARS and "and 450 more" in error.message
+
+
+def test_an_oversized_answers_blob_is_refused_before_it_is_read(
+        git_server: GitServer, deployed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plant_answers(deployed, answers_with("  namespace: '" + "n" * (MAX_ANSWERS_BYTES + 10) + "'\n"))
+    code, _ = upgrade(git_server, "--to", "1.1.0")
+    err = capsys.readouterr().err
+    assert code == 2 and "MAX_ANSWERS_BYTES" in err and len(err) < 1_000
