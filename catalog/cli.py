@@ -46,7 +46,7 @@ exit codes:
 def add_catalog_command(commands: Any) -> None:
     """Add ``catalog`` and its subcommands to the top-level subparsers."""
     group = commands.add_parser(
-        "catalog", help="publish, list, show and yank template versions",
+        "catalog", help="publish, list, show, yank and remove template versions",
         description=CATALOG_HELP, epilog=CATALOG_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group.set_defaults(handler=lambda _args, out: _usage(group, out))
