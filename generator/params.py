@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from generator.errors import InvalidParametersError, ParameterProblem
@@ -119,9 +119,10 @@ def _cross_field(template: TemplateSpec, values: Mapping[str, Any]) -> list[Para
     for group in template.schema.get("x-distinct", []):
         seen: dict[Any, str] = {}
         for name in group:
-            if name not in values:  # broke its own rule (and may be a list): already reported
+            value = values.get(name)
+            # left out when it broke its own rule (already reported), or is a list or mapping (not comparable)
+            if name not in values or not isinstance(value, Hashable):
                 continue
-            value = values[name]
             if value in seen:
                 problems.append(ParameterProblem(name, value, f"must differ from {seen[value]}"))
             else:
