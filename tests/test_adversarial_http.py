@@ -64,7 +64,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 pass
             assert process.poll() is None and time.monotonic() < deadline, server.log_text()
             time.sleep(0.2)
-        httpx.post(server.base + "/api/v1/render", json=NORMAL, timeout=60)  # the render cache warmed up
+        # the render cache and every render worker warmed up (a worker compiles a template on its first render)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda _: httpx.post(server.base + "/api/v1/render", json=NORMAL, timeout=60), range(8)))
         yield server
     finally:
         process.send_signal(signal.SIGTERM)
