@@ -49,10 +49,20 @@ class ChangeOut(BaseModel):
     description: str
 
 
+class HeldOut(BaseModel):
+    line: int
+    template: str | None
+    rule: str
+    reason: str
+    suggestion: str
+
+
 class HardenResult(BaseModel):
-    yaml: str = Field(description="the hardened manifest (comments and key order kept)")
+    yaml: str = Field(description="the hardened manifest (every untouched line kept byte for byte)")
     changes: list[ChangeOut]
     needs_human: list[LintFinding] = Field(description="findings harden does not fix by itself")
+    held_back: list[HeldOut] = Field(default_factory=list,
+                                     description="fixes not made because they were not safe here, and why")
 
 
 class TemplateSummary(BaseModel):
@@ -175,6 +185,7 @@ def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: in
         changes=[ChangeOut(line=c.line, template=c.template, rule=c.rule, description=c.description)
                  for c in result.changes],
         needs_human=[LintFinding(**f.as_dict()) for f in result.needs_human],
+        held_back=[HeldOut(**h.as_dict()) for h in result.held],
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -116,6 +116,8 @@ class Hit:
     message: str
     fix: str
     severity: str | None = None  # None: the rule's default
+    #: Structured facts about the finding (``task``: the step or task name) for fixes to read.
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
@@ -266,8 +268,8 @@ class _Checker:
         }
 
     def hit(self, code: str, line: int, template: str | None, message: str, fix: str,
-            severity: str | None = None) -> None:
-        self.hits.append(Hit(code, line, template, message, fix, severity))
+            severity: str | None = None, data: dict[str, Any] | None = None) -> None:
+        self.hits.append(Hit(code, line, template, message, fix, severity, {"template": template, **(data or {})}))
 
     def _exit_templates(self) -> set[str]:
         names = set(self.spec.exit_templates())
@@ -558,7 +560,8 @@ class _Checker:
                          f"step '{task.name}' cleans up ({what}) as an ordinary {template.kind} node that does "
                          f"not run when an earlier step fails, and {where}",
                          f"move '{task.name}' into the exit handler (spec.onExit), or let it run on failure "
-                         "(continueOn on the steps before it, or depends on their .Failed/.Errored)")
+                         "(continueOn on the steps before it, or depends on their .Failed/.Errored)",
+                         data={"task": task.name})
 
     # -- irreversible actions
 
