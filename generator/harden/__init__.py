@@ -107,8 +107,9 @@ def harden_text(text: str, filename: str = "<string>", *, deadline: int | None =
                 raise
             broken = NeedsHuman(1, None, "harden", "the planned edits did not give valid YAML; nothing was changed",
                                 "report this file to pipeforge")
-            return HardenResult(original, original, [], _remaining(original, filename, rules), [*held, broken])
-    return HardenResult(out, original, changes, _remaining(out, filename, rules), held, tuple(sorted(touched)))
+            return HardenResult(original, original, [], _remaining(original, filename, rules, []), [*held, broken])
+    remaining = _remaining(out, filename, rules, held)
+    return HardenResult(out, original, changes, remaining, held, tuple(sorted(touched)))
 
 
 def _rename_pass(text: str, filename: str, documents: list[Any], changes: list[Change],
@@ -149,8 +150,11 @@ def _plans(source: Source, documents: list[Any], options: Options, rules: RuleFi
     return plans
 
 
-def _remaining(text: str, filename: str, rules: RuleFilter) -> list[LintFinding]:
-    return [f for f in lint_text(text, filename) if f.severity in (ERROR, WARNING) and rules.allows(f.rule)]
+def _remaining(text: str, filename: str, rules: RuleFilter, held: list[NeedsHuman]) -> list[LintFinding]:
+    """What the linter still finds, less what a held-back entry already explains (same rule and template)."""
+    explained = {(h.rule, h.template) for h in held}
+    return [f for f in lint_text(text, filename)
+            if f.severity in (ERROR, WARNING) and rules.allows(f.rule) and (f.rule, f.template) not in explained]
 
 
 def harden_file(path: Path, display: str | None = None, **options: Any) -> HardenResult:

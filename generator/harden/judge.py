@@ -180,13 +180,18 @@ def _containers(template: Template) -> list[dict[str, Any]]:
 
 def _tool_call(body: dict[str, Any]) -> str | None:
     image = str(body.get("image") or "")
-    texts = [*_strings(body.get("command")), *_strings(body.get("args")), *_strings(body.get("source"))]
-    text = "\n".join(texts)
+    # command and args are one argv (shell-quoted back together); a script's source is shell text
+    # command and args are one argv (shell-quoted back together); an element with blanks is also read as
+    # shell text (``sh -c "curl ..."``), and so is a script's source
+    words = [*_strings(body.get("command")), *_strings(body.get("args"))]
+    inline = [w for w in words if any(c.isspace() for c in w)]
+    text = "\n".join([shlex.join(words), *inline, *_strings(body.get("source"))])
     for words in _commands(text):
         found = _external_words(words)
         if found:
             return found
-    if _IMAGE_TOOLS.search(image.split("@")[0]):
+    # Without a command of its own the image's entrypoint runs: a load or chaos tool image acts by itself.
+    if not text.strip() and _IMAGE_TOOLS.search(image.split("@")[0]):
         return f"image {image}"
     return None
 
