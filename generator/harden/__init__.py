@@ -95,21 +95,23 @@ def harden_text(text: str, filename: str = "<string>", *, deadline: int | None =
         source = Source(text)
         plans = _plans(source, documents, options, rules)
         edits = [edit for plan in plans for edit in plan.edits]
-        out = apply(source, edits) if edits else text
-        for edit in edits:
-            touched.update(line + 1 for line in edit.lines)
         held = [h for plan in plans for h in plan.held]
         changes += [c for plan in plans for c in sorted(plan.changes, key=lambda c: c.line)]
         try:
-            load_documents(out, file=filename)
-        except ManifestError:  # a bug of ours must never write a broken file
+            out = apply(source, edits) if edits else text
+            findings = lint_text(out, filename)
+            if edits and any(f.rule == "PF001" for f in findings):
+                raise ValueError("the edits gave malformed YAML")
+        except ValueError:  # a bug of ours must never write a broken file
             if _DEBUG:
                 raise
             broken = NeedsHuman(1, None, "harden", "the planned edits did not give valid YAML; nothing was changed",
                                 "report this file to pipeforge")
-            return HardenResult(original, original, [], _remaining(original, filename, rules, []), [*held, broken])
-    remaining = _remaining(out, filename, rules, held)
-    return HardenResult(out, original, changes, remaining, held, tuple(sorted(touched)))
+            return HardenResult(original, original, [], _remaining(lint_text(original, filename), rules, []),
+                                [*held, broken])
+        for edit in edits:
+            touched.update(line + 1 for line in edit.lines)
+    return HardenResult(out, original, changes, _remaining(findings, rules, held), held, tuple(sorted(touched)))
 
 
 def _rename_pass(text: str, filename: str, documents: list[Any], changes: list[Change],
@@ -150,10 +152,10 @@ def _plans(source: Source, documents: list[Any], options: Options, rules: RuleFi
     return plans
 
 
-def _remaining(text: str, filename: str, rules: RuleFilter, held: list[NeedsHuman]) -> list[LintFinding]:
+def _remaining(findings: list[LintFinding], rules: RuleFilter, held: list[NeedsHuman]) -> list[LintFinding]:
     """What the linter still finds, less what a held-back entry already explains (same rule and template)."""
     explained = {(h.rule, h.template) for h in held}
-    return [f for f in lint_text(text, filename)
+    return [f for f in findings
             if f.severity in (ERROR, WARNING) and rules.allows(f.rule) and (f.rule, f.template) not in explained]
 
 

@@ -174,9 +174,36 @@ def render(data: Any, indent: int, *, step: int = 2, offset: int = 0) -> list[st
     """Block YAML for ``data`` (a mapping of new keys, or a list of new items), each line indented by
     ``indent`` spaces, nested mappings by ``step`` and sequence dashes ``offset`` right of their key, as
     in the block being written into (ruamel.yaml's emitter has both settings; PyYAML's has no offset)."""
+    return [(" " * indent) + line if line else line for line in _rendered(_frozen(data), step, offset)]
+
+
+@lru_cache(maxsize=256)
+def _rendered(frozen: Any, step: int, offset: int) -> tuple[str, ...]:
+    """Emitting is the costly part and most inserted blocks are alike (the same retryStrategy on every
+    template), so each distinct block is emitted once."""
     out = io.StringIO()
-    _emitter(step, offset).dump(_plain(data), out)
-    return [(" " * indent) + line if line else line for line in out.getvalue().splitlines()]
+    _emitter(step, offset).dump(_plain(_thawed(frozen)), out)
+    return tuple(out.getvalue().splitlines())
+
+
+def _frozen(data: Any) -> Any:
+    """A hashable, type-faithful form of plain data (a Quoted string stays distinct from a str)."""
+    if isinstance(data, dict):
+        return ("map", tuple((k, _frozen(v)) for k, v in data.items()))
+    if isinstance(data, list):
+        return ("seq", tuple(_frozen(v) for v in data))
+    if isinstance(data, Quoted):
+        return ("quoted", str(data))
+    return ("scalar", data)
+
+
+def _thawed(frozen: Any) -> Any:
+    kind, body = frozen
+    if kind == "map":
+        return {k: _thawed(v) for k, v in body}
+    if kind == "seq":
+        return [_thawed(v) for v in body]
+    return Quoted(body) if kind == "quoted" else body
 
 
 @lru_cache(maxsize=16)
@@ -203,6 +230,12 @@ def _plain(data: Any) -> Any:
 
 def flow(data: Any) -> str:
     """A value in flow style, for insertion into ``{...}``."""
+    return _flowed(_frozen(data))
+
+
+@lru_cache(maxsize=256)
+def _flowed(frozen: Any) -> str:
+    data = _thawed(frozen)
     dumped = yaml.dump(data, Dumper=_Dumper, default_flow_style=True, sort_keys=False, width=100000)
     return dumped.strip().removesuffix("...").strip()
 
