@@ -9,7 +9,6 @@ is set (CI sets it), where it fails instead."""
 from __future__ import annotations
 
 import atexit
-import copy
 import json
 import os
 import secrets
