@@ -63,25 +63,30 @@ def add_arguments(harden: argparse.ArgumentParser, positive: Any) -> None:
 
 @dataclass(frozen=True)
 class LintSettings:
+    """What the lint configuration says for one file: the rules harden may act on and the deadline."""
+
     deadline: int | None = None
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()
 
 
-def lint_settings(start: Path) -> LintSettings:
-    """What the lint configuration says harden should use; empty until ``generator.lintconfig`` exists."""
+def lint_settings(path: Path, select: list[str] | None, ignore: list[str]) -> LintSettings:
+    """The lint configuration found from ``path`` upwards, under the command line's --select/--ignore.
+
+    Without ``generator.lintconfig`` (an older checkout) only the command line counts.
+    """
     try:
-        from generator.lintconfig import load_config  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        from generator import lintconfig  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
-        return LintSettings()
-    config = load_config(start)
-    select = getattr(config, "select", None)
-    extend = tuple(getattr(config, "extend_select", None) or ())
-    return LintSettings(
-        deadline=getattr(config, "default_deadline_seconds", None),
-        select=None if not select else (*select, *extend),
-        ignore=tuple(getattr(config, "ignore", None) or ()),
-    )
+        return LintSettings(select=None if select is None else tuple(select), ignore=tuple(ignore))
+    config = lintconfig.load_config(path.parent)
+    command_line = lintconfig.RuleSelection(
+        None if select is None else lintconfig.selectors(select, where="--select"), (),
+        lintconfig.selectors(ignore, where="--ignore"))
+    config = config.with_command_line(command_line)
+    configured = config.path is not None and config.default_deadline_seconds != lintconfig.DEFAULT_DEADLINE_SECONDS
+    return LintSettings(deadline=config.default_deadline_seconds if configured else None,
+                        select=tuple(sorted(config.rules_for(path))))
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -92,13 +97,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     writes = not (args.diff or args.check)
     if len(files) > 1 and writes and not args.in_place and args.output is None:
         raise UsageError(f"{len(files)} files to harden: pass --in-place, -o DIR, --diff or --check")
-    settings = lint_settings(files[0].parent if files else Path.cwd())
-    options = {"deadline": args.deadline or settings.deadline, "retry_limit": args.retry_limit,
-               "workflow_deadline": args.workflow_deadline,
-               "select": args.select if args.select is not None else settings.select,
-               "ignore": [*settings.ignore, *args.ignore]}
     results = []
     for path in files:
+        settings = lint_settings(path, args.select, args.ignore)
+        options = {"deadline": args.deadline or settings.deadline, "retry_limit": args.retry_limit,
+                   "workflow_deadline": args.workflow_deadline, "select": settings.select,
+                   "ignore": settings.ignore}
         try:
             results.append((path, harden_file(path, **options)))
         except ManifestError as exc:

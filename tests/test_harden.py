@@ -152,7 +152,8 @@ def test_a_step_with_an_unknown_external_call_gets_no_retry() -> None:
 
 @pytest.mark.parametrize("command", [
     "jira issue edit OPS-1 --status Done", "k6 run load.js", "litmusctl create chaos-experiment x",
-    "terraform apply -auto-approve", "helm upgrade --install app ./chart",
+    "terraform apply -auto-approve", "helm install app ./chart", "kubectl create job seed --image=seed:1",
+    "kubectl scale deployment web --replicas=0",
 ])
 def test_saas_chaos_load_and_infrastructure_clis_are_external_calls(command: str) -> None:
     text = HEAD + f"""\
@@ -168,6 +169,24 @@ def test_saas_chaos_load_and_infrastructure_clis_are_external_calls(command: str
     result = harden_text(text, "ext.yaml")
     assert "retryStrategy" not in _template(result.text, "main")
     assert _held(result, "PF205", "main")
+
+
+@pytest.mark.parametrize("command", [
+    "kubectl apply -f /manifests/deploy.yaml", "helm upgrade --install web ./chart --wait",
+    "kubectl delete configmap settings --ignore-not-found", "aws s3 sync /out s3://reports/daily",
+    "kubectl get pods -o wide",
+])
+def test_cluster_changes_that_converge_are_retried_on_error(command: str) -> None:
+    text = HEAD + f"""\
+  templates:
+  - name: main
+    container:
+      image: tools:1.0
+      command: [sh, -c, "{command}"]
+"""
+    result = harden_text(text, "converge.yaml")
+    assert _template(result.text, "main")["retryStrategy"]["retryPolicy"] == "OnError"
+    assert not _held(result, "PF205", "main")
 
 
 def test_a_step_without_side_effects_is_retried_on_error_never_always() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+
+import pytest
 
 from tests.test_cli import run
 from tests.test_lint_cli import ARTICLE
@@ -105,3 +108,17 @@ def test_help_shows_examples_for_folders_diff_and_check() -> None:
     text = run("harden", "--help").stdout
     for example in ("--in-place workflows/", "--diff wf.yaml", "--check workflows/", "-o hardened/"):
         assert example in text
+
+
+def test_the_lint_configuration_chooses_the_rules_and_the_deadline(tmp_path: Path) -> None:
+    if importlib.util.find_spec("generator.lintconfig") is None:
+        pytest.skip("generator.lintconfig (the lint configuration) is not in this checkout yet")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pipeforge.lint]\nignore = ["PF502", "no-retry"]\ndefault-deadline-seconds = 900\n', encoding="utf-8")
+    path = tmp_path / "wf.yaml"
+    path.write_text(ARTICLE, encoding="utf-8")
+    result = run("harden", str(path))
+    assert "podGC" not in result.stdout and 'activeDeadlineSeconds: "900"' in result.stdout
+    assert "retryPolicy: Always" not in result.stdout  # PF205 (no-retry) is ignored: no retryStrategy added
+    explicit = run("harden", "--deadline", "120", str(path))
+    assert 'activeDeadlineSeconds: "120"' in explicit.stdout

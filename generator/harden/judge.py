@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from generator.commands import DELETE, CommandEffect, effects_of_command, effects_of_template
 from generator.model import Template
 from generator.rules import _EXPR, _PER_ATTEMPT
 
@@ -130,6 +131,8 @@ def retry_verdict(template: Template) -> RetryVerdict:
     if external:
         return RetryVerdict(None, f"it makes an external call ({external}) that a retry would repeat",
                             needs_human=True)
+    if converging_effects(template):
+        return RetryVerdict("OnError", "its cluster changes converge (apply, upgrade or delete of fixed names)")
     return RetryVerdict("OnError", "it has no side effect outside its pod")
 
 
@@ -218,6 +221,13 @@ def _commands(text: str) -> list[list[str]]:
 
 
 def _external_words(words: list[str]) -> str | None:
+    effects = effects_of_command(shlex.join(words))
+    if effects:
+        changing = [e for e in effects if not converges(e)]
+        if not changing:
+            return None
+        first = changing[0]
+        return f"{first.tool} {first.action} of {first.kind or 'objects'}{'/' + first.name if first.name else ''}"
     for index, word in enumerate(words):
         tool = word.rsplit("/", 1)[-1]
         what = _EXTERNAL_TOOLS.get(tool)
@@ -232,6 +242,28 @@ def _external_words(words: list[str]) -> str | None:
                 return None
         return f"{what} ({tool})"
     return None
+
+
+def converges(effect: CommandEffect) -> bool:
+    """A command effect that a second run leaves as the first did: a delete, ``kubectl apply``, ``helm
+    upgrade``, an ``aws s3`` copy or sync, each of a name that is the same on every attempt."""
+    name = effect.name or ""
+    if name.endswith("*") or any(_PER_ATTEMPT.search(m.group(2)) for m in _EXPR.finditer(name)):
+        return False
+    if effect.action == DELETE:
+        return True
+    words = set(effect.command.split())
+    if effect.tool in ("kubectl", "oc"):
+        return "apply" in words
+    if effect.tool == "helm":
+        return "upgrade" in words
+    if effect.tool == "aws":
+        return bool(words & {"sync", "cp"})
+    return False  # kubectl create, helm install, argocd app create, terraform, chaos: not known to converge
+
+
+def converging_effects(template: Template) -> list[CommandEffect]:
+    return [e for e in effects_of_template(template.raw) if converges(e)]
 
 
 def _in_cluster(url: str) -> bool:
