@@ -448,3 +448,27 @@ def test_harden_never_parses_message_text(monkeypatch: pytest.MonkeyPatch) -> No
     for text, before in zip(texts, expected, strict=True):
         after = harden_text(text, "m.yaml")
         assert after.text == before.text and [c.rule for c in after.changes] == [c.rule for c in before.changes]
+
+
+def test_a_cleanup_opening_a_step_group_moves_and_the_next_step_takes_the_groups_dash() -> None:
+    text = HEAD + """\
+  templates:
+  - name: main
+    steps:
+    - - name: make
+        template: work
+    - - name: cleanup-scratch
+        template: work
+    #  - name: old-step
+    #    template: work
+      - name: report
+        template: work
+  - name: work
+    container:
+      image: busybox:1.36.1
+"""
+    result = harden_text(text, "group.yaml")
+    main = _template(result.text, "main")
+    assert [[s["name"] for s in group] for group in main["steps"]] == [["make"], ["report"]]
+    assert "    #  - name: old-step\n    #    template: work\n    - - name: report\n" in result.text
+    assert [s["name"] for g in _template(result.text, "exit-handler")["steps"] for s in g] == ["cleanup-scratch"]

@@ -31,7 +31,7 @@ class _Moved:
     parent: str
     line: int
     lines: list[str]  # the step as a mapping, indented 0
-    delete: Edit
+    deletes: tuple[Edit, ...]
 
 
 @fixes("PF101")
@@ -85,9 +85,9 @@ def _take(plan: Plan, finding: Finding, moving: set[str]) -> _Moved | None:
     if isinstance(place, str):
         _hold(plan, finding, f"cleanup step '{name}' was not moved: {place}")
         return None
-    item, start, end = place
+    item, deletes = place
     lines = _step_lines(plan, item, parent, name)
-    return _Moved(name, parent.name, finding.line, lines, Edit((start, 0), (end, 0), ""))
+    return _Moved(name, parent.name, finding.line, lines, deletes)
 
 
 def _unmovable(plan: Plan, parent: Template, task: Task, moving: set[str]) -> str | None:
@@ -107,8 +107,8 @@ def _unmovable(plan: Plan, parent: Template, task: Task, moving: set[str]) -> st
     return None
 
 
-def _locate(plan: Plan, node: MappingNode, parent: Template, name: str) -> tuple[MappingNode, int, int] | str:
-    """The step's mapping node and the input lines ``[start, end)`` that removing it deletes."""
+def _locate(plan: Plan, node: MappingNode, parent: Template, name: str) -> tuple[MappingNode, tuple[Edit, ...]] | str:
+    """The step's mapping node and the edits that remove it (its lines; a group's dash moves to the next step)."""
     source = plan.source
     if parent.kind == "dag":
         tasks = text.walk(node, ["dag", "tasks"])
@@ -121,7 +121,12 @@ def _locate(plan: Plan, node: MappingNode, parent: Template, name: str) -> tuple
         item = tasks.value[index]
         if not _own_line(plan, item) or not isinstance(item, MappingNode):
             return "its item does not start on a line of its own"
-        return item, source.item_start(tasks, index), source.item_end(tasks, index)
+        return item, (_cut(source.item_start(tasks, index), source.item_end(tasks, index)),)
+    return _locate_step(plan, node, name)
+
+
+def _locate_step(plan: Plan, node: MappingNode, name: str) -> tuple[MappingNode, tuple[Edit, ...]] | str:
+    source = plan.source
     steps = text.value(node, "steps")
     if not text.is_block(steps):
         return "the steps are written in flow style"
@@ -136,11 +141,21 @@ def _locate(plan: Plan, node: MappingNode, parent: Template, name: str) -> tuple
         if not isinstance(item, MappingNode):
             return "its step is not a mapping"
         if len(group.value) == 1:
-            return item, source.item_start(steps, g), source.item_end(steps, g)
-        if not _own_line(plan, item):
-            return "it shares a line with the step group's dash"
-        return item, source.item_start(group, index), source.item_end(group, index)
+            return item, (_cut(source.item_start(steps, g), source.item_end(steps, g)),)
+        if _own_line(plan, item):
+            return item, (_cut(source.item_start(group, index), source.item_end(group, index)),)
+        if index != 0 or not _own_line(plan, group.value[1]):
+            return "it shares a line with another step"
+        # ``- - name: cleanup`` opens the group: remove it and give the group's dash to the next step
+        head = source.line(group.start_mark.line)[: group.start_mark.column + 1]
+        following = group.value[1].start_mark.line
+        return item, (_cut(source.item_start(group, 0), source.item_end(group, 0)),
+                      Edit((following, 0), (following, group.start_mark.column + 1), head))
     return "its step group is written in flow style"
+
+
+def _cut(start: int, end: int) -> Edit:
+    return Edit((start, 0), (end, 0), "")
 
 
 def _index_of(sequence: SequenceNode, name: str) -> int | None:
@@ -244,7 +259,7 @@ def _into_exit_handler(plan: Plan, moved: list[_Moved]) -> None:
 
 def _done(plan: Plan, moved: list[_Moved], where: str) -> None:
     for m in moved:
-        plan.edits.append(m.delete)
+        plan.edits.extend(m.deletes)
         plan.changed(m.line, m.parent, "PF101", f"moved cleanup step '{m.name}' {where}")
 
 

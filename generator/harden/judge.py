@@ -140,8 +140,11 @@ def _resource_verdict(template: Template) -> RetryVerdict:
     res = template.resource
     assert res is not None
     fixed = bool(res.name) and not any(_PER_ATTEMPT.search(m.group(2)) for m in _EXPR.finditer(res.name or ""))
-    if res.action in ("get", "apply", "delete") and (fixed or res.action == "get"):
-        return RetryVerdict("Always", f"resource {res.action} of a fixed name is idempotent")
+    if res.action in ("get", "delete"):
+        # Argo runs a resource delete with --ignore-not-found, so a repeat is a no-op
+        return RetryVerdict("Always", f"resource {res.action} is idempotent")
+    if res.action == "apply" and fixed and "chaos" not in (res.kind or "").lower():
+        return RetryVerdict("Always", "resource apply of a fixed name is idempotent")
     what = f"resource {res.action or '?'} of {res.target or 'an object'}"
     return RetryVerdict(None, f"{what} is not known to be idempotent", needs_human=True)
 
@@ -153,6 +156,10 @@ def external_call(template: Template) -> str | None:
         return _http_call(raw.get("http"))
     if template.kind == "plugin":
         return "an executor plugin"
+    for effect in effects_of_template(raw):
+        if not converges(effect):
+            target = f"{effect.kind or 'objects'}{'/' + effect.name if effect.name else ''}"
+            return f"{effect.tool} {effect.action} of {target}"
     for body in _containers(template):
         found = _tool_call(body)
         if found:
@@ -194,7 +201,7 @@ def _tool_call(body: dict[str, Any]) -> str | None:
         if found:
             return found
     # Without a command of its own the image's entrypoint runs: a load or chaos tool image acts by itself.
-    if not text.strip() and _IMAGE_TOOLS.search(image.split("@")[0]):
+    if not body.get("command") and not body.get("source") and _IMAGE_TOOLS.search(image.split("@")[0]):
         return f"image {image}"
     return None
 
@@ -221,13 +228,8 @@ def _commands(text: str) -> list[list[str]]:
 
 
 def _external_words(words: list[str]) -> str | None:
-    effects = effects_of_command(shlex.join(words))
-    if effects:
-        changing = [e for e in effects if not converges(e)]
-        if not changing:
-            return None
-        first = changing[0]
-        return f"{first.tool} {first.action} of {first.kind or 'objects'}{'/' + first.name if first.name else ''}"
+    if effects_of_command(shlex.join(words)):
+        return None  # a create or delete generator.commands reads: judged with the template's effects
     for index, word in enumerate(words):
         tool = word.rsplit("/", 1)[-1]
         what = _EXTERNAL_TOOLS.get(tool)
@@ -252,6 +254,8 @@ def converges(effect: CommandEffect) -> bool:
         return False
     if effect.action == DELETE:
         return True
+    if "chaos" in effect.kind:
+        return False  # applying a ChaosEngine or a chaos-mesh object injects the fault again
     words = set(effect.command.split())
     if effect.tool in ("kubectl", "oc"):
         return "apply" in words
