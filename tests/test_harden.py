@@ -433,7 +433,7 @@ def test_harden_never_parses_message_text(monkeypatch: pytest.MonkeyPatch) -> No
         return "".join(noise.choice(string.printable) for _ in range(30))
 
     real_check = harden_module.check_manifest
-    real_structure = rename.check_document
+    real_structure = rename.check_document  # type: ignore[attr-defined]
 
     def noisy_hits(manifest: Any) -> list[Hit]:
         return [Hit(h.code, h.line, h.template, scramble(), scramble(), h.severity, h.data)

@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ManifestError
-from generator.harden import cleanup, fixes  # noqa: F401  (registers the fixes)
+from generator.harden import cleanup, fixes, rename  # noqa: F401  (registers the fixes)
 from generator.harden.judge import compiler_of
 from generator.harden.plan import Change, Finding, NeedsHuman, Options, Plan, fix_for, fixed_rules
-from generator.harden.rename import renames
 from generator.harden.text import MappingNode, Source, apply, compose
 from generator.lint import Finding as LintFinding
 from generator.lint import lint_text, resolve_rule
-from generator.model import is_workflow_document, parse_manifest
+from generator.model import parse_manifest
 from generator.rules import ERROR, WARNING, check_manifest
 from generator.yamlio import gc_paused, load_documents
 
@@ -91,7 +90,7 @@ def harden_text(text: str, filename: str = "<string>", *, deadline: int | None =
         touched: set[int] = set()
         changes: list[Change] = []
         if rules.allows("PF003"):
-            text, documents = _rename_pass(text, filename, documents, changes, touched)
+            text, documents = _rename_pass(text, filename, documents, options, changes, touched)
         source = Source(text)
         plans = _plans(source, documents, options, rules)
         edits = [edit for plan in plans for edit in plan.edits]
@@ -114,22 +113,26 @@ def harden_text(text: str, filename: str = "<string>", *, deadline: int | None =
     return HardenResult(out, original, changes, _remaining(findings, rules, held), held, tuple(sorted(touched)))
 
 
-def _rename_pass(text: str, filename: str, documents: list[Any], changes: list[Change],
+def _rename_pass(text: str, filename: str, documents: list[Any], options: Options, changes: list[Change],
                  touched: set[int]) -> tuple[str, list[Any]]:
+    fix = fix_for("PF003")
     for _ in range(_MAX_RENAME_PASSES):
         source = Source(text)
-        nodes = compose(text)
-        edits, found = [], []
-        for document, node in zip(documents, nodes, strict=False):
-            if is_workflow_document(document) and isinstance(node, MappingNode):
-                more_edits, more_changes = renames(node, document)
-                edits += more_edits
-                found += more_changes
+        plans = []
+        for index, (document, node) in enumerate(zip(documents, compose(text), strict=False)):
+            manifest = parse_manifest(document, index=index)
+            if manifest is None or not isinstance(node, MappingNode) or fix is None:
+                continue
+            plan = Plan(source, node, document, manifest, options)
+            for finding in rename.findings(document):
+                fix(plan, finding)
+            plans.append(plan)
+        edits = [edit for plan in plans for edit in plan.edits]
         if not edits:
             break
         text = apply(source, edits)
         touched.update(line + 1 for edit in edits for line in edit.lines)
-        changes += found
+        changes += [c for plan in plans for c in plan.changes]
         documents = load_documents(text, file=filename)
     return text, documents
 
