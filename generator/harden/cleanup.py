@@ -215,7 +215,9 @@ def _append_templates(plan: Plan, templates: list[list[str]]) -> bool:
     assert isinstance(seq, SequenceNode)
     at = plan.source.item_end(seq, len(seq.value) - 1)
     column = seq.start_mark.column
-    lines = [line for template in templates for line in _indent(text.dash_item(template), column)]
+    first = seq.value[0]
+    width = first.start_mark.column - column if isinstance(first, MappingNode) else 2
+    lines = [line for template in templates for line in _indent(text.dash_item(template, width=width), column)]
     plan.edits.append(Edit((at, 0), (at, 0), text.lines_text(lines, plan.source.newline), order=len(plan.edits)))
     return True
 

@@ -67,6 +67,7 @@ def _deadline_value(plan: Plan, template: Template) -> tuple[int, str]:
     why = (" (pipeforge's default: review it, or pass --deadline / set default_deadline_seconds)"
            if plan.options.deadline_is_default else "")
     own = template.active_deadline_seconds
+    own = int(own) if isinstance(own, str) and own.strip().isdigit() else own
     if isinstance(own, int) and own < seconds:
         return own, " (the template's own activeDeadlineSeconds)"
     workflow = plan.manifest.spec.active_deadline_seconds

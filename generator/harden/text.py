@@ -292,9 +292,10 @@ def iter_mappings(node: Node | None) -> Iterator[MappingNode]:
             pending.extend(item.value)
 
 
-def dash_item(lines: list[str], dashes: int = 1) -> list[str]:
+def dash_item(lines: list[str], dashes: int = 1, *, width: int = 2) -> list[str]:
     """A mapping's lines (indented 0) as one sequence item: ``- `` before the first line (``- - `` for a
-    step group of one step), the rest moved right to stay under it."""
-    head = "- " * dashes
+    step group of one step; ``width`` is how far the item's keys sit right of its dash), the rest moved
+    right to stay under it."""
+    head = "- " * (dashes - 1) + "-" + " " * (max(width, 2) - 1)
     pad = " " * len(head)
     return [head + lines[0], *(pad + line if line else line for line in lines[1:])]
