@@ -171,13 +171,15 @@ def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: in
     """Apply the fixes a reviewer would make (cleanup into the exit handler, bounded retries with an
     explicit policy and backoff, deadlines, podGC and ttl), keeping comments; report what needs a human."""
     from generator.errors import ManifestError
-    from generator.harden import harden_text
+    from generator.harden import DEFAULT_DEADLINE, harden_text
 
     _check_text(manifest)
     if not 1 <= deadline_seconds <= 7 * 86400 or not 1 <= retry_limit <= 20:
         raise _tool_error("deadline_seconds must be 1..604800 and retry_limit 1..20")
     try:
-        result = harden_text(manifest, "manifest.yaml", deadline=deadline_seconds, retry_limit=retry_limit)
+        # the tool's default deadline is pipeforge's default, which the changes then name as one to review
+        deadline = None if deadline_seconds == DEFAULT_DEADLINE else deadline_seconds
+        result = harden_text(manifest, "manifest.yaml", deadline=deadline, retry_limit=retry_limit)
     except ManifestError as exc:
         raise _tool_error(exc.message) from None
     return HardenResult(
