@@ -16,6 +16,7 @@ every other fix is planned on one parse, so one run reaches a fixed point.
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from generator.harden.judge import compiler_of
 from generator.harden.plan import Change, Finding, NeedsHuman, Options, Plan, fix_for, fixed_rules
 from generator.harden.text import MappingNode, Source, apply, compose
 from generator.lint import Finding as LintFinding
-from generator.lint import lint_text, resolve_rule
+from generator.lint import lint_text
 from generator.model import parse_manifest
 from generator.rules import ERROR, WARNING, check_manifest
 from generator.yamlio import gc_paused, load_documents
@@ -70,11 +71,20 @@ class RuleFilter:
     @classmethod
     def of(cls, select: Iterable[str] | None, ignore: Iterable[str]) -> RuleFilter:
         def codes(names: Iterable[str]) -> frozenset[str]:
-            return frozenset(c for c in (resolve_rule(n) for n in names) if c)
+            return frozenset(c for c in (_resolve_rule(n) for n in names) if c)
         return cls(None if select is None else codes(select), codes(ignore))
 
     def allows(self, code: str) -> bool:
         return code not in self.ignore and (self.select is None or code in self.select)
+
+
+def _resolve_rule(name: str) -> str | None:
+    """A rule's code from its code or name, from wherever the rule registry keeps that lookup."""
+    for module in ("generator.rules", "generator.lint"):
+        lookup = getattr(importlib.import_module(module), "resolve_rule", None)
+        if lookup is not None:
+            return lookup(name)  # type: ignore[no-any-return]
+    return None
 
 
 def harden_text(text: str, filename: str = "<string>", *, deadline: int | None = None, retry_limit: int = 3,

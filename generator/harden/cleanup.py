@@ -43,8 +43,8 @@ def move_cleanup(plan: Plan, finding: Finding) -> None:
 def place_cleanups(plan: Plan) -> None:
     moving: dict[str, set[str]] = {}
     for finding in plan.cleanups:
-        task = finding.data.get("task")
-        if isinstance(task, str) and finding.template:
+        task = finding.task
+        if task is not None and finding.template:
             moving.setdefault(finding.template, set()).add(task)
     taken: list[_Moved] = []
     for finding in plan.cleanups:
@@ -70,9 +70,9 @@ def _hold(plan: Plan, finding: Finding, reason: str) -> None:
 
 
 def _take(plan: Plan, finding: Finding, moving: set[str]) -> _Moved | None:
-    name, parent = finding.data.get("task"), plan.template(finding.template)
+    name, parent = finding.task, plan.template(finding.template)
     node = plan.template_node(finding.template)
-    if not isinstance(name, str) or parent is None or node is None:
+    if name is None or parent is None or node is None:
         return None
     task = next((t for t in parent.children if t.name == name), None)
     if task is None:

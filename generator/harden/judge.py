@@ -8,6 +8,7 @@ reason and the edit to make.
 
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 from collections.abc import Mapping
@@ -17,7 +18,6 @@ from urllib.parse import urlsplit
 
 from generator.commands import DELETE, CommandEffect, effects_of_command, effects_of_template
 from generator.model import Template
-from generator.rules import _EXPR, _PER_ATTEMPT
 
 #: A template whose side effects are safe to repeat says so, with the reason as the value
 #: (``pipeforge.io/idempotent: "upserts by order id"``); ``"false"`` declares it must never be retried.
@@ -139,7 +139,7 @@ def retry_verdict(template: Template) -> RetryVerdict:
 def _resource_verdict(template: Template) -> RetryVerdict:
     res = template.resource
     assert res is not None
-    fixed = bool(res.name) and not any(_PER_ATTEMPT.search(m.group(2)) for m in _EXPR.finditer(res.name or ""))
+    fixed = bool(res.name) and not _per_attempt(res.name or "")
     if res.action in ("get", "delete"):
         # Argo runs a resource delete with --ignore-not-found, so a repeat is a no-op
         return RetryVerdict("Always", f"resource {res.action} is idempotent")
@@ -246,11 +246,18 @@ def _external_words(words: list[str]) -> str | None:
     return None
 
 
+def _per_attempt(name: str) -> bool:
+    """A name built from something that changes on every attempt (the pod name, the retry number, the
+    time): the same markers the PF202 rule reads, from wherever the rules keep them."""
+    rules = importlib.import_module("generator.rules")
+    home = getattr(rules, "retries", rules)
+    return name.endswith("*") or any(home._PER_ATTEMPT.search(m.group(2)) for m in home._EXPR.finditer(name))
+
+
 def converges(effect: CommandEffect) -> bool:
     """A command effect that a second run leaves as the first did: a delete, ``kubectl apply``, ``helm
     upgrade``, an ``aws s3`` copy or sync, each of a name that is the same on every attempt."""
-    name = effect.name or ""
-    if name.endswith("*") or any(_PER_ATTEMPT.search(m.group(2)) for m in _EXPR.finditer(name)):
+    if _per_attempt(effect.name or ""):
         return False
     if effect.action == DELETE:
         return True

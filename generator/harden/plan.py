@@ -8,6 +8,7 @@ saying why it did not.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -56,6 +57,12 @@ class Finding:
         value = self.data.get("template")
         return value if isinstance(value, str) else None
 
+    @property
+    def task(self) -> str | None:
+        """The step or task the finding is about (``task`` in a DAG, ``step`` in a steps template)."""
+        value = self.data.get("task", self.data.get("step"))
+        return value if isinstance(value, str) else None
+
 
 @dataclass(frozen=True)
 class Options:
@@ -69,18 +76,36 @@ Fix = Callable[["Plan", Finding], None]
 _FIXES: dict[str, Fix] = {}
 
 
+def _rule_unit(code: str) -> Any:
+    """The lint rule unit of a code, when the rules are units that carry their fix (``Rule.fix``)."""
+    rules = importlib.import_module("generator.rules")
+    lookup = getattr(rules, "rule_unit", None)
+    try:
+        unit = lookup(code) if lookup is not None else None
+    except KeyError:
+        return None
+    return unit if unit is not None and hasattr(unit, "fix") else None
+
+
 def fixes(code: str) -> Callable[[Fix], Fix]:
-    """Register ``fn`` as the automatic fix of rule ``code`` (one fix per rule)."""
+    """Register ``fn`` as the automatic fix of rule ``code`` (one fix per rule), on the rule unit itself
+    where rules are units (``rule_unit(code).fix``), and in harden's own table."""
     def register(fn: Fix) -> Fix:
         if code in _FIXES:
             raise ValueError(f"{code} already has a fix ({_FIXES[code].__name__})")
         _FIXES[code] = fn
+        unit = _rule_unit(code)
+        if unit is not None:
+            unit.fix = fn
         return fn
     return register
 
 
 def fix_for(code: str) -> Fix | None:
     """The fix registered on a rule, or None: the one place harden looks a fix up."""
+    unit = _rule_unit(code)
+    if unit is not None:
+        return unit.fix  # type: ignore[no-any-return]
     return _FIXES.get(code)
 
 
