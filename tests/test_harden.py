@@ -473,3 +473,17 @@ def test_a_cleanup_opening_a_step_group_moves_and_the_next_step_takes_the_groups
     assert [[s["name"] for s in group] for group in main["steps"]] == [["make"], ["report"]]
     assert "    #  - name: old-step\n    #    template: work\n    - - name: report\n" in result.text
     assert [s["name"] for g in _template(result.text, "exit-handler")["steps"] for s in g] == ["cleanup-scratch"]
+
+
+def test_an_empty_flow_retry_strategy_becomes_a_block_under_its_key() -> None:
+    text = HEAD + """\
+  templates:
+  - name: main
+    retryStrategy: {}   # retry everything
+    container:
+      image: busybox:1.36.1
+"""
+    result = harden_text(text, "flow.yaml")
+    assert ('    retryStrategy:   # retry everything\n      limit: "3"\n      retryPolicy: OnFailure\n'
+            '      backoff:\n') in result.text
+    assert result.touched == (9,)  # the one line whose {} moved into the block

@@ -161,6 +161,7 @@ def _plans(source: Source, documents: list[Any], options: Options, rules: RuleFi
             if fix is not None and rules.allows(hit.code):
                 fix(plan, Finding(hit.code, hit.line, {"template": hit.template, **hit.data}))
         cleanup.place_cleanups(plan)
+        plan.finish()
         plans.append(plan)
     return plans
 

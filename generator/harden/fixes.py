@@ -13,7 +13,7 @@ from typing import Any
 from generator.harden import text
 from generator.harden.judge import IDEMPOTENT, retry_verdict
 from generator.harden.plan import Finding, Plan, fixes, quoted
-from generator.harden.text import MappingNode
+from generator.harden.text import MappingNode, ScalarNode
 from generator.model import Template
 
 BACKOFF_DURATION, BACKOFF_FACTOR, BACKOFF_MAX = "10s", 2, "5m"
@@ -103,45 +103,47 @@ def add_retry(plan: Plan, finding: Finding) -> None:
                      f"added retryStrategy (limit {limit}, {verdict.policy}: {verdict.reason}, backoff)")
 
 
-def _retry_node(plan: Plan, finding: Finding) -> tuple[MappingNode | None, str | None]:
-    """The retryStrategy a retry finding is about: the template's own, else the spec's it inherits."""
-    node = plan.template_node(finding.template)
-    own = text.value(node, "retryStrategy")
-    if isinstance(own, MappingNode):
-        return own, finding.template
-    spec = text.value(plan.spec_node, "retryStrategy")
-    return (spec if isinstance(spec, MappingNode) else None), None
+def _retry_node(plan: Plan, finding: Finding) -> tuple[MappingNode | None, ScalarNode | None, str | None]:
+    """The retryStrategy a retry finding is about (the template's own, else the spec's it inherits), its
+    key, and the template that owns it (None: the spec)."""
+    own = text.entry(plan.template_node(finding.template), "retryStrategy")
+    if own is not None and isinstance(own[1], MappingNode):
+        return own[1], own[0], finding.template
+    spec = text.entry(plan.spec_node, "retryStrategy")
+    if spec is not None and isinstance(spec[1], MappingNode):
+        return spec[1], spec[0], None
+    return None, None, None
 
 
 @fixes("PF201")
 def bound_retries(plan: Plan, finding: Finding) -> None:
-    retry, owner = _retry_node(plan, finding)
+    retry, key, owner = _retry_node(plan, finding)
     if retry is None or "limit" in (plan.defaults.get("retryStrategy") or {}) or not plan.once(retry, "limit"):
         return
     limit = plan.options.retry_limit
-    if plan.add_key(retry, "limit", quoted(limit)):
+    if plan.add_key(retry, "limit", quoted(limit), owner=key):
         plan.changed(retry.start_mark.line + 1, owner, finding.rule, f"bounded the retries: limit {limit}")
 
 
 @fixes("PF207")
 def explicit_policy(plan: Plan, finding: Finding) -> None:
-    retry, owner = _retry_node(plan, finding)
+    retry, key, owner = _retry_node(plan, finding)
     if retry is None or "retryPolicy" in (plan.defaults.get("retryStrategy") or {}):
         return
     if not plan.once(retry, "retryPolicy"):
         return
     policy = "Always" if text.value(retry, "expression") is not None else "OnFailure"
-    if plan.add_key(retry, "retryPolicy", policy, before=("backoff", "expression")):
+    if plan.add_key(retry, "retryPolicy", policy, before=("backoff", "expression"), owner=key):
         plan.changed(retry.start_mark.line + 1, owner, finding.rule,
                      f"wrote the implicit retryPolicy: {policy} (what Argo applies today)")
 
 
 @fixes("PF206")
 def add_backoff(plan: Plan, finding: Finding) -> None:
-    retry, owner = _retry_node(plan, finding)
+    retry, key, owner = _retry_node(plan, finding)
     if retry is None or "backoff" in (plan.defaults.get("retryStrategy") or {}) or not plan.once(retry, "backoff"):
         return
-    if plan.add_key(retry, "backoff", backoff()):
+    if plan.add_key(retry, "backoff", backoff(), owner=key):
         plan.changed(retry.start_mark.line + 1, owner, finding.rule,
                      f"added backoff ({BACKOFF_DURATION}, factor {BACKOFF_FACTOR}, maxDuration {BACKOFF_MAX})")
 

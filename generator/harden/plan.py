@@ -130,6 +130,7 @@ class Plan:
     done: set[tuple[int, str]] = field(default_factory=set)
     new_names: set[str] = field(default_factory=set)
     flow_added: dict[int, int] = field(default_factory=dict)
+    unfold: dict[int, tuple[ScalarNode, MappingNode, dict[str, Any]]] = field(default_factory=dict)
     _by_name: dict[str, MappingNode] | None = None
 
     # -- where things are
@@ -183,10 +184,17 @@ class Plan:
 
     # -- edits
 
-    def add_key(self, mapping: Node | None, key: str, value: Any, *, before: tuple[str, ...] = ()) -> bool:
-        """Add ``key: value`` to a mapping, just before the first of ``before`` present (else at its end)."""
+    def add_key(self, mapping: Node | None, key: str, value: Any, *, before: tuple[str, ...] = (),
+                owner: ScalarNode | None = None) -> bool:
+        """Add ``key: value`` to a mapping, just before the first of ``before`` present (else at its end).
+
+        ``owner`` is the key the mapping is the value of: an empty ``{}`` written on its line becomes a block.
+        """
         if not isinstance(mapping, MappingNode) or text.entry(mapping, key) is not None:
             return False
+        if mapping.flow_style and not mapping.value and owner is not None and self._unfoldable(owner, mapping):
+            self.unfold.setdefault(id(mapping), (owner, mapping, {}))[2][key] = value
+            return True
         if mapping.flow_style:
             return self._add_flow_key(mapping, key, value)
         if not mapping.value:
@@ -199,6 +207,27 @@ class Plan:
         at = self.source.entry_end(mapping, after)
         self.edits.append(Edit((at, 0), (at, 0), text.lines_text(lines, self.source.newline), order=len(self.edits)))
         return True
+
+    def _unfoldable(self, owner: ScalarNode, mapping: MappingNode) -> bool:
+        """``key: {}`` alone on its line (a comment after it is fine), with no anchor that aliases point to."""
+        line = self.source.line(mapping.end_mark.line)
+        tail = line[mapping.end_mark.column:].strip()
+        between = line[owner.end_mark.column:mapping.end_mark.column]
+        return (owner.start_mark.line == mapping.start_mark.line == mapping.end_mark.line
+                and (not tail or tail.startswith("#")) and "&" not in between)  # an anchor stays in place
+
+    def finish(self) -> None:
+        """Write the ``{}`` that received keys as block mappings under their key (one rewritten line each)."""
+        for owner, mapping, items in self.unfold.values():
+            ordered = dict(sorted(items.items(), key=lambda kv: _KEY_ORDER.get(kv[0], len(_KEY_ORDER))))
+            line = owner.start_mark.line
+            self.edits.append(Edit((line, owner.end_mark.column), (line, mapping.end_mark.column), ":",
+                                   order=len(self.edits)))
+            lines = text.render(ordered, owner.start_mark.column + self.step, step=self.step, offset=self.offset)
+            # order -1: the block goes right under its key, before any key inserted after that entry
+            self.edits.append(Edit((line + 1, 0), (line + 1, 0), text.lines_text(lines, self.source.newline),
+                                   order=-1))
+        self.unfold.clear()
 
     def _add_flow_key(self, mapping: MappingNode, key: str, value: Any) -> bool:
         end = mapping.end_mark
@@ -228,6 +257,10 @@ class Plan:
         if pair and isinstance(pair[1], SequenceNode) and not pair[1].flow_style:
             return self.source.offset_of(pair[1], pair[0])
         return 0
+
+
+#: The order keys read best in when several are written into one new block.
+_KEY_ORDER = {key: index for index, key in enumerate(("limit", "retryPolicy", "expression", "backoff"))}
 
 
 def quoted(number: int) -> Quoted:
