@@ -2,7 +2,8 @@
 
 A bundle (``generator.bundle``'s deterministic tar) may hold only plain files and folders under relative
 paths: no absolute paths, no ``..``, no symbolic or hard links, no device files, FIFOs or sockets; at
-most 500 files and 5 MB unpacked; no cookiecutter ``hooks/`` and no Jinja ``_extensions`` in
+most 500 files and 5 MB unpacked; no cookiecutter ``hooks/`` (in any case: ``Hooks/`` is the same folder on
+a case-insensitive file system) and no Jinja ``_extensions`` in
 ``cookiecutter.json`` (both run code when a template is rendered; templates are data). The same rules
 are applied to a folder before it is packed (packing would silently drop a link) and to the bytes of a
 bundle before they are stored or rendered, and every broken rule is reported, not just the first.
@@ -25,6 +26,7 @@ from pathlib import Path
 from catalog.errors import HostileBundleError
 from generator.bundle import is_ignored, pack
 from generator.errors import UsageError
+from generator.paths import same_name_key
 
 MAX_FILES = 500
 MAX_FOLDERS = 500
@@ -65,7 +67,8 @@ class _Tally:
             self.problems.append(f"{rel}: appears twice in the bundle")
             return None
         self.names.add(rel)
-        if rel.startswith(HOOKS_FOLDER + "/"):
+        top, sep, _ = rel.partition("/")
+        if sep and same_name_key(top) == HOOKS_FOLDER:  # Hooks/, HOOKS/, "hooks."/: the same folder elsewhere
             self.hooks.append(rel)
         if kind == "file":
             self.files, self.size = self.files + 1, self.size + size

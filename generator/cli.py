@@ -124,26 +124,46 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--format", choices=("markdown", "json"), default="markdown", help="output format")
     explain.set_defaults(handler=_cmd_explain)
 
+    from generator.lint_cli import add_lint_arguments
+
     lint = _command(
         commands, "lint", "check Argo manifests for failure-safety",
         "Check every Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate and CronWorkflow in the "
-        "given files and folders (recursively, *.yaml and *.yml; other documents are skipped): cleanup "
-        "outside the exit handler, unbounded or non-idempotent retries, missing deadlines, ungated "
-        "deletes, parameters spliced into scripts, misspelt keys, invalid values, and the hygiene warnings. "
-        "Every finding is reported with its rule, line, template and a fix.\n\n"
+        "given files and folders (default: the working folder; recursively, *.yaml and *.yml; other "
+        "documents are skipped; '-' reads standard input): cleanup outside the exit handler, unbounded or "
+        "non-idempotent retries, missing deadlines, ungated deletes, parameters spliced into scripts, "
+        "misspelt keys, invalid values, and the hygiene warnings. Every finding is reported with its rule, "
+        "line, template and a fix.\n\n"
+        "Settings come from the nearest [tool.pipeforge.lint] table of a pyproject.toml, or [lint] table "
+        "of a .pipeforge.toml, upwards from each file (keys: select, extend-select, ignore, per-file-ignores, "
+        "exclude, extend-exclude, force-exclude, severity, default-deadline-seconds, kubernetes-version); "
+        "the options below are applied on top, as in ruff. RULE is a code (PF205), a name (no-retry), a "
+        "code prefix (PF2) or ALL; lists are comma-separated and the options repeatable.\n\n"
         "Silence a rule for one template (its metadata.annotations) or a whole document (the workflow's "
         "metadata.annotations) with a reason, one rule per line:\n"
         "  pipeforge.io/lint-ignore: |\n"
         "    PF205: the notification is best effort and must not repeat",
-        "examples:\n  pipeforge lint workflows/\n  pipeforge lint --format sarif . > pipeforge.sarif\n"
-        "  pipeforge lint --list-rules\n\n",
+        "examples:\n"
+        "  pipeforge lint                                     # the working folder\n"
+        "  pipeforge lint workflows/ --select PF1,PF2 --ignore no-retry\n"
+        "  helm template chart/ | pipeforge lint - --stdin-filename chart/rendered.yaml\n"
+        "  pipeforge lint --format github .                   # annotations in a GitHub Actions job\n"
+        "  pipeforge lint --format sarif . > pipeforge.sarif  # GitHub code scanning\n"
+        "  pipeforge lint --fail-on warning --exclude 'vendor/,*.generated.yaml' deploy/\n"
+        "  pipeforge lint --exit-zero --format json . > report.json\n"
+        "  pipeforge lint --show-settings deploy/nightly.yaml # which configuration applies, and how\n"
+        "  pipeforge lint --list-rules\n\n"
+        "configuration (pyproject.toml; in a .pipeforge.toml the tables are [lint] and [lint.NAME]):\n"
+        "  [tool.pipeforge.lint]\n"
+        "  extend-select = []\n"
+        "  ignore = [\"PF507\", \"no-retry\"]\n"
+        "  extend-exclude = [\"vendor/\", \"*.generated.yaml\"]\n"
+        "  [tool.pipeforge.lint.per-file-ignores]\n"
+        "  \"drafts/**\" = [\"PF1\"]        # globs relative to this file's folder\n"
+        "  [tool.pipeforge.lint.severity]\n"
+        "  PF205 = \"error\"\n\n",
     )
-    lint.add_argument("paths", metavar="PATH", nargs="*", type=Path, help="files or folders to check")
-    lint.add_argument("--format", choices=("text", "json", "sarif"), default="text",
-                      help="text (file:line: rule severity message), json, or SARIF 2.1.0 for code scanning")
-    lint.add_argument("--ignore", metavar="RULE", action="append", default=[],
-                      help="leave out a rule everywhere (code or name; repeatable)")
-    lint.add_argument("--list-rules", action="store_true", help="print every rule with its severity and exit")
+    add_lint_arguments(lint)
     lint.set_defaults(handler=_cmd_lint)
 
     from generator.harden_cli import DESCRIPTION, EXAMPLES, add_arguments
@@ -367,31 +387,9 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
-    from generator.lint import format_json, format_rules, format_sarif, format_text, lint_paths, resolve_rule
+    from generator.lint_cli import run_lint
 
-    if args.list_rules:
-        out.write(format_rules())
-        return EXIT_OK
-    if not args.paths:
-        raise UsageError("lint needs at least one PATH (a file or a folder); see 'pipeforge lint --help'")
-    ignored = set()
-    for name in args.ignore:
-        code = resolve_rule(name)
-        if code is None:
-            raise UsageError(f"--ignore {name}: no such rule (see 'pipeforge lint --list-rules')")
-        ignored.add(code)
-    report = lint_paths(args.paths)
-    if report.files == 0:
-        sys.stderr.write("pipeforge: warning: no *.yaml or *.yml files under " +
-                         ", ".join(str(p) for p in args.paths) + "\n")
-    report.findings = [f for f in report.findings if f.rule not in ignored]
-    if args.format == "json":
-        out.write(format_json(report))
-    elif args.format == "sarif":
-        out.write(format_sarif(report, __version__))
-    else:
-        out.write(format_text(report))
-    return EXIT_FINDINGS if report.failed else EXIT_OK
+    return EXIT_FINDINGS if run_lint(args, out, version=__version__) else EXIT_OK
 
 
 def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:

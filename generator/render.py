@@ -24,6 +24,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import TemplateDefinitionError
+from generator.paths import path_problem, shown, tree_problems
 from generator.template_spec import TemplateSpec
 
 _ENV_KEYS = {
@@ -125,4 +126,21 @@ def render(template: TemplateSpec, values: dict[str, Any]) -> tuple[str, list[Re
             out.append(RenderedFile(name.render(cookiecutter=context), text))
     except TemplateError as exc:
         raise TemplateDefinitionError(f"template {template.name} failed to render: {exc}") from None
+    _check_paths(template, folder, [f.path for f in out])
     return folder, out
+
+
+def _check_paths(template: TemplateSpec, folder: str, paths: list[str]) -> None:
+    """Refuse a rendered project folder or file path that would not stay inside the new folder (see
+    ``generator.paths``): names are templates, so their author and the parameters decide where files land.
+    Every entry point renders through here, so this is the one place the check is made."""
+    problems = tree_problems(paths)
+    folder_problem = "it holds a '/'" if "/" in folder else path_problem(folder)
+    if folder_problem is not None:
+        problems.insert(0, f"the project folder {shown(folder)}: {folder_problem}")
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise TemplateDefinitionError(
+            f"template {template.name} renders {len(problems)} path(s) that would not stay inside the new "
+            f"folder (plain names separated by '/' only):\n{listed}"
+        )

@@ -21,6 +21,7 @@ from generator.explain import FailureMode, failure_modes, to_markdown
 from generator.model import Manifest, parse_manifest
 from generator.params import validate
 from generator.render import render
+from generator.safe_write import write_files
 from generator.sim.matrix import MatrixResult, run_matrix
 from generator.sim.matrix import to_markdown as matrix_markdown
 from generator.simulate import Target
@@ -109,13 +110,6 @@ def build(template: TemplateSpec, given: dict[str, Any], *, digest: str | None =
     return Pipeline(template, digest, values, folder_name, files, manifest, modes, simulation)
 
 
-def _write_tree(root: Path, files: dict[str, str]) -> None:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-
-
 def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
@@ -152,7 +146,7 @@ def write(pipeline: Pipeline, destination: Path, *, force: bool = False) -> Path
     except OSError as exc:
         raise UsageError(f"cannot write into {parent}: {exc.strerror}") from None
     try:
-        _write_tree(staging, pipeline.files)
+        write_files(staging, dict(pipeline.files))
         if destination.is_dir():
             _swap(staging, destination)
         else:

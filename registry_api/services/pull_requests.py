@@ -40,11 +40,11 @@ PROVIDERS = ("none", "github", "gitlab", "gitea")
 
 
 def allowed(url: str, allowlist: list[str]) -> bool:
-    """Exact URL (trailing slash and .git ignored), or under a prefix that ends with '/'."""
-    def norm(text: str) -> str:
-        return text.strip().rstrip("/").removesuffix(".git")
+    """Exact URL (trailing slash and .git ignored), or under a prefix that ends with '/', compared after
+    strict parsing, segment by segment (``generator.gitops.urls``)."""
+    from generator.gitops.urls import allowed as url_allowed
 
-    return any(url.startswith(entry) if entry.endswith("/") else norm(url) == norm(entry) for entry in allowlist)
+    return url_allowed(url, allowlist)
 
 
 def refusal(registry: Registry, repo: str) -> str | None:
