@@ -50,7 +50,7 @@ def add_arguments(harden: argparse.ArgumentParser, positive: Any) -> None:
                         help="write nothing; exit 1 when a file would change (combine with --diff to see why)")
     harden.add_argument("--deadline", metavar="SECONDS", type=positive, default=None,
                         help="deadline for pod templates that have none (default: the lint configuration's "
-                             "default_deadline_seconds, else 3600, named in the output as a default to review)")
+                             "default-deadline-seconds, else 3600, named in the output as a default to review)")
     harden.add_argument("--workflow-deadline", metavar="SECONDS", type=positive, default=None,
                         help="also add spec.activeDeadlineSeconds where the workflow has none")
     harden.add_argument("--retry-limit", metavar="N", type=positive, default=3,
@@ -65,20 +65,14 @@ def add_arguments(harden: argparse.ArgumentParser, positive: Any) -> None:
 class LintSettings:
     """What the lint configuration says for one file: the rules harden may act on and the deadline."""
 
-    deadline: int | None = None
-    select: tuple[str, ...] | None = None
-    ignore: tuple[str, ...] = ()
+    deadline: int | None
+    select: tuple[str, ...]
 
 
 def lint_settings(path: Path, select: list[str] | None, ignore: list[str]) -> LintSettings:
-    """The lint configuration found from ``path`` upwards, under the command line's --select/--ignore.
+    """The lint configuration found from ``path`` upwards, under the command line's --select/--ignore."""
+    from generator import lintconfig
 
-    Without ``generator.lintconfig`` (an older checkout) only the command line counts.
-    """
-    try:
-        from generator import lintconfig  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return LintSettings(select=None if select is None else tuple(select), ignore=tuple(ignore))
     config = lintconfig.load_config(path.parent)
     command_line = lintconfig.RuleSelection(
         None if select is None else lintconfig.selectors(select, where="--select"), (),
@@ -101,8 +95,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     for path in files:
         settings = lint_settings(path, args.select, args.ignore)
         options = {"deadline": args.deadline or settings.deadline, "retry_limit": args.retry_limit,
-                   "workflow_deadline": args.workflow_deadline, "select": settings.select,
-                   "ignore": settings.ignore}
+                   "workflow_deadline": args.workflow_deadline, "select": settings.select}
         try:
             results.append((path, harden_file(path, **options)))
         except ManifestError as exc:

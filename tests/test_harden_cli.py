@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-
-import pytest
 
 from tests.test_cli import run
 from tests.test_lint_cli import ARTICLE
@@ -111,8 +108,6 @@ def test_help_shows_examples_for_folders_diff_and_check() -> None:
 
 
 def test_the_lint_configuration_chooses_the_rules_and_the_deadline(tmp_path: Path) -> None:
-    if importlib.util.find_spec("generator.lintconfig") is None:
-        pytest.skip("generator.lintconfig (the lint configuration) is not in this checkout yet")
     (tmp_path / "pyproject.toml").write_text(
         '[tool.pipeforge.lint]\nignore = ["PF502", "no-retry"]\ndefault-deadline-seconds = 900\n', encoding="utf-8")
     path = tmp_path / "wf.yaml"

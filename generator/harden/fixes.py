@@ -64,8 +64,8 @@ def _deadline(plan: Plan, finding: Finding) -> None:
 def _deadline_value(plan: Plan, template: Template) -> tuple[int, str]:
     """The deadline to write and why that number: the option, lowered to the template's own and the workflow's."""
     seconds = plan.options.deadline
-    why = (" (pipeforge's default: review it, or pass --deadline / set default_deadline_seconds)"
-           if plan.options.deadline_is_default else "")
+    why = (" (pipeforge's default: review it, or pass --deadline or set default-deadline-seconds in the lint "
+           "configuration)" if plan.options.deadline_is_default else "")
     own = template.active_deadline_seconds
     own = int(own) if isinstance(own, str) and own.strip().isdigit() else own
     if isinstance(own, int) and own < seconds:
