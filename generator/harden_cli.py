@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -61,43 +60,37 @@ def add_arguments(harden: argparse.ArgumentParser, positive: Any) -> None:
                         help="leave a rule alone (code or name; repeatable)")
 
 
-@dataclass(frozen=True)
-class LintSettings:
-    """What the lint configuration says for one file: the rules harden may act on and the deadline."""
+def _resolver(args: argparse.Namespace) -> Any:
+    """Each file's lint configuration (nearest ``[tool.pipeforge.lint]``) under --select/--ignore."""
+    from generator.lintconfig import ConfigResolver, RuleSelection, selectors
 
-    deadline: int | None
-    select: tuple[str, ...]
+    select = None if args.select is None else selectors(args.select, where="--select")
+    return ConfigResolver(layer=RuleSelection(select, (), selectors(args.ignore, where="--ignore")))
 
 
-def lint_settings(path: Path, select: list[str] | None, ignore: list[str]) -> LintSettings:
-    """The lint configuration found from ``path`` upwards, under the command line's --select/--ignore."""
-    from generator import lintconfig
+def _options(args: argparse.Namespace, config: Any, path: Path) -> dict[str, Any]:
+    """harden's options for one file: its rules, and the deadline (the option, else the configured one)."""
+    from generator.lintconfig import DEFAULT_DEADLINE_SECONDS
 
-    config = lintconfig.load_config(path.parent)
-    command_line = lintconfig.RuleSelection(
-        None if select is None else lintconfig.selectors(select, where="--select"), (),
-        lintconfig.selectors(ignore, where="--ignore"))
-    config = config.with_command_line(command_line)
-    configured = config.path is not None and config.default_deadline_seconds != lintconfig.DEFAULT_DEADLINE_SECONDS
-    return LintSettings(deadline=config.default_deadline_seconds if configured else None,
-                        select=tuple(sorted(config.rules_for(path))))
+    configured = config.path is not None and config.default_deadline_seconds != DEFAULT_DEADLINE_SECONDS
+    return {"deadline": args.deadline or (config.default_deadline_seconds if configured else None),
+            "retry_limit": args.retry_limit, "workflow_deadline": args.workflow_deadline,
+            "select": sorted(config.rules_for(path))}
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     from generator.harden import harden_file
     from generator.lint import collect_files
 
-    files = collect_files(args.paths)
+    resolver = _resolver(args)
+    files = collect_files(args.paths, resolver)  # the configuration's exclude applies, as in lint
     writes = not (args.diff or args.check)
     if len(files) > 1 and writes and not args.in_place and args.output is None:
         raise UsageError(f"{len(files)} files to harden: pass --in-place, -o DIR, --diff or --check")
     results = []
     for path in files:
-        settings = lint_settings(path, args.select, args.ignore)
-        options = {"deadline": args.deadline or settings.deadline, "retry_limit": args.retry_limit,
-                   "workflow_deadline": args.workflow_deadline, "select": settings.select}
         try:
-            results.append((path, harden_file(path, **options)))
+            results.append((path, harden_file(path, **_options(args, resolver.for_path(path), path))))
         except ManifestError as exc:
             raise UsageError(f"{exc.message}; nothing was written") from None
     targets = _targets(args, files) if writes else {}

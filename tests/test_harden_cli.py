@@ -128,3 +128,15 @@ def test_exit_1_while_an_error_level_finding_remains_and_0_once_none_does(tmp_pa
     clean = tmp_path / "safe.yaml"
     clean.write_text(SAFE, encoding="utf-8")
     assert run("harden", str(clean)).returncode == 0
+
+
+def test_folders_the_lint_configuration_excludes_are_not_hardened(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.pipeforge.lint]\nexclude = ["generated/"]\n', encoding="utf-8")
+    (tmp_path / "generated").mkdir()
+    skipped = tmp_path / "generated" / "wf.yaml"
+    skipped.write_text(ARTICLE, encoding="utf-8")
+    kept = tmp_path / "wf.yaml"
+    kept.write_text(ARTICLE, encoding="utf-8")
+    result = run("harden", "--in-place", str(tmp_path))
+    assert result.returncode in (0, 1) and "generated" not in result.stderr
+    assert skipped.read_text(encoding="utf-8") == ARTICLE and kept.read_text(encoding="utf-8") != ARTICLE
