@@ -71,18 +71,20 @@ def synthetic_dag(tasks: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def median_seconds(action: Callable[[], object], runs: int) -> float:
+def median_seconds(action: Callable[[], object], runs: int,
+                   clock: Callable[[], float] = time.perf_counter) -> float:
     action()  # warm-up
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
+        start = clock()
         action()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
-def dag_figures(tasks: int, runs: int, scratch: Path) -> tuple[float, float]:
-    """(simulate the parsed manifest, read the file and simulate it) in seconds."""
+def dag_figures(tasks: int, runs: int, scratch: Path) -> tuple[float, float, float]:
+    """(simulate the parsed manifest, read the file and simulate it, the first in CPU time) in seconds:
+    on a shared machine the CPU time is the figure that does not count other people's work."""
     path = scratch / f"dag-{tasks}.yaml"
     path.write_text(synthetic_dag(tasks), encoding="utf-8")
     faults = Faults(fail={f"t{10 * WIDTH + 7}": ("Failed", None)})
@@ -94,7 +96,8 @@ def dag_figures(tasks: int, runs: int, scratch: Path) -> tuple[float, float]:
 
     engine = median_seconds(lambda: check(simulate(target, faults)), runs)
     end_to_end = median_seconds(lambda: check(simulate(load(path), faults)), runs)
-    return engine, end_to_end
+    cpu = median_seconds(lambda: check(simulate(target, faults)), runs, time.process_time)
+    return engine, end_to_end, cpu
 
 
 def main() -> int:
@@ -102,9 +105,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        small, small_e2e = dag_figures(10_000, args.runs, Path(scratch))
-        large, large_e2e = dag_figures(20_000, args.runs, Path(scratch))
+        small, small_e2e, small_cpu = dag_figures(10_000, args.runs, Path(scratch))
+        large, large_e2e, _ = dag_figures(20_000, args.runs, Path(scratch))
         print(f"simulate, 10,000-task DAG with a fault     median {small * 1000:8.1f} ms  (target <= 1000 ms)")
+        print(f"  the same in CPU time (shared machines)   median {small_cpu * 1000:8.1f} ms")
         print(f"simulate, 20,000-task DAG with a fault     median {large * 1000:8.1f} ms")
         print(f"ratio 20,000 / 10,000                            {large / small:8.2f}     (target <= 2.20)")
         print(f"with reading the YAML file, 10,000 tasks   median {small_e2e * 1000:8.1f} ms")

@@ -256,18 +256,23 @@ def _add_simulate(commands: Any) -> None:
         "  pipeforge simulate wf.yaml --resume approval:approve=YES\n"
         "  pipeforge simulate wf.yaml --terminate-at process\n"
         "  pipeforge simulate wf.yaml --matrix                               # every single fault\n\n"
-        "exit status: 0 when nothing is orphaned or duplicated (whatever the workflow's phase), 1 when the "
-        "safety invariants are broken (--matrix: in any scenario outside the documented exceptions).\n\n",
+        "exit status: 0 when nothing is orphaned or duplicated and the run ends (whatever the workflow's "
+        "phase), or when what is broken is a documented known gap; 1 when the safety invariants are broken or "
+        "the run never ends (--matrix: in any scenario); 2 for an invalid workflow or bad flags.\n\n",
     )
     simulate.add_argument("file", metavar="FILE", type=Path, help="an Argo manifest (its first Workflow, "
                           "else its first WorkflowTemplate, is simulated; templateRefs resolve within the file)")
-    simulate.add_argument("--fail", metavar="STEP[=failed|error][:N]", action="append", type=_typed(_parse_fail),
-                          default=[], help="STEP's first N attempts (default: all) end Failed (non-zero exit, the "
-                          "default) or Error (infrastructure); repeatable")
+    simulate.add_argument("--fail", metavar="STEP[=failed|error|unschedulable][:N]", action="append",
+                          type=_typed(_parse_fail), default=[],
+                          help="STEP's first N attempts (default: all) end Failed (non-zero exit, the default), "
+                          "Error (infrastructure) or cannot create their pod (unschedulable); a leaf entrypoint or "
+                          "exit handler is named by its template name, the workflow's name or onExit; repeatable")
     simulate.add_argument("--hang", metavar="STEP", action="append", default=[],
                           help="STEP runs until a deadline kills it (a gate: nobody decides); repeatable")
     simulate.add_argument("--resume", metavar="GATE[:NAME=VALUE,...]", action="append", type=_typed(_parse_resume),
-                          default=[], help="resume the approval gate GATE, supplying output values; repeatable")
+                          default=[], help="resume the approval gate GATE, supplying output values; a value "
+                          "with a comma is a JSON string (msg=\"Hello, World!\"), or give GATE:{JSON object}; "
+                          "repeatable")
     simulate.add_argument("--reject", metavar="GATE", action="append", default=[],
                           help="stop the approval gate GATE (it fails); repeatable")
     shutdown = simulate.add_mutually_exclusive_group()
@@ -496,6 +501,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
         stop_at=args.stop_at, terminate_at=args.terminate_at,
     )
     target = load(args.file)
+    target.validate()
     if args.matrix:
         if faults.steps():
             raise UsageError("--matrix runs every single fault itself: drop --fail, --hang, --resume, --reject, "
@@ -510,7 +516,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
         from generator.sim.report import render
 
         out.write(render(result))
-    return EXIT_OK if result.safe else EXIT_FINDINGS
+    return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
 def _matrix(target: Any, as_json: bool, out: TextIO) -> int:

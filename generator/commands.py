@@ -468,9 +468,13 @@ def simple_commands(text: str) -> list[list[str]]:
     return [command.argv for command in _commands(text)]
 
 
+#: A text naming none of the tools read here has no effects: most scripts are skipped without tokenising.
+_TOOLS = re.compile(r"\b(?:kubectl|oc|helm|argocd|aws|terraform|tofu)\b")
+
+
 def effects_of_command(text: str) -> list[CommandEffect]:
     """Every create and delete in a shell text (lines, ``&&``, ``;``, pipes, heredocs, ``sh -c '...'``)."""
-    return _text_effects(text, {})
+    return _text_effects(text, {}) if _TOOLS.search(text) else []
 
 
 def _strings(value: Any) -> list[str]:
@@ -495,9 +499,9 @@ def _container_effects(container: Mapping[str, Any], source: str | None,
     argv = _strings(container.get("command")) + _strings(container.get("args"))
     program = argv[0].rsplit("/", 1)[-1] if argv else ""
     effects: list[CommandEffect] = []
-    if source is not None and program in SHELLS:
+    if source is not None and program in SHELLS and _TOOLS.search(source):
         effects += _text_effects(source, files)
-    if argv:
+    if argv and any(_TOOLS.search(word) for word in argv):
         effects += _effects(_Command(argv), files, 0)
     image = container.get("image")
     if isinstance(image, str) and "litmuschaos/" in image:
@@ -509,8 +513,9 @@ def _litmus(image: str, argv: list[str], files: Mapping[str, str]) -> list[Comma
     """Litmus' images: the app deployer (``-operation=apply|delete -app=X``) and the checker (``-file=F``)."""
     options = dict(word.lstrip("-").partition("=")[::2] for word in argv if word.startswith("-"))
     line = " ".join([image, *argv])
-    if "litmus-app-deployer" in image and options.get("operation") in ("apply", "delete"):
-        action = CREATE if options["operation"] == "apply" else DELETE
+    operation = options.get("operation", "apply")  # the deployer's default operation installs the app
+    if "litmus-app-deployer" in image and operation in ("apply", "delete"):
+        action = CREATE if operation == "apply" else DELETE
         return [CommandEffect(action, "litmus-application", options.get("app"), None, None, "litmus", line)]
     if "litmus-checker" in image and options.get("file"):
         path = options["file"]

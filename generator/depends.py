@@ -5,6 +5,10 @@ Daemoned, AnySucceeded, AllFailed; operators ``&&``, ``||``, ``!`` and parenthes
 ``task.Succeeded || task.Skipped || task.Daemoned``. The older ``dependencies: [A, B]`` list means
 ``A && B``, where each dependency's ``continueOn.failed``/``error`` adds ``|| A.Failed``/``|| A.Errored``
 (workflow/common/ancestry.go, docs/enhanced-depends-logic.md).
+
+The one home of this language: lint, harden, explain and the simulator all parse and evaluate it here.
+``AnySucceeded``/``AllFailed`` read the phases of an expanded task's children when they are known
+(dag.go ``evaluateDependsLogic``); without them they read the task's own phase.
 """
 
 from __future__ import annotations
@@ -41,7 +45,11 @@ class Operand:
     task: str
     result: str | None  # None: the bare-name default
 
-    def holds(self, phase: Phase) -> bool:
+    def holds(self, phase: Phase, children: list[Phase] | None = None) -> bool:
+        if children is not None and self.result == "AnySucceeded":
+            return any(p == "Succeeded" for p in children)
+        if children is not None and self.result == "AllFailed":
+            return bool(children) and all(p == "Failed" for p in children)
         return phase in _HOLDS[self.result]
 
 
@@ -145,14 +153,16 @@ def from_dependencies(dependencies: tuple[str, ...], continue_on: Callable[[str]
     return expr
 
 
-def evaluate(expr: Expr, phase_of: Callable[[str], Phase]) -> bool:
+def evaluate(expr: Expr, phase_of: Callable[[str], Phase],
+             children_of: Callable[[str], list[Phase] | None] | None = None) -> bool:
+    """Whether ``expr`` holds; ``children_of(task)`` gives an expanded task's item phases (or None)."""
     if isinstance(expr, Operand):
-        return expr.holds(phase_of(expr.task))
+        return expr.holds(phase_of(expr.task), children_of(expr.task) if children_of else None)
     if isinstance(expr, Not):
-        return not evaluate(expr.operand, phase_of)
+        return not evaluate(expr.operand, phase_of, children_of)
     if expr.op == "&&":
-        return evaluate(expr.left, phase_of) and evaluate(expr.right, phase_of)
-    return evaluate(expr.left, phase_of) or evaluate(expr.right, phase_of)
+        return evaluate(expr.left, phase_of, children_of) and evaluate(expr.right, phase_of, children_of)
+    return evaluate(expr.left, phase_of, children_of) or evaluate(expr.right, phase_of, children_of)
 
 
 def operands(expr: Expr) -> set[str]:
@@ -162,3 +172,33 @@ def operands(expr: Expr) -> set[str]:
     if isinstance(expr, Not):
         return operands(expr.operand)
     return operands(expr.left) | operands(expr.right)
+
+
+def ordered_operands(expr: Expr) -> tuple[str, ...]:
+    """The task names an expression reads, in the order written, without repeats."""
+    if isinstance(expr, Operand):
+        return (expr.task,)
+    if isinstance(expr, Not):
+        return ordered_operands(expr.operand)
+    return tuple(dict.fromkeys((*ordered_operands(expr.left), *ordered_operands(expr.right))))
+
+
+def handles_failure(expr: Expr) -> frozenset[str]:
+    """The tasks whose failure the expression names (``.Failed``, ``.Errored``, ``.AllFailed``): a task
+    with such a condition exists to handle that failure, so DAG failFast still starts it."""
+    if isinstance(expr, Operand):
+        return frozenset({expr.task}) if expr.result in ("Failed", "Errored", "AllFailed") else frozenset()
+    if isinstance(expr, Not):
+        return handles_failure(expr.operand)
+    return handles_failure(expr.left) | handles_failure(expr.right)
+
+
+def depends_tasks(text: str | None) -> tuple[str, ...]:
+    """The task names a ``depends`` reads, in order; () when it is absent or malformed (the validator and
+    lint report a malformed one; a drawing or a walk just has no edge for it)."""
+    if not text:
+        return ()
+    try:
+        return ordered_operands(parse_depends(text))
+    except DependsSyntaxError:
+        return ()

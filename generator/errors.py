@@ -68,3 +68,14 @@ class ConflictError(PipeforgeError):
     """The operation would overwrite something that exists (exit code 3)."""
 
     exit_code = 3
+
+
+class InvalidWorkflowError(PipeforgeError):
+    """A workflow Argo would reject before running any pod. Every problem is listed, not just the first."""
+
+    def __init__(self, label: str, problems: list[str]) -> None:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{label} is invalid; Argo rejects it before any pod runs ({len(problems)} {noun}):\n"
+                         f"{lines}\nnothing was simulated")
+        self.problems = problems

@@ -71,7 +71,11 @@ def _walk(spec: WorkflowSpec, root: str | None, stage: str, prefix: str = "") ->
                 yield from _hook_call(spec, hook, label, stage)
         seen.discard(name)
 
-    if root:
+    leaf = spec.templates.get(root or "")
+    if leaf is not None and leaf.is_leaf and not prefix:
+        # a leaf entrypoint or exit handler is a pod of its own (docs/argo-semantics.md)
+        yield _Call(leaf.name, Task(name=leaf.name, template=leaf.name, line=leaf.line), leaf, stage)
+    elif root:
         yield from visit(root, prefix)
 
 
@@ -205,10 +209,14 @@ def _on_failure(call: _Call, spec: WorkflowSpec) -> str:
         outcome = "rejected or past the deadline: the workflow fails and nothing after the gate runs"
     elif call.task.continue_on_failed or call.task.continue_on_error:
         outcome = "continueOn: the workflow goes on to the steps that handle the failure"
+    elif call.path == spec.entrypoint:
+        outcome = "the workflow ends Failed (Error for an infrastructure error)"
     else:
         outcome = "the workflow fails; later steps do not run"
     if spec.exit_handler and not (call.task.continue_on_failed or call.task.continue_on_error):
         outcome += f"; exit handler {spec.exit_handler} runs"
+    if call.path == spec.entrypoint and call.template.runs_pod:
+        outcome += "; if its pod cannot be created, the workflow ends Error and no exit handler runs"
     return outcome
 
 

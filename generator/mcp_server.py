@@ -331,10 +331,11 @@ def simulate_manifest(
     matrix: bool = False,
 ) -> SimulateResult:
     """Fail the pipeline on purpose, offline: Argo's failure semantics simulated with faults injected, in
-    the CLI's vocabulary: fail=["STEP[=failed|error][:N]"], hang=["STEP"], resume=["GATE[:NAME=VALUE,...]"],
-    reject=["GATE"], stop_at/terminate_at="STEP". matrix=true runs the fault-free run and every single
-    fault (each step failed, errored, failed once, hung; stop and terminate during each step; each gate
-    approved and rejected) and says whether anything is orphaned or duplicated."""
+    the CLI's vocabulary: fail=["STEP[=failed|error|unschedulable][:N]"], hang=["STEP"],
+    resume=["GATE[:NAME=VALUE,...]"], reject=["GATE"], stop_at/terminate_at="STEP". matrix=true runs the
+    fault-free run and every single fault (each step failed, errored, failed once, hung, unschedulable;
+    stop and terminate during each step; each gate approved and rejected) and says whether anything is
+    orphaned or duplicated."""
     from generator.errors import ManifestError
     from generator.sim.faults import Faults, parse_fail, parse_resume
     from generator.simulate import check_faults, load_text, simulate
@@ -342,6 +343,7 @@ def simulate_manifest(
     _check_text(manifest)
     try:
         target = load_text(manifest, "manifest.yaml")
+        target.validate()
         faults = Faults(
             fail=dict(parse_fail(text) for text in fail or []), hang=frozenset(hang or []),
             resume=dict(parse_resume(text) for text in resume or []), reject=frozenset(reject or []),
@@ -353,7 +355,7 @@ def simulate_manifest(
             from generator.sim.matrix import run_matrix
 
             result = run_matrix(target)
-            return SimulateResult(safe=result.ok, summary=result.summary(), matrix=result.as_dict())
+            return SimulateResult(safe=result.passed, summary=result.summary(), matrix=result.as_dict())
         check_faults(target, faults)
     except (ManifestError, PipeforgeError) as exc:
         raise _tool_error(exc.message) from None
@@ -362,7 +364,7 @@ def simulate_manifest(
     run = simulate(target, faults)
     from generator.sim.report import verdict
 
-    return SimulateResult(safe=run.safe, summary=verdict(run), simulation=run.as_dict())
+    return SimulateResult(safe=run.ok, summary=verdict(run), simulation=run.as_dict())
 
 
 REVIEW_PROMPT = """\

@@ -23,8 +23,16 @@ PRODUCES = "pipeforge.io/produces"  # lasting output: kept on success, undone on
 DELETES = "pipeforge.io/deletes"
 SIDE_EFFECT_ANNOTATIONS = {CREATES: "creates", PRODUCES: "produces", DELETES: "deletes"}
 
-#: Leaf template kinds (they run something) and the composite ones (they schedule children).
-LEAF_KINDS = ("container", "script", "resource", "suspend", "http", "plugin", "containerSet", "data")
+#: Template kinds, the one definition everything imports (docs/argo-semantics.md "Template kinds"):
+#: Argo's ``Template.GetType`` tries the fields in this order, and the first one set decides.
+TEMPLATE_KINDS = ("container", "containerSet", "steps", "dag", "script", "resource", "data", "suspend", "http",
+                  "plugin")
+#: Kinds that run a pod of their own (Argo's ``Template.IsPodType``).
+POD_KINDS = ("container", "containerSet", "script", "resource", "data")
+#: Kinds Argo runs in the workflow's shared agent pod, not a pod of their own (``executeTaskSet``).
+AGENT_KINDS = ("http", "plugin")
+#: Leaf template kinds (no children: they run something, or wait) and the composite ones (they schedule children).
+LEAF_KINDS = (*POD_KINDS, *AGENT_KINDS, "suspend")
 COMPOSITE_KINDS = ("dag", "steps")
 
 Verb = Literal["creates", "produces", "deletes"]
@@ -308,7 +316,7 @@ class Task:
 
 
 def _template_kind(node: dict[str, Any]) -> str:
-    for kind in (*COMPOSITE_KINDS, *LEAF_KINDS):
+    for kind in TEMPLATE_KINDS:
         if isinstance(node.get(kind), dict | list):
             return kind
     return "unknown"
@@ -342,8 +350,13 @@ class Template:
 
     @property
     def runs_pod(self) -> bool:
-        """Container, script and resource templates run a pod that can hang; they need deadlines."""
-        return self.kind in ("container", "script", "resource", "containerSet")
+        """It runs a pod of its own (Argo's ``IsPodType``): the pod can hang, fail or never be created."""
+        return self.kind in POD_KINDS
+
+    @property
+    def faultable(self) -> bool:
+        """A fault can hit it: its own pod, or its request in the agent pod (http, plugin)."""
+        return self.kind in POD_KINDS or self.kind in AGENT_KINDS
 
     @property
     def children(self) -> tuple[Task, ...]:

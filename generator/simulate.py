@@ -20,9 +20,9 @@ from typing import Any
 
 from generator.errors import UsageError
 from generator.model import Manifest, load_manifests
-from generator.sim.catalogue import StepInfo, steps_of
-from generator.sim.engine import Engine, Event, SimNode
-from generator.sim.faults import Faults
+from generator.sim.catalogue import StepInfo, aliases_of, steps_of
+from generator.sim.engine import Engine, Event, SimNode, workflow_name
+from generator.sim.faults import UNSCHEDULABLE, Faults
 from generator.sim.ledger import Ledger, Resource
 
 __all__ = ["Faults", "SimulationResult", "Target", "check_faults", "load", "simulate"]
@@ -49,11 +49,39 @@ class Target:
 
     @functools.cached_property
     def _steps(self) -> dict[str, StepInfo]:
-        return steps_of(self.manifest, self.library)
+        return steps_of(self.manifest, self.library, workflow_name(self.manifest))
 
     def steps(self) -> dict[str, StepInfo]:
         """Every step or task name it can run (see ``generator.sim.catalogue``), computed once."""
         return self._steps
+
+    @functools.cached_property
+    def aliases(self) -> dict[str, str]:
+        """Every name a flag may use for a step (a leaf entrypoint or exit handler has several)."""
+        return aliases_of(self._steps)
+
+    def canonical(self, faults: Faults) -> Faults:
+        """``faults`` with every alias replaced by the step's canonical name."""
+        name = self.aliases.get
+        return dataclasses.replace(
+            faults,
+            fail={name(k, k): v for k, v in faults.fail.items()},
+            hang=frozenset(name(k, k) for k in faults.hang),
+            resume={name(k, k): v for k, v in faults.resume.items()},
+            reject=frozenset(name(k, k) for k in faults.reject),
+            stop_at=name(faults.stop_at, faults.stop_at) if faults.stop_at else None,
+            terminate_at=name(faults.terminate_at, faults.terminate_at) if faults.terminate_at else None,
+        )
+
+    def validate(self) -> None:
+        """Raise InvalidWorkflowError listing every problem Argo would reject the workflow for."""
+        from generator.sim.validate import validate
+
+        validate(self.manifest, self.library)
+
+    def roots(self) -> dict[str, str]:
+        """The step names of a leaf entrypoint ("entry") and a leaf exit handler ("exit")."""
+        return {i.role: i.name for i in self._steps.values() if i.role in ("entry", "exit")}
 
     @functools.cached_property
     def gaps(self) -> list[str]:
@@ -79,10 +107,20 @@ class SimulationResult:
     faults: Faults
     unreached: list[str]  # steps a fault named that never ran
     touched: frozenset[str]
+    removed_with_workflow: tuple[tuple[str, str], ...] = ()  # (ref, when) of owned objects left at the end
+    never_ends: str | None = None  # why no bound ends the run ("retries forever", "hangs with no deadline")
+    excused: str | None = None  # the documented exception the broken invariants fall under, if any
+    mitigations: tuple[str, ...] = ()
 
     @property
     def safe(self) -> bool:
-        return not self.orphaned and not self.duplicated
+        """Nothing orphaned, nothing duplicated, and the run ends."""
+        return not self.orphaned and not self.duplicated and self.never_ends is None
+
+    @property
+    def ok(self) -> bool:
+        """Safe, or unsafe only in a documented known gap (the exit status follows this)."""
+        return self.safe or self.excused is not None
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of issue 4 (plus the assumptions and why a run is still Running)."""
@@ -98,10 +136,16 @@ class SimulationResult:
                 "deleted": list(dict.fromkeys(self.ledger.deleted)),
                 "orphaned": [r.ref for r in self.orphaned],
                 "duplicated": [name for _, names in self.duplicated for name in names],
+                "removed_with_workflow": [{"resource": ref, "when": when} for ref, when in self.removed_with_workflow],
+                "inferred_from_commands": {r.ref: r.inferred for r in self.ledger.resources.values() if r.inferred},
             },
             "events": [e.as_dict() for e in self.events],
             "assumptions": self.assumptions,
             "waiting": self.halted,
+            "never_ends": self.never_ends,
+            "verdict": "safe" if self.safe else ("known gap" if self.excused else "unsafe"),
+            "excused": self.excused,
+            "mitigations": list(self.mitigations),
         }
 
 
@@ -159,6 +203,7 @@ def _with_referenced_spec(manifest: Manifest, library: list[Manifest]) -> Manife
 def check_faults(target: Target, faults: Faults) -> None:
     """Every step a flag names must exist (and be of the right kind); all problems are listed at once."""
     steps = target.steps()
+    faults = target.canonical(faults)
     problems = []
     known = ", ".join(steps) or "none"
     for name in faults.steps():
@@ -171,6 +216,9 @@ def check_faults(target: Target, faults: Faults) -> None:
         if info is not None and not info.runs and not (info.gate and name in faults.hang):
             problems.append(f"{name!r} runs the {info.template.kind} template {info.template.name!r}: "
                             "--fail and --hang name a step that runs a pod (or --hang a gate)")
+        elif info is not None and faults.fail.get(name, ("",))[0] == UNSCHEDULABLE and not info.template.runs_pod:
+            problems.append(f"{name!r} runs the {info.template.kind} template {info.template.name!r}, which has no "
+                            "pod of its own: =unschedulable names a step that runs a pod")
     for name in [*faults.resume, *faults.reject]:
         info = steps.get(name)
         if info is not None and not info.gate:
@@ -190,8 +238,8 @@ def check_faults(target: Target, faults: Faults) -> None:
 
 def simulate(target: Target, faults: Faults | None = None) -> SimulationResult:
     """Run the manifest on the virtual clock with ``faults``; deterministic, never raises for odd input."""
-    faults = faults or Faults()
-    engine = Engine(target.manifest, target.library, faults)
+    faults = target.canonical(faults or Faults())
+    engine = Engine(target.manifest, target.library, faults, target.roots())
     for gap in target.gaps:
         engine.assume(gap)
     engine.run()
@@ -199,7 +247,7 @@ def simulate(target: Target, faults: Faults | None = None) -> SimulationResult:
     orphaned = engine.ledger.orphaned(phase) if engine.finished else []
     steps = target.steps()
     unreached = [s for s in faults.steps() if s not in engine.touched and s in steps]
-    return SimulationResult(
+    result = SimulationResult(
         manifest=target.manifest.label,
         workflow=engine.workflow_name,
         phase=phase,
@@ -216,7 +264,27 @@ def simulate(target: Target, faults: Faults | None = None) -> SimulationResult:
         faults=faults,
         unreached=unreached,
         touched=frozenset(engine.touched),
+        never_ends=engine.never_ends if not engine.finished else None,
+        removed_with_workflow=tuple((r.ref, removal(target.manifest, phase))
+                                    for r in (engine.ledger.owned_left() if engine.finished else [])),
     )
+    from generator.sim.verdict import excuse
+
+    excused, mitigations = excuse(result, steps)
+    return dataclasses.replace(result, excused=excused, mitigations=tuple(mitigations))
+
+
+def removal(manifest: Manifest, phase: str) -> str:
+    """When an object owned by the Workflow goes: with the Workflow, which its ttlStrategy deletes after a
+    run ending ``phase`` (secondsAfterFailure matches Failed only, reference §7), or when someone deletes it."""
+    ttl = manifest.spec.raw.get("ttlStrategy")
+    ttl = ttl if isinstance(ttl, dict) else {}
+    key = {"Succeeded": "secondsAfterSuccess", "Failed": "secondsAfterFailure"}.get(phase)
+    for field in (key, "secondsAfterCompletion"):
+        if field and ttl.get(field) is not None:
+            return f"removed with the Workflow, which ttlStrategy.{field} deletes {ttl[field]}s after it ends"
+    return (f"removed with the Workflow when it is deleted (no ttlStrategy deletes a {phase} Workflow, so "
+            "until someone does it stays)")
 
 
 def _gaps(manifest: Manifest) -> list[str]:

@@ -32,7 +32,8 @@ def test_json_has_exactly_the_issue_shape(provision: Path) -> None:
     assert {"phase", "exit_handler", "nodes", "resources", "events"} <= set(data)
     assert data["phase"] == "Error"
     assert data["exit_handler"] == {"ran": True, "phase": "Succeeded"}
-    assert set(data["resources"]) == {"created", "deleted", "orphaned", "duplicated"}
+    assert set(data["resources"]) == {"created", "deleted", "orphaned", "duplicated", "removed_with_workflow",
+                                      "inferred_from_commands"}
     process = next(n for n in data["nodes"] if n["name"] == "process")
     assert process == {"name": "process", "template": "process", "phase": "Error", "attempts": 4}
     assert data["resources"]["orphaned"] == [] and data["resources"]["duplicated"] == []
@@ -72,7 +73,7 @@ def test_a_gate_with_no_decision_says_the_workflow_is_waiting(tmp_path: Path) ->
     ("args", "message"),
     [
         (["--fail", "nosuch"], "no step or task named 'nosuch'"),
-        (["--fail", "process=sometimes"], "must be failed or error"),
+        (["--fail", "process=sometimes"], "must be failed, error or unschedulable"),
         (["--fail", "process:0"], "N must be a whole number"),
         (["--resume", "process"], "not an approval gate"),
         (["--stop-at", "process", "--terminate-at", "publish"], "not allowed with argument"),

@@ -1,5 +1,6 @@
-"""depends and when expressions: parsing and evaluation checked against a reference evaluation
-(hypothesis generates the expressions), plus the error paths."""
+"""depends (generator.depends, the one home shared with lint) and when expressions: parsing and
+evaluation checked against a reference evaluation (hypothesis generates the expressions), plus the
+error paths."""
 
 from __future__ import annotations
 
@@ -9,14 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.sim.expr import (
-    ExpressionError,
-    compile_dependencies,
-    compile_depends,
-    evaluate_depends,
-    evaluate_when,
-    task_results,
-)
+from generator.depends import DependsSyntaxError, evaluate, from_dependencies, handles_failure, parse_depends
+from generator.sim.expr import ExpressionError, evaluate_when
 
 TASKS = ["A", "b-c", "D_1", "extract-data"]
 RESULTS = ["Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned"]
@@ -62,8 +57,7 @@ def reference(tree: Tree, phases: dict[str, str]) -> bool:
 @given(trees, st.fixed_dictionaries({name: st.sampled_from(PHASES) for name in TASKS}), st.booleans())
 def test_depends_evaluation_matches_the_reference(tree: Tree, phases: dict[str, str], spaced: bool) -> None:
     """§4: depends operands, && || ! and parentheses, hyphenated names, evaluated as Argo does."""
-    depends = compile_depends(render(tree, spaced))
-    got = evaluate_depends(depends, lambda name: task_results(phases[name]) if name in phases else None)
+    got = evaluate(parse_depends(render(tree, spaced)), phases.__getitem__)
     assert got == reference(tree, phases)
 
 
@@ -74,11 +68,13 @@ def test_depends_evaluation_matches_the_reference(tree: Tree, phases: dict[str, 
 def test_dependencies_with_continue_on_match_their_expansion(names: list[str], phases: dict[str, str],
                                                               continuing: set[str]) -> None:
     """§4: dependencies [A, B] = A && B, each A widened by its continueOn.failed (|| A.Failed)."""
-    depends = compile_dependencies(tuple(names), lambda n: (n in continuing, False))
+    depends = from_dependencies(tuple(names), lambda n: (n in continuing, False))
+    assert depends is not None
     expected = all(
         phases[n] in ("Succeeded", "Skipped") or (n in continuing and phases[n] == "Failed") for n in names
     )
-    assert evaluate_depends(depends, lambda n: task_results(phases[n])) == expected
+    assert evaluate(depends, phases.__getitem__) == expected
+    assert handles_failure(depends) == frozenset(continuing & set(names))
 
 
 @settings(max_examples=300, deadline=None)
@@ -105,16 +101,32 @@ def test_when_supports_boolean_operators_quotes_and_regex() -> None:
 @pytest.mark.parametrize("text", ["", "A &&", "(A", "A B", "A == ", "A.Failed )"])
 def test_malformed_depends_is_an_expression_error(text: str) -> None:
     """§4: a depends that cannot be evaluated gives an Error node: the parser raises, never crashes."""
-    with pytest.raises(ExpressionError):
-        compile_depends(text)
+    with pytest.raises(DependsSyntaxError):
+        parse_depends(text)
 
 
 def test_depends_allows_only_task_results() -> None:
-    with pytest.raises(ExpressionError, match="only task results"):
-        compile_depends("A == B")
+    with pytest.raises(DependsSyntaxError, match="unexpected"):
+        parse_depends("A == B")
+
+
+def test_any_succeeded_and_all_failed_read_the_items_of_an_expanded_task() -> None:
+    """§4: AnySucceeded = at least one child Succeeded; AllFailed = every child Failed (not Errored)."""
+    phase = {"fan": "Failed"}.__getitem__
+    assert evaluate(parse_depends("fan.AnySucceeded"), phase, {"fan": ["Failed", "Succeeded"]}.get)
+    assert not evaluate(parse_depends("fan.AllFailed"), phase, {"fan": ["Failed", "Error"]}.get)
+    assert evaluate(parse_depends("fan.AllFailed"), phase, {"fan": ["Failed", "Failed"]}.get)
 
 
 @pytest.mark.parametrize("text", ["heads", "1 +", "'open"])
 def test_a_when_that_is_not_a_boolean_is_an_expression_error(text: str) -> None:
     with pytest.raises(ExpressionError):
         evaluate_when(text)
+
+
+def test_depends_tasks_reads_operands_and_tolerates_a_malformed_expression() -> None:
+    """§4: the registry's DAG drawing reads its edges from the one depends parser."""
+    from generator.depends import depends_tasks
+
+    assert depends_tasks("(a-b.Succeeded || c) && !a-b.Failed") == ("a-b", "c")
+    assert depends_tasks("a &&") == () and depends_tasks(None) == ()

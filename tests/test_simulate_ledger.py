@@ -51,10 +51,27 @@ def test_retry_of_apply_with_a_fixed_name_converges() -> None:
     assert list(dict.fromkeys(result.ledger.created)) == [f"ConfigMap/cfg-{result.workflow}"]
 
 
-def test_an_undeclared_resource_template_creation_still_present_is_orphaned() -> None:
-    """Issue 4: an undeclared resource-template creation still present when the workflow ends is orphaned."""
-    result = run(_resource("apply", "{name: cfg}"))
-    assert [r.ref for r in result.orphaned] == ["ConfigMap/cfg"] and result.phase == "Succeeded"
+def test_an_undeclared_creation_nothing_deletes_is_an_output_kept_on_success_only() -> None:
+    """Intent: an undeclared resource-template creation that no step deletes is what the pipeline makes on
+    purpose: kept when the workflow succeeds, orphaned when it does not (like pipeforge.io/produces)."""
+    assert run(_resource("apply", "{name: cfg}")).orphaned == []
+    failed = run(_resource("apply", "{name: cfg}"), fail={"work": ("Failed", None)})
+    assert [r.ref for r in failed.orphaned] == ["ConfigMap/cfg"] and failed.phase == "Failed"
+
+
+def test_an_undeclared_creation_a_step_deletes_is_temporary() -> None:
+    """Issue 4: a temporary object still present when the workflow ends is orphaned, even on success."""
+    spec = """
+    templates:
+    - name: main
+      steps: [[{name: make, template: make}], [{name: drop, template: drop, when: "1 == 2"}]]
+    - name: make
+      resource: {action: apply, manifest: "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: cfg}\\n"}
+    - name: drop
+      resource: {action: delete, manifest: "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: cfg}\\n"}
+    """
+    result = run(spec)
+    assert result.phase == "Succeeded" and [r.ref for r in result.orphaned] == ["ConfigMap/cfg"]
 
 
 def test_delete_tolerates_absence() -> None:

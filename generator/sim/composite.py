@@ -23,20 +23,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from generator.model import Task, Template, WorkflowSpec
-from generator.sim.engine import COMPLETED, Call, Done, Engine, SimNode, call_task
-from generator.sim.expr import (
-    Depends,
-    ExpressionError,
-    compile_dependencies,
-    compile_depends,
-    evaluate_depends,
-    evaluate_expr,
-    evaluate_when,
-    task_results,
-    truth,
+from generator.depends import (
+    DependsSyntaxError,
+    Expr,
+    evaluate,
+    from_dependencies,
+    handles_failure,
+    ordered_operands,
+    parse_depends,
 )
-from generator.sim.values import Scope, item_values, to_int
+from generator.model import Task, Template, WorkflowSpec
+from generator.sim.engine import COMPLETED, Call, Done, Engine, SimNode
+from generator.sim.expr import ExpressionError, evaluate_expr, evaluate_when, truth
+from generator.sim.values import Scope, item_node_name, item_values, to_int
+from generator.sim.variables import call_task
 
 NodeDone = Callable[[SimNode], None]
 FAILING = ("Failed", "Error")
@@ -79,9 +79,8 @@ def launch(engine: Engine, task: Task, spec: WorkflowSpec, scope: Scope, in_exit
             done(group)
 
     for index, item in enumerate(items):
-        label = item if isinstance(item, str | int | float) else json.dumps(item, separators=(",", ":"))
         child_scope = scope.child(item_values(item))
-        _launch_one(engine, task, f"{task.name}({index}:{label})", spec, child_scope, in_exit,
+        _launch_one(engine, task, item_node_name(task.name, index, item), spec, child_scope, in_exit,
                     lambda _node: None, child_done, depth)
 
 
@@ -101,21 +100,36 @@ def _launch_one(engine: Engine, task: Task, name: str, spec: WorkflowSpec, scope
         return
     template, tspec = found
     if task.when is not None:
-        try:
-            if not evaluate_when(engine.subst(task.when, scope, in_expression=True)):
-                finish("Skipped", f"when '{task.when}' evaluated false")
-                return
-        except ExpressionError as exc:
-            if "unknown:" not in engine.subst(task.when, scope, in_expression=True):
-                finish("Error", f"when '{task.when}' cannot be evaluated: {exc}")
-                return
-            engine.assume(f"when '{task.when}' of {task.name} depends on a value not known offline: the step runs")
+        decided = _when(engine, task, scope)
+        if isinstance(decided, str):
+            finish("Error", decided)
+            return
+        if not decided:
+            finish("Skipped", f"when '{task.when}' evaluated false")
+            return
     inputs = engine.inputs_for(template, task.arguments, scope)
     if isinstance(inputs, str):
         finish("Error", inputs)
         return
     engine.note_hooks(task)
     engine.execute(Call(node, template, tspec, engine.globals.child(inputs), in_exit, depth + 1), finish)
+
+
+def _when(engine: Engine, task: Task, scope: Scope) -> bool | str:
+    """Whether the step runs, or the error that makes it Error. A ``when`` over a value not known offline
+    is still decided (unknown values are words equal to nothing) and the branch taken is named."""
+    text = engine.subst(task.when or "", scope, in_expression=True)
+    unknown = "unknown:" in text
+    try:
+        runs = evaluate_when(text)
+    except ExpressionError as exc:
+        if not unknown:
+            return f"when '{task.when}' cannot be evaluated: {exc}"
+        runs = True
+    if unknown:
+        branch = "the step runs" if runs else "the step is skipped"
+        engine.assume(f"when '{task.when}' of {task.name} depends on a value not known offline: {branch}")
+    return runs
 
 
 def _exit_hook(engine: Engine, task: Task, node: SimNode, spec: WorkflowSpec, scope: Scope,
@@ -200,7 +214,8 @@ class DagPlan:
 
     tasks: tuple[Task, ...]
     index: dict[str, int]
-    conditions: list[Depends | None]
+    alias: dict[str, str]  # a_b → a-b: Argo rewrites '-' to '_' in names for evaluation (dag.go)
+    conditions: list[Expr | None]
     errors: list[str | None]
     deps: list[tuple[int, ...]]
     dependents: list[list[int]]
@@ -215,12 +230,12 @@ class DagPlan:
         tasks = template.dag_tasks
         index = {t.name: i for i, t in enumerate(tasks)}
         alias = {name.replace("-", "_"): name for name in index}
-        conditions: list[Depends | None] = []
+        conditions: list[Expr | None] = []
         errors: list[str | None] = []
         deps: list[tuple[int, ...]] = []
         for task in tasks:
             condition, error = _condition(task, tasks, index)
-            names = [alias.get(n, n) for n in condition.tasks] if condition else []
+            names = [alias.get(n, n) for n in ordered_operands(condition)] if condition else []
             unknown = [n for n in names if n not in index]
             if unknown and error is None:
                 error = f"depends on {', '.join(unknown)}, not a task of this DAG"
@@ -233,7 +248,7 @@ class DagPlan:
                 dependents[d].append(i)
         handled = {i for i, t in enumerate(tasks) if t.continue_on_failed or t.continue_on_error}
         for condition in conditions:
-            handled.update(index[alias.get(n, n)] for n in (condition.handles_failure if condition else ())
+            handled.update(index[alias.get(n, n)] for n in (handles_failure(condition) if condition else ())
                            if alias.get(n, n) in index)
         error = None
         if any(t.depends for t in tasks) and any(t.dependencies for t in tasks):
@@ -245,22 +260,22 @@ class DagPlan:
             targets = [index[n] for n in names if n in index]
         else:
             targets = [i for i in range(len(tasks)) if not dependents[i]]
-        return cls(tasks, index, conditions, errors, deps, dependents, targets,
-                   [bool(c and c.handles_failure) for c in conditions], handled,
+        return cls(tasks, index, alias, conditions, errors, deps, dependents, targets,
+                   [bool(c and handles_failure(c)) for c in conditions], handled,
                    template.dag_fail_fast is not False, error)
 
 
-def _condition(task: Task, tasks: tuple[Task, ...], index: dict[str, int]) -> tuple[Depends | None, str | None]:
+def _condition(task: Task, tasks: tuple[Task, ...], index: dict[str, int]) -> tuple[Expr | None, str | None]:
     try:
         if task.depends:
-            return compile_depends(task.depends), None
+            return parse_depends(task.depends), None
         if task.dependencies:
             def continue_on(name: str) -> tuple[bool, bool]:
                 dep = tasks[index[name]] if name in index else None
                 return (dep.continue_on_failed, dep.continue_on_error) if dep else (False, False)
 
-            return compile_dependencies(task.dependencies, continue_on), None
-    except ExpressionError as exc:
+            return from_dependencies(task.dependencies, continue_on), None
+    except DependsSyntaxError as exc:
         return None, f"depends {task.depends!r} cannot be evaluated: {exc}"
     return None, None
 
@@ -317,15 +332,9 @@ class DagRun:
             self._settle(i, task, "Error", plan.errors[i] or "")
             return
         condition = plan.conditions[i]
-        if condition is not None:
-            try:
-                run = evaluate_depends(condition, self._results)
-            except ExpressionError as exc:
-                self._settle(i, task, "Error", f"depends {task.depends!r} cannot be evaluated: {exc}")
-                return
-            if not run:
-                self._settle(i, task, "Omitted", "omitted: depends condition not met")
-                return
+        if condition is not None and not evaluate(condition, self._phase, self._children):
+            self._settle(i, task, "Omitted", "omitted: depends condition not met")
+            return
         if engine.blocked(self.call.in_exit) or (self.failure and plan.fail_fast and not plan.handler[i]):
             self.held += 1
             return
@@ -339,10 +348,14 @@ class DagRun:
         self._record(task, node)
         self._finished(i, node, False)
 
-    def _results(self, name: str) -> dict[str, bool] | None:
-        i = self.plan.index.get(name, self.plan.index.get(name.replace("_", "-"), -1))
-        phase = self.phases[i] if i >= 0 else None
-        return task_results(phase, self.children[i]) if phase is not None else None
+    def _position(self, name: str) -> int:
+        return self.plan.index[self.plan.alias.get(name, name)]
+
+    def _phase(self, name: str) -> str:
+        return self.phases[self._position(name)] or "Pending"
+
+    def _children(self, name: str) -> list[str] | None:
+        return self.children[self._position(name)]
 
     def _record(self, task: Task, node: SimNode) -> None:
         values = self.local.values
@@ -408,6 +421,7 @@ class StepsRun:
         self.pending = 0
         self.launching = False
         self.failed: str | None = None
+        self.failed_phase = "Failed"  # the steps template turns a child's Error into Failed, save one case
         self.local = call.scope.child({})
 
     def start(self) -> None:
@@ -417,7 +431,7 @@ class StepsRun:
         groups = self.call.template.steps
         while True:
             if self.failed is not None:
-                self.done("Failed", self.failed)
+                self.done(self.failed_phase, self.failed)
                 return
             self.group += 1
             if self.group >= len(groups):
@@ -448,7 +462,12 @@ class StepsRun:
             values[f"steps.{step.name}.{key}"] = value
 
     def _step_done(self, step: Task, node: SimNode) -> None:
-        if node.phase in FAILING and not continues_on(step, node.phase) and self.failed is None:
+        if node.name in self.engine.creation_failed:
+            # a child's pod creation error returns from executeStepGroup: the steps node is Error,
+            # whatever continueOn says (docs/argo-semantics.md "Entry and exit template errors")
+            self.failed = f"step group deemed errored due to child {node.name} error"
+            self.failed_phase = "Error"
+        elif node.phase in FAILING and not continues_on(step, node.phase) and self.failed is None:
             self.failed = f"child '{node.name}' {node.phase.lower()}"
         self.pending -= 1
         if self.pending == 0 and not self.launching:

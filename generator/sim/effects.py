@@ -22,9 +22,11 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
     """Apply an attempt's side effects to the ledger; returns what it did and an AlreadyExists error.
 
     The worst case for a failing attempt: it created and produced what it declares, but deleted nothing."""
+    from generator.sim.inferred import command_effects, perform_commands
+
     template = call.template
     resource = template.resource
-    if not template.side_effects and (resource is None or not resource.kind):
+    if not template.side_effects and (resource is None or not resource.kind) and not command_effects(template):
         return (), None
     seed = next(engine.ids)
     names = [e.name for e in template.side_effects] + [resource.name or "" if resource else ""]
@@ -55,10 +57,11 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
                 error = f"{ref} AlreadyExists: create of a fixed name is not idempotent"
                 done.append(f"create {ref}: AlreadyExists")
             else:
-                verb = declared_as.verb if declared_as is not None and declared_as.verb != "deletes" else "undeclared"
+                verb = declared_as.verb if declared_as is not None and declared_as.verb != "deletes" else \
+                    _intent(engine, resource.kind, resource.name)
                 label = f"{template.name}: resource {action} {resource.target}"
                 engine.ledger.create(ref, verb=verb, declaration=label, logical=logical, owned=owned)
-                done.append(f"{action} {ref}" + ("" if verb != "undeclared" else " (no pipeforge.io annotation)"))
+                done.append(f"{action} {ref}" + (UNDECLARED[verb] if declared_as is None else ""))
         elif action == "delete" and not failing:
             engine.ledger.delete(ref)
             done.append(f"delete {ref}")
@@ -75,4 +78,22 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
             label = f"{template.name}: {effect.verb} {effect.ref}"
             engine.ledger.create(ref, verb=effect.verb, declaration=label, logical=logical, owned=False)
         done.append(f"{effect.verb} {ref}")
+    handled.update(declared)
+    done += perform_commands(engine, call, scope, failing=failing, handled=handled)
     return tuple(done), error
+
+
+UNDECLARED = {
+    "undeclared": " (no pipeforge.io annotation; a step deletes it, so it is temporary)",
+    "produces": " (no pipeforge.io annotation; nothing deletes it, so it is an output)",
+}
+
+
+def _intent(engine: Engine, kind: str, name: str | None) -> str:
+    """An undeclared creation is temporary when some step deletes it (by name, or by selector over its
+    kind), else an output the pipeline makes on purpose (kept on success, like ``produces``)."""
+    deleted = engine.temporary
+    lowered = kind.lower()
+    if (name and (lowered, name) in deleted) or any(k == lowered and n.startswith("-l ") for k, n in deleted):
+        return "undeclared"
+    return "produces"

@@ -21,29 +21,29 @@ through the event heap, so a run costs O(events · log events): DAG bookkeeping 
 
 from __future__ import annotations
 
+import functools
+import gc
 import heapq
 import itertools
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.model import Manifest, Parameter, RetryStrategy, Task, Template, WorkflowSpec
-from generator.sim.expr import ExpressionError, evaluate_expr, substitute
-from generator.sim.faults import Faults
+from generator.model import AGENT_KINDS, Manifest, RetryStrategy, Task, Template, WorkflowSpec
+from generator.sim.containerset import recovers_in_pod
+from generator.sim.expr import ExpressionError
+from generator.sim.faults import UNSCHEDULABLE, Faults
 from generator.sim.ledger import Ledger
-from generator.sim.values import Scope, parse_duration, placeholder, suffix, text, to_int
+from generator.sim.values import Scope, parse_duration, suffix, to_int
+from generator.sim.variables import Variables
 
 STEP_SECONDS = 10.0
 MAX_ATTEMPTS = 100  # an unbounded retryStrategy over a permanent fault is cut here (and said so)
 MAX_DEPTH = 16  # recursion over values not known offline would not end: cut here (and said so)
-POD_KINDS = ("container", "script", "resource", "containerSet")
-OPAQUE_KINDS = ("http", "plugin", "data")
 COMPLETED = ("Succeeded", "Failed", "Error")
 
 Done = Callable[[str, str], None]
-_UNKNOWN = re.compile(r"<([^<>\s]+)>")
 
 
 @dataclass(slots=True)
@@ -113,9 +113,11 @@ class Activity:
         self.nth = 0  # the how-manieth attempt of this node name in the whole run (re-runs included)
 
 
-class Engine:
-    def __init__(self, manifest: Manifest, library: list[Manifest], faults: Faults) -> None:
+class Engine(Variables):
+    def __init__(self, manifest: Manifest, library: list[Manifest], faults: Faults,
+                 roots: dict[str, str] | None = None) -> None:
         self.manifest = manifest
+        self.roots = roots or {}  # the step names of a leaf entrypoint ("entry") and exit handler ("exit")
         self.library = library
         self.faults = faults
         self.now = 0.0
@@ -129,6 +131,8 @@ class Engine:
         self.shutdown: str | None = None
         self.deadline_passed = False
         self.halted: str | None = None
+        self.never_ends: str | None = None  # why the run cannot end (no bound reaches it), if it cannot
+        self.creation_failed: set[str] = set()  # nodes whose pod could not be created, the error bubbling up
         self.finished = False
         self.main_done = False
         self.phase = "Running"
@@ -139,7 +143,7 @@ class Engine:
         self.spec = manifest.spec
         self.plans: dict[int, Any] = {}
         self._shutdown_pending = False
-        self.workflow_name = _workflow_name(manifest)
+        self.workflow_name = workflow_name(manifest)
         self.globals = Scope(self._global_values())
         deadline = self.spec.active_deadline_seconds
         self.deadline_at: float | None = float(deadline) if deadline is not None else None
@@ -150,6 +154,17 @@ class Engine:
         heapq.heappush(self._heap, (self.now + delay, next(self.ids), fn, args))
 
     def run(self) -> None:
+        # A run allocates an object per node and event and frees none before it ends: the cyclic
+        # collector's passes over that growing heap would cost more than the run itself.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._run()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _run(self) -> None:
         self._start()
         while not self.finished and self.halted is None:
             if self._heap:
@@ -169,7 +184,7 @@ class Engine:
 
     def _idle(self) -> bool:
         """Nothing is scheduled: let the deadline fire, or say why the workflow is still running."""
-        undecided = [a.call.node.name for a in self.active.values() if a.undecided]
+        undecided = [a.call.node.step for a in self.active.values() if a.undecided]
         if undecided:
             gates = ", ".join(dict.fromkeys(undecided))
             self.halted = (
@@ -186,14 +201,12 @@ class Engine:
             where = "an exit handler (exit pods ignore the workflow deadline)" if any(
                 a.call.in_exit for a in self.active.values()) else "no deadline"
             self.halted = f"{', '.join(dict.fromkeys(hung))} hangs forever: {where} kills it"
+            self.never_ends = "hangs with no deadline"
             return False
         self.halted = "nothing left to run, yet the workflow did not complete"
         return False
 
     # --- records -----------------------------------------------------------------------------------
-
-    def assume(self, text_: str) -> None:
-        self.assumptions.setdefault(text_, None)
 
     def record(self, node: SimNode, phase: str, attempt: int | None = None, effects: tuple[str, ...] = (),
                message: str = "") -> None:
@@ -219,7 +232,7 @@ class Engine:
 
     def _start(self) -> None:
         spec = self.spec
-        root = self.new_node(self.workflow_name, spec.entrypoint or "?", False)
+        root = self.new_node(self.workflow_name, spec.entrypoint or "?", False, self.roots.get("entry", ""))
         self.record(root, "Running")
         inputs = {f"inputs.parameters.{p.name}": v for p, v in self._workflow_arguments()}
         self._run_root(root, spec.entrypoint, inputs, False, self._main_finished)
@@ -235,6 +248,9 @@ class Engine:
 
         def finished(phase: str, message: str) -> None:
             self.finish_node(node, phase, message)
+            if node.name in self.creation_failed:
+                self._root_error(node, in_exit)
+                return
             done(phase)
 
         template, tspec = found
@@ -252,9 +268,22 @@ class Engine:
         if handler is None or self.shutdown == "Terminate":
             self._complete()
             return
-        node = self.new_node(f"{self.workflow_name}.onExit", handler, True)
+        node = self.new_node(f"{self.workflow_name}.onExit", handler, True, self.roots.get("exit", ""))
         self.record(node, "Running", message=f"workflow.status={status}")
         self._run_root(node, handler, {}, True, self._exit_done)
+
+    def _root_error(self, node: SimNode, in_exit: bool) -> None:
+        """The entry or exit template returned an error (its pod could not be created, and its retry
+        policy does not retry errors): Argo marks the workflow Error at once, and after an entry error no
+        exit handler runs (docs/argo-semantics.md "Entry and exit template errors")."""
+        where = "exit" if in_exit else "entry"
+        self.main_done = True
+        self.phase = "Error"
+        if in_exit:
+            self.exit_ran, self.exit_phase = True, "Error"
+        self.events.append(Event(self.now, self.workflow_name, "Error",
+                                 message=f"error in {where} template execution: {node.message}"))
+        self._complete()
 
     def _exit_done(self, phase: str) -> None:
         self.exit_ran = True
@@ -274,118 +303,6 @@ class Engine:
             if n.phase in ("Failed", "Error")
         ]
         return json.dumps(failed, separators=(",", ":"))
-
-    # --- templates and variables --------------------------------------------------------------------
-
-    def resolve(self, spec: WorkflowSpec, name: str | None, ref: dict[str, Any] | None
-                ) -> tuple[Template, WorkflowSpec] | str:
-        """The template a task calls: by name in the same spec, or a templateRef into this file."""
-        if ref is not None:
-            target, tname = ref.get("name"), ref.get("template")
-            kinds = ("ClusterWorkflowTemplate",) if ref.get("clusterScope") is True else ("WorkflowTemplate",)
-            for other in self.library:
-                if other.name == target and other.kind in kinds and tname in other.spec.templates:
-                    return other.spec.templates[str(tname)], other.spec
-            self.assume(f"templateRef {target}/{tname} is not in this file: simulated as a step that succeeds")
-            return _opaque(f"{target}/{tname}"), spec
-        template = spec.templates.get(name or "")
-        if template is None and spec.workflow_template_ref is not None and not spec.templates:
-            ref_name = spec.workflow_template_ref.get("name")
-            self.assume(f"workflowTemplateRef {ref_name} is not in this file: simulated as one step that succeeds")
-            return _opaque(f"{ref_name}/{name or 'entrypoint'}"), spec
-        if template is None:
-            return f"template {name!r} is not defined in this workflow"
-        return template, spec
-
-    def lookup(self, scope: Scope, name: str, is_expr: bool, in_expression: bool) -> str:
-        if is_expr:
-            return self._expr_value(scope, name, in_expression)
-        value = scope.get(name)
-        if value is not None:
-            if in_expression and "<" in value:
-                return _UNKNOWN.sub(lambda m: placeholder(m.group(1), in_expression=True), value)
-            return value
-        shown = placeholder(name, in_expression=False)
-        if name.startswith(("steps.", "tasks.")) and ".outputs." in name:
-            self.assume(f"{name} is a runtime output, not known offline: simulated as {shown}")
-        else:
-            self.assume(f"{name} has no value here: simulated as {shown}")
-        return placeholder(name, in_expression=in_expression)
-
-    def _expr_value(self, scope: Scope, source: str, in_expression: bool) -> str:
-        class _Vars(dict[str, Any]):
-            def __missing__(self, key: str) -> Any:
-                value = scope.get(key)
-                if value is None:
-                    raise KeyError(key)
-                return value
-
-            def __contains__(self, key: object) -> bool:
-                return isinstance(key, str) and scope.get(key) is not None
-
-        try:
-            return text(evaluate_expr(source, _Vars()))
-        except (ExpressionError, KeyError):
-            self.assume(f"expression {{{{={source}}}}} is not evaluated offline: simulated as a placeholder")
-            return placeholder("=" + source, in_expression=in_expression)
-
-    def subst(self, value: str, scope: Scope, *, in_expression: bool = False) -> str:
-        return substitute(value, lambda name, is_expr: self.lookup(scope, name, is_expr, in_expression))
-
-    def _global_values(self) -> dict[str, str]:
-        values = {
-            "workflow.name": self.workflow_name,
-            "workflow.namespace": str((self.manifest.raw.get("metadata") or {}).get("namespace") or "default"),
-            "workflow.uid": "00000000-0000-4000-8000-" + suffix(7, 12),
-            "workflow.serviceAccountName": self.spec.service_account or "default",
-            "workflow.creationTimestamp": "2026-01-01T00:00:00Z",
-            "workflow.duration": "0",
-            "workflow.priority": "0",
-            "workflow.status": "Running",
-        }
-        params = {}
-        for param, value in self._workflow_arguments():
-            values[f"workflow.parameters.{param.name}"] = value
-            params[param.name] = value
-        values["workflow.parameters"] = json.dumps(params, separators=(",", ":"))
-        return values
-
-    def _workflow_arguments(self) -> list[tuple[Parameter, str]]:
-        out = []
-        for param in self.spec.arguments:
-            raw = param.value if param.value is not None else param.default
-            if raw is None:
-                if param.value_from is None:
-                    self.assume(f"workflow parameter {param.name} is given at submission: simulated as <{param.name}>")
-                else:
-                    self.assume(f"workflow parameter {param.name} comes from valueFrom: simulated as <{param.name}>")
-                out.append((param, f"<{param.name}>"))
-            else:
-                out.append((param, text(raw)))
-        return out
-
-    def inputs_for(self, template: Template, arguments: tuple[Parameter, ...], scope: Scope
-                   ) -> dict[str, str] | str:
-        """The input parameters of a call, or an error message (Argo fails the node)."""
-        given = {p.name: p for p in arguments}
-        values: dict[str, str] = {}
-        for param in template.inputs:
-            arg = given.get(param.name)
-            raw: Any = None
-            if arg is not None and arg.value is not None:
-                raw = arg.value
-            elif arg is not None and arg.value_from is not None:
-                self.assume(f"argument {param.name} of {template.name} comes from valueFrom: "
-                            "simulated as a placeholder")
-                raw = f"<{param.name}>"
-            elif param.value is not None:
-                raw = param.value
-            elif param.default is not None:
-                raw = param.default
-            else:
-                return f"input parameter {param.name!r} of template {template.name!r} was not supplied"
-            values[f"inputs.parameters.{param.name}"] = self.subst(text(raw), scope)
-        return values
 
     # --- execution ----------------------------------------------------------------------------------
 
@@ -434,9 +351,12 @@ class Engine:
                         "offline) are cut: the deepest is taken to succeed")
             done("Succeeded", "recursion cut by the simulator")
             return
-        if kind in POD_KINDS or kind in OPAQUE_KINDS:
-            if kind in OPAQUE_KINDS:
-                self.assume(f"{kind} templates run no pod: simulated as a step that takes {STEP_SECONDS:g} s")
+        if call.template.faultable:
+            if kind in AGENT_KINDS:
+                self.assume(f"{kind} templates run in the workflow's agent pod: simulated as a step that takes "
+                            f"{STEP_SECONDS:g} s")
+            elif kind == "data":
+                self.assume(f"data templates are simulated as a pod that takes {STEP_SECONDS:g} s")
             self._run_pod(attempt_call, index, done, clamp)
         elif kind == "suspend":
             from generator.sim.gate import run_gate
@@ -456,7 +376,7 @@ class Engine:
         if target is None or self._shutdown_pending or call.node.step != target:
             return
         self._shutdown_pending = True
-        delay = STEP_SECONDS / 2 if call.template.kind in POD_KINDS + OPAQUE_KINDS else 0.0
+        delay = STEP_SECONDS / 2 if call.template.faultable else 0.0
         self.schedule(delay, self.issue_shutdown, "Stop" if faults.stop_at else "Terminate")
 
     # --- pods -----------------------------------------------------------------------------------------
@@ -481,6 +401,9 @@ class Engine:
     def _run_pod(self, call: Call, index: int, done: Done, clamp: float | None) -> None:
         node = call.node
         self.touched.add(node.step)
+        if self.faults.injected(node.step, self.runs.get(node.name, 0)) == UNSCHEDULABLE:
+            self._not_created(call, index, done)
+            return
         deadline = self._pod_deadline(call.template, call.scope, clamp)
         activity = Activity(self, "pod", call, index, done)
         activity.nth = self.runs.get(node.name, 0)
@@ -496,12 +419,29 @@ class Engine:
         run = STEP_SECONDS if deadline is None else min(STEP_SECONDS, deadline / 2)
         self.schedule(run, self._pod_end, activity)
 
+    def _not_created(self, call: Call, index: int, done: Done) -> None:
+        """The pod cannot be created: the node is Error at once, nothing ran. Unless the retry policy
+        retries errors, Argo returns the error up the call chain (see ``_root_error``, ``StepsRun``)."""
+        node = call.node
+        self.runs[node.name] = self.runs.get(node.name, 0) + 1
+        message = "injected: the pod could not be created"
+        retry = call.template.retry or self.spec.retry
+        if retry is None or retry.effective_policy not in ("Always", "OnError", "OnTransientError"):
+            self.creation_failed.add(node.name)
+        self.record(node, "Error", index, (), message)
+        done("Error", message)
+
     def _pod_end(self, activity: Activity) -> None:
         if activity.cancelled:
             return
         del self.active[activity.id]
         call = activity.call
         injected = self.faults.injected(call.node.step, activity.nth)
+        rerun = recovers_in_pod(self, call, activity.nth) if injected == "Failed" else None
+        if rerun is not None:
+            injected = None
+            self.record(call.node, "Running", activity.attempt,
+                        message=f"the container failed and was re-run in its pod {rerun} time(s) (containerSet)")
         effects, error = self.perform_effects(call, failing=injected is not None)
         phase, message = "Succeeded", ""
         if injected is not None:
@@ -532,6 +472,13 @@ class Engine:
 
         return perform(self, call, failing=failing)
 
+    @functools.cached_property
+    def temporary(self) -> frozenset[tuple[str, str]]:
+        """What some step of the workflow deletes: an object a command creates is temporary when listed."""
+        from generator.sim.inferred import deleted_somewhere
+
+        return deleted_somewhere(self.spec)
+
     # --- stop, terminate, deadline --------------------------------------------------------------------
 
     def issue_shutdown(self, strategy: str) -> None:
@@ -556,11 +503,7 @@ class Engine:
             self.kill(activity, "Failed", message)
 
 
-def _opaque(label: str) -> Template:
-    return Template(name=label, kind="plugin", line=0, raw={})
-
-
-def _workflow_name(manifest: Manifest) -> str:
+def workflow_name(manifest: Manifest) -> str:
     metadata = manifest.raw.get("metadata") or {}
     if manifest.kind == "Workflow" and isinstance(metadata.get("name"), str):
         return str(metadata["name"])
@@ -568,21 +511,3 @@ def _workflow_name(manifest: Manifest) -> str:
     if not isinstance(prefix, str):
         prefix = f"{manifest.name.rstrip('*')}-"
     return f"{prefix}{suffix(0)}"
-
-
-def call_task(engine: Engine, task: Task, spec: WorkflowSpec) -> tuple[Template, WorkflowSpec] | str:
-    """The template a task or step calls (inline templates included)."""
-    if task.inline:
-        raw = task_inline(spec, task)
-        if raw is not None:
-            return Template.parse(raw, 0), spec
-    return engine.resolve(spec, task.template, task.template_ref)
-
-
-def task_inline(spec: WorkflowSpec, task: Task) -> dict[str, Any] | None:
-    for template in spec.templates.values():
-        for group in (template.raw.get("dag") or {}).get("tasks") or [], *(template.raw.get("steps") or []):
-            for raw in group if isinstance(group, list) else []:
-                if isinstance(raw, dict) and raw.get("name") == task.name and isinstance(raw.get("inline"), dict):
-                    return dict(raw["inline"], name=f"{task.name}-inline")
-    return None

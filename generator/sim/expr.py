@@ -1,27 +1,22 @@
-"""The expression languages the simulator evaluates: ``depends``, ``when`` and retry ``expression``.
+"""The expression languages the simulator evaluates: ``when`` and retry ``expression`` (``depends``
+has its own home, ``generator.depends``, shared with lint, harden and explain).
 
-One small parser covers the three, since they share their operators (``&& || !``, comparisons and
+One small parser covers both, since they share their operators (``&& || !``, comparisons and
 parentheses); what differs is how a bare word resolves:
 
-- ``depends`` (reference §4): a word is a task, optionally with a result (``A.Failed``). A bare ``A`` means
-  ``A.Succeeded || A.Skipped || A.Daemoned``. ``dependencies: [A, B]`` is ``A && B``, where a dependency's
-  ``continueOn.failed``/``error`` adds ``|| A.Failed``/``|| A.Errored``.
 - ``when`` (reference §4): govaluate after ``{{}}`` substitution; bare words are strings (``heads == heads``),
   numbers compare as numbers.
 - retry ``expression`` (reference §1): expr-lang over ``lastRetry.exitCode|status|duration|message`` (strings).
 
 Whatever cannot be parsed raises :class:`ExpressionError`; callers turn it into an Error node (a bad
-``when``/``depends``) or into a named assumption.
+``when``) or into a named assumption.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-
-RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed")
 
 Node = tuple[Any, ...]
 
@@ -231,96 +226,6 @@ def _call(name: str, args: list[Any]) -> Any:
     if name == "string" and len(args) == 1:
         return _text(args[0])
     raise ExpressionError(f"function {name}({', '.join(map(repr, args))}) is not supported")
-
-
-# --- depends -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Depends:
-    """A compiled ``depends`` (or ``dependencies``) condition of one DAG task."""
-
-    tree: Node
-    tasks: tuple[str, ...]  # the tasks it refers to, in order, without repeats
-    handles_failure: frozenset[str]  # tasks whose failure it names explicitly (.Failed/.Errored/.AllFailed)
-
-
-def split_operand(word: str) -> tuple[str, str | None]:
-    """``a-b.Failed`` → (``a-b``, ``Failed``); a bare name has no result."""
-    name, dot, result = word.rpartition(".")
-    if dot and result in RESULTS:
-        return name, result
-    return word, None
-
-
-def compile_depends(text: str) -> Depends:
-    tree = parse(text)
-    names: dict[str, None] = {}
-    handles: set[str] = set()
-    for word in words(tree):
-        name, result = split_operand(word)
-        names[name] = None
-        if result in ("Failed", "Errored", "AllFailed"):
-            handles.add(name)
-    for tag in _tags(tree):
-        if tag not in ("or", "and", "not", "word"):
-            raise ExpressionError(f"depends allows only task results, && || ! and parentheses: {text!r}")
-    return Depends(tree, tuple(names), frozenset(handles))
-
-
-def _tags(node: Node) -> list[str]:
-    if node[0] in ("or", "and"):
-        return [node[0], *_tags(node[1]), *_tags(node[2])]
-    if node[0] == "not":
-        return ["not", *_tags(node[1])]
-    return [node[0]]
-
-
-def compile_dependencies(names: tuple[str, ...], continue_on: Callable[[str], tuple[bool, bool]]) -> Depends:
-    """``dependencies: [A, B]`` as the equivalent depends (ancestry.go ``expandDependency``)."""
-    terms = []
-    handles = set()
-    for name in dict.fromkeys(names):
-        failed, error = continue_on(name)
-        term = name + (f" || {name}.Failed" if failed else "") + (f" || {name}.Errored" if error else "")
-        terms.append(f"({term})")
-        if failed or error:
-            handles.add(name)
-    tree = parse(" && ".join(terms)) if terms else ("lit", True)
-    return Depends(tree, tuple(dict.fromkeys(names)), frozenset(handles))
-
-
-def task_results(phase: str, children: list[str] | None = None) -> dict[str, bool]:
-    """The operands of ``depends`` for a finished task (dag.go ``evaluateDependsLogic``)."""
-    results = {
-        "Succeeded": phase == "Succeeded",
-        "Failed": phase == "Failed",
-        "Errored": phase == "Error",
-        "Skipped": phase == "Skipped",
-        "Omitted": phase == "Omitted",
-        "Daemoned": False,
-        "AnySucceeded": False,
-        "AllFailed": False,
-    }
-    if children is not None:
-        results["AnySucceeded"] = any(p == "Succeeded" for p in children)
-        results["AllFailed"] = bool(children) and all(p == "Failed" for p in children)
-    return results
-
-
-def evaluate_depends(depends: Depends, results: Callable[[str], dict[str, bool] | None]) -> bool:
-    """True when the task should run; ``results(task)`` gives a finished dependency's operands."""
-
-    def resolve(word: str) -> bool:
-        name, result = split_operand(word)
-        found = results(name)
-        if found is None:
-            raise ExpressionError(f"depends refers to {name!r}, which is not a task of this DAG")
-        if result is None:
-            return found["Succeeded"] or found["Skipped"] or found["Daemoned"]
-        return found[result]
-
-    return truth(evaluate(depends.tree, resolve))
 
 
 # --- when and {{ }} substitution ---------------------------------------------------------------------

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-PHASE_WORDS = {"failed": "Failed", "error": "Error", "errored": "Error"}
+#: The pod of the step cannot be created (Argo: a pod creation error, the node is Error).
+UNSCHEDULABLE = "Unschedulable"
+PHASE_WORDS = {"failed": "Failed", "error": "Error", "errored": "Error", "unschedulable": UNSCHEDULABLE}
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class Faults:
         lines = []
         for step, (phase, count) in self.fail.items():
             times = "every attempt" if count is None else f"its first {count} attempt{'s' if count != 1 else ''}"
-            lines.append(f"{step} ends {phase} on {times}")
+            what = "cannot create its pod" if phase == UNSCHEDULABLE else f"ends {phase}"
+            lines.append(f"{step} {what} on {times}")
         lines += [f"{step} hangs until a deadline kills it" for step in self.hang]
         for gate, values in self.resume.items():
             supplied = ", ".join(f"{k}={v}" for k, v in values.items())
@@ -51,15 +55,15 @@ class Faults:
 
 
 def parse_fail(text: str) -> tuple[str, tuple[str, int | None]]:
-    """``STEP[=failed|error][:N]`` → (step, (phase, N)); raises ValueError with a readable message."""
+    """``STEP[=failed|error|unschedulable][:N]`` → (step, (phase, N)); raises ValueError with a readable message."""
     head, colon, count_text = text.rpartition(":") if ":" in text else (text, "", "")
     step, eq, word = head.partition("=")
     step = step.strip()
     if not step:
-        raise ValueError(f"expected STEP[=failed|error][:N], got {text!r}")
+        raise ValueError(f"expected STEP[=failed|error|unschedulable][:N], got {text!r}")
     phase = PHASE_WORDS.get(word.strip().lower()) if eq else "Failed"
     if phase is None:
-        raise ValueError(f"{text!r}: the phase must be failed or error, not {word!r}")
+        raise ValueError(f"{text!r}: the phase must be failed, error or unschedulable, not {word!r}")
     count: int | None = None
     if colon:
         if not count_text.strip().isdigit() or int(count_text) < 1:
@@ -69,14 +73,48 @@ def parse_fail(text: str) -> tuple[str, tuple[str, int | None]]:
 
 
 def parse_resume(text: str) -> tuple[str, dict[str, str]]:
-    """``GATE[:NAME=VALUE,...]`` → (gate, values)."""
+    """``GATE[:NAME=VALUE,...]`` or ``GATE:{JSON object}`` → (gate, values).
+
+    A VALUE with a comma (or any character) is written as a JSON string: ``msg="Hello, World!"``; the
+    JSON object form carries any set of values: ``approval:{"msg": "Hello, World!"}``."""
     gate, _, rest = text.partition(":")
     if not gate.strip():
-        raise ValueError(f"expected GATE[:NAME=VALUE,...], got {text!r}")
+        raise ValueError(f"expected GATE[:NAME=VALUE,...] or GATE:{{JSON object}}, got {text!r}")
+    if rest.lstrip().startswith("{"):
+        return gate.strip(), _json_values(text, rest)
     values: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in rest.split(","))):
-        name, eq, value = pair.partition("=")
-        if not eq or not name.strip():
+    position = 0
+    while position < len(rest):
+        name, eq, _ = rest[position:].partition("=")
+        if not eq or not name.strip() or "," in name:
+            pair = rest[position:].split(",", 1)[0]
             raise ValueError(f"{text!r}: expected NAME=VALUE, got {pair!r}")
+        start = position + len(name) + 1
+        value, position = _value(text, rest, start)
         values[name.strip()] = value
     return gate.strip(), values
+
+
+def _value(text: str, rest: str, start: int) -> tuple[str, int]:
+    """One VALUE from ``start``: a JSON string when it opens with a double quote, else up to the next comma."""
+    if rest[start:start + 1] == '"':
+        try:
+            value, end = json.JSONDecoder().raw_decode(rest, start)
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: the quoted value at column {start + 1} is not a JSON string: {exc}") from None
+        if end < len(rest) and rest[end] != ",":
+            raise ValueError(f"{text!r}: expected a comma after the quoted value, got {rest[end:]!r}")
+        return str(value), end + 1
+    end = rest.find(",", start)
+    end = len(rest) if end < 0 else end
+    return rest[start:end], end + 1
+
+
+def _json_values(text: str, rest: str) -> dict[str, str]:
+    try:
+        loaded = json.loads(rest)
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: the values are not a JSON object: {exc}") from None
+    if not isinstance(loaded, dict) or not all(isinstance(v, str | int | float | bool) for v in loaded.values()):
+        raise ValueError(f"{text!r}: expected a JSON object of NAME: VALUE (strings, numbers or booleans)")
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in loaded.items()}

@@ -19,6 +19,8 @@ class Resource:
     owned: bool  # carries an ownerReference to the Workflow (setOwnerReference / ownerReferences)
     present: bool = True
     creations: int = 0
+    inferred: str | None = None  # the command line it was inferred from (None: declared)
+    file: str | None = None  # the -f file a command applied it from
 
 
 @dataclass
@@ -33,11 +35,12 @@ class Ledger:
         resource = self.resources.get(ref)
         return resource is not None and resource.present
 
-    def create(self, ref: str, *, verb: str, declaration: str, logical: str, owned: bool) -> None:
+    def create(self, ref: str, *, verb: str, declaration: str, logical: str, owned: bool,
+               inferred: str | None = None, file: str | None = None) -> None:
         """Record a creation; ``logical`` is the name with its per-attempt parts left symbolic."""
         resource = self.resources.get(ref)
         if resource is None:
-            resource = self.resources[ref] = Resource(ref, verb, declaration, owned)
+            resource = self.resources[ref] = Resource(ref, verb, declaration, owned, inferred=inferred, file=file)
         resource.present = True
         resource.creations += 1
         resource.owned = resource.owned or owned
@@ -54,11 +57,17 @@ class Ledger:
         return True
 
     def orphaned(self, workflow_phase: str) -> list[Resource]:
+        """Left behind: present at the end, not owned by the Workflow (its garbage collection removes
+        those), and not a lasting output of a run that succeeded."""
         return [
             r
             for r in self.resources.values()
-            if r.present and (r.verb != "produces" or workflow_phase != "Succeeded")
+            if r.present and not r.owned and (r.verb != "produces" or workflow_phase != "Succeeded")
         ]
+
+    def owned_left(self) -> list[Resource]:
+        """Present at the end but owned by the Workflow: removed with it."""
+        return [r for r in self.resources.values() if r.present and r.owned]
 
     def duplicated(self) -> list[tuple[str, list[str]]]:
         """(declaration, names) for each declaration that made its resource under several names."""

@@ -7,23 +7,24 @@ approval gate approved and rejected (and left undecided until the deadline). Gat
 every other scenario, with, for each supplied output, the first value of the input's ``enum`` that is
 not its default (``approve=YES``), so the steps behind a gate are exercised.
 
-Two documented exceptions do not fail the matrix:
-- terminate: Argo runs no exit handler (reference §3), so what it leaves is a known gap; the row names
-  the mitigation, an ownerReference to the Workflow, and which resources lack one;
-- a cleanup or compensation step that itself fails permanently: allowed only when the workflow then
-  ends Failed or Error, so the leak is loud.
+The documented exceptions that do not fail the matrix are judged in ``generator.sim.verdict``, the same
+way as for a single run. A scenario that never ends (a retry without limit, a hang no deadline reaches)
+is unsafe. Each row is labelled by what happened, not only by what was injected: "failed once, not
+retried: OnError does not retry failures" when the step's policy does not retry the fault.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from generator.sim.catalogue import StepInfo
-from generator.sim.faults import Faults
+from generator.sim.faults import UNSCHEDULABLE, Faults
+from generator.sim.retry import RETRIED
 from generator.simulate import SimulationResult, Target, simulate
 
-PERMANENT = ("failed", "errored", "hung")
+#: Scenario kinds that inject a fault (the baseline and the gate decisions do not).
+FAULT_KINDS = ("failed", "errored", "unschedulable", "recovered", "hung", "stop", "terminate")
 
 
 @dataclass(frozen=True)
@@ -39,27 +40,42 @@ class Row:
     scenario: Scenario
     result: SimulationResult
     reached: bool
-    excused: str | None = None
-    mitigations: list[str] = field(default_factory=list)
+    label: str = ""  # what happened, when it differs from what was injected
+
+    @property
+    def excused(self) -> str | None:
+        return self.result.excused
+
+    @property
+    def mitigations(self) -> list[str]:
+        return list(self.result.mitigations)
 
     @property
     def violation(self) -> bool:
-        return not self.result.safe and self.excused is None
+        return not self.result.ok
+
+    @property
+    def title(self) -> str:
+        return self.label or self.scenario.label
 
     def verdict(self) -> str:
         if self.result.safe:
-            return "safe" if self.result.phase != "Running" else "safe (never ends: " + (self.result.halted or "") + ")"
+            return "safe"
+        if self.result.never_ends is not None:
+            return f"UNSAFE: never ends ({self.result.never_ends})"
         return f"known gap: {self.excused}" if self.excused else "UNSAFE"
 
     def as_dict(self) -> dict[str, Any]:
         result = self.result
         return {
-            "scenario": self.scenario.label,
+            "scenario": self.title,
+            "injected": self.scenario.label,
             "phase": result.phase,
             "exit_handler": {"ran": result.exit_ran, "phase": result.exit_phase},
             "orphaned": [r.ref for r in result.orphaned],
             "duplicated": [n for _, names in result.duplicated for n in names],
             "reached": self.reached,
+            "never_ends": result.never_ends,
             "verdict": "violation" if self.violation else ("known gap" if self.excused else "safe"),
             "excused": self.excused,
             "mitigations": self.mitigations,
@@ -83,21 +99,40 @@ class MatrixResult:
     def gaps(self) -> list[Row]:
         return [row for row in self.rows if row.excused and not row.result.safe]
 
+    @property
+    def passed(self) -> bool:
+        """Safe in every scenario, and at least one scenario injected a fault."""
+        return self.ok and self.injected > 0
+
+    @property
+    def injected(self) -> int:
+        """How many scenarios injected a fault (the fault-free run and gate decisions do not)."""
+        return sum(1 for row in self.rows if row.scenario.kind in FAULT_KINDS)
+
     def summary(self) -> str:
         count = len(self.rows)
         if not self.ok:
-            names = "; ".join(
-                f"{row.scenario.label}: orphans {', '.join(r.ref for r in row.result.orphaned) or 'nothing'}"
-                + (f", duplicates {', '.join(d for _, ns in row.result.duplicated for d in ns)}"
-                   if row.result.duplicated else "")
-                for row in self.violations
-            )
+            names = "; ".join(_violation(row) for row in self.violations)
             return f"FAILED: {len(self.violations)} of {count} scenarios break the safety invariants ({names})"
+        if not self.injected:
+            return ("NO FAULT INJECTED: nothing in this workflow runs a pod a fault can hit, so only the "
+                    "fault-free run was checked; this is not a pass")
         gaps = f"; {len(self.gaps)} known gap{'s' if len(self.gaps) != 1 else ''} (see the table)" if self.gaps else ""
         return f"PASSED: {count} scenarios, nothing orphaned or duplicated outside the documented exceptions{gaps}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"manifest": self.manifest, "passed": self.ok, "scenarios": [row.as_dict() for row in self.rows]}
+        return {"manifest": self.manifest, "passed": self.passed, "faults_injected": self.injected,
+                "scenarios": [row.as_dict() for row in self.rows]}
+
+
+def _violation(row: Row) -> str:
+    result = row.result
+    if result.never_ends is not None:
+        return f"{row.title}: never ends ({result.never_ends})"
+    text = f"{row.title}: orphans {', '.join(r.ref for r in result.orphaned) or 'nothing'}"
+    if result.duplicated:
+        text += f", duplicates {', '.join(d for _, ns in result.duplicated for d in ns)}"
+    return text
 
 
 def approving_values(info: StepInfo) -> dict[str, str]:
@@ -136,10 +171,12 @@ def scenarios(target: Target) -> list[Scenario]:
             out += [
                 Scenario(f"{name} failed permanently", "failed", name, with_gates(fail={name: ("Failed", None)})),
                 Scenario(f"{name} errored permanently", "errored", name, with_gates(fail={name: ("Error", None)})),
-                Scenario(f"{name} failed once, then recovered", "recovered", name,
-                         with_gates(fail={name: ("Failed", 1)})),
+                Scenario(f"{name} failed once", "recovered", name, with_gates(fail={name: ("Failed", 1)})),
                 Scenario(f"{name} hung", "hung", name, with_gates(hang=frozenset({name}))),
             ]
+            if info.template.runs_pod:
+                out.append(Scenario(f"{name} could not be scheduled (its pod is never created)", "unschedulable",
+                                    name, with_gates(fail={name: (UNSCHEDULABLE, None)})))
         if (info.gate or info.runs) and info.stage == "main":
             out.append(Scenario(f"argo stop while {name} runs", "stop", name, with_gates(stop_at=name)))
         if info.gate or info.runs:
@@ -163,30 +200,37 @@ def _gate_scenarios(name: str, info: StepInfo, gates: dict[str, dict[str, str]],
 
 
 def run_matrix(target: Target) -> MatrixResult:
-    steps = target.steps()
     rows = []
     for scenario in scenarios(target):
         result = simulate(target, scenario.faults)
         reached = scenario.step is None or scenario.step in result.touched
-        rows.append(_judge(scenario, result, reached, steps))
+        rows.append(Row(scenario, result, reached, _what_happened(scenario, result, target)))
     return MatrixResult(target.manifest.label, rows)
 
 
-def _judge(scenario: Scenario, result: SimulationResult, reached: bool, steps: dict[str, StepInfo]) -> Row:
-    if result.safe:
-        return Row(scenario, result, reached)
-    if scenario.kind == "terminate" and not result.duplicated:
-        mitigations = [
-            f"{r.ref}: owned by the Workflow, garbage-collected when it is deleted"
-            if r.owned else
-            f"{r.ref}: no ownerReference; add one to the Workflow (setOwnerReference: true) or sweep it by label"
-            for r in result.orphaned
-        ]
-        return Row(scenario, result, reached, "argo terminate runs no exit handler", mitigations)
-    info = steps.get(scenario.step or "")
-    if scenario.kind in PERMANENT and info is not None and info.cleanup and result.phase in ("Failed", "Error"):
-        return Row(scenario, result, reached, f"the cleanup step fails for good and the workflow ends {result.phase}")
-    return Row(scenario, result, reached)
+def _what_happened(scenario: Scenario, result: SimulationResult, target: Target) -> str:
+    """The label of a "failed once" row, by outcome: recovered by a retry, or why it was not retried."""
+    if scenario.kind != "recovered" or scenario.step is None:
+        return ""
+    name = scenario.step
+    nodes = [n for n in result.nodes if n.step == name and n.children is None and n.attempts > 0]
+    if not nodes:
+        return ""
+    if all(n.phase == "Succeeded" for n in nodes):
+        return f"{name} failed once, then recovered (retried)"
+    if max(n.attempts for n in nodes) > 1:
+        return f"{name} failed once, retried, and still ended {nodes[-1].phase}"
+    info = target.steps()[name]
+    retry = info.template.retry or target.manifest.spec.retry
+    if retry is None:
+        why = "it has no retryStrategy"
+    elif retry.effective_policy not in RETRIED:
+        why = f"retryPolicy {retry.effective_policy!r} is not one Argo knows"
+    elif "Failed" not in RETRIED[retry.effective_policy]:
+        why = f"{retry.effective_policy} does not retry failures"
+    else:
+        why = "its retryStrategy allows no retry here (limit 0, expression or deadline)"
+    return f"{name} failed once, not retried: {why}"
 
 
 def _cells(row: Row) -> list[list[str]]:
@@ -194,7 +238,7 @@ def _cells(row: Row) -> list[list[str]]:
     exit_cell = "none" if result.exit_handler is None else (
         f"ran ({result.exit_phase})" if result.exit_ran else "did not run")
     return [
-        [row.scenario.label + ("" if row.reached else " (not reached)")],
+        [row.title + ("" if row.reached else " (not reached)")],
         [result.phase],
         [exit_cell],
         [r.ref for r in result.orphaned] or ["-"],

@@ -40,6 +40,11 @@ def verdict(result: SimulationResult) -> str:
     deleted = [r for r in dict.fromkeys(result.ledger.deleted)]
     lines.append("Created: " + (", ".join(created) or "nothing"))
     lines.append("Deleted: " + (", ".join(deleted) or "nothing"))
+    inferred = [r for r in result.ledger.resources.values() if r.inferred]
+    for resource in inferred:
+        lines.append(f"Inferred from a command: {resource.ref} ({resource.declaration})")
+    for ref, when in result.removed_with_workflow:
+        lines.append(f"Owned by the Workflow: {ref}, {when}")
     for resource in result.orphaned:
         why = "still present when the workflow ended" if resource.verb != "produces" else (
             f"lasting output kept although the workflow ended {result.phase}")
@@ -48,16 +53,25 @@ def verdict(result: SimulationResult) -> str:
         lines.append(f"DUPLICATED: {declaration} made {len(names)} objects: {', '.join(names)}")
     for step in result.unreached:
         lines.append(f"Note: {step} never ran, so the fault or decision naming it was not used")
-    if result.phase == "Running":
-        lines.append("Verdict: nothing orphaned or duplicated so far, but the workflow has not ended")
-    elif result.safe:
-        lines.append("Verdict: SAFE: nothing orphaned, nothing duplicated")
-    else:
-        lines.append("Verdict: UNSAFE: the safety invariants are broken (see above)")
+    lines += _verdict_line(result)
     if result.assumptions:
         lines.append("Assumptions (not modelled offline):")
         lines.extend(f"  - {a}" for a in result.assumptions)
     return "\n".join(lines) + "\n"
+
+
+def _verdict_line(result: SimulationResult) -> list[str]:
+    if result.never_ends is not None:
+        return [f"Verdict: UNSAFE: the workflow never ends ({result.never_ends}): no bound stops it, so "
+                "nothing after it (exit handler, cleanup) ever runs"]
+    if result.phase == "Running":
+        return ["Verdict: nothing orphaned or duplicated so far, but the workflow has not ended"]
+    if result.safe:
+        return ["Verdict: SAFE: nothing orphaned, nothing duplicated"]
+    if result.excused is not None:
+        return [f"Verdict: known gap: {result.excused} (documented; the matrix judges it the same way)",
+                *(f"  - {m}" for m in result.mitigations)]
+    return ["Verdict: UNSAFE: the safety invariants are broken (see above)"]
 
 
 def render(result: SimulationResult) -> str:

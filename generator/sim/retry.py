@@ -108,6 +108,7 @@ class RetryRun:
                 return
         self.index += 1
         if self.limit is None and self.index >= _max_attempts():
+            self.engine.never_ends = "retries forever"
             self.engine.halted = (f"{self.call.node.name} retries forever: its retryStrategy has no limit and the "
                                   f"fault is permanent (stopped after {self.index} attempts)")
             return

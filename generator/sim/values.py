@@ -106,3 +106,29 @@ def to_int(value: str) -> int:
 
 def text(value: Any) -> str:
     return _text(value)
+
+
+def _go_item(value: Any) -> str:
+    """Argo's ``Item.String``: JSON, with the quotes of a string dropped (docs/argo-semantics.md)."""
+    import json
+
+    if isinstance(value, str):
+        if value.isprintable() and '"' not in value and "\\" not in value:
+            return value  # what JSON would write between the quotes anyway
+        return json.dumps(value, ensure_ascii=False)[1:-1]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # Go's encoding/json writes 1.0 as 1
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def item_node_name(name: str, index: int, item: Any) -> str:
+    """The node name Argo gives fan-out item ``index`` (``generateNodeName`` after ``processItem``):
+    ``name(0:a)``; a map item ``name(0:k1:v1,k2:v2)`` with its ``key:value`` pairs sorted; a list item
+    ``name(0:[a b])``; parentheses dropped from the description."""
+    if isinstance(item, dict):
+        desc = ",".join(sorted(f"{k}:{_go_item(v)}" for k, v in item.items()))
+    elif isinstance(item, list):
+        desc = "[" + " ".join(_go_item(v) for v in item) + "]"
+    else:
+        desc = _go_item(item)
+    return f"{name}({index}:{desc.replace('(', '').replace(')', '')})"

@@ -6,14 +6,13 @@ being escaped.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from html import escape
 
+from generator.depends import depends_tasks
 from generator.model import Manifest, Task, Template, WorkflowSpec
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD, LANE_HEAD = 210, 90, 56, 18, 16, 26
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def _describe(task: Task, spec: WorkflowSpec) -> tuple[str, tuple[str, ...]]:
 
 def _levels(tasks: tuple[Task, ...]) -> dict[str, int]:
     names = {t.name for t in tasks}
-    parents = {t.name: [d for d in (*t.dependencies, *_WORD.findall(t.depends or "")) if d in names] for t in tasks}
+    parents = {t.name: [d for d in (*t.dependencies, *depends_tasks(t.depends)) if d in names] for t in tasks}
     level: dict[str, int] = {}
 
     def depth(name: str, trail: frozenset[str]) -> int:
@@ -91,7 +90,7 @@ def _lane(template: Template | None, spec: WorkflowSpec, prefix: str) -> tuple[l
         level = _levels(tasks)
         names = {t.name for t in tasks}
         edges = [(prefix + p, prefix + t.name) for t in tasks
-                 for p in dict.fromkeys((*t.dependencies, *_WORD.findall(t.depends or ""))) if p in names]
+                 for p in dict.fromkeys((*t.dependencies, *depends_tasks(t.depends))) if p in names]
         placed = [(t, level[t.name]) for t in tasks]
     else:
         placed = [(t, i) for i, group in enumerate(template.steps) for t in group]

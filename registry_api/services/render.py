@@ -99,7 +99,7 @@ def fault_matrix_verdict(pipeline: Pipeline) -> dict[str, Any] | None:
     matrix = pipeline.simulation
     if matrix is None:
         return None
-    return {"passed": matrix.ok, "summary": matrix.summary(), "scenarios": matrix.as_dict()["scenarios"]}
+    return {"passed": matrix.passed, "summary": matrix.summary(), "scenarios": matrix.as_dict()["scenarios"]}
 
 
 def _lint(pipeline: Pipeline) -> list[dict[str, Any]]:

@@ -1,0 +1,62 @@
+"""Validation before a simulation, as Argo's workflow/validate rejects a workflow before any pod runs:
+each problem on a manifest of its own, every problem listed, and a valid workflow untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.errors import InvalidWorkflowError
+from generator.sim.validate import problems_of
+from tests.simkit import target
+
+WORK = "- name: work\n  container: {image: busybox:1.36.1}\n"
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("templates:\n" + WORK, "spec.entrypoint 'main' names no template"),
+        ("onExit: gone\ntemplates:\n- name: main\n  container: {image: busybox:1.36.1}\n",
+         "spec.onExit 'gone' names no template"),
+        ("hooks: {exit: {template: gone}}\ntemplates:\n- name: main\n  container: {image: busybox:1.36.1}\n",
+         "spec.hooks.exit 'gone' names no template"),
+        ("templates:\n- name: main\n  steps: [[{name: a, template: nope}]]\n",
+         "template 'main' step 'a' names template 'nope', which is not defined"),
+        ("templates:\n- name: main\n  steps: [[{name: a, template: work, hooks: {exit: {template: nope}}}]]\n" + WORK,
+         "its exit hook names template 'nope'"),
+        ("templates:\n- name: main\n  dag: {tasks: [{name: a, template: work}, {name: a, template: work}]}\n" + WORK,
+         "task name 'a' is used more than once"),
+        ("templates:\n- name: main\n  dag: {tasks: [{name: a, template: work},"
+         " {name: b, template: work, depends: a}, {name: c, template: work, dependencies: [a]}]}\n" + WORK,
+         "a DAG cannot mix depends and dependencies"),
+        ("templates:\n- name: main\n  dag: {tasks: [{name: a, template: work, depends: 'a &&'}]}\n" + WORK,
+         "depends 'a &&' is malformed"),
+        ("templates:\n- name: main\n  dag: {tasks: [{name: a, template: work, dependencies: [z]}]}\n" + WORK,
+         "depends on 'z', which is not a task of this DAG"),
+        ("templates:\n- name: main\n  dag: {tasks: [{name: a, template: work, depends: c},"
+         " {name: b, template: work, depends: a}, {name: c, template: work, depends: b}]}\n" + WORK,
+         "dependency cycle a -> c -> b -> a"),
+        ("templates:\n- name: main\n  steps: [[{name: a, template: empty}]]\n- name: empty\n  inputs: {}\n",
+         "template 'empty' has no container"),
+    ],
+)
+def test_each_problem_argo_rejects_is_named(spec: str, problem: str) -> None:
+    """Argo's validation (workflow/validate ValidateWorkflow): no pod runs for an invalid workflow."""
+    found = problems_of(target(spec).manifest, [])
+    assert any(problem in p for p in found), found
+
+
+def test_every_problem_is_listed_and_a_valid_workflow_passes() -> None:
+    """STYLE: validation collects every problem, not just the first."""
+    bad = target("onExit: gone\ntemplates:\n- name: main\n"
+                 "  steps: [[{name: a, template: x}, {name: b, template: y}]]\n")
+    with pytest.raises(InvalidWorkflowError) as caught:
+        bad.validate()
+    assert len(caught.value.problems) == 3 and "nothing was simulated" in caught.value.message
+    target("templates:\n- name: main\n  steps: [[{name: a, template: work}]]\n" + WORK).validate()
+
+
+def test_a_template_ref_outside_the_file_is_assumed_to_exist() -> None:
+    """The simulator resolves templateRefs within the file only; others are named assumptions, not errors."""
+    spec = "templates:\n- name: main\n  steps: [[{name: a, templateRef: {name: elsewhere, template: x}}]]\n"
+    assert problems_of(target(spec).manifest, []) == []
