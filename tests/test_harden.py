@@ -487,3 +487,11 @@ def test_an_empty_flow_retry_strategy_becomes_a_block_under_its_key() -> None:
     assert ('    retryStrategy:   # retry everything\n      limit: "3"\n      retryPolicy: OnFailure\n'
             '      backoff:\n') in result.text
     assert result.touched == (9,)  # the one line whose {} moved into the block
+
+
+def test_windows_line_endings_and_a_missing_final_newline_are_kept() -> None:
+    crlf = harden_text(ARTICLE.replace("\n", "\r\n"), "crlf.yaml")
+    assert crlf.changes and all(line.endswith("\r") for line in crlf.text.split("\n")[:-1])
+    assert harden_text(crlf.text, "crlf.yaml").text == crlf.text
+    bare = harden_text(ARTICLE.rstrip("\n"), "bare.yaml")
+    assert bare.changes and load_documents(bare.text) and harden_text(bare.text, "bare.yaml").text == bare.text
