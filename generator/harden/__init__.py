@@ -40,7 +40,6 @@ __all__ = ["DEFAULT_DEADLINE", "FIXES", "Change", "HardenResult", "NeedsHuman", 
 DEFAULT_DEADLINE = 3600
 FIXES = fixed_rules()
 _MAX_RENAME_PASSES = 8
-_DEBUG = False
 
 
 @dataclass
@@ -112,8 +111,6 @@ def harden_text(text: str, filename: str = "<string>", *, deadline: int | None =
             if edits and any(f.rule == "PF001" for f in findings):
                 raise ValueError("the edits gave malformed YAML")
         except ValueError:  # a bug of ours must never write a broken file
-            if _DEBUG:
-                raise
             broken = NeedsHuman(1, None, "harden", "the planned edits did not give valid YAML; nothing was changed",
                                 "report this file to pipeforge")
             return HardenResult(original, original, [], _remaining(lint_text(original, filename), rules, []),
@@ -140,10 +137,14 @@ def _rename_pass(text: str, filename: str, documents: list[Any], options: Option
         edits = [edit for plan in plans for edit in plan.edits]
         if not edits:
             break
-        text = apply(source, edits)
+        renamed = apply(source, edits)
+        try:
+            documents = load_documents(renamed, file=filename)
+        except ManifestError:  # never expected of a key renamed in place; keep the text as it was
+            break
+        text = renamed
         touched.update(line + 1 for edit in edits for line in edit.lines)
         changes += [c for plan in plans for c in plan.changes]
-        documents = load_documents(text, file=filename)
     return text, documents
 
 

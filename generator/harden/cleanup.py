@@ -86,7 +86,8 @@ def _take(plan: Plan, finding: Finding, moving: set[str]) -> _Moved | None:
         _hold(plan, finding, f"cleanup step '{name}' was not moved: {place}")
         return None
     item, deletes = place
-    lines = _step_lines(plan, item, parent, name)
+    first = deletes[0]
+    lines = _step_lines(plan, item, parent, name, (first.start[0], first.end[0]))
     return _Moved(name, parent.name, finding.line, lines, deletes)
 
 
@@ -171,20 +172,26 @@ def _own_line(plan: Plan, item: Any) -> bool:
     return head.strip() == "-"
 
 
-def _step_lines(plan: Plan, item: MappingNode, parent: Template, name: str) -> list[str]:
-    """The step as written, less what ties it to its old place (dependencies, depends, continueOn)."""
+def _step_lines(plan: Plan, item: MappingNode, parent: Template, name: str, span: tuple[int, int]) -> list[str]:
+    """The step as written, less what ties it to its old place (dependencies, depends, continueOn).
+
+    ``span`` is the input lines removing the step deletes: every other line of it (comments included)
+    moves with the step.
+    """
     source = plan.source
+    start, end = span
     if item.flow_style or (item.value and item.value[0][0].value in _DROP):
         raw = next(t for t in _raw_children(parent) if isinstance(t, dict) and t.get("name") == name)
-        return text.render({k: v for k, v in raw.items() if k not in _DROP}, 0, step=plan.step,
-                           offset=plan.offset)
+        rendered = text.render({k: v for k, v in raw.items() if k not in _DROP}, 0, step=plan.step,
+                               offset=plan.offset)
+        notes = [source.line(i).strip() for i in range(start, end) if source.line(i).strip().startswith("#")]
+        return [*rendered, *notes]
     column = item.start_mark.column
     dropped: set[int] = set()
     for index, (key, _) in enumerate(item.value):
         if key.value in _DROP:
             dropped.update(range(key.start_mark.line, source.entry_end(item, index)))
-    end = source.entry_end(item, len(item.value) - 1)
-    keep = [i for i in range(item.start_mark.line, end) if i not in dropped]
+    keep = [i for i in range(start, end) if i not in dropped]
     return [line for i in keep for line in source.block(i, i + 1, column)]
 
 
