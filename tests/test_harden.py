@@ -495,3 +495,34 @@ def test_windows_line_endings_and_a_missing_final_newline_are_kept() -> None:
     assert harden_text(crlf.text, "crlf.yaml").text == crlf.text
     bare = harden_text(ARTICLE.rstrip("\n"), "bare.yaml")
     assert bare.changes and load_documents(bare.text) and harden_text(bare.text, "bare.yaml").text == bare.text
+
+
+def test_sibling_cleanups_in_one_step_group_move_together() -> None:
+    text = HEAD + """\
+  templates:
+  - name: main
+    steps:
+    - - name: make
+        template: work
+    - - name: cleanup-a
+        template: work
+      # between the two
+      - name: teardown-b
+        template: work
+    - - name: make-more
+        template: work
+    - - name: cleanup-c
+        template: work
+      - name: report
+        template: work
+  - name: work
+    container:
+      image: busybox:1.36.1
+"""
+    result = harden_text(text, "siblings.yaml")
+    assert not [h for h in result.held if h.rule in ("PF101", "harden")], result.held
+    main = _template(result.text, "main")
+    assert [[s["name"] for s in group] for group in main["steps"]] == [["make"], ["make-more"], ["report"]]
+    moved = [s["name"] for g in _template(result.text, "exit-handler")["steps"] for s in g]
+    assert moved == ["cleanup-a", "teardown-b", "cleanup-c"] and "# between the two" in result.text
+    assert harden_text(result.text, "siblings.yaml").text == result.text

@@ -41,16 +41,7 @@ def move_cleanup(plan: Plan, finding: Finding) -> None:
 
 
 def place_cleanups(plan: Plan) -> None:
-    moving: dict[str, set[str]] = {}
-    for finding in plan.cleanups:
-        task = finding.task
-        if task is not None and finding.template:
-            moving.setdefault(finding.template, set()).add(task)
-    taken: list[_Moved] = []
-    for finding in plan.cleanups:
-        moved = _take(plan, finding, moving.get(finding.template or "", set()))
-        if moved is not None:
-            taken.append(moved)
+    taken = _take_all(plan)
     if not taken:
         return
     if plan.manifest.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate"):
@@ -58,6 +49,32 @@ def place_cleanups(plan: Plan) -> None:
             _wrap(plan, parent, [m for m in taken if m.parent == parent])
     else:
         _into_exit_handler(plan, taken)
+
+
+def _take_all(plan: Plan) -> list[_Moved]:
+    """Every cleanup step that can move. Whether one can (its dependents, its step group's dash) depends
+    on which of its siblings move too, so the set shrinks until every step in it can."""
+    found = [f for f in plan.cleanups if f.task is not None and f.template]
+    moving = {(f.template, f.task) for f in found}
+    reasons: dict[tuple[str | None, str | None], tuple[Finding, str]] = {}
+    while True:
+        taken, failed = [], set()
+        for finding in found:
+            key = (finding.template, finding.task)
+            if key not in moving:
+                continue
+            result = _take(plan, finding, {task for template, task in moving if template == finding.template})
+            if isinstance(result, str):
+                failed.add(key)
+                reasons[key] = (finding, result)
+            elif result is not None:
+                taken.append(result)
+        if not failed:
+            break
+        moving -= failed
+    for finding, reason in reasons.values():
+        _hold(plan, finding, f"cleanup step '{finding.task}' was not moved: {reason}")
+    return taken
 
 
 # ---------------------------------------------------------------- taking a step out
@@ -69,7 +86,8 @@ def _hold(plan: Plan, finding: Finding, reason: str) -> None:
               "on .Failed)")
 
 
-def _take(plan: Plan, finding: Finding, moving: set[str]) -> _Moved | None:
+def _take(plan: Plan, finding: Finding, moving: set[str]) -> _Moved | str | None:
+    """The step taken out (its lines and the edits removing it), or why it cannot move."""
     name, parent = finding.task, plan.template(finding.template)
     node = plan.template_node(finding.template)
     if name is None or parent is None or node is None:
@@ -79,16 +97,12 @@ def _take(plan: Plan, finding: Finding, moving: set[str]) -> _Moved | None:
         return None
     why = _unmovable(plan, parent, task, moving)
     if why:
-        _hold(plan, finding, f"cleanup step '{name}' was not moved: {why}")
-        return None
-    place = _locate(plan, node, parent, name)
+        return why
+    place = _locate(plan, node, parent, name, moving)
     if isinstance(place, str):
-        _hold(plan, finding, f"cleanup step '{name}' was not moved: {place}")
-        return None
-    item, deletes = place
-    first = deletes[0]
-    lines = _step_lines(plan, item, parent, name, (first.start[0], first.end[0]))
-    return _Moved(name, parent.name, finding.line, lines, deletes)
+        return place
+    item, span, deletes = place
+    return _Moved(name, parent.name, finding.line, _step_lines(plan, item, parent, name, span), deletes)
 
 
 def _unmovable(plan: Plan, parent: Template, task: Task, moving: set[str]) -> str | None:
@@ -108,8 +122,12 @@ def _unmovable(plan: Plan, parent: Template, task: Task, moving: set[str]) -> st
     return None
 
 
-def _locate(plan: Plan, node: MappingNode, parent: Template, name: str) -> tuple[MappingNode, tuple[Edit, ...]] | str:
-    """The step's mapping node and the edits that remove it (its lines; a group's dash moves to the next step)."""
+_Place = tuple[MappingNode, tuple[int, int], tuple[Edit, ...]]
+
+
+def _locate(plan: Plan, node: MappingNode, parent: Template, name: str, moving: set[str]) -> _Place | str:
+    """The step's mapping node, its input lines, and the edits that remove it (a group's dash moves to the
+    first step of the group that stays; a group whose steps all move goes as a whole)."""
     source = plan.source
     if parent.kind == "dag":
         tasks = text.walk(node, ["dag", "tasks"])
@@ -122,12 +140,12 @@ def _locate(plan: Plan, node: MappingNode, parent: Template, name: str) -> tuple
         item = tasks.value[index]
         if not _own_line(plan, item) or not isinstance(item, MappingNode):
             return "its item does not start on a line of its own"
-        return item, (_cut(source.item_start(tasks, index), source.item_end(tasks, index)),)
-    return _locate_step(plan, node, name)
+        span = (source.item_start(tasks, index), source.item_end(tasks, index))
+        return item, span, (_cut(*span),)
+    return _locate_step(plan, node, name, moving)
 
 
-def _locate_step(plan: Plan, node: MappingNode, name: str) -> tuple[MappingNode, tuple[Edit, ...]] | str:
-    source = plan.source
+def _locate_step(plan: Plan, node: MappingNode, name: str, moving: set[str]) -> _Place | str:
     steps = text.value(node, "steps")
     if not text.is_block(steps):
         return "the steps are written in flow style"
@@ -141,18 +159,34 @@ def _locate_step(plan: Plan, node: MappingNode, name: str) -> tuple[MappingNode,
         item = group.value[index]
         if not isinstance(item, MappingNode):
             return "its step is not a mapping"
-        if len(group.value) == 1:
-            return item, (_cut(source.item_start(steps, g), source.item_end(steps, g)),)
-        if _own_line(plan, item):
-            return item, (_cut(source.item_start(group, index), source.item_end(group, index)),)
-        if index != 0 or not _own_line(plan, group.value[1]):
-            return "it shares a line with another step"
-        # ``- - name: cleanup`` opens the group: remove it and give the group's dash to the next step
-        head = source.line(group.start_mark.line)[: group.start_mark.column + 1]
-        following = group.value[1].start_mark.line
-        return item, (_cut(source.item_start(group, 0), source.item_end(group, 0)),
-                      Edit((following, 0), (following, group.start_mark.column + 1), head))
+        return _in_group(plan, steps, g, index, moving)
     return "its step group is written in flow style"
+
+
+def _in_group(plan: Plan, steps: SequenceNode, g: int, index: int, moving: set[str]) -> _Place | str:
+    source, group = plan.source, steps.value[g]
+    item = group.value[index]
+    span = (source.item_start(group, index), source.item_end(group, index))
+    staying = [i for i, step in enumerate(group.value) if _name(step) not in moving]
+    if not staying:  # the whole group goes: the first step removes it, the others are inside that
+        whole = (source.item_start(steps, g), source.item_end(steps, g))
+        last = index + 1 == len(group.value)
+        # each step carries the lines up to the next one, so nothing the removal deletes is left behind
+        span = (whole[0] if index == 0 else span[0], whole[1] if last else source.item_start(group, index + 1))
+        return item, span, (_cut(*whole),) if index == 0 else ()
+    if _own_line(plan, item):
+        return item, span, (_cut(*span),)
+    if index != 0 or not _own_line(plan, group.value[staying[0]]):
+        return "it shares a line with another step"
+    # ``- - name: cleanup`` opens the group: remove it and give the group's dash to the first step that stays
+    head = source.line(group.start_mark.line)[: group.start_mark.column + 1]
+    following = group.value[staying[0]].start_mark.line
+    return item, span, (_cut(*span), Edit((following, 0), (following, group.start_mark.column + 1), head))
+
+
+def _name(step: Any) -> str | None:
+    named = text.value(step, "name")
+    return named.value if isinstance(named, ScalarNode) else None
 
 
 def _cut(start: int, end: int) -> Edit:
