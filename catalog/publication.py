@@ -1,5 +1,6 @@
 """What a publish stores, worked out before the database is touched: the bundle checked and made
-canonical, the template read from it, rendered with its defaults and linted.
+canonical, the template read from it, rendered with its defaults and linted, and rendered again at the edges of its
+parameters (``generator.boundaries``) so that a render bomb its defaults do not set off is refused too.
 
 Nothing here runs template code: the bundle is checked (``catalog.safety``), extracted into a private
 temporary folder and rendered in Jinja's sandbox; hooks and extensions were refused before that.
@@ -16,6 +17,7 @@ from typing import Any
 from catalog.checks import lint_summary
 from catalog.safety import pack_folder, unpacked
 from catalog.semver import InvalidVersionError, Version, parse_version
+from generator.boundaries import check_boundaries
 from generator.bundle import pack
 from generator.errors import InvalidParametersError, TemplateDefinitionError
 from generator.scaffold import build
@@ -78,6 +80,7 @@ def prepare(data: bytes, *, source: str = "bundle") -> Publication:
         except InvalidParametersError as exc:
             raise TemplateDefinitionError(f"{source}: the defaults in {TEMPLATE_FILE} are invalid: {exc.message}") \
                 from None
+        check_boundaries(template, source=source)
         return Publication(
             name=template.name,
             version=version,

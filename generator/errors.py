@@ -7,6 +7,14 @@ Only the CLI (and later the API's exception handlers) turn these into exit codes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+
+def _rebuilt(cls: type[PipeforgeError], message: str, state: dict[str, Any]) -> PipeforgeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class PipeforgeError(Exception):
@@ -17,6 +25,11 @@ class PipeforgeError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its attributes, whatever its constructor takes: errors raised in a worker process
+        (``generator.sandbox_worker``) reach the caller exactly as they were raised."""
+        return _rebuilt, (type(self), self.message, dict(self.__dict__))
 
 
 class UsageError(PipeforgeError):
@@ -68,6 +81,17 @@ class ConflictError(PipeforgeError):
     """The operation would overwrite something that exists (exit code 3)."""
 
     exit_code = 3
+
+
+class BudgetExceeded(PipeforgeError):
+    """Untrusted work asked for more than its budget (time, memory, output or the size of one value).
+
+    ``budget`` names the limit: render-seconds, render-memory, render-output, render-size (one value a
+    template computes), worker-seconds, worker-memory or worker-crashed."""
+
+    def __init__(self, message: str, *, budget: str) -> None:
+        super().__init__(message)
+        self.budget = budget
 
 
 class InvalidWorkflowError(PipeforgeError):

@@ -28,6 +28,8 @@ from generator.yamlio import read_documents
 
 #: (name, spec) -> (template, digest): where template versions come from (the catalog, or local folders).
 Resolver = Callable[[str, str], tuple[TemplateSpec, str | None]]
+#: How a template is rendered: ``scaffold.build``, or ``scaffold.build_bounded`` for untrusted answers.
+Builder = Callable[..., Pipeline]
 
 
 class UpgradeError(PipeforgeError):
@@ -175,18 +177,18 @@ def plan(folder: Path, target_spec: str, resolve: Resolver) -> UpgradePlan:
 
 
 def plan_from(folder: Path, answers: Answers, read: Callable[[str], str | None], target_spec: str,
-              resolve: Resolver) -> UpgradePlan:
+              resolve: Resolver, *, build_with: Builder = build) -> UpgradePlan:
     """The plan for files read through ``read`` (path relative to the folder -> text, None when absent):
-    a local folder, or a folder of a repository's tree."""
+    a local folder, or a folder of a repository's tree. ``build_with`` renders the two versions."""
     old_template, old_digest = resolve(answers.template, answers.version)
     new_template, new_digest = resolve(answers.template, target_spec or "latest")
     if _version_key(new_template.version) < _version_key(answers.version):
         raise DowngradeError(f"{folder} is at {answers.template} {answers.version}; {new_template.version} is older: "
                              "a downgrade is refused (render it afresh with `pipeforge new` if you mean it)",
                              current=answers.version, target=new_template.version)
-    old = build(old_template, answers.parameters, digest=old_digest)
+    old = build_with(old_template, answers.parameters, digest=old_digest)
     values, renamed, dropped, added = migrate_answers(answers.parameters, answers.version, new_template)
-    new: Pipeline = build(new_template, values, digest=new_digest)
+    new: Pipeline = build_with(new_template, values, digest=new_digest)
     result = UpgradePlan(folder, answers.template, answers.version, new_template.version, new.digest, {},
                          dropped=dropped, added=added, renamed=renamed)
     if answers.digest and old.digest != answers.digest:

@@ -20,7 +20,7 @@ from catalog.errors import (
     VersionConflictError,
 )
 from catalog.semver import InvalidVersionError
-from generator.errors import InvalidParametersError, PipeforgeError, TemplateDefinitionError
+from generator.errors import BudgetExceeded, InvalidParametersError, PipeforgeError, TemplateDefinitionError
 
 PROBLEM_TYPE = "application/problem+json"
 TYPE_BASE = "https://pipeforge.dev/problems/"
@@ -29,6 +29,7 @@ log = logging.getLogger("pipeforge.registry")
 # (error class, status, type slug, title); the first match wins, so subclasses come first.
 _MAPPING: tuple[tuple[type[PipeforgeError], int, str, str], ...] = (
     (InvalidParametersError, 422, "invalid-parameters", "Invalid parameters"),
+    (BudgetExceeded, 422, "budget-exceeded", "The work exceeded its budget"),
     (HostileBundleError, 422, "refused-bundle", "Bundle refused"),
     (LintFailedError, 422, "lint-failed", "The template renders with lint errors"),
     (TemplateDefinitionError, 422, "invalid-template", "The template is invalid"),
@@ -73,6 +74,8 @@ def _extras(exc: PipeforgeError) -> dict[str, Any]:
         return {"errors": [{"field": p.field, "value": _jsonable(p.value), "rule": p.rule} for p in exc.problems]}
     if isinstance(exc, HostileBundleError):
         return {"errors": [{"rule": p} for p in exc.problems]}
+    if isinstance(exc, BudgetExceeded):
+        return {"budget": exc.budget}
     return {}
 
 

@@ -134,6 +134,8 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
+    budget: str | None = Field(default=None, description="for budget-exceeded: the limit the work ran into "
+                               "(render-seconds, render-output, render-size, worker-seconds, ...)")
 
 
 class Health(BaseModel):

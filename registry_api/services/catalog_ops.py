@@ -47,6 +47,11 @@ def bundle(catalog: Catalog, *, name: str, version: str) -> tuple[str, bytes]:
         return row.digest, service.bundle_bytes(session, digest=row.digest)
 
 
+#: Wall clock of a publish's checks: unpacking, the render of the defaults, lint, the fault matrix and the
+#: renders at the edges of the parameters (``generator.boundaries.CHECK_SECONDS`` of those).
+PUBLISH_SECONDS = 30.0
+
+
 def _exact(version: str) -> str:
     from catalog.semver import parse_version
 
@@ -54,10 +59,12 @@ def _exact(version: str) -> str:
 
 
 def publish_bundle(registry: Registry, *, name: str, data: bytes, publisher: str) -> tuple[dict[str, Any], bool]:
-    """Check (as untrusted input), render, lint and record an uploaded bundle; nothing of it runs."""
+    """Check (as untrusted input), render, lint and record an uploaded bundle; nothing of it runs. The checks
+    run in a worker process, with the publish budget (PUBLISH_SECONDS)."""
     from generator.errors import UsageError
+    from generator.sandbox_worker import run_bounded
 
-    publication = prepare(data, source="the uploaded bundle")
+    publication = run_bounded(prepare, data, source="the uploaded bundle", timeout=PUBLISH_SECONDS)
     if publication.name != name:
         raise UsageError(
             f"the bundle's template.yaml names the template '{publication.name}', but it was sent to "
