@@ -144,10 +144,14 @@ def lint_manifest(manifest: str, filename: str = "manifest.yaml") -> LintResult:
     """Check an Argo manifest (YAML text, one or more documents) for failure-safety: cleanup outside the
     exit handler, unbounded or non-idempotent retries, missing deadlines, ungated deletes, parameters in
     scripts, misspelt keys. Every finding has its rule, line, template and a concrete fix."""
+    from generator.errors import YamlLimitError
     from generator.lint import lint_text
 
     _check_text(manifest)
-    return _findings(lint_text(manifest, filename))
+    try:
+        return _findings(lint_text(manifest, filename))
+    except YamlLimitError as exc:
+        raise _tool_error(exc.message) from None
 
 
 def explain_manifest(manifest: str) -> ExplainResult:
@@ -310,9 +314,13 @@ def _rendered(spec: Any, values: dict[str, Any], digest: str | None) -> RenderRe
 
 def _render(template: str, parameters: dict[str, Any] | None, version: str | None,
             catalog: CatalogSource) -> RenderResult:
+    from generator.yamlio import MAX_YAML_DEPTH, json_depth
+
     values = dict(parameters or {})
     if len(values) > MAX_PARAMETERS:
         raise _tool_error(f"{len(values)} parameters; the limit is {MAX_PARAMETERS}")
+    if json_depth(values) > MAX_YAML_DEPTH:
+        raise _tool_error(f"parameters nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)")
     for key, value in values.items():
         if isinstance(value, str) and len(value) > MAX_PARAMETER_CHARS:
             raise _tool_error(f"parameter {key} is longer than {MAX_PARAMETER_CHARS:,} characters")

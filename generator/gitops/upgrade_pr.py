@@ -35,8 +35,8 @@ from generator.gitops.git import Credentials, check_url
 from generator.gitops.mirror import Mirror
 from generator.gitops.pull_request import PROVIDERS, PullRequest, Review, hidden_block, lint_counts
 from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE
-from generator.upgrade import Answers, Builder, DowngradeError, Resolver, UpgradePlan, plan_from
-from generator.yamlio import load_documents
+from generator.upgrade import ANSWERS_SIZE, Answers, Builder, DowngradeError, Resolver, UpgradePlan, plan_from
+from generator.yamlio import check_size, load_documents
 
 if TYPE_CHECKING:
     import httpx
@@ -142,6 +142,9 @@ class _Proposal:
             sha = blobs.get(name)
             if sha is None:
                 return None
+            if name == ANSWERS_FILE:  # anyone who can push may plant it: its size is checked before it is read
+                check_size(int(self.mirror.git.out("cat-file", "-s", sha)), file=f"{self.folder}/{name}",
+                           limit=ANSWERS_SIZE)
             data = self.mirror.git.blob(sha)
             try:
                 return data.decode("utf-8")
@@ -154,7 +157,7 @@ class _Proposal:
             raise UsageError(f"{self.folder} on {self.base} holds no pipeline made by pipeforge (no {ANSWERS_FILE}); "
                              "deliver it first with `pipeforge pr TEMPLATE --path ...`")
         where = f"{self.folder}/{ANSWERS_FILE} on {self.base}"
-        self.answers = Answers.parse(load_documents(answers_text, file=where), where)
+        self.answers = Answers.parse(load_documents(answers_text, file=where, limit=ANSWERS_SIZE), where)
         self.before_manifest = read(MANIFEST_FILE)
         self.plan, self.notes = None, []
         try:

@@ -9,7 +9,7 @@ from catalog import service
 from catalog.db import Catalog, reporting
 from catalog.models import TemplateVersion
 from catalog.publication import prepare
-from catalog.service import describe
+from catalog.service import describe, iso
 from registry_api.services.registry import Registry
 
 
@@ -88,6 +88,17 @@ def set_yanked(registry: Registry, *, name: str, version: str, yanked: bool,
     if changed:
         registry.changed()
     return shown, changed
+
+
+def remove_version(registry: Registry, *, name: str, version: str, reason: str, removed_by: str) -> dict[str, Any]:
+    catalog = registry.catalog
+    with reporting(catalog.engine.url), catalog.session() as session:
+        gone = service.remove_version(session, reference=f"{name}@{version}", reason=reason, removed_by=removed_by)
+        shown = {"name": gone.name, "version": gone.version, "digest": gone.digest, "publisher": gone.publisher,
+                 "published_at": iso(gone.published_at), "reason": gone.reason, "removed_by": gone.removed_by,
+                 "removed_at": iso(gone.removed_at)}
+    registry.changed()
+    return shown
 
 
 def ready(catalog: Catalog) -> None:
