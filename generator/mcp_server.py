@@ -68,6 +68,10 @@ class HardenResult(BaseModel):
     needs_human: list[LintFinding] = Field(description="findings harden does not fix by itself")
     held_back: list[HeldOut] = Field(default_factory=list,
                                      description="fixes not made because they were not safe here, and why")
+    listed: int = Field(default=0, description="each list above holds at most this many entries (the first, "
+                        "by line); the totals say how many there are")
+    totals: dict[str, int] = Field(default_factory=dict,
+                                   description="how many changes, needs_human and held_back entries there are")
 
 
 class TemplateSummary(BaseModel):
@@ -176,6 +180,10 @@ def explain_manifest(manifest: str) -> ExplainResult:
     return ExplainResult(manifests=tables, markdown=markdown)
 
 
+#: The most entries each list of a harden_manifest answer holds.
+HARDEN_LIST_CAP = 200
+
+
 def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: int = 3) -> HardenResult:
     """Apply the fixes a reviewer would make (cleanup into the exit handler, bounded retries with an
     explicit policy and backoff, deadlines, podGC and ttl), keeping comments; report what needs a human."""
@@ -191,12 +199,18 @@ def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: in
         result = harden_text(manifest, "manifest.yaml", deadline=deadline, retry_limit=retry_limit)
     except ManifestError as exc:
         raise _tool_error(exc.message) from None
+    # Lists are capped: thousands of entries help no reader, and a tool answer of megabytes is slow to
+    # validate and send; the YAML is always whole.
+    cap = HARDEN_LIST_CAP
     return HardenResult(
         yaml=result.text,
         changes=[ChangeOut(line=c.line, template=c.template, rule=c.rule, description=c.description)
-                 for c in result.changes],
-        needs_human=[LintFinding(**f.as_dict()) for f in result.needs_human],
-        held_back=[HeldOut(**h.as_dict()) for h in result.held],
+                 for c in result.changes[:cap]],
+        needs_human=[LintFinding(**f.as_dict()) for f in result.needs_human[:cap]],
+        held_back=[HeldOut(**h.as_dict()) for h in result.held[:cap]],
+        listed=cap,
+        totals={"changes": len(result.changes), "needs_human": len(result.needs_human),
+                "held_back": len(result.held)},
     )
 
 

@@ -526,3 +526,15 @@ def test_sibling_cleanups_in_one_step_group_move_together() -> None:
     moved = [s["name"] for g in _template(result.text, "exit-handler")["steps"] for s in g]
     assert moved == ["cleanup-a", "teardown-b", "cleanup-c"] and "# between the two" in result.text
     assert harden_text(result.text, "siblings.yaml").text == result.text
+
+
+def test_the_mcp_tool_lists_at_most_the_cap_and_says_how_many_there_are() -> None:
+    from generator.mcp_server import HARDEN_LIST_CAP, harden_manifest
+
+    templates = "".join(f"  - name: s{i}\n    container:\n      image: busybox:1.36.1\n" for i in range(150))
+    tasks = "".join(f"      - name: t{i}\n        template: s{i}\n" for i in range(150))
+    text = HEAD + "  templates:\n  - name: main\n    dag:\n      tasks:\n" + tasks + templates
+    answer = harden_manifest(text)
+    assert answer.totals["changes"] == len(harden_text(text, "manifest.yaml").changes) > HARDEN_LIST_CAP
+    assert len(answer.changes) == answer.listed == HARDEN_LIST_CAP
+    assert load_documents(answer.yaml)  # the YAML itself is whole
