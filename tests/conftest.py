@@ -9,7 +9,6 @@ is set (CI sets it), where it fails instead."""
 from __future__ import annotations
 
 import atexit
-import copy
 import json
 import os
 import secrets
@@ -128,9 +127,7 @@ def _argo_validator() -> Any:
     import jsonschema
 
     schema = json.loads(shared_path("argo", "schema.json").read_text(encoding="utf-8"))
-    schema = copy.deepcopy(schema)
-    # The schema types IntOrString as string only; Argo (and its own examples) accept integers too.
-    schema["definitions"]["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {"type": ["string", "integer"]}
+    # Strict, as editors read it: IntOrString fields must be strings ("3600"), which is what we generate.
     return jsonschema.validators.validator_for(schema)(schema)
 
 
