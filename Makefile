@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test run lint typecheck unit bench clean
+.PHONY: test run lint typecheck unit docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## make test: ruff, mypy (strict) and the whole test suite, with branch coverage.
-test: lint typecheck unit
+## make test: ruff, mypy (strict), the whole test suite with branch coverage, and the docs site.
+test: lint typecheck unit docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -25,6 +25,10 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest --cov --cov-branch --cov-report=term:skip-covered
 
+## make docs: the mkdocs site into site/ (gitignored); --strict fails on a broken link, anchor or nav entry.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
 ## make run: the main job: the registry (web catalog and API) at http://127.0.0.1:8000, on the SQLite
 ## catalog (PIPEFORGE_DATABASE_URL, default ~/.local/share/pipeforge/catalog.db); the built-in templates
 ## are published into an empty catalog on start. HOST and PORT override the address.
@@ -33,7 +37,7 @@ PORT ?= 8000
 run: $(STAMP)
 	$(BIN)/pipeforge serve --host $(HOST) --port $(PORT)
 
-## make bench: the speed figures the README quotes (bench_lint installs checkov into its own venv once;
+## make bench: the speed figures docs/benchmarks.md quotes (bench_lint installs checkov into its own venv once;
 ## bench_catalog uses the local PostgreSQL when it is reachable).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_new.py
@@ -46,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_harden.py --scaling
 
 clean:
-	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage
+	rm -rf $(VENV) demo site .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage

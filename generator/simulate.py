@@ -123,7 +123,7 @@ class SimulationResult:
         return self.safe or self.excused is not None
 
     def as_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape of issue 4 (plus the assumptions and why a run is still Running)."""
+        """The ``--json`` shape scripts and the registry read (plus the assumptions and why a run is still Running)."""
         return {
             "phase": self.phase,
             "exit_handler": {"ran": self.exit_ran, "phase": self.exit_phase},

@@ -1,6 +1,6 @@
 """The side-effect ledger of one simulated run: what was created, deleted, orphaned and duplicated.
 
-Rules (issue 4): a ``creates`` resource, or a resource-template creation no annotation declares, still
+Rules: a ``creates`` resource, or a resource-template creation no annotation declares, still
 present when the workflow ends is orphaned; a ``produces`` resource still present when the workflow did
 not succeed is orphaned; one declaration creating its resource under more than one name (``{{retries}}``,
 ``{{pod.name}}``, ``generateName``) is duplicated.

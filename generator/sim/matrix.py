@@ -1,6 +1,6 @@
 """The fault matrix: the fault-free run and every single fault, each checked for orphans and duplicates.
 
-Scenarios (issue 4): each step failed permanently, errored permanently, failed once then recovered,
+Scenarios, each a way a real run fails: each step failed permanently, errored permanently, failed once then recovered,
 hung; argo stop while each step of the main graph runs (Stop lets exit-handler pods finish, so
 stopping during the exit handler changes nothing for them); argo terminate while each step runs; each
 approval gate approved and rejected (and left undecided until the deadline). Gates are approved in

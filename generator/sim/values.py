@@ -1,6 +1,6 @@
 """Simulated values: scopes of ``{{variables}}``, durations, deterministic names.
 
-Names resolve against simulated values (issue 4): ``workflow.name`` is stable for a run, ``pod.name`` and
+Names resolve against simulated values (runs are reproducible): ``workflow.name`` is stable for a run, ``pod.name`` and
 ``generateName`` suffixes are unique per attempt, ``retries`` is the attempt index. A value the simulator
 cannot know offline (a container's output, a parameter given at submission) becomes a stable placeholder
 such as ``<run-key>``, and the caller names that as an assumption.

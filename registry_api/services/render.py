@@ -141,7 +141,7 @@ def preview(template: TemplateSpec, parameters: dict[str, Any], digest: str,
 
 
 def fault_matrix_verdict(pipeline: Pipeline) -> dict[str, Any] | None:
-    """The fault-matrix verdict of ``pipeforge simulate`` (issue 4) for the rendered manifest: the one
+    """The fault-matrix verdict of ``pipeforge simulate`` for the rendered manifest: the one
     place the registry reads it. ``generator.scaffold.build`` runs the matrix (every single fault: each
     step failed, errored, hung, the workflow stopped or terminated during it, each gate approved or
     rejected); None only when a pipeline was built without it."""
