@@ -265,7 +265,7 @@ def test_harden_keeps_a_copy_of_the_corpus_untouched(tmp_path: Path) -> None:
 
 
 def test_the_lint_docs_page_lists_every_rule() -> None:
-    readme = (Path(__file__).parent.parent / "docs" / "checking-manifests.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parent.parent / "docs" / "lint.md").read_text(encoding="utf-8")
     for rule in RULES.values():
         assert f"| {rule.code} | `{rule.name}` | {rule.severity} |" in readme, rule.code
 
