@@ -123,3 +123,13 @@ def test_the_architecture_map_names_every_package() -> None:
 @pytest.mark.parametrize("name", ["generator/nothing_here.py", "catalog/gone/"])
 def test_the_map_check_reports_a_path_that_does_not_exist(name: str) -> None:
     assert missing_tree_paths(f"a new rule goes in `{name}`, see `generator/rules/base.py`") == [name]
+
+
+def test_every_command_of_the_cli_has_a_row_linking_to_its_page() -> None:
+    help_text = subprocess.run([sys.executable, "-m", "generator", "--help"], capture_output=True, text=True,
+                               check=True, env=os.environ | {"PYTHONPATH": str(ROOT)}).stdout
+    commands = re.findall(r"^    ([a-z]+)\b", help_text.split("  COMMAND\n", 1)[1].split("\noptions:")[0], flags=re.M)
+    rows = dict(re.findall(r"^\| `pipeforge ([a-z]+)` \|.*\]\(([\w-]+\.md)", (DOCS / "commands.md").read_text(
+        encoding="utf-8"), flags=re.M))
+    assert len(commands) > 10 and sorted(rows) == sorted(commands)
+    assert all((DOCS / page).is_file() for page in rows.values())
