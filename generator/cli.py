@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run a Model Context Protocol server on stdin/stdout, so a coding assistant can verify and fix its own "
         "Argo drafts: tools list_templates, describe_template, render_pipeline, lint_manifest, "
         "explain_manifest and harden_manifest, and the prompt review-argo-pipeline. The assistant starts "
-        "this command itself; see the README for how to register it.",
+        "this command itself; docs/mcp.md shows how to register it.",
         "examples:\n  claude mcp add pipeforge -- /path/to/.venv/bin/pipeforge mcp\n\n",
     )
     mcp.set_defaults(handler=_cmd_mcp)

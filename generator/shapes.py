@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 class LintFinding(BaseModel):
     """One ``pipeforge lint`` finding (``Finding.as_dict()``)."""
 
-    rule: str = Field(description="rule code, e.g. PF101 (see the rule table in pipeforge's README)")
+    rule: str = Field(description="rule code, e.g. PF101 (see the rule table in pipeforge's docs/lint.md)")
     severity: str = Field(description="error, warning or info")
     file: str
     line: int

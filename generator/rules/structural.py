@@ -26,7 +26,7 @@ register(Rule(
 register(Rule(
     "PF007", "bad-suppression", WARNING, "a lint-ignore annotation without a reason or rule",
     "A suppression must say which rule it silences and why, or it is not honoured.",
-    source="pipeforge's own convention (README, Suppressing a finding)",
+    source="pipeforge's own convention (docs/lint.md, Suppressions)",
     bad=_HEAD.replace("metadata: {generateName: demo-}", "metadata:\n  generateName: demo-\n  annotations:\n"
                       "    pipeforge.io/lint-ignore: 'PF205'") + "  templates: []\n",
     good=_HEAD.replace("metadata: {generateName: demo-}", "metadata:\n  generateName: demo-\n  annotations:\n"
