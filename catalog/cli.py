@@ -21,6 +21,7 @@ from generator.errors import PipeforgeError, TemplateNotFoundError
 if TYPE_CHECKING:
     from catalog.db import Catalog
     from catalog.models import TemplateVersion
+    from catalog.service import Listed
 
 PUBLISHER_ENV = "PIPEFORGE_PUBLISHER"
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -45,7 +46,7 @@ exit codes:
 def add_catalog_command(commands: Any) -> None:
     """Add ``catalog`` and its subcommands to the top-level subparsers."""
     group = commands.add_parser(
-        "catalog", help="publish, list, show and yank template versions",
+        "catalog", help="publish, list, show, yank and remove template versions",
         description=CATALOG_HELP, epilog=CATALOG_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group.set_defaults(handler=lambda _args, out: _usage(group, out))
@@ -100,6 +101,17 @@ def add_catalog_command(commands: Any) -> None:
                  "  pipeforge catalog unyank saga-compensation@1.2.0\n")
     unyank.add_argument("reference", metavar="NAME@VERSION")
     unyank.set_defaults(handler=_cmd_unyank)
+
+    remove = sub("remove", "delete a version whose content harms the catalog (admin)",
+                 "Remove NAME@VERSION: its row and its bundle (unless another version shares it) are deleted, "
+                 "who removed it, when and why is recorded, and the version number is never published again. "
+                 "For content that breaks readers of the catalog (a huge or hostile schema); to hide a version "
+                 "from ranges, yank it instead.",
+                 "  pipeforge catalog remove orders-etl@2.0.0 --reason 'alias bomb in template.yaml'\n")
+    remove.add_argument("reference", metavar="NAME@VERSION")
+    remove.add_argument("--reason", required=True, metavar="TEXT", help="why; recorded with the version number")
+    remove.add_argument("--by", metavar="WHO", help=f"who removes it (default: ${PUBLISHER_ENV}, else your user name)")
+    remove.set_defaults(handler=_cmd_remove)
 
     migrate = sub("migrate", "create or upgrade the catalog database schema",
                   "Bring the catalog database to the current schema. Other commands do this on first use too; "
@@ -194,14 +206,14 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _brief(row: TemplateVersion) -> dict[str, Any]:
+def _brief(row: TemplateVersion | Listed) -> dict[str, Any]:
     from catalog.service import iso
 
     return {"version": row.version, "digest": row.digest, "yanked": row.yanked, "yank_reason": row.yank_reason,
             "prerelease": bool(row.prerelease), "published_at": iso(row.published_at)}
 
 
-def _entry_json(name: str, latest: TemplateVersion | None, rows: list[TemplateVersion]) -> dict[str, Any]:
+def _entry_json(name: str, latest: Listed | None, rows: list[Listed]) -> dict[str, Any]:
     return {"name": name, "latest": latest.version if latest else None,
             "summary": (latest or rows[-1]).summary, "versions": [_brief(r) for r in rows]}
 
@@ -265,6 +277,18 @@ def _cmd_yank(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_unyank(args: argparse.Namespace, out: TextIO) -> int:
     return _set_yanked(args, out, yanked=False)
+
+
+def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
+    from catalog.db import reporting
+    from catalog.service import remove_version
+
+    who = args.by or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
+    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+        gone = remove_version(session, reference=args.reference, reason=args.reason, removed_by=who)
+        out.write(f"Removed {gone.name} {gone.version} ({gone.digest}): {gone.reason}\n"
+                  f"The version number {gone.version} stays taken; publish a new version instead.\n")
+    return EXIT_OK
 
 
 def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:

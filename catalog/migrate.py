@@ -19,7 +19,7 @@ from catalog.errors import CatalogUnavailableError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0004"
+HEAD = "0005"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x70_69_70_65_66_6F_72  # "pipefor"
 

@@ -2,7 +2,8 @@
 
 ``bundles`` holds each distinct bundle once, by digest: the bytes are the source of truth for renders.
 ``template_versions`` holds one row per published name and version: write-once (no code path updates
-its content or deletes it; only the yank fields change), unique per name and version. A version row and
+its content; only the yank fields change, and ``catalog remove`` deletes a harmful version, leaving a
+``removed_versions`` record so the number is never reused), unique per name and version. A version row and
 its bundle are written in one transaction, so a publish that dies half-way leaves neither.
 """
 
@@ -76,6 +77,24 @@ class TemplateVersion(Base):
     yanked: Mapped[bool] = mapped_column(Boolean, default=False)
     yank_reason: Mapped[str | None] = mapped_column(Text)
     yanked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RemovedVersion(Base):
+    """A version an admin removed because its content harmed the catalog: its row and (unless another
+    version shares it) its bundle are deleted, this record stays, and the number is never published again."""
+
+    __tablename__ = "removed_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_removed_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63))
+    version: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str] = mapped_column(String(71))
+    publisher: Mapped[str] = mapped_column(String(255))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    removed_by: Mapped[str] = mapped_column(String(255))
+    removed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ApiToken(Base):

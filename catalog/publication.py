@@ -1,5 +1,6 @@
 """What a publish stores, worked out before the database is touched: the bundle checked and made
-canonical, the template read from it, rendered with its defaults and linted.
+canonical, the template read from it, rendered with its defaults and linted, and rendered again at the edges of its
+parameters (``generator.boundaries``) so that a render bomb its defaults do not set off is refused too.
 
 Nothing here runs template code: the bundle is checked (``catalog.safety``), extracted into a private
 temporary folder and rendered in Jinja's sandbox; hooks and extensions were refused before that.
@@ -8,6 +9,7 @@ temporary folder and rendered in Jinja's sandbox; hooks and extensions were refu
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +18,20 @@ from typing import Any
 from catalog.checks import lint_summary
 from catalog.safety import pack_folder, unpacked
 from catalog.semver import InvalidVersionError, Version, parse_version
+from generator.boundaries import check_boundaries
 from generator.bundle import pack
 from generator.errors import InvalidParametersError, TemplateDefinitionError
 from generator.scaffold import build
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+#: The largest parameter schema stored, as compact JSON (the built-in templates' are about 4 KB). Every
+#: detail page and render reads it; a listing never does.
+MAX_SCHEMA_BYTES = 64 * 1024
+MAX_SUMMARY_CHARS = 1000
+MAX_TAGS = 32
+MAX_TAG_CHARS = 63
+MAX_CHANGELOG_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,26 @@ def _identity(template: TemplateSpec, source: str) -> Version:
     return version
 
 
+def _check_sizes(template: TemplateSpec, source: str) -> None:
+    """Refuse a version whose stored fields would be too large for every reader of the catalog."""
+    where = f"{source}/{TEMPLATE_FILE}"
+    schema = len(json.dumps(template.schema, separators=(",", ":"), ensure_ascii=False).encode())
+    problems = []
+    if schema > MAX_SCHEMA_BYTES:
+        problems.append(f"parameters: the schema is {schema:,} bytes as JSON; the limit is {MAX_SCHEMA_BYTES:,} "
+                        "(MAX_SCHEMA_BYTES)")
+    if len(template.summary) > MAX_SUMMARY_CHARS:
+        problems.append(f"summary: {len(template.summary):,} characters; the limit is {MAX_SUMMARY_CHARS:,} "
+                        "(MAX_SUMMARY_CHARS)")
+    if len(template.tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in template.tags):
+        problems.append(f"tags: at most {MAX_TAGS} (MAX_TAGS), each at most {MAX_TAG_CHARS} characters "
+                        "(MAX_TAG_CHARS)")
+    if len(template.changelog or "") > MAX_CHANGELOG_CHARS:
+        problems.append(f"changelog: more than {MAX_CHANGELOG_CHARS:,} characters (MAX_CHANGELOG_CHARS)")
+    if problems:
+        raise TemplateDefinitionError(f"{where}: " + "; ".join(problems))
+
+
 def load_unpacked(folder: Path, source: str) -> TemplateSpec:
     """The template in an unpacked bundle; errors name ``source``, not the temporary folder."""
     try:
@@ -72,12 +102,14 @@ def prepare(data: bytes, *, source: str = "bundle") -> Publication:
         canonical = pack(folder)
         digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
         template = load_unpacked(folder, source)
+        _check_sizes(template, source)
         version = _identity(template, source)
         try:
             pipeline = build(template, {}, digest=digest)
         except InvalidParametersError as exc:
             raise TemplateDefinitionError(f"{source}: the defaults in {TEMPLATE_FILE} are invalid: {exc.message}") \
                 from None
+        check_boundaries(template, source=source)
         return Publication(
             name=template.name,
             version=version,

@@ -12,7 +12,6 @@ bundle before they are stored or rendered, and every broken rule is reported, no
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import stat
@@ -25,8 +24,9 @@ from pathlib import Path
 
 from catalog.errors import HostileBundleError
 from generator.bundle import is_ignored, pack
-from generator.errors import UsageError
+from generator.errors import UsageError, YamlLimitError
 from generator.paths import same_name_key
+from generator.yamlio import load_json
 
 MAX_FILES = 500
 MAX_FOLDERS = 500
@@ -119,9 +119,11 @@ def _extension_problems(cookiecutter: bytes | None) -> list[str]:
     if cookiecutter is None:
         return []
     try:
-        settings = json.loads(cookiecutter.decode("utf-8"))
+        settings = load_json(cookiecutter.decode("utf-8"), file=COOKIECUTTER_FILE)
     except ValueError:  # a broken file, not a hostile one: loading the template reports it with its line
         return []
+    except YamlLimitError as exc:
+        return [exc.message]
     extensions = settings.get("_extensions") if isinstance(settings, dict) else None
     if not extensions:
         return []

@@ -4,13 +4,15 @@ work; the CLI and the registry API call these and nothing below them.
 Versions are write-once. Publishing the same name and version again is a no-op when the digest is the
 same and a VersionConflictError naming both digests when it is not, also when several publishers race:
 the unique constraint decides, and the loser re-reads the winner's row. Yanking hides a version from
-``latest`` and from ranges; an exact pin still resolves it. Nothing is ever deleted, so a version
+``latest`` and from ranges; an exact pin still resolves it. Only an admin's ``remove`` deletes a version
+(its content harmed the catalog); a ``removed_versions`` record keeps its number taken, so a version
 number is never reused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,13 +20,13 @@ from datetime import UTC, datetime
 from itertools import count, groupby
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Text, cast, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.db import begin_write
 from catalog.errors import CatalogError, NotInCatalogError, UnknownTemplateError, VersionConflictError
-from catalog.models import Bundle, TemplateVersion, utcnow
+from catalog.models import Bundle, RemovedVersion, TemplateVersion, utcnow
 from catalog.publication import Publication
 from catalog.semver import InvalidVersionError, Spec, Version, best, parse_spec, parse_version
 from generator.errors import UsageError
@@ -49,7 +51,7 @@ class _Candidate(NamedTuple):
     prerelease: str
 
 
-def version_of(row: TemplateVersion | _Candidate) -> Version:
+def version_of(row: TemplateVersion | _Candidate | Listed) -> Version:
     return Version(row.major, row.minor, row.patch, row.prerelease)
 
 
@@ -87,6 +89,7 @@ def publish(session: Session, *, publication: Publication, publisher: str) -> Pu
     begin_write(session)
     existing = _find(session, publication.name, str(publication.version))
     if existing is None:
+        _refuse_removed(session, publication.name, str(publication.version))
         try:
             row = _new_row(publication, publisher)
             _insert_bundle(session, publication)
@@ -106,6 +109,51 @@ def publish(session: Session, *, publication: Publication, publisher: str) -> Pu
             "a yank: give the template a new version in template.yaml and publish that"
         )
     return Published(existing, created=False)
+
+
+def _removed(session: Session, name: str, version: str) -> RemovedVersion | None:
+    query = select(RemovedVersion).where(RemovedVersion.name == name, RemovedVersion.version == version)
+    return session.scalars(query).one_or_none()
+
+
+def _removal_note(gone: RemovedVersion) -> str:
+    return (f"{gone.name} {gone.version} was removed from the catalog by {gone.removed_by} on "
+            f"{iso(gone.removed_at)[:10]} ({gone.reason})")
+
+
+def _refuse_removed(session: Session, name: str, version: str) -> None:
+    gone = _removed(session, name, version)
+    if gone is not None:
+        session.rollback()
+        raise VersionConflictError(f"{_removal_note(gone)}; a removed version number is never reused: give the "
+                                   "template a new version in template.yaml and publish that")
+
+
+def remove_version(session: Session, *, reference: str, reason: str, removed_by: str) -> RemovedVersion:
+    """Delete NAME@VERSION (its row, and its bundle unless another version shares it) and record who
+    removed it, when and why; the number stays taken. For content that harms the catalog: a yank hides
+    a version, but its stored schema and bundle are still read."""
+    if not reason.strip():
+        raise UsageError("a removal needs a reason (--reason TEXT): it is recorded with the version number")
+    begin_write(session)
+    name, _, text = reference.partition("@")
+    if text:
+        gone = _removed(session, name, str(parse_version(text)))
+        if gone is not None:
+            session.rollback()
+            raise NotInCatalogError(f"{_removal_note(gone)}; nothing to remove")
+    row = _exact(session, reference)
+    record = RemovedVersion(name=row.name, version=row.version, digest=row.digest, publisher=row.publisher,
+                            published_at=row.published_at, reason=reason.strip(), removed_by=removed_by,
+                            removed_at=utcnow())
+    session.add(record)
+    session.delete(row)
+    session.flush()
+    shared = session.scalars(select(TemplateVersion.id).where(TemplateVersion.digest == record.digest)).first()
+    if shared is None:
+        session.execute(delete(Bundle).where(Bundle.digest == record.digest))
+    session.commit()
+    return record
 
 
 def _all_versions(session: Session, name: str) -> list[TemplateVersion]:
@@ -183,6 +231,9 @@ def resolve(session: Session, *, name: str, spec: str | Spec = "latest") -> Temp
         row = _find(session, name, str(spec.exact))
         if row is not None:
             return row
+        gone = _removed(session, name, str(spec.exact))
+        if gone is not None:
+            raise NotInCatalogError(f"{_removal_note(gone)}; pick another version")
         raise _no_match(session, name, spec)
     # Highest release triple first; within the first triple that has an admitted version, the best one
     # wins (a release above its prereleases). Usually only the first few rows are looked at.
@@ -195,12 +246,58 @@ def resolve(session: Session, *, name: str, spec: str | Spec = "latest") -> Temp
     raise _no_match(session, name, spec)
 
 
-def index(session: Session) -> list[tuple[str, TemplateVersion | None, list[TemplateVersion]]]:
+#: What a listing shows of a summary, and reads of the tags, whatever an older version stored.
+_LISTED_SUMMARY = 1000
+_LISTED_TAGS = 4096
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A version as a listing shows it: never its parameter schema, lint summary or changelog."""
+
+    version: str
+    major: int
+    minor: int
+    patch: int
+    prerelease: str
+    digest: str
+    summary: str
+    tags: tuple[str, ...]
+    yanked: bool
+    yank_reason: str | None
+    published_at: datetime
+
+
+def _listed_tags(text: str | None) -> tuple[str, ...]:
+    """Tags as stored, or none when they are not a short JSON list of strings (rows of older code)."""
+    try:
+        tags = json.loads(text or "[]")
+    except ValueError:  # cut at _LISTED_TAGS, or not JSON at all
+        return ()
+    return tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+
+
+def _listing_query() -> Any:
+    """The listing's columns only, each read bounded in size by the database itself."""
+    return select(
+        TemplateVersion.name, TemplateVersion.version, TemplateVersion.major, TemplateVersion.minor,
+        TemplateVersion.patch, TemplateVersion.prerelease, TemplateVersion.digest,
+        func.substr(TemplateVersion.summary, 1, _LISTED_SUMMARY),
+        func.substr(cast(TemplateVersion.tags, Text), 1, _LISTED_TAGS),
+        TemplateVersion.yanked, func.substr(TemplateVersion.yank_reason, 1, _LISTED_SUMMARY),
+        TemplateVersion.published_at,
+    ).order_by(TemplateVersion.name)
+
+
+def index(session: Session) -> list[tuple[str, Listed | None, list[Listed]]]:
     """Every template: its name, its latest version (None when every version is yanked or a
-    prerelease) and all its versions, oldest first."""
-    by_name: dict[str, list[TemplateVersion]] = defaultdict(list)
-    for row in session.scalars(select(TemplateVersion).order_by(TemplateVersion.name)):
-        by_name[row.name].append(row)
+    prerelease) and all its versions, oldest first. Reads no schema, so one version with a huge or
+    broken one cannot break the listing."""
+    by_name: dict[str, list[Listed]] = defaultdict(list)
+    for name, version, major, minor, patch, pre, digest, summary, tags, yanked, reason, at in \
+            session.execute(_listing_query()):
+        by_name[name].append(Listed(version, major, minor, patch, pre or "", digest, summary or "",
+                                    _listed_tags(tags), bool(yanked), reason, at))
     out = []
     for name, rows in by_name.items():
         rows.sort(key=lambda r: version_of(r).key)

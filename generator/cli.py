@@ -583,6 +583,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except PipeforgeError as exc:
         sys.stderr.write(f"pipeforge: error: {exc.message}\n")
         return exc.exit_code
+    except (RecursionError, MemoryError) as exc:  # a last resort: the reading limits are meant to stop these first
+        sys.stderr.write(f"pipeforge: error: the input is too large or too deeply nested ({type(exc).__name__})\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("pipeforge: interrupted\n")
         return 130

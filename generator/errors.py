@@ -6,7 +6,34 @@ Only the CLI (and later the API's exception handlers) turn these into exit codes
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
+from typing import Any
+
+
+def _rebuilt(cls: type[PipeforgeError], message: str, state: dict[str, Any]) -> PipeforgeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+#: The most characters of an untrusted value an error message echoes.
+MAX_ECHOED_CHARS = 200
+_REPR = reprlib.Repr()  # Python 3.11's Repr takes no keyword arguments
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 3, 8, 8, 8, 8
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = MAX_ECHOED_CHARS, MAX_ECHOED_CHARS, 40
+#: The most problems an InvalidParametersError lists in its message (``problems`` keeps them all).
+MAX_LISTED_PROBLEMS = 50
+
+
+def shorten(text: str, limit: int = MAX_ECHOED_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, for echoing untrusted values in messages."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def echo(value: object) -> str:
+    """A bounded ``repr``: reprlib stops at a few levels and items, so a huge value costs little to show."""
+    return shorten(_REPR.repr(value))
 
 
 class PipeforgeError(Exception):
@@ -17,6 +44,11 @@ class PipeforgeError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its attributes, whatever its constructor takes: errors raised in a worker process
+        (``generator.sandbox_worker``) reach the caller exactly as they were raised."""
+        return _rebuilt, (type(self), self.message, dict(self.__dict__))
 
 
 class UsageError(PipeforgeError):
@@ -40,14 +72,16 @@ class ParameterProblem:
     rule: str
 
     def __str__(self) -> str:
-        return f"{self.field}={self.value!r}: {self.rule}"
+        return f"{shorten(self.field)}={echo(self.value)}: {shorten(self.rule, 4 * MAX_ECHOED_CHARS)}"
 
 
 class InvalidParametersError(PipeforgeError):
     """One or more parameters are invalid. Every problem is listed, not just the first."""
 
     def __init__(self, problems: list[ParameterProblem]) -> None:
-        lines = "\n".join(f"  - {p}" for p in problems)
+        lines = "\n".join(f"  - {p}" for p in problems[:MAX_LISTED_PROBLEMS])
+        if len(problems) > MAX_LISTED_PROBLEMS:
+            lines += f"\n  ... and {len(problems) - MAX_LISTED_PROBLEMS} more"
         noun = "parameter is" if len(problems) == 1 else "parameters are"
         super().__init__(f"{len(problems)} {noun} invalid:\n{lines}")
         self.problems = problems
@@ -64,10 +98,29 @@ class ManifestError(PipeforgeError):
         self.line = line
 
 
+class YamlLimitError(ManifestError):
+    """A YAML or JSON input breaks a reading limit (size, depth, aliases); ``limit`` names the limit."""
+
+    def __init__(self, message: str, *, limit: str, file: str, line: int | None = None) -> None:
+        super().__init__(message, file=file, line=line)
+        self.limit = limit
+
+
 class ConflictError(PipeforgeError):
     """The operation would overwrite something that exists (exit code 3)."""
 
     exit_code = 3
+
+
+class BudgetExceeded(PipeforgeError):
+    """Untrusted work asked for more than its budget (time, memory, output or the size of one value).
+
+    ``budget`` names the limit: render-seconds, render-memory, render-output, render-size (one value a
+    template computes), worker-seconds, worker-memory or worker-crashed."""
+
+    def __init__(self, message: str, *, budget: str) -> None:
+        super().__init__(message)
+        self.budget = budget
 
 
 class InvalidWorkflowError(PipeforgeError):

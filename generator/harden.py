@@ -325,6 +325,9 @@ def harden_text(text: str, filename: str = "<string>", *, deadline: int = 3600, 
     """Harden every Argo document of a YAML text; malformed YAML raises ManifestError."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from generator.yamlio import check_limits
+
+    check_limits(text, file=filename)  # ruamel.yaml has no limits of its own: refuse bombs before it reads
     indent = _guess_indent(text)
     yaml = _yaml(indent)
     try:

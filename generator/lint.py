@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
 
-from generator.errors import ManifestError, UsageError
+from generator.errors import ManifestError, UsageError, YamlLimitError
 from generator.lintconfig import ConfigResolver, LintConfig, RuleSelection, resolve_rules, selectors
 from generator.model import Manifest, is_workflow_document, parse_manifest
 from generator.rules import ERROR, INFO, RULES, RULES_BY_NAME, WARNING, Hit, check_manifest
-from generator.yamlio import LineDict, LineList, gc_paused, load_documents
+from generator.yamlio import LineDict, LineList, check_size, gc_paused, load_documents
 
 SUPPRESS = "pipeforge.io/lint-ignore"
 SEVERITIES = (ERROR, WARNING, INFO)
@@ -222,6 +222,8 @@ def lint_text(text: str, filename: str = "<string>", *, select: Iterable[str] | 
 def _lint_source(text: str, filename: str, rules: _Rules) -> list[Finding]:
     try:
         documents = load_documents(text, file=filename)
+    except YamlLimitError:
+        raise  # not a finding about the manifest: the input is refused, exit 2 with the limit named
     except ManifestError as exc:
         return [_finding(Hit("PF001", exc.line or 1, None, exc.detail,
                              "fix the YAML syntax at that line (indentation, quotes, brackets)"), filename, rules)
@@ -251,6 +253,7 @@ def lint_file(path: Path, display: str | None = None, *, config: LintConfig | No
     """One file, with ``config``'s rules for it (every rule when None)."""
     name = display or str(path)
     try:
+        check_size(path.stat().st_size, file=name)
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{name}: cannot read: {exc.strerror}") from None

@@ -6,10 +6,14 @@ simulate_manifest, plus the prompt
 ``review-argo-pipeline``. Every tool is a thin call into the same library the CLI uses, takes bounded
 input, returns structured output, and answers bad input (invalid YAML, unknown template, bad parameters,
 oversized text) with a tool error that says what was wrong; the server itself never crashes on input.
+Every tool that renders, lints, explains, hardens or simulates runs in a worker process
+(``generator.sandbox_worker.run_bounded``): text crafted to be expensive costs that tool call its
+budget, not the server.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -18,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from generator import __version__
 from generator.errors import PipeforgeError
+from generator.sandbox_worker import run_bounded
 from generator.shapes import FailureModeRow, LintFinding
 
 #: Largest manifest text a tool accepts (characters); Argo's biggest example is under 20 KB.
@@ -129,10 +134,14 @@ def lint_manifest(manifest: str, filename: str = "manifest.yaml") -> LintResult:
     """Check an Argo manifest (YAML text, one or more documents) for failure-safety: cleanup outside the
     exit handler, unbounded or non-idempotent retries, missing deadlines, ungated deletes, parameters in
     scripts, misspelt keys. Every finding has its rule, line, template and a concrete fix."""
+    from generator.errors import YamlLimitError
     from generator.lint import lint_text
 
     _check_text(manifest)
-    return _findings(lint_text(manifest, filename))
+    try:
+        return _findings(lint_text(manifest, filename))
+    except YamlLimitError as exc:
+        raise _tool_error(exc.message) from None
 
 
 def explain_manifest(manifest: str) -> ExplainResult:
@@ -246,46 +255,65 @@ def _versions(name: str, catalog: CatalogSource) -> list[VersionOut]:
             for r in rows]
 
 
-def _describe(name: str, version: str | None, catalog: CatalogSource) -> TemplateDescription:
+def _safety(spec: Any, digest: str | None) -> list[str]:
+    """Runs in a worker process: what the template renders on its defaults, as describe_template says it."""
     from generator.lint import lint_text
     from generator.scaffold import MANIFEST_FILE, build
 
-    with _resolved(name, version, catalog) as (spec, digest):
-        pipeline = build(spec, {}, digest=digest)
+    pipeline = build(spec, {}, digest=digest)
     findings = lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)
     manifest = pipeline.manifest
-    safety = [
+    return [
         f"lint on the defaults: {sum(f.severity == 'error' for f in findings)} errors, "
         f"{sum(f.severity == 'warning' for f in findings)} warnings",
         f"fault matrix on the defaults: {pipeline.verdict}",
         f"exit handler: {manifest.spec.exit_handler or 'none'}",
         f"workflow deadline: {manifest.spec.active_deadline_seconds}s",
     ]
+
+
+def _bounded_call(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return run_bounded(fn, *args)
+    except PipeforgeError as exc:
+        raise _tool_error(exc.message) from None
+
+
+def _describe(name: str, version: str | None, catalog: CatalogSource) -> TemplateDescription:
+    with _resolved(name, version, catalog) as (spec, digest):
+        safety = _bounded_call(_safety, spec, digest)
     return TemplateDescription(name=spec.name, version=spec.version, versions=_versions(spec.name, catalog),
                                summary=spec.summary, tags=list(spec.tags), parameters=spec.schema, safety=safety)
 
 
-def _render(template: str, parameters: dict[str, Any] | None, version: str | None,
-            catalog: CatalogSource) -> RenderResult:
+def _rendered(spec: Any, values: dict[str, Any], digest: str | None) -> RenderResult:
+    """Runs in a worker process: the render, its lint and its fault matrix."""
     from generator.lint import lint_text
     from generator.scaffold import MANIFEST_FILE, build
 
-    values = dict(parameters or {})
-    if len(values) > MAX_PARAMETERS:
-        raise _tool_error(f"{len(values)} parameters; the limit is {MAX_PARAMETERS}")
-    for key, value in values.items():
-        if isinstance(value, str) and len(value) > MAX_PARAMETER_CHARS:
-            raise _tool_error(f"parameter {key} is longer than {MAX_PARAMETER_CHARS:,} characters")
-    with _resolved(template, version, catalog) as (spec, digest):
-        try:
-            pipeline = build(spec, values, digest=digest)
-        except PipeforgeError as exc:
-            raise _tool_error(exc.message) from None
+    pipeline = build(spec, values, digest=digest)
     return RenderResult(
         template=spec.name, version=spec.version, digest=pipeline.digest, files=dict(pipeline.files),
         lint=_findings(lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)), failure_modes=pipeline.table,
         fault_matrix=pipeline.verdict,
     )
+
+
+def _render(template: str, parameters: dict[str, Any] | None, version: str | None,
+            catalog: CatalogSource) -> RenderResult:
+    from generator.yamlio import MAX_YAML_DEPTH, json_depth
+
+    values = dict(parameters or {})
+    if len(values) > MAX_PARAMETERS:
+        raise _tool_error(f"{len(values)} parameters; the limit is {MAX_PARAMETERS}")
+    if json_depth(values) > MAX_YAML_DEPTH:
+        raise _tool_error(f"parameters nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)")
+    for key, value in values.items():
+        if isinstance(value, str) and len(value) > MAX_PARAMETER_CHARS:
+            raise _tool_error(f"parameter {key} is longer than {MAX_PARAMETER_CHARS:,} characters")
+    with _resolved(template, version, catalog) as (spec, digest):
+        result: RenderResult = _bounded_call(_rendered, spec, values, digest)
+    return result
 
 
 def catalog_tools(catalog: CatalogSource) -> list[Callable[..., Any]]:
@@ -405,9 +433,26 @@ def build_server(catalog: CatalogSource | None = None) -> Any:
     tools: list[Callable[..., Any]] = [list_templates, *catalog_tools(catalog or default_catalog), lint_manifest,
                                        explain_manifest, harden_manifest, simulate_manifest]
     for tool in tools:
-        server.add_tool(tool, structured_output=True)
+        server.add_tool(_bounded(tool) if tool in _WORKER_TOOLS else tool, structured_output=True)
     server.add_prompt(_prompt(review_prompt, "review-argo-pipeline"))
     return server
+
+
+#: The tools whose whole call runs in a worker process (the catalog tools send only their render there).
+_WORKER_TOOLS = (lint_manifest, explain_manifest, harden_manifest, simulate_manifest)
+
+
+def _bounded(tool: Callable[..., Any]) -> Callable[..., Any]:
+    """``tool`` with the same signature and documentation, run by ``run_bounded``."""
+
+    @functools.wraps(tool)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return run_bounded(tool, *args, **kwargs)
+        except PipeforgeError as exc:  # a budget overrun; the tool's own errors are already ToolErrors
+            raise _tool_error(exc.message) from None
+
+    return bounded
 
 
 def _prompt(fn: Any, name: str) -> Any:

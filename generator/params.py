@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from generator.errors import InvalidParametersError, ParameterProblem
@@ -109,6 +109,8 @@ def _cross_field(template: TemplateSpec, values: Mapping[str, Any]) -> list[Para
         seen: dict[Any, str] = {}
         for name in group:
             value = values.get(name)
+            if not isinstance(value, Hashable):  # a list or mapping where a scalar belongs: its own rule says so
+                continue
             if value in seen:
                 problems.append(ParameterProblem(name, value, f"must differ from {seen[value]}"))
             else:

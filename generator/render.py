@@ -4,7 +4,10 @@ Compatible with cookiecutter: the project folder is the child whose name holds `
 variable delimiters; ``_jinja2_env_vars`` in cookiecutter.json sets the delimiters (pipeforge templates
 use ``[[ ]]`` and ``[% %]`` so that Argo's own ``{{ }}`` stays literal); ``_copy_without_render`` is
 honoured. Unlike cookiecutter, nothing in a template can run code: the environment is Jinja's immutable
-sandbox, and neither hooks nor Jinja extensions are loaded.
+sandbox with a budget (``generator.sandbox``: sizes, wall clock, memory, output), and neither hooks nor
+Jinja extensions are loaded. Each file is rendered on its own, so ``{% include %}``, ``{% import %}`` and
+``{% extends %}`` have nothing to load: a template using them is refused when it is compiled (at publish),
+with the file and line, rather than failing on some render later.
 
 ``tojson`` emits a JSON string, which is also a YAML double-quoted scalar: a parameter rendered through
 it is always exactly one scalar, whatever it holds. pipeforge's ``tojson`` keeps non-ASCII text readable
@@ -15,16 +18,17 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
 
-from generator.errors import TemplateDefinitionError
+from generator.errors import BudgetExceeded, TemplateDefinitionError
 from generator.paths import path_problem, shown, tree_problems
+from generator.sandbox import BoundedSandbox, Budget, budgeted, guarded
 from generator.template_spec import TemplateSpec
 
 _ENV_KEYS = {
@@ -58,20 +62,18 @@ class RenderedFile:
     content: str
 
 
-def _environment(template: TemplateSpec) -> ImmutableSandboxedEnvironment:
+def _environment(template: TemplateSpec) -> BoundedSandbox:
     options = template.cookiecutter.get("_jinja2_env_vars") or {}
     unknown = set(options) - _ENV_KEYS
     if unknown:
         raise TemplateDefinitionError(
             f"template {template.name}: unsupported _jinja2_env_vars {sorted(unknown)}"
         )
-    env = ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, **options
-    )
+    env = BoundedSandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, **options)
     # Jinja's own tojson also escapes <, >, & and ' for HTML; YAML needs none of that, and readers of
     # the generated manifest are better served by `&&` than by `\u0026\u0026`. Plain cookiecutter uses
     # Jinja's filter: its output differs in those escapes only and parses to the same values.
-    env.filters["tojson"] = _tojson
+    env.filters["tojson"] = guarded(_tojson)
     return env
 
 
@@ -79,7 +81,7 @@ def _tojson(value: Any) -> str:
     return yaml_safe_json(value)
 
 
-def project_folder(template: TemplateSpec, env: ImmutableSandboxedEnvironment) -> Path:
+def project_folder(template: TemplateSpec, env: BoundedSandbox) -> Path:
     for child in sorted(template.path.iterdir()):
         name = child.name
         if child.is_dir() and "cookiecutter" in name and env.variable_start_string in name:
@@ -93,39 +95,105 @@ def project_folder(template: TemplateSpec, env: ImmutableSandboxedEnvironment) -
 @dataclass(frozen=True)
 class _Compiled:
     folder: Template
-    files: tuple[tuple[Template, Template | str], ...]  # (path template, content template or verbatim text)
+    files: tuple[tuple[str, Template, Template | str], ...]  # (path, path template, content template or text)
 
 
-@lru_cache(maxsize=64)  # bounded: a long-running process renders many catalog versions
-def _compile(template: TemplateSpec) -> _Compiled:
+_LOADING = {nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "from ... import",
+            nodes.Extends: "extends"}
+
+
+def _parsed(env: BoundedSandbox, source: str, where: str, problems: list[str]) -> Template | None:
+    """``source`` compiled, or None with what is wrong appended to ``problems`` (every one, with its line)."""
+    try:
+        tree = env.parse(source)
+        loads = [node for node in tree.find_all(tuple(_LOADING)) if isinstance(node, nodes.Node)]
+        for node in loads:
+            problems.append(f"{where} line {node.lineno}: {{% {_LOADING[type(node)]} %}} is not supported: each "
+                            "file is rendered on its own, so there is nothing to load; put the text in the file")
+        return None if loads else env.from_string(tree)
+    except TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        problems.append(f"{where}{f' line {line}' if line else ''}: {getattr(exc, 'message', None) or exc}")
+        return None
+
+
+def _compile_uncached(template: TemplateSpec) -> _Compiled:
     env = _environment(template)
     root = project_folder(template, env)
     raw_globs = template.cookiecutter.get("_copy_without_render") or []
-    files: list[tuple[Template, Template | str]] = []
-    try:
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            rel = path.relative_to(root).as_posix()
-            text = path.read_text(encoding="utf-8")
-            verbatim = any(fnmatch.fnmatch(rel, g) for g in raw_globs)
-            files.append((env.from_string(rel), text if verbatim else env.from_string(text)))
-        return _Compiled(env.from_string(root.name), tuple(files))
-    except TemplateError as exc:
-        raise TemplateDefinitionError(f"template {template.name}: {exc}") from None
+    files: list[tuple[str, Template, Template | str]] = []
+    problems: list[str] = []
+    folder = _parsed(env, root.name, f"folder name {root.name}", problems)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        text = path.read_text(encoding="utf-8")
+        verbatim = any(fnmatch.fnmatch(rel, g) for g in raw_globs)
+        name = _parsed(env, rel, f"{rel} (its name)", problems)
+        content = text if verbatim else _parsed(env, text, rel, problems)
+        if name is not None and content is not None:
+            files.append((rel, name, content))
+    if problems or folder is None:
+        raise TemplateDefinitionError(f"template {template.name}: " + "; ".join(problems))
+    return _Compiled(folder, tuple(files))
 
 
-def render(template: TemplateSpec, values: dict[str, Any]) -> tuple[str, list[RenderedFile]]:
-    """Render with validated values: the project folder's name and its files, nothing written."""
+_COMPILED: OrderedDict[tuple[str, str, str], _Compiled] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_SIZE = 64  # bounded: a long-running process (or worker) renders many catalog versions
+
+
+def _compile(template: TemplateSpec) -> _Compiled:
+    """Compiled once per template folder and version: by key, not by object, because a template sent to a
+    worker process arrives as a new object each time."""
+    key = (str(template.path), template.name, template.version)
+    with _COMPILED_LOCK:
+        found = _COMPILED.get(key)
+        if found is not None:
+            _COMPILED.move_to_end(key)
+            return found
+    compiled = _compile_uncached(template)
+    with _COMPILED_LOCK:
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > _COMPILED_SIZE:
+            _COMPILED.popitem(last=False)
+    return compiled
+
+
+def _render_one(compiled: Template, budget: Budget, context: dict[str, Any]) -> str:
+    chunks = []
+    for chunk in compiled.generate(cookiecutter=context):
+        budget.wrote(len(chunk))
+        chunks.append(chunk)
+    return "".join(chunks)
+
+
+def render(template: TemplateSpec, values: dict[str, Any], *, budget: Budget | None = None) -> tuple[
+        str, list[RenderedFile]]:
+    """Render with validated values: the project folder's name and its files, nothing written. Costs more
+    than ``budget`` (default: ``generator.sandbox``'s) are a BudgetExceeded naming the file and the limit."""
     compiled = _compile(template)
     context = {k: v for k, v in template.cookiecutter.items() if k.startswith("_")}
     context.update(values)
+    where = "its folder name"
     try:
-        folder = compiled.folder.render(cookiecutter=context)
-        out = []
-        for name, content in compiled.files:
-            text = content if isinstance(content, str) else content.render(cookiecutter=context)
-            out.append(RenderedFile(name.render(cookiecutter=context), text))
-    except TemplateError as exc:
-        raise TemplateDefinitionError(f"template {template.name} failed to render: {exc}") from None
+        with budgeted(budget) as spent:
+            folder = _render_one(compiled.folder, spent, context)
+            out = []
+            for rel, name, content in compiled.files:
+                where = rel
+                text = content if isinstance(content, str) else _render_one(content, spent, context)
+                out.append(RenderedFile(_render_one(name, spent, context), text))
+    except BudgetExceeded as exc:
+        raise BudgetExceeded(f"template {template.name}: {where}: {exc.message}", budget=exc.budget) from None
+    except RecursionError:
+        raise BudgetExceeded(f"template {template.name}: {where}: calls nested too deeply (macros calling "
+                             "themselves); the render budget allows as deep as the interpreter's stack",
+                             budget="render-recursion") from None
+    except MemoryError:
+        raise BudgetExceeded(f"template {template.name}: {where}: out of memory while rendering",
+                             budget="render-memory") from None
+    except (TemplateError, ArithmeticError, ValueError, TypeError, LookupError, AttributeError) as exc:
+        raise TemplateDefinitionError(f"template {template.name} failed to render {where}: {exc}") from None
     _check_paths(template, folder, [f.path for f in out])
     return folder, out
 

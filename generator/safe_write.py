@@ -1,11 +1,13 @@
-"""Writing files under one folder through directory descriptors, never following a symbolic link.
+"""Writing (and reading) files under one folder through directory descriptors, never following a symbolic link.
 
 A path joined with ``root / rel`` and written with ``open()`` follows every link on the way, so a link
 planted in the folder (or a folder swapped for a link while pipeforge writes) sends the content anywhere.
 Here each folder is opened relative to its parent's descriptor with ``O_NOFOLLOW``, each file is created with
 ``O_CREAT | O_EXCL | O_NOFOLLOW`` in its folder's descriptor, and a file that already exists is replaced by
 renaming a fresh file over its name (a rename replaces a link, it never writes through it). Paths are checked
-with :func:`generator.paths.clean_relative` first: nothing here can reach outside ``root``.
+with :func:`generator.paths.clean_relative` first: nothing here can reach outside ``root``. Reading a file
+of a folder the same way (:func:`read_text`) keeps a planted link from feeding, say, a private key into a file
+pipeforge then writes as the folder's own.
 """
 
 from __future__ import annotations
@@ -109,3 +111,34 @@ def write_files(root: Path, contents: Mapping[str, str | None], *, replace: bool
                                  "once, and never over another name") from None
             finally:
                 os.close(folder)
+
+
+def read_text(root: Path, rel: str) -> str | None:
+    """The text of ``rel`` under ``root`` (None when absent), refusing a symbolic link on the way."""
+    *folders, name = clean_relative(rel).split("/")
+    with _opened_folder(root) as top:
+        fd = os.dup(top)
+        try:
+            for part in folders:
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+            handle = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise UsageError(f"{root / rel}: a symbolic link on the way; pipeforge does not read or write "
+                                 "through links in a pipeline folder: replace it with the file itself") from None
+            raise
+        finally:
+            os.close(fd)
+    if stat.S_ISDIR(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise UsageError(f"{root / rel} is a folder, where the template has a file")
+    with os.fdopen(handle, "rb") as stream:
+        data = stream.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{root / rel}: not UTF-8 text (byte {exc.start}); pipeforge merges text files") from None

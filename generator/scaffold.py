@@ -110,6 +110,14 @@ def build(template: TemplateSpec, given: dict[str, Any], *, digest: str | None =
     return Pipeline(template, digest, values, folder_name, files, manifest, modes, simulation)
 
 
+def build_bounded(template: TemplateSpec, given: dict[str, Any], *, digest: str | None = None) -> Pipeline:
+    """``build`` in a worker process with CPU, memory and time limits (``generator.sandbox_worker``): for
+    a server rendering what others chose (catalog templates, answers read from a repository)."""
+    from generator.sandbox_worker import run_bounded
+
+    return run_bounded(build, template, given, digest=digest)
+
+
 def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)

@@ -7,19 +7,21 @@ listed in ``PIPEFORGE_TEMPLATE_PATH`` (``os.pathsep``-separated, each a folder o
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator.errors import TemplateDefinitionError, TemplateNotFoundError
-from generator.yamlio import load_documents
+from generator.errors import ManifestError, TemplateDefinitionError, TemplateNotFoundError
+from generator.yamlio import SizeLimit, load_documents, load_json, read_text
 
 TEMPLATE_FILE = "template.yaml"
 COOKIECUTTER_FILE = "cookiecutter.json"
 TEMPLATE_PATH_ENV = "PIPEFORGE_TEMPLATE_PATH"
+#: The largest template.yaml or cookiecutter.json read (the built-in ones are under 8 KB).
+MAX_TEMPLATE_FILE_BYTES = 256 * 1024
+_TEMPLATE_SIZE = SizeLimit(MAX_TEMPLATE_FILE_BYTES, "MAX_TEMPLATE_FILE_BYTES")
 
 
 def builtin_templates_dir() -> Path:
@@ -109,19 +111,29 @@ def _fail(path: Path, message: str) -> TemplateDefinitionError:
     return TemplateDefinitionError(f"template at {path}: {message}")
 
 
+def _read_files(path: Path, meta_path: Path, cc_path: Path) -> tuple[dict[str, Any], Any]:
+    """template.yaml and cookiecutter.json, read within the limits (a template may come from anyone)."""
+    try:
+        docs = load_documents(read_text(meta_path, limit=_TEMPLATE_SIZE), file=TEMPLATE_FILE,
+                              limit=_TEMPLATE_SIZE)
+        meta = docs[0] if docs else None
+        if not isinstance(meta, dict):
+            raise _fail(path, f"{TEMPLATE_FILE} must be a mapping")
+        cookiecutter = load_json(read_text(cc_path, limit=_TEMPLATE_SIZE), file=COOKIECUTTER_FILE,
+                                 limit=_TEMPLATE_SIZE)
+    except ManifestError as exc:
+        raise _fail(path, exc.message.replace(str(path) + os.sep, "")) from None
+    except ValueError as exc:
+        raise _fail(path, f"{COOKIECUTTER_FILE} is not valid JSON: {exc}") from None
+    return meta, cookiecutter
+
+
 def load_template(path: Path) -> TemplateSpec:
     """Read and check a template folder; a broken template is a TemplateDefinitionError naming the file."""
     meta_path, cc_path = path / TEMPLATE_FILE, path / COOKIECUTTER_FILE
     if not meta_path.is_file() or not cc_path.is_file():
         raise _fail(path, f"a template folder needs both {TEMPLATE_FILE} and {COOKIECUTTER_FILE}")
-    docs = load_documents(meta_path.read_text(encoding="utf-8"), file=str(meta_path))
-    meta = docs[0] if docs else None
-    if not isinstance(meta, dict):
-        raise _fail(path, f"{TEMPLATE_FILE} must be a mapping")
-    try:
-        cookiecutter = json.loads(cc_path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise _fail(path, f"{COOKIECUTTER_FILE} is not valid JSON: {exc}") from None
+    meta, cookiecutter = _read_files(path, meta_path, cc_path)
     for key in ("name", "version", "summary", "parameters"):
         if key not in meta:
             raise _fail(path, f"{TEMPLATE_FILE} lacks '{key}'")

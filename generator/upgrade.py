@@ -20,14 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import PipeforgeError, UsageError
-from generator.safe_write import write_files
+from generator.errors import PipeforgeError, UsageError, echo
+from generator.safe_write import read_text, write_files
 from generator.scaffold import ANSWERS_FILE, Pipeline, _swap, build
 from generator.template_spec import TemplateSpec
-from generator.yamlio import read_documents
+from generator.yamlio import SizeLimit, read_documents
+
+#: The largest answers file read: it comes from the folder being upgraded, on a branch anyone may push to.
+MAX_ANSWERS_BYTES = 256 * 1024
+ANSWERS_SIZE = SizeLimit(MAX_ANSWERS_BYTES, "MAX_ANSWERS_BYTES")
+MAX_ANSWER_NAME_CHARS = 200
 
 #: (name, spec) -> (template, digest): where template versions come from (the catalog, or local folders).
 Resolver = Callable[[str, str], tuple[TemplateSpec, str | None]]
+#: How a template is rendered: ``scaffold.build``, or ``scaffold.build_bounded`` for untrusted answers.
+Builder = Callable[..., Pipeline]
 
 
 class UpgradeError(PipeforgeError):
@@ -54,7 +61,7 @@ class Answers:
         path = folder / ANSWERS_FILE
         if not path.is_file():
             raise UsageError(f"{folder}: no {ANSWERS_FILE}; only folders made by `pipeforge new` can be upgraded")
-        return cls.parse(read_documents(path), str(path))
+        return cls.parse(read_documents(path, limit=ANSWERS_SIZE), str(path))
 
     @classmethod
     def parse(cls, docs: list[Any], where: str) -> Answers:
@@ -62,6 +69,10 @@ class Answers:
         data = docs[0] if docs else None
         if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("template", "version")):
             raise UsageError(f"{where}: needs 'template' and 'version' (as `pipeforge new` writes them)")
+        for key in ("template", "version"):
+            if len(data[key]) > MAX_ANSWER_NAME_CHARS:
+                raise UsageError(f"{where}: '{key}' is {len(data[key]):,} characters ({echo(data[key])}); "
+                                 f"a template name or version has at most {MAX_ANSWER_NAME_CHARS}")
         parameters = data.get("parameters") or {}
         if not isinstance(parameters, dict):
             raise UsageError(f"{where}: 'parameters' must be a mapping")
@@ -111,13 +122,6 @@ class UpgradePlan:
             out.extend(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                             f"a/{prefix}{change.path}", f"b/{prefix}{change.path}"))
         return "".join(out)
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
 
 
 def _version_key(text: str) -> Any:
@@ -171,22 +175,22 @@ def _merge(base: str, ours: str, theirs: str) -> tuple[str, bool]:
 
 def plan(folder: Path, target_spec: str, resolve: Resolver) -> UpgradePlan:
     """What upgrading ``folder`` to ``target_spec`` would write, without writing it."""
-    return plan_from(folder, Answers.read(folder), lambda path: _read(folder / path), target_spec, resolve)
+    return plan_from(folder, Answers.read(folder), lambda path: read_text(folder, path), target_spec, resolve)
 
 
 def plan_from(folder: Path, answers: Answers, read: Callable[[str], str | None], target_spec: str,
-              resolve: Resolver) -> UpgradePlan:
+              resolve: Resolver, *, build_with: Builder = build) -> UpgradePlan:
     """The plan for files read through ``read`` (path relative to the folder -> text, None when absent):
-    a local folder, or a folder of a repository's tree."""
+    a local folder, or a folder of a repository's tree. ``build_with`` renders the two versions."""
     old_template, old_digest = resolve(answers.template, answers.version)
     new_template, new_digest = resolve(answers.template, target_spec or "latest")
     if _version_key(new_template.version) < _version_key(answers.version):
         raise DowngradeError(f"{folder} is at {answers.template} {answers.version}; {new_template.version} is older: "
                              "a downgrade is refused (render it afresh with `pipeforge new` if you mean it)",
                              current=answers.version, target=new_template.version)
-    old = build(old_template, answers.parameters, digest=old_digest)
+    old = build_with(old_template, answers.parameters, digest=old_digest)
     values, renamed, dropped, added = migrate_answers(answers.parameters, answers.version, new_template)
-    new: Pipeline = build(new_template, values, digest=new_digest)
+    new: Pipeline = build_with(new_template, values, digest=new_digest)
     result = UpgradePlan(folder, answers.template, answers.version, new_template.version, new.digest, {},
                          dropped=dropped, added=added, renamed=renamed)
     if answers.digest and old.digest != answers.digest:

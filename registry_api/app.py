@@ -12,7 +12,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from generator import __version__
+from generator import __version__, sandbox_worker
 from registry_api import problems
 from registry_api.mcp import McpMount
 from registry_api.middleware import Metrics, RequestMetrics, SizeLimit
@@ -76,11 +76,13 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
         workers = Workers(registry, count=settings.pr_workers)
         workers.start()
+        await anyio.to_thread.run_sync(sandbox_worker.warm_up)  # renders and MCP tools run in these processes
         try:
             async with mcp.running():
                 yield
         finally:
             await anyio.to_thread.run_sync(workers.stop)
+            await anyio.to_thread.run_sync(sandbox_worker.shutdown)
             registry.close()
             registry = None
 

@@ -92,4 +92,5 @@ async def read_access(registry: RegistryDep, request: Request) -> Principal | No
 
 
 PublisherDep = Annotated[Principal, Depends(require("publish"))]
+AdminDep = Annotated[Principal, Depends(require("admin"))]
 ReaderDep = Annotated[Principal | None, Depends(read_access)]

@@ -20,7 +20,13 @@ from catalog.errors import (
     VersionConflictError,
 )
 from catalog.semver import InvalidVersionError
-from generator.errors import InvalidParametersError, PipeforgeError, TemplateDefinitionError
+from generator.errors import (
+    BudgetExceeded,
+    InvalidParametersError,
+    PipeforgeError,
+    TemplateDefinitionError,
+    YamlLimitError,
+)
 
 PROBLEM_TYPE = "application/problem+json"
 TYPE_BASE = "https://pipeforge.dev/problems/"
@@ -29,6 +35,8 @@ log = logging.getLogger("pipeforge.registry")
 # (error class, status, type slug, title); the first match wins, so subclasses come first.
 _MAPPING: tuple[tuple[type[PipeforgeError], int, str, str], ...] = (
     (InvalidParametersError, 422, "invalid-parameters", "Invalid parameters"),
+    (BudgetExceeded, 422, "budget-exceeded", "The work exceeded its budget"),
+    (YamlLimitError, 422, "input-limit", "The input is beyond a reading limit"),
     (HostileBundleError, 422, "refused-bundle", "Bundle refused"),
     (LintFailedError, 422, "lint-failed", "The template renders with lint errors"),
     (TemplateDefinitionError, 422, "invalid-template", "The template is invalid"),
@@ -73,6 +81,8 @@ def _extras(exc: PipeforgeError) -> dict[str, Any]:
         return {"errors": [{"field": p.field, "value": _jsonable(p.value), "rule": p.rule} for p in exc.problems]}
     if isinstance(exc, HostileBundleError):
         return {"errors": [{"rule": p} for p in exc.problems]}
+    if isinstance(exc, BudgetExceeded):
+        return {"budget": exc.budget}
     return {}
 
 
@@ -133,6 +143,13 @@ def install(app: FastAPI) -> None:
         return problem(exc.status_code, "http-error", title, str(exc.detail), instance=request.url.path,
                        headers=headers)
 
+    async def on_exhausted(request: Request, exc: Exception) -> JSONResponse:
+        # A last resort: the reading limits (generator.yamlio) are meant to refuse such input first.
+        log.warning("%s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return problem(422, "input-limit", "The input is beyond a reading limit",
+                       f"the input is too deeply nested or too large to process ({type(exc).__name__})",
+                       instance=request.url.path)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem(500, "internal", "Internal error", "the registry failed unexpectedly; the error is logged",
@@ -142,4 +159,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RecursionError, on_exhausted)
+    app.add_exception_handler(MemoryError, on_exhausted)
     app.add_exception_handler(Exception, on_unexpected)

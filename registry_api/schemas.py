@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from generator.shapes import FailureModeRow, LintFinding
+from generator.yamlio import MAX_YAML_DEPTH, json_depth
 
 NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
@@ -77,6 +78,13 @@ class RenderRequest(BaseModel):
                                 description="exact version or spec (^1.2, ~1.2.3, >=1,<2); default latest")
     parameters: dict[str, Any] = Field(default_factory=dict, description="parameters; missing ones take defaults")
 
+    @field_validator("parameters")
+    @classmethod
+    def _bounded_depth(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if json_depth(value) > MAX_YAML_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)")
+        return value
+
 
 class MatrixScenario(BaseModel):
     scenario: str
@@ -120,6 +128,25 @@ class YankRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=1000, description="why; users of the version see it")
 
 
+class RemoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, description="why; recorded with the version number")
+
+
+class RemovedPublic(BaseModel):
+    """A removed version: what it was and who removed it, when and why. Its number is never reused."""
+
+    name: str
+    version: str
+    digest: str
+    publisher: str
+    published_at: str
+    reason: str
+    removed_by: str
+    removed_at: str
+
+
 class ChangeResult(BaseModel):
     changed: bool
     version: VersionPublic
@@ -134,6 +161,8 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
+    budget: str | None = Field(default=None, description="for budget-exceeded: the limit the work ran into "
+                               "(render-seconds, render-output, render-size, worker-seconds, ...)")
 
 
 class Health(BaseModel):

@@ -220,10 +220,11 @@ def _empty_catalog(url: str) -> None:
     from sqlalchemy import delete
 
     from catalog.db import open_catalog
-    from catalog.models import Bundle, TemplateVersion
+    from catalog.models import Bundle, RemovedVersion, TemplateVersion
 
     catalog = open_catalog(url)
     with catalog.engine.begin() as connection:
+        connection.execute(delete(RemovedVersion))
         connection.execute(delete(TemplateVersion))
         connection.execute(delete(Bundle))
 

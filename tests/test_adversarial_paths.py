@@ -81,7 +81,8 @@ def _nothing_escapes(live: Live) -> Iterator[None]:
     before = {p.name for p in temp.iterdir()}
     pushes = live.git.receive_packs()
     yield
-    assert {p.name for p in temp.iterdir() if "escaped" in p.name or "pwn" in p.name} - before == set()
+    planted = {p.name for p in temp.iterdir() if any(mark in p.name for mark in ("escaped", "pwn", "absolute"))}
+    assert planted - before == set()
     assert live.git.receive_packs() == pushes
     live.assert_healthy()
 

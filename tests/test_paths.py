@@ -18,10 +18,10 @@ from catalog.safety import bundle_problems
 from generator.errors import InvalidParametersError, TemplateDefinitionError, UsageError
 from generator.gitops.branch import target_path
 from generator.paths import clean_relative, path_problem, same_name_key, tree_problems
-from generator.safe_write import write_files
+from generator.safe_write import read_text, write_files
 from generator.scaffold import build, write
 from generator.template_spec import TemplateSpec, load_template
-from generator.upgrade import UpgradePlan, apply
+from generator.upgrade import UpgradePlan, apply, plan
 from tests.hostile import CONTROL, ESCAPES, path_template, tree_snapshot
 
 PLAIN = ("workflowtemplate.yaml", "README.md", "notes/today.txt", "a/b/c/d.yaml", ".pipeforge-answers.yaml",
@@ -169,6 +169,22 @@ def test_an_upgrade_replaces_a_link_in_the_folder_instead_of_writing_through_it(
     assert not (folder / "notes.txt").is_symlink() and (folder / "notes.txt").read_text() == "new notes\n"
     assert (folder / "kustomization.yaml").stat().st_mode & 0o777 == 0o750, "an upgraded file keeps its mode"
     assert not (folder / "README.md").exists()
+
+
+def test_upgrade_refuses_to_read_a_pipeline_file_through_a_link(tmp_path: Path) -> None:
+    template = load_template(path_template(tmp_path, name="notes"))
+    folder = write(build(template, {}), tmp_path / "out")
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE KEY\n")
+    (folder / "README.md").unlink()
+    (folder / "README.md").symlink_to(secret)  # a checked-out repository may carry such a link
+    with pytest.raises(UsageError, match="symbolic link"):
+        plan(folder, "1.0.0", lambda _name, _spec: (template, None))
+    (folder / "README.md").unlink()
+    (folder / "README.md").mkdir()
+    with pytest.raises(UsageError, match="is a folder"):
+        plan(folder, "1.0.0", lambda _name, _spec: (template, None))
+    assert read_text(folder, "absent.txt") is None
 
 
 # --- The PR's PATH. -----------------------------------------------------------------------------------------

@@ -3,10 +3,14 @@ segment, and git never following a redirect away from the server it was given.""
 
 from __future__ import annotations
 
+import os
 import posixpath
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -166,3 +170,14 @@ def test_an_entry_naming_a_whole_server_allows_its_repositories_only() -> None:
     assert not allowed("https://git.example.com.evil/x.git", ["https://git.example.com/"])
     with pytest.raises(UsageError, match="names no repository path"):
         check_url("https://git.example.com/")
+
+
+def test_serve_with_a_malformed_allowlist_entry_exits_2_naming_it(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+           "PIPEFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+           "PIPEFORGE_PR_ALLOWED_REPOS": "https://git.example.com/ok/ https://git.example.com/team/%2e%2e/"}
+    done = subprocess.run([sys.executable, "-m", "generator", "serve", "--port", "1"], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "PIPEFORGE_PR_ALLOWED_REPOS entry 'https://git.example.com/team/%2e%2e/'" in done.stderr
+    assert "percent-encodes a dot" in done.stderr

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import UsageError
+from generator.errors import UsageError, YamlLimitError
 from generator.gitops.branch import (
     Author,
     BranchResult,
@@ -28,6 +28,7 @@ from generator.gitops.git import Credentials, RemoteError
 from generator.lint import lint_text
 from generator.rules import ERROR, INFO, WARNING
 from generator.scaffold import MANIFEST_FILE, Pipeline
+from generator.yamlio import load_json
 
 if TYPE_CHECKING:  # httpx and the forges load only when a forge is asked for
     import httpx
@@ -102,7 +103,10 @@ def read_metadata(text: str) -> dict[str, Any] | None:
     end = text.find(BLOCK_END, start + len(BLOCK_START)) if start >= 0 else -1
     if end < 0:
         return None
-    value = json.loads(text[start + len(BLOCK_START):end])
+    try:
+        value = load_json(text[start + len(BLOCK_START):end], file="pull request body")
+    except YamlLimitError:
+        return None  # not a block this module wrote
     return value if isinstance(value, dict) else None
 
 

@@ -35,8 +35,8 @@ from generator.gitops.git import Credentials, check_url
 from generator.gitops.mirror import Mirror
 from generator.gitops.pull_request import PROVIDERS, PullRequest, Review, hidden_block, lint_counts
 from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE
-from generator.upgrade import Answers, DowngradeError, Resolver, UpgradePlan, plan_from
-from generator.yamlio import load_documents
+from generator.upgrade import ANSWERS_SIZE, Answers, Builder, DowngradeError, Resolver, UpgradePlan, plan_from
+from generator.yamlio import check_size, load_documents
 
 if TYPE_CHECKING:
     import httpx
@@ -91,16 +91,18 @@ def open_upgrade_pull_request(*, repo: str, path: str, to: str, resolve: Resolve
                               provider: str = "none", author: Author | None = None,
                               credentials: Credentials | None = None, cache: Path | None = None,
                               api_url: str | None = None, transport: httpx.BaseTransport | None = None,
-                              history: History | None = None) -> UpgradeOutcome:
+                              history: History | None = None, build_with: Builder | None = None) -> UpgradeOutcome:
     """Upgrade the pipeline at PATH of ``repo``'s ``base`` to ``to`` (a version spec) on its stable branch,
-    and with a forge open or update the branch's pull request. See the module."""
+    and with a forge open or update the branch's pull request. See the module. ``build_with`` renders the
+    template versions (a server passes ``scaffold.build_bounded``: the answers come from the repository)."""
     if provider not in PROVIDERS:
         raise UsageError(f"--provider {provider}: this build supports {', '.join(PROVIDERS)}")
     url, folder = check_url(repo), target_path(path)
     with target_locked(repo=url, path=folder, cache=cache), Review.of(
             provider, repo=url, branch=branch_name(folder), base=base, credentials=credentials, api_url=api_url,
             transport=transport) as review:
-        proposal = _Proposal(Mirror(url, credentials, root=cache), folder, base, to or "latest", resolve, review)
+        proposal = _Proposal(Mirror(url, credentials, root=cache), folder, base, to or "latest", resolve, review,
+                             build_with)
         branch = publish_content(proposal.content, repo=url, path=folder, base=base, author=author,
                                  credentials=credentials, cache=cache, lock=False)
         outcome = proposal.outcome(branch)
@@ -120,8 +122,9 @@ class _Proposal:
     """The upgrade of one folder, planned again on each base commit the branch writer fetches."""
 
     def __init__(self, mirror: Mirror, folder: str, base: str, to: str, resolve: Resolver,
-                 review: Review | None) -> None:
+                 review: Review | None, build_with: Builder | None = None) -> None:
         self.mirror, self.folder, self.base, self.to, self.resolve = mirror, folder, base, to, resolve
+        self.build_with = build_with
         self.review = review
         self.declined = False
         self.answers: Answers | None = None
@@ -139,6 +142,9 @@ class _Proposal:
             sha = blobs.get(name)
             if sha is None:
                 return None
+            if name == ANSWERS_FILE:  # anyone who can push may plant it: its size is checked before it is read
+                check_size(int(self.mirror.git.out("cat-file", "-s", sha)), file=f"{self.folder}/{name}",
+                           limit=ANSWERS_SIZE)
             data = self.mirror.git.blob(sha)
             try:
                 return data.decode("utf-8")
@@ -151,11 +157,12 @@ class _Proposal:
             raise UsageError(f"{self.folder} on {self.base} holds no pipeline made by pipeforge (no {ANSWERS_FILE}); "
                              "deliver it first with `pipeforge pr TEMPLATE --path ...`")
         where = f"{self.folder}/{ANSWERS_FILE} on {self.base}"
-        self.answers = Answers.parse(load_documents(answers_text, file=where), where)
+        self.answers = Answers.parse(load_documents(answers_text, file=where, limit=ANSWERS_SIZE), where)
         self.before_manifest = read(MANIFEST_FILE)
         self.plan, self.notes = None, []
         try:
-            plan = plan_from(Path(self.folder), self.answers, read, self.to, self._resolve)
+            plan = plan_from(Path(self.folder), self.answers, read, self.to, self._resolve,
+                             **({"build_with": self.build_with} if self.build_with else {}))
         except DowngradeError as exc:
             self.target = (exc.target, "")
             self.notes.append(f"{self.folder} is at {self.answers.version}, newer than {exc.target}: "

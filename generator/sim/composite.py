@@ -17,7 +17,6 @@ queue, never through recursion.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,11 +31,13 @@ from generator.depends import (
     ordered_operands,
     parse_depends,
 )
+from generator.errors import ManifestError
 from generator.model import Task, Template, WorkflowSpec
 from generator.sim.engine import COMPLETED, Call, Done, Engine, SimNode
 from generator.sim.expr import ExpressionError, evaluate_expr, evaluate_when, truth
 from generator.sim.values import Scope, item_node_name, item_values, to_int
 from generator.sim.variables import call_task
+from generator.yamlio import load_json
 
 NodeDone = Callable[[SimNode], None]
 FAILING = ("Failed", "Error")
@@ -171,8 +172,8 @@ def _items(engine: Engine, task: Task, scope: Scope) -> list[Any] | str | None:
     if task.with_param is not None:
         value = engine.subst(task.with_param, scope)
         try:
-            items = json.loads(value)
-        except ValueError:
+            items = load_json(value, file=f"withParam of {task.name}")
+        except (ValueError, ManifestError):  # malformed, or beyond the reading limits
             engine.assume(f"withParam {task.with_param!r} of {task.name} is not known offline: simulated as one item")
             return [value]
         return items if isinstance(items, list) else f"withParam of {task.name} is not a JSON list: {value}"

@@ -1,4 +1,4 @@
-"""``/api/v1/templates``: browse the catalog, fetch bundles, publish, yank and unyank."""
+"""``/api/v1/templates``: browse the catalog, fetch bundles, publish, yank, unyank and remove."""
 
 from __future__ import annotations
 
@@ -8,9 +8,18 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Request, Response
 
 from catalog.semver import parse_version
-from registry_api.deps import PublisherDep, ReaderDep, RegistryDep, read_access
+from registry_api.deps import AdminDep, PublisherDep, ReaderDep, RegistryDep, read_access
 from registry_api.problems import PROBLEM_RESPONSES
-from registry_api.schemas import NAME, ChangeResult, TemplateDetail, TemplatePage, VersionPublic, YankRequest
+from registry_api.schemas import (
+    NAME,
+    ChangeResult,
+    RemovedPublic,
+    RemoveRequest,
+    TemplateDetail,
+    TemplatePage,
+    VersionPublic,
+    YankRequest,
+)
 from registry_api.services import catalog_ops
 from registry_api.services.index import MAX_PAGE, listing_query
 from registry_api.services.registry import Registry
@@ -108,3 +117,12 @@ def unyank(name: Name, version: VersionText, registry: RegistryDep, _principal: 
     """Make a yanked version resolvable by ranges again. Scope `publish`."""
     row, changed = catalog_ops.set_yanked(registry, name=name, version=version, yanked=False, reason=None)
     return {"changed": changed, "version": row}
+
+
+@router.post("/{name}/versions/{version}/remove", response_model=RemovedPublic, responses=PROBLEM_RESPONSES)
+def remove(name: Name, version: VersionText, body: RemoveRequest, registry: RegistryDep,
+           principal: AdminDep) -> dict[str, Any]:
+    """Delete a version whose content harms the catalog (its bundle too, unless shared); who, when and
+    why are recorded and the number is never published again. Scope `admin`."""
+    return catalog_ops.remove_version(registry, name=name, version=version, reason=body.reason,
+                                      removed_by=principal.name)

@@ -9,7 +9,7 @@ from catalog import service
 from catalog.db import Catalog, reporting
 from catalog.models import TemplateVersion
 from catalog.publication import prepare
-from catalog.service import describe
+from catalog.service import describe, iso
 from registry_api.services.registry import Registry
 
 
@@ -47,6 +47,11 @@ def bundle(catalog: Catalog, *, name: str, version: str) -> tuple[str, bytes]:
         return row.digest, service.bundle_bytes(session, digest=row.digest)
 
 
+#: Wall clock of a publish's checks: unpacking, the render of the defaults, lint, the fault matrix and the
+#: renders at the edges of the parameters (``generator.boundaries.CHECK_SECONDS`` of those).
+PUBLISH_SECONDS = 30.0
+
+
 def _exact(version: str) -> str:
     from catalog.semver import parse_version
 
@@ -54,10 +59,12 @@ def _exact(version: str) -> str:
 
 
 def publish_bundle(registry: Registry, *, name: str, data: bytes, publisher: str) -> tuple[dict[str, Any], bool]:
-    """Check (as untrusted input), render, lint and record an uploaded bundle; nothing of it runs."""
+    """Check (as untrusted input), render, lint and record an uploaded bundle; nothing of it runs. The checks
+    run in a worker process, with the publish budget (PUBLISH_SECONDS)."""
     from generator.errors import UsageError
+    from generator.sandbox_worker import run_bounded
 
-    publication = prepare(data, source="the uploaded bundle")
+    publication = run_bounded(prepare, data, source="the uploaded bundle", timeout=PUBLISH_SECONDS)
     if publication.name != name:
         raise UsageError(
             f"the bundle's template.yaml names the template '{publication.name}', but it was sent to "
@@ -81,6 +88,17 @@ def set_yanked(registry: Registry, *, name: str, version: str, yanked: bool,
     if changed:
         registry.changed()
     return shown, changed
+
+
+def remove_version(registry: Registry, *, name: str, version: str, reason: str, removed_by: str) -> dict[str, Any]:
+    catalog = registry.catalog
+    with reporting(catalog.engine.url), catalog.session() as session:
+        gone = service.remove_version(session, reference=f"{name}@{version}", reason=reason, removed_by=removed_by)
+        shown = {"name": gone.name, "version": gone.version, "digest": gone.digest, "publisher": gone.publisher,
+                 "published_at": iso(gone.published_at), "reason": gone.reason, "removed_by": gone.removed_by,
+                 "removed_at": iso(gone.removed_at)}
+    registry.changed()
+    return shown
 
 
 def ready(catalog: Catalog) -> None:

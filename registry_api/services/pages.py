@@ -7,7 +7,7 @@ from typing import Any
 
 from catalog.errors import NotInCatalogError
 from catalog.semver import InvalidVersionError
-from generator.errors import InvalidParametersError, TemplateDefinitionError
+from generator.errors import BudgetExceeded, InvalidParametersError, TemplateDefinitionError
 from registry_api.services import catalog_ops, render, rollouts
 from registry_api.services.registry import Registry
 
@@ -70,12 +70,12 @@ def template_page(registry: Registry, *, name: str, version: str | None, given: 
     try:
         rendered = render.render(registry.catalog, registry.templates, name=name, version=version, parameters=given)
         preview = rendered.public()
-        schema, values = rendered.row.parameters, rendered.pipeline.values
+        schema, values = rendered.row.parameters, rendered.values
     except InvalidParametersError as exc:
         errors = {p.field: p.rule for p in exc.problems}
         problem = exc.message
         schema, values = _schema_of(registry, name, version, detail), dict(given)
-    except (NotInCatalogError, InvalidVersionError, TemplateDefinitionError) as exc:
+    except (NotInCatalogError, InvalidVersionError, TemplateDefinitionError, BudgetExceeded) as exc:
         problem = exc.message
         schema, values = detail["parameters"], dict(given)
     chosen = preview["version"] if preview else (version or detail["latest"])

@@ -128,16 +128,19 @@ def run_job(registry: Registry, request: dict[str, Any], kind: str = jobs.RENDER
     api_url = registry.settings.api_url_for(repo)
     if kind == jobs.UPGRADE:
         from generator.gitops.upgrade_pr import open_upgrade_pull_request
+        from generator.scaffold import build_bounded
 
         upgraded = open_upgrade_pull_request(repo=repo, path=request["path"], to=request["to"],
                                              resolve=catalog_resolver(registry), base=request["base"],
                                              provider=request["provider"], credentials=credentials,
-                                             api_url=api_url, history=catalog_history(registry))
+                                             api_url=api_url, history=catalog_history(registry),
+                                             build_with=build_bounded)
         return upgraded.as_dict()
     from generator.gitops.pull_request import open_pull_request
 
     rendered = render_version(registry.catalog, registry.templates, name=request["template"],
-                              version=request["resolved"], parameters=request["parameters"])
+                              version=request["resolved"], parameters=request["parameters"], keep_pipeline=True)
+    assert rendered.pipeline is not None  # asked for
     outcome = open_pull_request(rendered.pipeline, repo=repo, path=request["path"], base=request["base"],
                                 provider=request["provider"], credentials=credentials, api_url=api_url)
     return {**outcome.as_dict(), "digest": rendered.row.digest}

@@ -3,7 +3,9 @@ given parameters in memory, lint it, and describe how it fails. No side effects.
 
 The stored bundle is the source of truth: it is checked against its digest and the bundle rules and
 unpacked into a private folder once per digest (a digest's content never changes), then rendered in
-Jinja's sandbox. Templates are data: nothing in a bundle runs as code on the server.
+Jinja's sandbox. Templates are data: nothing in a bundle runs as code on the server. The render, its lint
+and its fault matrix run in a worker process (``generator.sandbox_worker.run_bounded``), so a template
+planted to be expensive costs its budget and a 422, never the event loop or the other requests.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from catalog.db import Catalog, reporting
 from catalog.models import TemplateVersion
 from catalog.publication import load_unpacked
 from catalog.safety import unpacked
+from generator.sandbox_worker import run_bounded
 from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE, Pipeline, build
 from generator.template_spec import TemplateSpec
 from registry_api.services.dag import dag_svg
@@ -67,28 +70,41 @@ class TemplateCache:
 @dataclass(frozen=True)
 class Rendered:
     row: TemplateVersion
-    pipeline: Pipeline
-    findings: list[dict[str, Any]]
+    body: dict[str, Any]  # everything about the render itself (see ``preview``)
+    pipeline: Pipeline | None = None  # only when asked for (a pull request writes its files)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(self.body["parameters"])
 
     def public(self) -> dict[str, Any]:
-        counts = {s: sum(1 for f in self.findings if f["severity"] == s) for s in ("error", "warning", "info")}
-        return {
-            "template": self.row.name,
-            "version": self.row.version,
-            "digest": self.row.digest,
-            "yanked": self.row.yanked,
-            "yank_reason": self.row.yank_reason,
-            "parameters": self.pipeline.values,
-            "folder": self.pipeline.folder_name,
-            "manifest_file": MANIFEST_FILE,
-            "files": dict(sorted(self.pipeline.files.items())),
-            "lint": {"errors": counts["error"], "warnings": counts["warning"], "infos": counts["info"],
-                     "findings": self.findings},
-            "failure_modes": [m.as_dict() for m in self.pipeline.modes],
-            "failure_modes_markdown": self.pipeline.table,
-            "dag_svg": dag_svg(self.pipeline.manifest),
-            "fault_matrix": fault_matrix_verdict(self.pipeline),
-        }
+        return {"template": self.row.name, "version": self.row.version, "digest": self.row.digest,
+                "yanked": self.row.yanked, "yank_reason": self.row.yank_reason, **self.body}
+
+
+def describe(pipeline: Pipeline, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The render's part of the answer to ``POST /api/v1/render``: files, lint, failure modes, the graph."""
+    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in ("error", "warning", "info")}
+    return {
+        "parameters": pipeline.values,
+        "folder": pipeline.folder_name,
+        "manifest_file": MANIFEST_FILE,
+        "files": dict(sorted(pipeline.files.items())),
+        "lint": {"errors": counts["error"], "warnings": counts["warning"], "infos": counts["info"],
+                 "findings": findings},
+        "failure_modes": [m.as_dict() for m in pipeline.modes],
+        "failure_modes_markdown": pipeline.table,
+        "dag_svg": dag_svg(pipeline.manifest),
+        "fault_matrix": fault_matrix_verdict(pipeline),
+    }
+
+
+def preview(template: TemplateSpec, parameters: dict[str, Any], digest: str,
+            keep_pipeline: bool = False) -> tuple[dict[str, Any], Pipeline | None]:
+    """Runs in a worker process: build, lint and describe; the pipeline itself only when asked for (it is
+    larger to send back than the description)."""
+    pipeline = build(template, parameters, digest=digest)
+    return describe(pipeline, _lint(pipeline)), pipeline if keep_pipeline else None
 
 
 def fault_matrix_verdict(pipeline: Pipeline) -> dict[str, Any] | None:
@@ -114,11 +130,12 @@ def _lint(pipeline: Pipeline) -> list[dict[str, Any]]:
 
 
 def render(catalog: Catalog, cache: TemplateCache, *, name: str, version: str | None,
-           parameters: dict[str, Any]) -> Rendered:
-    """Render NAME at VERSION (exact, a range, or latest when None) with ``parameters``; raises
-    InvalidParametersError naming every bad parameter."""
+           parameters: dict[str, Any], keep_pipeline: bool = False) -> Rendered:
+    """Render NAME at VERSION (exact, a range, or latest when None) with ``parameters``, in a worker
+    process; raises InvalidParametersError naming every bad parameter, BudgetExceeded for a render that
+    costs more than its budget."""
     with reporting(catalog.engine.url), catalog.session() as session:
         row = service.resolve(session, name=name, spec=version or "latest")
     template = cache.get(catalog, row)
-    pipeline = build(template, parameters, digest=row.digest)
-    return Rendered(row, pipeline, _lint(pipeline))
+    body, pipeline = run_bounded(preview, template, parameters, row.digest, keep_pipeline)
+    return Rendered(row, body, pipeline)
