@@ -137,3 +137,14 @@ def test_an_unreadable_max_wait_is_a_usage_error_naming_the_variable(text: str) 
     with pytest.raises(UsageError, match=f"PIPEFORGE_FORGE_MAX_WAIT={text!r}: expected a number of seconds"):
         max_wait({"PIPEFORGE_FORGE_MAX_WAIT": text})
     assert max_wait({}) == 60 and max_wait({"PIPEFORGE_FORGE_MAX_WAIT": " 0 "}) == 0
+
+
+def test_a_limit_that_lifts_at_once_but_comes_back_is_not_waited_forever(git_server: GitServer,
+                                                                         git_token: str) -> None:
+    with serving_forge(FakeForge(DIALECTS["gitlab"], git_token, git_server.bare)) as fake:
+        fake.limit_next = [(429, {"Retry-After": "0"})] * 12
+        waits: list[float] = []
+        with closing(forge_for(fake, git_server, waits, max_wait=60)) as forge, \
+                pytest.raises(RemoteError, match=r"rate-limited by gitlab until .* after 10 waits already"):
+            forge.find(BRANCH, "main")
+        assert len(waits) == 9 and len(fake.requests) == 10

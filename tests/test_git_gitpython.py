@@ -94,3 +94,17 @@ def test_git_missing_from_path_is_named_without_a_traceback(git_server: GitServe
     out = io.StringIO()
     assert main(["pr", TEMPLATE, "--repo", git_server.repo_url, "--path", TARGET, "--json"], out=out) == 0
     assert json.loads(out.getvalue())["changed"] is True
+
+
+@pytest.mark.parametrize(("stderr", "says"), [
+    ("fatal: unable to access 'http://127.0.0.1:40389/a.git/': Failed to connect to 127.0.0.1 port 40389 after "
+     "0 ms: Couldn't connect to server", "cannot be reached"),
+    ("fatal: unable to access 'http://127.0.0.1:8080/a.git/': The requested URL returned error: 403",
+     "refused the credentials"),
+    ("remote: HTTP Basic: Access denied\nfatal: Authentication failed for 'https://git.example/a.git/'",
+     "refused the credentials"),
+])
+def test_git_messages_are_explained_by_what_happened_not_by_digits_of_a_port(stderr: str, says: str) -> None:
+    from generator.gitops.git import explain
+
+    assert says in explain(stderr)

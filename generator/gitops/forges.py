@@ -2,8 +2,11 @@
 
 Each provider speaks its forge's REST API through httpx. Never a duplicate: the open request for the branch
 is looked up first, and a create answered "one exists already" (GitHub 422, GitLab and Gitea 409) returns
-None so the caller looks again. Server errors (5xx) and cut connections are retried a few times; 401/403
-name the token's variable, never its value.
+None so the caller looks again. Retries go through tenacity: a rate limit (``generator.gitops.ratelimit``)
+is waited out within ``PIPEFORGE_FORGE_MAX_WAIT`` seconds and the call made again, else the error names the
+wait; server errors (5xx) and cut connections are retried a few times for idempotent calls, while a create
+that may have arrived is reported to the caller (:class:`MaybeCreated`), which asks the forge before creating
+again. 401/403 name the token's variable, never its value.
 """
 
 from __future__ import annotations
@@ -114,8 +117,9 @@ class Forge:
             wait=self._wait, sleep=self.sleep, reraise=True)
         try:
             response: httpx.Response = retrying(self._once, method, path, **kwargs)
-        except _RateLimited as exc:
-            raise self._limit_error(exc.limit, method, path) from None
+        except _RateLimited as exc:  # limits that lift at once, again and again
+            raise RemoteError(f"{exc.limit.describe(self.label)} after {_RATE_ATTEMPTS} waits already; retry later "
+                              f"({method} {path})") from None
         except _Transient as exc:
             if method == "POST":
                 raise MaybeCreated(f"{self.label} POST {path} failed ({exc.problem})") from None

@@ -29,6 +29,8 @@ _DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"
             "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CONFIG", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_TERMINAL_PROMPT",
             "GIT_TRACE", "GIT_CURL_VERBOSE", "GIT_REDACT", "GIT_AUTHOR_", "GIT_COMMITTER_", "GIT_PROTOCOL",
             "GIT_QUARANTINE_PATH")
+#: git's "The requested URL returned error: 403" (a status, not digits of a port such as 127.0.0.1:40389)
+_REFUSED = re.compile(r"(returned error|http)[: ]+40[13]\b")
 _AUTH_HEADER = re.compile(r"(authorization:\s*\w+\s+)\S+", re.IGNORECASE)
 
 
@@ -230,8 +232,7 @@ def explain(stderr: str) -> str:
     """git's own message, with what to do for the failures people meet most."""
     text = " ".join(line.strip() for line in stderr.strip().splitlines() if line.strip()) or "no message"
     lowered = text.lower()
-    if "could not read username" in lowered or "authentication failed" in lowered or " 401" in lowered \
-            or "403" in lowered:
+    if "could not read username" in lowered or "authentication failed" in lowered or _REFUSED.search(lowered):
         return f"{text} (the server refused the credentials: check {TOKEN_ENV} and its rights on the repository)"
     if any(sign in lowered for sign in ("couldn't connect to server", "could not resolve host", "connection refused",
                                         "connection timed out", "operation timed out")):
