@@ -15,6 +15,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,12 +151,12 @@ class Git:
         data = input.encode() if isinstance(input, str) else input
         command = GitCommand(self.git_dir if self.git_dir.is_dir() else None)
         try:
-            with tempfile.TemporaryFile() as stdin:  # GitPython takes a file, not bytes, as a call's input
-                if data:
+            with tempfile.TemporaryFile() if data else nullcontext() as stdin:  # GitPython reads input from a file
+                if stdin is not None and data:
                     stdin.write(data)
                     stdin.seek(0)
                 status, out, err = command.execute(
-                    ["git", *args], istream=stdin if data else None, with_extended_output=True,
+                    ["git", *args], istream=stdin, with_extended_output=True,
                     with_exceptions=False, stdout_as_string=False, strip_newline_in_stdout=False,
                     env=self.call_environment(env))
         except GitCommandNotFound:
