@@ -148,3 +148,19 @@ def test_a_limit_that_lifts_at_once_but_comes_back_is_not_waited_forever(git_ser
                 pytest.raises(RemoteError, match=r"rate-limited by gitlab until .* after 10 waits already"):
             forge.find(BRANCH, "main")
         assert len(waits) == 9 and len(fake.requests) == 10
+
+
+@pytest.mark.parametrize("provider", sorted(DIALECTS))
+def test_a_create_answered_5xx_is_not_sent_again_blindly(provider: str, git_server: GitServer,
+                                                          git_token: str) -> None:
+    from generator.gitops.forges import MaybeCreated
+
+    with serving_forge(FakeForge(DIALECTS[provider], git_token, git_server.bare)) as fake:
+        fake.fail_next = [502, 502, 502]
+        with closing(forge_for(fake, git_server, [], max_wait=60)) as forge, pytest.raises(MaybeCreated):
+            forge.create(BRANCH, "main", "title", "body")
+        assert [method for method, _, _ in fake.requests] == ["POST"]  # once: the caller asks before again
+        fake.fail_next = [503]
+        with closing(forge_for(fake, git_server, [], max_wait=60)) as forge:
+            assert forge.find(BRANCH, "main") is None  # a listing is retried
+        assert [method for method, _, _ in fake.requests] == ["POST", "GET", "GET"]
