@@ -108,3 +108,17 @@ def test_git_messages_are_explained_by_what_happened_not_by_digits_of_a_port(std
     from generator.gitops.git import explain
 
     assert says in explain(stderr)
+
+
+def test_a_fresh_process_without_git_says_so(git_server: GitServer, tmp_path: Path) -> None:
+    """GitPython refuses to import when it finds no git: that is the same clear error, exit 2."""
+    import subprocess
+    import sys
+
+    (tmp_path / "no-git").mkdir()
+    done = subprocess.run([sys.executable, "-m", "generator", "pr", TEMPLATE, "--repo", git_server.repo_url,
+                           "--path", TARGET], env={"PATH": str(tmp_path / "no-git"), "HOME": str(tmp_path),
+                                                   "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "git is not installed (or not on PATH)" in done.stderr and "Traceback" not in done.stderr

@@ -145,6 +145,7 @@ class Git:
                 env: Mapping[str, str] | None = None) -> tuple[int, bytes, str]:
         """``git ARGS`` through GitPython: (status, stdout as bytes, stderr scrubbed). GitPython's own errors
         (git missing, a failed start) become pipeforge errors with scrubbed messages."""
+        _require_gitpython()
         from git.cmd import Git as GitCommand
         from git.exc import GitCommandNotFound, GitError
 
@@ -160,8 +161,7 @@ class Git:
                     with_exceptions=False, stdout_as_string=False, strip_newline_in_stdout=False,
                     env=self.call_environment(env))
         except GitCommandNotFound:
-            raise PipeforgeError("git is not installed (or not on PATH): pipeforge pr needs the git command; "
-                                 "on Debian, apt-get install git") from None
+            raise PipeforgeError(_NO_GIT) from None
         except GitError as exc:
             raise self.failure(args[0], scrub(str(exc), self.secrets())) from None
         return int(status), bytes(out or b""), scrub(_text(err), self.secrets())
@@ -169,6 +169,7 @@ class Git:
     def init_bare(self, settings: dict[tuple[str, str], str]) -> None:
         """Create ``git_dir`` as a bare repository (GitPython's ``Repo.init``) with ``settings`` in its config:
         (section, option) -> value."""
+        _require_gitpython()
         from git import GitConfigParser, Repo
         from git.exc import GitCommandError, GitError
 
@@ -215,6 +216,17 @@ class Git:
 
     def failure(self, command: str, stderr: str) -> RemoteError:
         return RemoteError(f"git {command} failed: {explain(stderr)}")
+
+
+_NO_GIT = "git is not installed (or not on PATH): pipeforge pr needs the git command; on Debian, apt-get install git"
+
+
+def _require_gitpython() -> None:
+    """Import GitPython, which refuses to load (ImportError) when it finds no git to run."""
+    try:
+        import git  # noqa: F401
+    except ImportError:
+        raise PipeforgeError(_NO_GIT) from None
 
 
 def _stderr(exc: Exception) -> str:
