@@ -326,6 +326,9 @@ def new_from_catalog(name: str, spec: str, args: argparse.Namespace, out: TextIO
         raise TemplateNotFoundError(f"{local_problem}; the catalog is empty")
     try:
         with _opened() as catalog, checked_out(catalog, name=name, spec=spec or "latest") as found:
+            if found.version.yanked:  # only an exact pin resolves to a yanked version: say why it was pulled
+                sys.stderr.write(f"pipeforge: warning: {name} {found.version.version} is yanked: "
+                                 f"{found.version.yank_reason}\n")
             return render(found.template, found.digest, args, out)
     except UnknownTemplateError as exc:
         if local_problem is None:

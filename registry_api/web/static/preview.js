@@ -49,7 +49,7 @@
     result.failure_modes.forEach(function (m) {
       var row = document.createElement("tr");
       cell(row, m.step, true);
-      [m.stage, m.retries, m.backoff, m.deadline, list(m.side_effects), list(m.idempotency),
+      [result.conditions[m.step] || "always", m.stage, m.retries, m.backoff, m.deadline, list(m.side_effects), list(m.idempotency),
        list(m.cleaned_up_by), m.on_failure].forEach(function (text) { cell(row, text, false); });
       body.appendChild(row);
     });
@@ -77,6 +77,37 @@
       (result.yanked ? " (yanked: " + result.yank_reason + ")" : "") +
       " · lint: " + result.lint.errors + " errors, " + result.lint.warnings + " warnings";
     byId("problem").hidden = true;
+    var yanked = byId("yanked-warning");
+    yanked.hidden = !result.yanked;
+    yanked.textContent = result.yanked ? "Version " + result.version + " is yanked: " + result.yank_reason +
+      ". Pick another version unless you need exactly this one." : "";
+    showDelivery(result);
+  }
+
+  // The download links and the command follow the rendered values; nothing else is sent or kept.
+  function showDelivery(result) {
+    var query = new URLSearchParams({ template: result.template, version: result.version });
+    var values = parameters();
+    Object.keys(values).forEach(function (name) { query.append(name, values[name]); });
+    byId("download-tgz").href = "/api/v1/render/archive.tar.gz?" + query.toString();
+    byId("download-zip").href = "/api/v1/render/archive.zip?" + query.toString();
+    byId("new-command").value = result.command;
+    byId("deliver").hidden = false;
+  }
+
+  var copy = byId("copy-command");
+  if (copy) {
+    copy.addEventListener("click", function () {
+      var command = byId("new-command");
+      var done = function () { byId("copy-status").textContent = "copied"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(command.value).then(done, function () { command.select(); });
+      } else {
+        command.select();
+        document.execCommand("copy");
+        done();
+      }
+    });
   }
 
   function showProblem(problem) {
@@ -87,6 +118,7 @@
     box.textContent = problem.detail || problem.title || "the preview failed";
     box.hidden = false;
     byId("preview-status").textContent = "preview not updated: fix the parameters marked below";
+    byId("deliver").hidden = true;  // the links and command would not match the form
   }
 
   function refresh() {
