@@ -96,7 +96,8 @@ def template_page(registry: Registry, *, name: str, version: str | None, given: 
         schema, values = detail["parameters"], dict(given)
     chosen = preview["version"] if preview else (version or detail["latest"])
     return {"detail": detail, "version": chosen, "preview": preview, "problem": problem,
-            "fields": form_fields(schema, values, errors), "download_urls": download_urls(name, chosen, given)}
+            "fields": form_fields(schema, values, errors), "download_urls": download_urls(name, chosen, given),
+            "pr_repos": list(registry.settings.pr_allowed_repos), "pr_path": f"pipelines/{name}"}
 
 
 def download_urls(name: str, version: str | None, given: dict[str, str]) -> dict[str, str]:

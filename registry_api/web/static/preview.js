@@ -146,6 +146,58 @@
     timer = window.setTimeout(refresh, DELAY_MS);
   }
 
+  // "Open a pull request": the token is read from its field at the moment of sending and goes only into
+  // the Authorization header of these requests (no storage, no cookie); the job is followed to its result.
+  var POLL_MS = 1000;
+  var prForm = byId("pr-form");
+  function prStatus(text, bad) {
+    var status = byId("pr-status");
+    status.textContent = text;
+    status.className = "status" + (bad ? " status-failed" : "");
+    return status;
+  }
+  function showJob(job) {
+    if (job.status === "succeeded") {
+      var pull = job.result && job.result.pull_request;
+      var status = prStatus("Done: branch " + job.result.branch + (pull ? ", pull request " : " pushed"), false);
+      if (pull) {
+        var link = document.createElement("a");
+        link.href = pull.url; link.id = "pr-link"; link.textContent = "#" + pull.number + " (" + pull.action + ")";
+        status.appendChild(link);
+      }
+      return true;
+    }
+    if (job.status === "failed") { prStatus("Failed: " + job.error, true); return true; }
+    prStatus("Job " + job.id + ": " + job.status + "…", false);
+    return false;
+  }
+  function follow(url, token) {
+    fetch(url, { headers: { "Accept": "application/json", "Authorization": "Bearer " + token } })
+      .then(function (response) { return response.json(); })
+      .then(function (job) { if (!showJob(job)) { window.setTimeout(function () { follow(url, token); }, POLL_MS); } })
+      .catch(function (error) { prStatus("the registry did not answer: " + error, true); });
+  }
+  if (prForm) {
+    prForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var token = byId("pr-token").value.trim();
+      var body = { template: form.getAttribute("data-template"), version: form.elements.version.value || null,
+                   parameters: parameters(), repo: byId("pr-repo").value, path: byId("pr-path").value,
+                   base: byId("pr-base").value, provider: byId("pr-provider").value };
+      prStatus("sending…", false);
+      fetch(prForm.getAttribute("data-url"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "Authorization": "Bearer " + token },
+        body: JSON.stringify(body)
+      }).then(function (response) {
+        return response.json().then(function (payload) { return { ok: response.ok, payload: payload }; });
+      }).then(function (answer) {
+        if (!answer.ok) { prStatus(answer.payload.detail || answer.payload.title || "refused", true); return; }
+        if (!showJob(answer.payload)) { follow(prForm.getAttribute("data-url") + "/" + answer.payload.id, token); }
+      }).catch(function (error) { prStatus("the registry did not answer: " + error, true); });
+    });
+  }
+
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
   form.addEventListener("submit", function (event) { event.preventDefault(); window.clearTimeout(timer); refresh(); });
