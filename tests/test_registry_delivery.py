@@ -145,3 +145,16 @@ def test_no_red_exit_handler_warning_on_a_pipeline_that_creates_nothing(registry
         svg = client.post("/api/v1/render", json={"template": "approval-gated-delete"}).json()["dag_svg"]
     assert "lane missing" not in svg
     assert "creates nothing that needs cleanup" in svg
+
+
+def test_api_docs_show_code_not_backticks_and_no_internal_notes(registry: RegistryServer) -> None:
+    import html
+    import re
+
+    with registry.client() as client:
+        page = client.get("/docs").text
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "`" not in text
+    assert "hottest route" not in text and "listing_query" not in text
+    assert "search with <code>q</code>, filter by <code>tag</code>" in page
+    assert "<code>PIPEFORGE_REQUIRE_READ_TOKEN</code>" in page

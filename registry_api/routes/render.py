@@ -45,7 +45,7 @@ def _download(rendered: render_service.Rendered, fmt: str) -> Response:
 @router.post("/render/archive.{fmt}", response_class=Response, responses=ARCHIVE_RESPONSES)
 def render_archive(body: RenderRequest, registry: RegistryDep, _reader: ReaderDep,
                    fmt: Annotated[str, _FORMAT]) -> Response:
-    """The render of ``POST /render`` as a download: the pipeline folder as .tar.gz or .zip. Invalid
+    """The render of `POST /render` as a download: the pipeline folder as .tar.gz or .zip. Invalid
     parameters give 422 naming every bad field, as for the render."""
     rendered = render_service.render(registry.catalog, registry.templates, name=body.template,
                                      version=body.version, parameters=body.parameters)
@@ -55,7 +55,7 @@ def render_archive(body: RenderRequest, registry: RegistryDep, _reader: ReaderDe
 @router.get("/render/archive.{fmt}", response_class=Response, responses=ARCHIVE_RESPONSES)
 def render_archive_link(request: Request, registry: RegistryDep, _reader: ReaderDep,
                         fmt: Annotated[str, _FORMAT]) -> Response:
-    """A download link: ``?template=NAME&version=SPEC&PARAM=VALUE...`` (every other query parameter is a
+    """A download link: `?template=NAME&version=SPEC&PARAM=VALUE...` (every other query parameter is a
     template parameter, as in the template page's URL)."""
     query = dict(request.query_params)
     try:
