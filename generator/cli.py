@@ -82,8 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     templates = _command(
         commands, "templates", "list the available templates",
         "List the templates pipeforge can scaffold from (built-in, plus folders in "
-        "PIPEFORGE_TEMPLATE_PATH), with their versions and summaries.",
+        "PIPEFORGE_TEMPLATE_PATH), with their versions and summaries; with NAME, that template's parameters.",
+        "examples:\n  pipeforge templates\n  pipeforge templates saga-compensation\n\n",
     )
+    templates.add_argument("name", metavar="NAME", nargs="?",
+                           help="show this template's parameters: name, type, default, what is allowed")
     templates.add_argument("--json", action="store_true", help="print JSON, parameter schemas included")
     templates.set_defaults(handler=_cmd_templates)
 
@@ -301,6 +304,10 @@ def _add_simulate(commands: Any) -> None:
 def _cmd_templates(args: argparse.Namespace, out: TextIO) -> int:
     from generator.template_spec import list_templates
 
+    if args.name:
+        from generator.cli_extras import show_template
+
+        return show_template(args.name, as_json=args.json, out=out)
     specs = list_templates()
     if args.json:
         json.dump([s.describe() for s in specs], out, indent=2)

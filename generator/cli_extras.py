@@ -67,3 +67,35 @@ def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
 
     serve_stdio()
     return 0
+
+
+def _allowed(schema: dict[str, Any]) -> str:
+    """What a value must be, in words: the template's own rule, else its enum or bounds."""
+    if isinstance(schema.get("x-rule"), str):
+        return str(schema["x-rule"])
+    if isinstance(schema.get("enum"), list):
+        return "one of " + ", ".join(map(str, schema["enum"]))
+    bounds = [text.format(schema[key]) for key, text in (("minimum", "at least {}"), ("maximum", "at most {}"),
+                                                         ("maxLength", "at most {} characters")) if key in schema]
+    return "; ".join(bounds) or "any text"
+
+
+def show_template(name: str, *, as_json: bool, out: TextIO) -> int:
+    """``pipeforge templates NAME``: the template's summary and a table of its parameters."""
+    import json
+
+    from generator.template_spec import find_template
+    from generator.terminal import table
+
+    template = find_template(name)
+    if as_json:
+        json.dump(template.describe(), out, indent=2)
+        out.write("\n")
+        return 0
+    summary = textwrap.fill(template.summary, width=shutil.get_terminal_size().columns)
+    out.write(f"{template.name} {template.version}\n{summary}\n\n")
+    rows = [[p.name + (" *" if p.required else ""), p.type, json.dumps(p.default), _allowed(p.schema), p.description]
+            for p in template.parameters]
+    out.write(table(("Parameter", "Type", "Default", "Allowed", "Meaning"), rows))
+    out.write("\n* required. Set a parameter with: pipeforge new " + template.name + " --set NAME=VALUE\n")
+    return 0

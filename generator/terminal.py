@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 NARROWEST = 11  # below this average column width a table is unreadable: one block per row instead
 READABLE = 10  # narrowest a column of long text gets: a step name or a word still reads whole
+WHOLE_WORD = 28  # a word up to this long (a parameter or step name) is kept on one line when there is room
 
 HEADINGS = ("Step", "Stage", "Retries", "Backoff", "Deadline", "Side effects", "Idempotency key",
             "Cleaned up by", "If it fails")
@@ -71,8 +72,11 @@ def _widths(headings: Sequence[str], rows: Sequence[Sequence[str]], total: int) 
     of long paths would overflow the terminal if rich alone chose."""
     natural = [max([len(w) for w in h.split()] + [len(line) for r in rows for line in r[i].splitlines()])
                for i, h in enumerate(headings)]
-    floor = [max(len(w) for w in h.split()) for h in headings]
-    floor = [max(low, min(size, READABLE)) for low, size in zip(floor, natural, strict=True)]
+    heading = [max(len(w) for w in h.split()) for h in headings]
+    words = [max([len(w) for r in rows for w in r[i].split()], default=0) for i in range(len(headings))]
+    floor = [max(h, min(w, WHOLE_WORD)) for h, w in zip(heading, words, strict=True)]  # names stay whole
+    if sum(floor) > total - 3 * len(headings) - 1:
+        floor = [max(h, min(n, READABLE)) for h, n in zip(heading, natural, strict=True)]
     room = max(total - 3 * len(headings) - 1, sum(floor))  # each column's padding and separator
     if sum(natural) <= room:
         return natural

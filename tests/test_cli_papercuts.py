@@ -122,3 +122,23 @@ def test_mcp_help_lists_every_registered_tool_from_the_server() -> None:
     for name in registered:
         assert f"  {name} " in result.stdout
     assert "review-argo-pipeline" in result.stdout
+
+
+def test_templates_name_shows_each_parameter_with_type_default_and_rule() -> None:
+    from generator.template_spec import find_template
+
+    result = run_wide("templates", "provision-process-publish", columns=140)
+    assert result.returncode == 0, result.stderr
+    for spec in find_template("provision-process-publish").parameters:
+        assert spec.name in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.strip().startswith("retry_limit"))
+    assert "integer" in row and "3" in row
+    assert "pipeforge new provision-process-publish --set NAME=VALUE" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 140
+
+
+def test_templates_name_of_an_unknown_template_is_exit_2_with_the_choices() -> None:
+    result = run("templates", "no-such")
+    assert result.returncode == 2
+    assert "no template named 'no-such'" in result.stderr and "saga-compensation" in result.stderr
+    assert "Traceback" not in result.stderr
