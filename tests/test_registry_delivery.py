@@ -158,3 +158,30 @@ def test_api_docs_show_code_not_backticks_and_no_internal_notes(registry: Regist
     assert "hottest route" not in text and "listing_query" not in text
     assert "search with <code>q</code>, filter by <code>tag</code>" in page
     assert "<code>PIPEFORGE_REQUIRE_READ_TOKEN</code>" in page
+
+
+def test_catalog_pack_builds_a_bundle_the_registry_accepts(registry: RegistryServer, tokens: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    from tests.conftest import template_variant
+
+    name = unique_name()
+    folder = template_variant(tmp_path / "src", name=name, version="3.1.0")
+    bundle = tmp_path / "bundle.tar"
+    done = subprocess.run([sys.executable, "-m", "generator", "catalog", "pack", str(folder), "-o", str(bundle)],
+                          capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"Packed {name} 3.1.0" in done.stdout
+    answer = publish(registry, tokens["publish"], bundle.read_bytes(), name)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["version"] == "3.1.0"
+
+
+def test_catalog_pack_of_a_bad_folder_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "bundle.tar"
+    for folder in (tmp_path / "missing", tmp_path / "empty"):
+        done = subprocess.run([sys.executable, "-m", "generator", "catalog", "pack", str(folder), "-o", str(out)],
+                              capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("pipeforge: error: ") and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
