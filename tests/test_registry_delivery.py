@@ -54,11 +54,13 @@ def test_archive_of_invalid_parameters_is_a_422_naming_each_field(registry: Regi
                          params={"template": "saga-compensation", "namespace": "Not A Label", "retry_limit": "x"})
         no_template = client.get("/api/v1/render/archive.zip", params={"namespace": "x"})
         other_format = client.get("/api/v1/render/archive.rar", params={"template": "saga-compensation"})
+        unknown = client.get("/api/v1/render/archive.zip", params={"template": "no-such-template"})
     body = assert_problem(bad, 422, "invalid-parameters")
     assert {e["field"] for e in body["errors"]} == {"namespace", "retry_limit"}
     assert no_template.status_code == 422
     assert other_format.status_code in (404, 422)
     assert other_format.headers["content-type"].startswith("application/problem+json")
+    assert_problem(unknown, 404, "not-found")
 
 
 def test_archives_are_reproducible_and_confined_to_the_folder() -> None:
