@@ -24,9 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 from generator.errors import UsageError
 from generator.rules import ERROR, INFO, RULES, RULES_BY_NAME, WARNING
@@ -125,10 +126,6 @@ class PatternSet:
     root: Path
     patterns: tuple[str, ...]
 
-    @property
-    def _spec(self) -> pathspec.GitIgnoreSpec:
-        return _compiled(self.patterns)
-
     def matches(self, path: Path, *, is_dir: bool = False) -> bool:
         if not self.patterns:
             return False
@@ -139,11 +136,32 @@ class PatternSet:
             rel = absolute.as_posix().lstrip("/")
         if rel in ("", "."):
             return False
-        return self._spec.match_file(rel + "/" if is_dir else rel)
+        names = bare_names(self.patterns)
+        if names is not None:
+            return not names.isdisjoint(rel.split("/"))
+        return _compiled(self.patterns).match_file(rel + "/" if is_dir else rel)
+
+
+_GLOB_SYNTAX = frozenset("*?[]\\!#/")
+
+
+@cache
+def bare_names(patterns: tuple[str, ...]) -> frozenset[str] | None:
+    """The names, when every pattern is a bare name (the default exclude); else None.
+
+    A bare gitignore name matches that name as any component of the path, and everything under it; saying
+    so here spares every lint run that keeps the default exclude the import of pathspec (a tenth of the
+    start-up). Anything else, a glob, a slash, a negation, an escape, a comment, goes to pathspec.
+    """
+    if any(p in ("", ".", "..") or p != p.strip() or _GLOB_SYNTAX.intersection(p) for p in patterns):
+        return None
+    return frozenset(patterns)
 
 
 @cache
 def _compiled(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    import pathspec  # keeps lint start-up fast: only a configuration with globs needs it
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 

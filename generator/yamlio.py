@@ -28,9 +28,37 @@ import yaml
 from generator.errors import ManifestError, YamlLimitError
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml is in every PyYAML wheel
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_TAGS: dict[tuple[type, str, tuple[bool, bool]], str] = {}
+_MAX_REMEMBERED_TAGS = 50_000
+
+
+class _Loader(_BaseLoader):
+    """libyaml's loader with PyYAML's resolver memoised: libyaml calls the pure-Python resolver for every
+    node, and the same scalars (``name``, ``template``, ``true``) recur in every manifest. The tag for a
+    (kind, value, implicit) triple is a pure function of them (SafeLoader has no path resolvers), so the
+    answers are identical; only the regex matching is skipped."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        key = (kind, value, implicit) if isinstance(value, str) else None
+        if key is None:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return, no-untyped-call]
+        tag = _TAGS.get(key)
+        if tag is None:
+            if len(_TAGS) >= _MAX_REMEMBERED_TAGS:
+                _TAGS.clear()
+            tag = _TAGS[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return tag
+
+    if not _BaseLoader.yaml_path_resolvers:  # nothing to descend into: skip two calls per node
+        def descend_resolver(self, _node: Any, _index: Any) -> None:
+            return None
+
+        def ascend_resolver(self) -> None:
+            return None
 
 #: The largest YAML stream read, in bytes (UTF-8): four times the largest object Argo can store (a resource
 #: must be under 1 MB; docs/argo-semantics.md). Argo's examples and the real-world corpus stay under 64 KB; a
