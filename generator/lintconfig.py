@@ -16,10 +16,8 @@ The semantics are ruff's, so a team that already configures ruff has nothing new
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -286,6 +284,8 @@ def read_config(path: Path) -> LintConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # keeps lint start-up fast: most runs find no configuration file
+
     try:
         with path.open("rb") as stream:
             return tomllib.load(stream)
@@ -319,6 +319,8 @@ class _ConfigReader:
 
     def read(self, table: Mapping[str, Any]) -> LintConfig:
         for key in sorted(set(table) - set(self.KEYS)):
+            import difflib  # keeps lint start-up fast: only a misspelt key needs it
+
             close = difflib.get_close_matches(key.replace("_", "-"), self.KEYS, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             self.problem(key, f"unknown key; {hint}valid keys: {', '.join(self.KEYS)}")
