@@ -127,17 +127,31 @@ class PatternSet:
     def matches(self, path: Path, *, is_dir: bool = False) -> bool:
         if not self.patterns:
             return False
-        absolute = absolute_path(path)
-        try:
-            rel = absolute.relative_to(self.root).as_posix()
-        except ValueError:  # outside the root: only the unanchored patterns can match
-            rel = absolute.as_posix().lstrip("/")
+        rel = relative_posix(path, self.root)
         if rel in ("", "."):
             return False
         names = bare_names(self.patterns)
         if names is not None:
             return not names.isdisjoint(rel.split("/"))
         return _compiled(self.patterns).match_file(rel + "/" if is_dir else rel)
+
+
+def relative_posix(path: Path, root: Path) -> str:
+    """``path`` (absolute, without ``..``) relative to ``root`` as POSIX text; outside ``root``, the absolute
+    path without its leading slash (only unanchored patterns can match there)."""
+    if os.sep != "/":  # pathlib's way where separators differ: the text slicing below is exact on POSIX only
+        absolute = absolute_path(path)
+        try:
+            return absolute.relative_to(root).as_posix()
+        except ValueError:
+            return absolute.as_posix().lstrip("/")
+    # text rather than pathlib: a folder walk asks this of every entry, and pathlib's parsing was most of it
+    text = os.path.normpath(os.path.join(os.getcwd(), path))  # noqa: PTH109, PTH118 - the point is no pathlib
+    base = str(root)
+    if text == base:
+        return "."
+    prefix = base if base.endswith("/") else base + "/"
+    return text[len(prefix):] if text.startswith(prefix) else text.lstrip("/")
 
 
 _GLOB_SYNTAX = frozenset("*?[]\\!#/")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from generator.lint import dumps
-from generator.lintconfig import DEFAULT_EXCLUDE, PatternSet, bare_names
+from generator.lintconfig import DEFAULT_EXCLUDE, PatternSet, bare_names, relative_posix
 from generator.yamlio import _Loader, load_documents
 from tests.conftest import shared_path
 
@@ -91,3 +91,15 @@ def test_findings_on_the_corpora_are_those_recorded_before_the_speed_work(corpus
                             capture_output=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert result.returncode == 1, result.stderr
     assert result.stdout == recorded.read_bytes()
+
+
+@pytest.mark.parametrize("path", ["a/b.yaml", ".", "a/../c.yaml", "a/./b/", "/", "/elsewhere/x.yaml", "../up.yaml"])
+def test_relative_path_text_is_what_pathlib_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    for root in (tmp_path, tmp_path / "a", Path("/")):
+        absolute = Path(os.path.normpath(Path(path).absolute()))
+        try:
+            expected = absolute.relative_to(root).as_posix()
+        except ValueError:
+            expected = absolute.as_posix().lstrip("/")
+        assert relative_posix(Path(path), root) == expected
