@@ -196,9 +196,11 @@ class _Builder:
         self._memo[id(node)] = out
         # YAML 1.1 merge keys: pairs merged in through `<<` come first and are overridden by the mapping's
         # own keys without that being a duplicate; only a key written twice in the mapping itself is one.
-        merges = any(key_node.tag == _MERGE_TAG for key_node, _ in node.value)
+        tags = {key_node.tag for key_node, _ in node.value}
+        merges = _MERGE_TAG in tags
         explicit = {id(key_node) for key_node, _ in node.value} if merges else set()
-        self._flatten(node)
+        if merges or _VALUE_TAG in tags:  # else PyYAML's flatten_mapping changes nothing: skip its loop
+            self._flatten(node, merges)
         written: set[str] = set()
         for key_node, value_node in node.value:
             key = self.build(key_node, depth + 1)
@@ -215,15 +217,16 @@ class _Builder:
             out.key_lines[key] = line
         return out
 
-    def _flatten(self, node: yaml.MappingNode) -> None:
+    def _flatten(self, node: yaml.MappingNode, merges: bool) -> None:
         """Expand merge keys (``<<``) the way PyYAML does, after checking what the expansion would add."""
-        if any(key.tag == _MERGE_TAG for key, _ in node.value):
+        if merges:
             added = _MergeCheck(self._file).pairs(node, 1) - len(node.value)
             self._charge(max(added, 0), node)
         self._constructor.flatten_mapping(node)
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"  # the `=` key, which flatten_mapping turns into a plain string
 
 
 class _MergeCheck:

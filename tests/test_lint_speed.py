@@ -103,3 +103,10 @@ def test_relative_path_text_is_what_pathlib_gives(tmp_path: Path, monkeypatch: p
         except ValueError:
             expected = absolute.as_posix().lstrip("/")
         assert relative_posix(Path(path), root) == expected
+
+
+def test_mappings_without_merge_keys_still_read_equals_keys_and_merges_as_pyyaml_does() -> None:
+    text = "a: 1\n=: x\nb: {<<: {c: 1, d: 0}, d: 2}\ne: {f: 1, f: 2}\n"
+    (document,) = load_documents(text)
+    assert document == yaml.safe_load(text) == {"a": 1, "=": "x", "b": {"c": 1, "d": 2}, "e": {"f": 2}}
+    assert document["b"].duplicate_keys == [] and document["e"].duplicate_keys == [("f", 4)]
