@@ -428,11 +428,16 @@ def _explain_rule(name: str, out: TextIO) -> int:
 
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
-    from generator.lint_cli import run_lint
+    from generator.yamlio import gc_paused
 
     if args.explain:
         return _explain_rule(args.explain, out)
-    return EXIT_FINDINGS if run_lint(args, out, version=__version__) else EXIT_OK
+    # In a lint run of either corpus the collector finds under a thousand objects to free (imports, documents
+    # and findings live until the end) yet costs about a tenth of the CPU, mostly while rule modules import.
+    with gc_paused():
+        from generator.lint_cli import run_lint
+
+        return EXIT_FINDINGS if run_lint(args, out, version=__version__) else EXIT_OK
 
 
 def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:
