@@ -129,6 +129,18 @@ def finish(session: Session, job_id: int, *, worker: str, result: dict[str, Any]
     session.commit()
 
 
+def release(session: Session, *, workers: list[str]) -> int:
+    """Put the running jobs these workers hold back in the queue at once (a shutdown that cannot wait for
+    them), instead of leaving them to wait out their lease; returns how many."""
+    begin_write(session)
+    held = session.scalars(select(PullRequestJob).where(
+        PullRequestJob.status == RUNNING, PullRequestJob.claimed_by.in_(workers)).with_for_update()).all()
+    for job in held:
+        job.status, job.claimed_by, job.lease_until = QUEUED, None, None
+    session.commit()
+    return len(held)
+
+
 def describe(job: PullRequestJob) -> dict[str, Any]:
     """The job as the API shows it."""
     def iso(moment: datetime | None) -> str | None:

@@ -18,7 +18,7 @@ from registry_api.mcp import McpMount
 from registry_api.middleware import Metrics, RequestMetrics, SizeLimit
 from registry_api.routes import health, pull_requests, render, rollouts, templates, web
 from registry_api.schemas import Problem
-from registry_api.services.registry import Registry, open_registry
+from registry_api.services.registry import Registry
 from registry_api.settings import Settings
 
 WEB = Path(__file__).with_name("web")
@@ -68,23 +68,39 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal registry
-        registry = registry or open_registry(settings)
-        app.state.registry = registry
-        log.info("registry serving the catalog at %s", registry.catalog.location)
         from registry_api.services.pull_requests import Workers
+        from registry_api.services.startup import Opener
 
-        workers = Workers(registry, count=settings.pr_workers)
-        workers.start()
+        workers: list[Workers] = []
+
+        def opened(opened_registry: Registry) -> None:
+            app.state.registry = opened_registry
+            log.info("registry serving the catalog at %s", opened_registry.catalog.location)
+            started = Workers(opened_registry, count=settings.pr_workers)
+            started.start()
+            workers.append(started)
+
+        nonlocal registry
+        given, registry = registry, None  # a second start (tests) opens the catalog afresh
+        app.state.registry = None
+        opener = Opener(settings, opened=opened)
+        app.state.opener = opener
+        if given is not None:
+            opened(given)
+        elif not await anyio.to_thread.run_sync(opener.open_now):
+            opener.start()  # the database is not up yet: /readyz says 503 until it answers
         await anyio.to_thread.run_sync(sandbox_worker.warm_up)  # renders and MCP tools run in these processes
         try:
             async with mcp.running():
                 yield
         finally:
-            await anyio.to_thread.run_sync(workers.stop)
+            await anyio.to_thread.run_sync(opener.stop)
+            for started in workers:
+                await anyio.to_thread.run_sync(started.stop, settings.shutdown_grace_seconds)
             await anyio.to_thread.run_sync(sandbox_worker.shutdown)
-            registry.close()
-            registry = None
+            if app.state.registry is not None:
+                app.state.registry.close()
+            app.state.registry = None
 
     # /docs is the server-rendered reference (routes/web.py); Swagger UI and ReDoc load from a CDN.
     app = FastAPI(title="pipeforge registry", version=__version__, description=DESCRIPTION, lifespan=lifespan,

@@ -24,6 +24,10 @@ settings (environment):
   PIPEFORGE_MAX_BUNDLE_BYTES    largest bundle upload (default: the catalog's bundle limit)
   PIPEFORGE_MAX_REQUEST_BYTES   largest body of any other request (default: 262144)
   PIPEFORGE_INDEX_TTL_SECONDS   how soon listings notice other processes' writes (default: 1)
+  PIPEFORGE_SHUTDOWN_GRACE_SECONDS  on SIGTERM, how long requests and jobs may take to finish (default: 25)
+
+An unreachable database does not stop the registry: it starts, /readyz answers 503 naming the database
+(password masked), and the catalog is retried with backoff until it answers.
 """
 TOKEN_HELP = """\
 Bearer tokens for the registry API, stored in the catalog database as sha256 hashes: the secret is
@@ -86,11 +90,14 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
             for e in exc.errors()
         )
         raise UsageError(f"invalid registry settings in the environment: {problems}") from None
-    from registry_api.services.registry import open_registry
+    from catalog.db import create_catalog_engine, database_url
 
-    registry = open_registry(settings)  # a bad URL or an unreachable database: a message and exit code 2
-    uvicorn.run(create_app(settings, registry=registry), host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=False, server_header=False, access_log=not args.no_access_log)
+    # A malformed or unsupported URL is a message and exit code 2 (no connection is made here); an
+    # unreachable database is not: the registry starts, /readyz says 503 and the catalog is retried.
+    create_catalog_engine(settings.database_url or database_url()).dispose()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                proxy_headers=False, server_header=False, access_log=not args.no_access_log,
+                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None)
     return EXIT_OK
 
 

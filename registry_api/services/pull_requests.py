@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -192,10 +193,24 @@ class Workers:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = 60) -> None:
+        """Stop claiming; let running jobs finish within ``grace_seconds``, then hand back the leases of
+        those still running so another replica takes them now rather than when the lease expires."""
         self._stop.set()
+        deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
-            thread.join(timeout=60)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        busy = [f"{self.name}-{index}" for index, thread in enumerate(self._threads) if thread.is_alive()]
+        if not busy:
+            return
+        catalog = self.registry.catalog
+        try:
+            with reporting(catalog.engine.url), catalog.session() as session:
+                released = jobs.release(session, workers=busy)
+        except PipeforgeError as exc:  # the database is gone too: the leases expire by themselves
+            log.warning("pull-request jobs of %s not released: %s", ", ".join(busy), exc.message)
+            return
+        log.warning("released %d pull-request job(s) still running after %.0f s", released, grace_seconds)
 
     def run_once(self, worker: str) -> bool:
         """Claim and run one job; False when the queue is empty."""
