@@ -175,3 +175,28 @@ def _wait_job(base: str, headers: dict[str, str], job_id: int) -> dict[str, Any]
         if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(0.2)
+
+
+def test_shutdown_hands_back_the_lease_of_a_job_that_outlives_the_grace(tmp_path: Any) -> None:
+    import socket
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    with socket.socket() as silent:  # a git server that takes the connection and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        repo = f"http://127.0.0.1:{silent.getsockname()[1]}/gitops.git"
+        with RegistryServer(url, pr_allowed_repos=[repo], shutdown_grace_seconds=1) as server:
+            headers = {"Authorization": f"Bearer {_token(url)}"}
+            with server.client() as client:
+                answer = client.post("/api/v1/pull-requests", headers=headers, json={
+                    "template": "provision-process-publish", "parameters": {"namespace": "orders"},
+                    "repo": repo, "path": "apps/orders"})
+                assert answer.status_code == 202, answer.text
+                job_id = answer.json()["id"]
+                deadline = time.monotonic() + 60
+                while client.get(f"/api/v1/pull-requests/{job_id}", headers=headers).json()["status"] != "running":
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+        with private_catalog(url) as catalog, catalog.session() as session:  # the server has stopped
+            job = jobs.get(session, job_id)
+            assert job is not None and job.status == "queued" and job.claimed_by is None and job.attempts == 1
