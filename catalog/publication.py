@@ -20,7 +20,7 @@ from catalog.safety import pack_folder, unpacked
 from catalog.semver import InvalidVersionError, Version, parse_version
 from generator.boundaries import check_boundaries
 from generator.bundle import pack
-from generator.errors import InvalidParametersError, TemplateDefinitionError
+from generator.errors import InvalidParametersError, ManifestError, TemplateDefinitionError
 from generator.scaffold import build
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
 
@@ -91,7 +91,7 @@ def load_unpacked(folder: Path, source: str) -> TemplateSpec:
     """The template in an unpacked bundle; errors name ``source``, not the temporary folder."""
     try:
         return load_template(folder)
-    except TemplateDefinitionError as exc:  # name the user's folder, not the private temporary one
+    except (TemplateDefinitionError, ManifestError) as exc:  # name the user's folder, not the private temporary one
         raise TemplateDefinitionError(exc.message.replace(str(folder), source)) from None
 
 

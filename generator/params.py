@@ -18,6 +18,13 @@ from generator.template_spec import ParameterSpec, TemplateSpec
 
 _ALLOWED_CONTROLS = {"\t", "\n"}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+#: The most significant digits an integer parameter is read with (64-bit numbers have 19); a longer run of
+#: digits is refused by name, before Python's int() is asked (past 4300 digits it raises ValueError).
+MAX_DIGITS = 19
+
+
+def _digits(text: str) -> int:
+    return len(text.lstrip("+-").lstrip("0"))
 
 
 def coerce(spec: ParameterSpec, raw: Any) -> Any:
@@ -28,7 +35,7 @@ def coerce(spec: ParameterSpec, raw: Any) -> Any:
         # ASCII digits only, around them only ASCII blanks: Python's int() and str.strip() would also take
         # "1_000", other scripts' digits and a trailing control character such as U+001F.
         text = raw.strip(" \t\r\n")
-        return int(text, 10) if _INTEGER.fullmatch(text) else raw
+        return int(text, 10) if _INTEGER.fullmatch(text) and _digits(text) <= MAX_DIGITS else raw
     if spec.type == "boolean" and raw.lower() in ("true", "false", "yes", "no"):
         return raw.lower() in ("true", "yes")
     return raw
@@ -48,6 +55,8 @@ def _text_rules(value: str) -> str | None:
 
 def _type_rule(spec: ParameterSpec, value: Any) -> str | None:
     kind = spec.type
+    if kind == "integer" and isinstance(value, str) and _INTEGER.fullmatch(value.strip(" \t\r\n")):
+        return f"must be a whole number of at most {MAX_DIGITS} digits"
     if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
         return "must be a whole number"
     if kind == "boolean" and not isinstance(value, bool):
@@ -67,7 +76,9 @@ def _string_rules(spec: ParameterSpec, value: str) -> str | None:
     if "maxLength" in schema and len(value) > int(schema["maxLength"]):
         return f"must be at most {schema['maxLength']} characters long (it has {len(value)})"
     pattern = schema.get("pattern")
-    if isinstance(pattern, str) and re.search(pattern, value) is None:
+    # The whole value must match, as an HTML form's pattern does: with re.search, "$" also matches before a
+    # final newline, so "orders\n" passed ^[a-z0-9]+$.
+    if isinstance(pattern, str) and re.fullmatch(pattern, value) is None:
         return "must be " + str(schema.get("x-rule") or f"text matching {pattern}")
     return None
 
@@ -109,7 +120,8 @@ def _cross_field(template: TemplateSpec, values: Mapping[str, Any]) -> list[Para
         seen: dict[Any, str] = {}
         for name in group:
             value = values.get(name)
-            if not isinstance(value, Hashable):  # a list or mapping where a scalar belongs: its own rule says so
+            # left out when it broke its own rule (already reported), or is a list or mapping (not comparable)
+            if name not in values or not isinstance(value, Hashable):
                 continue
             if value in seen:
                 problems.append(ParameterProblem(name, value, f"must differ from {seen[value]}"))
@@ -135,6 +147,7 @@ def validate(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]
         rule = check_value(spec, value)
         if rule:
             problems.append(ParameterProblem(spec.name, value, rule))
+            continue
         values[spec.name] = value
     problems.extend(_cross_field(template, values))
     if problems:

@@ -23,6 +23,8 @@ settings (environment):
   PIPEFORGE_PUBLISH_BUILTINS    0: do not publish the built-in templates into an empty catalog
   PIPEFORGE_MAX_BUNDLE_BYTES    largest bundle upload (default: the catalog's bundle limit)
   PIPEFORGE_MAX_REQUEST_BYTES   largest body of any other request (default: 262144)
+  PIPEFORGE_HEADER_TIMEOUT_SECONDS  time to send a request's line and headers (default: 10)
+  PIPEFORGE_BODY_TIMEOUT_SECONDS    time to send a request's whole body (default: 30)
   PIPEFORGE_INDEX_TTL_SECONDS   how soon listings notice other processes' writes (default: 1)
   PIPEFORGE_SHUTDOWN_GRACE_SECONDS  on SIGTERM, how long requests and jobs may take to finish (default: 25)
 
@@ -76,6 +78,7 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
     import uvicorn
 
     from registry_api.app import create_app
+    from registry_api.server import install_logging, server_config
     from registry_api.settings import Settings
 
     if not 0 < args.port < 65536:
@@ -95,9 +98,10 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
     # A malformed or unsupported URL is a message and exit code 2 (no connection is made here); an
     # unreachable database is not: the registry starts, /readyz says 503 and the catalog is retried.
     create_catalog_engine(settings.database_url or database_url()).dispose()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=False, server_header=False, access_log=not args.no_access_log,
-                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None)
+    install_logging(args.log_level, access_log=not args.no_access_log)  # before the app: see registry_api.server
+    config = server_config(create_app(settings), settings, host=args.host, port=args.port,
+                           log_level=args.log_level, access_log=not args.no_access_log)
+    uvicorn.Server(config).run()
     return EXIT_OK
 
 
