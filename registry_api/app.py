@@ -59,6 +59,11 @@ def _document_read_security(app: FastAPI, *, required: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _catalog_of(app: FastAPI) -> Any:
+    registry = getattr(app.state, "registry", None)
+    return registry.catalog if registry is not None else None
+
+
 def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
     """The ASGI app. The catalog is opened (and migrated, and seeded with the built-in templates when
     empty and ``publish_builtins`` is on) when the app starts, unless an opened ``registry`` is given
@@ -77,7 +82,7 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
         def opened(opened_registry: Registry) -> None:
             app.state.registry = opened_registry
             log.info("registry serving the catalog at %s", opened_registry.catalog.location)
-            started = Workers(opened_registry, count=settings.pr_workers)
+            started = Workers(opened_registry, count=settings.pr_workers, finished=app.state.metrics.count_job)
             started.start()
             workers.append(started)
 
@@ -90,11 +95,15 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
             opened(given)
         elif not await anyio.to_thread.run_sync(opener.open_now):
             opener.start()  # the database is not up yet: /readyz says 503 until it answers
+        from generator.gitops import forges
+
+        forges.CALL_OBSERVERS.append(app.state.metrics.count_forge_call)
         await anyio.to_thread.run_sync(sandbox_worker.warm_up)  # renders and MCP tools run in these processes
         try:
             async with mcp.running():
                 yield
         finally:
+            forges.CALL_OBSERVERS.remove(app.state.metrics.count_forge_call)
             await anyio.to_thread.run_sync(opener.stop)
             for started in workers:
                 await anyio.to_thread.run_sync(started.stop, settings.shutdown_grace_seconds)
@@ -115,6 +124,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.add_middleware(RequestGuard, max_request=settings.max_request_bytes, max_bundle=settings.max_bundle_bytes,
                        body_timeout=settings.body_timeout_seconds)
     _document_read_security(app, required=settings.require_read_token)
-    app.state.metrics = RequestMetrics()
+    app.state.metrics = RequestMetrics(version=__version__)
+    from registry_api.metrics import QueueCollector
+
+    app.state.metrics.registry.register(QueueCollector(lambda: _catalog_of(app)))
     app.add_middleware(Metrics, recorder=app.state.metrics)  # outermost: also counts 413s
     return app

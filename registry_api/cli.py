@@ -47,6 +47,9 @@ def add_registry_commands(commands: Any, command: Any) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    serve.add_argument("--log-format", choices=("text", "json"), default=None,
+                       help="text: one plain line per record; json: one JSON object per line with request_id, "
+                            "route, status, duration_seconds, job_id (default: $PIPEFORGE_LOG_FORMAT, else text)")
     serve.set_defaults(handler=_cmd_serve)
 
     token = command(commands, "token", "create, list and revoke registry API tokens", TOKEN_HELP)
@@ -98,7 +101,11 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
     # A malformed or unsupported URL is a message and exit code 2 (no connection is made here); an
     # unreachable database is not: the registry starts, /readyz says 503 and the catalog is retried.
     create_catalog_engine(settings.database_url or database_url()).dispose()
-    install_logging(args.log_level, access_log=not args.no_access_log)  # before the app: see registry_api.server
+    log_format = args.log_format or os.environ.get("PIPEFORGE_LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise UsageError(f"PIPEFORGE_LOG_FORMAT={log_format!r}: give text or json")
+    # before the app: see registry_api.server
+    install_logging(args.log_level, access_log=not args.no_access_log, log_format=log_format)
     config = server_config(create_app(settings), settings, host=args.host, port=args.port,
                            log_level=args.log_level, access_log=not args.no_access_log)
     uvicorn.Server(config).run()

@@ -9,6 +9,7 @@ name the token's variable, never its value.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -19,6 +20,9 @@ from generator.errors import UsageError
 from generator.gitops.git import TOKEN_ENV, RemoteError, scrub
 
 _ATTEMPTS = 3
+#: Called with (forge label, HTTP status or "error") after every API call; the registry counts them for
+#: /metrics (the library itself imports no metrics package).
+CALL_OBSERVERS: list[Callable[[str, str], None]] = []
 DECLINED_PAGES = 4  # pages of 50 closed Gitea pulls read when looking for a declined one
 
 
@@ -36,6 +40,11 @@ def _repository_path(url: str) -> list[str]:
         raise UsageError(f"--repo {url!r}: expected a forge repository URL such as https://HOST/OWNER/NAME.git")
     parts[-1] = parts[-1].removesuffix(".git")
     return parts
+
+
+def _observe(forge: str, status: str) -> None:
+    for observer in CALL_OBSERVERS:
+        observer(forge, status)
 
 
 class Forge:
@@ -86,7 +95,9 @@ class Forge:
                 response = self.client.request(method, path, **kwargs)
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {scrub(str(exc), (self.token,))}"
+                _observe(self.label, "error")
             else:
+                _observe(self.label, str(response.status_code))
                 if response.status_code < 500:
                     return self._checked(response, expect)
                 problem = f"HTTP {response.status_code}"

@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -181,8 +182,10 @@ def record_delivery(session: Session, job: PullRequestJob) -> None:
 class Workers:
     """Threads that claim and run pull-request jobs until stopped."""
 
-    def __init__(self, registry: Registry, *, count: int, idle_seconds: float = 0.2) -> None:
+    def __init__(self, registry: Registry, *, count: int, idle_seconds: float = 0.2,
+                 finished: Callable[[str, str], None] | None = None) -> None:
         self.registry = registry
+        self.finished = finished  # called with (kind, "succeeded" | "failed") after each job, for /metrics
         self.count = count
         self.idle_seconds = idle_seconds
         self._stop = threading.Event()
@@ -223,8 +226,11 @@ class Workers:
             if job is None:
                 return False
             job_id, request, kind = job.id, dict(job.request), job.kind
+        from registry_api.logcontext import current_job
+
         result: dict[str, Any] | None = None
         error: str | None = None
+        token = current_job.set(job_id)  # every record of this job carries its id
         try:
             result = run_job(self.registry, request, kind)
         except PipeforgeError as exc:
@@ -232,10 +238,15 @@ class Workers:
         except Exception:  # a worker must outlive any one job; the error is kept on the job and logged
             log.exception("pull-request job %s failed unexpectedly", job_id)
             error = "the job failed unexpectedly; the registry's log has the details"
+        finally:
+            log.info("pull-request job %s (%s) %s", job_id, kind, "failed" if error is not None else "done")
+            current_job.reset(token)
         if error is not None and request.get("repo") and request["repo"] not in error:
             error = f"{request['repo']}: {error}"  # a roll-out lists many targets: name the repository
         with reporting(catalog.engine.url), catalog.session() as session:
             jobs.finish(session, job_id, worker=worker, result=result, error=error, record=self._record)
+        if self.finished is not None:
+            self.finished(kind, jobs.FAILED if error is not None else jobs.SUCCEEDED)
         return True
 
     @staticmethod
