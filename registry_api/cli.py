@@ -27,6 +27,7 @@ settings (environment):
   PIPEFORGE_BODY_TIMEOUT_SECONDS    time to send a request's whole body (default: 30)
   PIPEFORGE_INDEX_TTL_SECONDS   how soon listings notice other processes' writes (default: 1)
   PIPEFORGE_SHUTDOWN_GRACE_SECONDS  on SIGTERM, how long requests and jobs may take to finish (default: 25)
+  PIPEFORGE_LOG_FORMAT          text (default) or json, as --log-format
 
 An unreachable database does not stop the registry: it starts, /readyz answers 503 naming the database
 (password masked), and the catalog is retried with backoff until it answers.
