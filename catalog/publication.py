@@ -87,10 +87,17 @@ def _check_sizes(template: TemplateSpec, source: str) -> None:
         raise TemplateDefinitionError(f"{where}: " + "; ".join(problems))
 
 
+def _plain_name(source: str) -> str:
+    """A template with no template.yaml is named after the folder it was published from."""
+    from slugify import slugify
+
+    return slugify(Path(source).name, max_length=63) or "template"
+
+
 def load_unpacked(folder: Path, source: str) -> TemplateSpec:
     """The template in an unpacked bundle; errors name ``source``, not the temporary folder."""
     try:
-        return load_template(folder)
+        return load_template(folder, name=_plain_name(source))
     except TemplateDefinitionError as exc:  # name the user's folder, not the private temporary one
         raise TemplateDefinitionError(exc.message.replace(str(folder), source)) from None
 

@@ -26,9 +26,10 @@ from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, nodes
 
+from generator.cookiecutter_compat import PROMPTS_KEY, context, needs_rendering
 from generator.errors import BudgetExceeded, TemplateDefinitionError
 from generator.paths import path_problem, shown, tree_problems
-from generator.sandbox import BoundedSandbox, Budget, budgeted, guarded
+from generator.sandbox import MAX_STRING, BoundedSandbox, Budget, budgeted, guarded
 from generator.template_spec import TemplateSpec
 
 _ENV_KEYS = {
@@ -62,19 +63,46 @@ class RenderedFile:
     content: str
 
 
-def _environment(template: TemplateSpec) -> BoundedSandbox:
-    options = template.cookiecutter.get("_jinja2_env_vars") or {}
+def environment(cookiecutter: dict[str, Any], name: str) -> BoundedSandbox:
+    """The sandbox a template renders in: its ``_jinja2_env_vars``, and cookiecutter's default extensions
+    (``jsonify``, ``slugify``, ``random_ascii_string``, ``uuid4``, ``{% now %}``), which only add filters,
+    globals and a tag; ``_extensions`` naming any other is refused at publish (``catalog.safety``)."""
+    options = cookiecutter.get("_jinja2_env_vars") or {}
     unknown = set(options) - _ENV_KEYS
     if unknown:
-        raise TemplateDefinitionError(
-            f"template {template.name}: unsupported _jinja2_env_vars {sorted(unknown)}"
-        )
-    env = BoundedSandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, **options)
+        raise TemplateDefinitionError(f"template {name}: unsupported _jinja2_env_vars {sorted(unknown)}")
+    from cookiecutter import extensions
+
+    env = BoundedSandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False,
+                         extensions=[extensions.JsonifyExtension, extensions.RandomStringExtension,
+                                     extensions.SlugifyExtension, extensions.UUIDExtension,
+                                     extensions.TimeExtension], **options)
     # Jinja's own tojson also escapes <, >, & and ' for HTML; YAML needs none of that, and readers of
     # the generated manifest are better served by `&&` than by `\u0026\u0026`. Plain cookiecutter uses
     # Jinja's filter: its output differs in those escapes only and parses to the same values.
     env.filters["tojson"] = guarded(_tojson)
+    env.filters["slugify"] = guarded(_slugify(env.filters["slugify"]))
+    env.globals["random_ascii_string"] = guarded(_random_ascii_string(env.globals["random_ascii_string"]))
     return env
+
+
+def _slugify(slugify: Any) -> Any:
+    def bounded(value: str, *args: Any, **kwargs: Any) -> str:
+        if len(args) > 8 or "regex_pattern" in kwargs:  # a template's own regular expression could run for ever
+            raise TemplateDefinitionError("slugify: regex_pattern is not supported in pipeforge's sandbox")
+        return str(slugify(value, *args, **kwargs))
+    return bounded
+
+
+def _random_ascii_string(random: Any) -> Any:
+    def bounded(length: int, punctuation: bool = False) -> str:
+        BoundedSandbox.checked(" " * min(int(length), MAX_STRING + 1))
+        return str(random(length, punctuation))
+    return bounded
+
+
+def _environment(template: TemplateSpec) -> BoundedSandbox:
+    return environment(template.cookiecutter, template.name)
 
 
 def _tojson(value: Any) -> str:
@@ -117,6 +145,21 @@ def _parsed(env: BoundedSandbox, source: str, where: str, problems: list[str]) -
         return None
 
 
+def _verbatim(env: BoundedSandbox, rel: str, globs: list[str]) -> tuple[bool, str]:
+    """Whether ``rel`` is copied without rendering, and the template of its name. As in cookiecutter, a
+    file that matches keeps a rendered name; a folder that matches is copied whole, the names below it
+    as they are."""
+    parts = rel.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if any(fnmatch.fnmatch(folder, g) for g in globs):
+            rest = "/" + "/".join(parts[depth:])
+            raw = f"{env.block_start_string} raw {env.block_end_string}{rest}" \
+                  f"{env.block_start_string} endraw {env.block_end_string}"
+            return True, folder + raw
+    return any(fnmatch.fnmatch(rel, g) for g in globs), rel
+
+
 def _compile_uncached(template: TemplateSpec) -> _Compiled:
     env = _environment(template)
     root = project_folder(template, env)
@@ -127,8 +170,8 @@ def _compile_uncached(template: TemplateSpec) -> _Compiled:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         text = path.read_text(encoding="utf-8")
-        verbatim = any(fnmatch.fnmatch(rel, g) for g in raw_globs)
-        name = _parsed(env, rel, f"{rel} (its name)", problems)
+        verbatim, name_source = _verbatim(env, rel, raw_globs)
+        name = _parsed(env, name_source, f"{rel} (its name)", problems)
         content = text if verbatim else _parsed(env, text, rel, problems)
         if name is not None and content is not None:
             files.append((rel, name, content))
@@ -172,8 +215,7 @@ def render(template: TemplateSpec, values: dict[str, Any], *, budget: Budget | N
     """Render with validated values: the project folder's name and its files, nothing written. Costs more
     than ``budget`` (default: ``generator.sandbox``'s) are a BudgetExceeded naming the file and the limit."""
     compiled = _compile(template)
-    context = {k: v for k, v in template.cookiecutter.items() if k.startswith("_")}
-    context.update(values)
+    context = cookiecutter_context(template, values)
     where = "its folder name"
     try:
         with budgeted(budget) as spent:
@@ -196,6 +238,17 @@ def render(template: TemplateSpec, values: dict[str, Any], *, budget: Budget | N
         raise TemplateDefinitionError(f"template {template.name} failed to render {where}: {exc}") from None
     _check_paths(template, folder, [f.path for f in out])
     return folder, out
+
+
+def cookiecutter_context(template: TemplateSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """What ``cookiecutter`` holds in a render: private keys as written, computed keys rendered in
+    cookiecutter's order (``generator.cookiecutter_compat``), and ``values`` for the parameters."""
+    env = _environment(template)
+    if not needs_rendering(template.cookiecutter, env):
+        out = {k: v for k, v in template.cookiecutter.items() if k.startswith("_") and k != PROMPTS_KEY}
+        out.update(values)
+        return out
+    return context(template.cookiecutter, values, env)
 
 
 def _check_paths(template: TemplateSpec, folder: str, paths: list[str]) -> None:

@@ -143,7 +143,8 @@ def test_loading_another_template_is_refused_at_compile_time_with_file_and_line(
 
 def test_publish_refuses_include_naming_the_file_and_line(tmp_path: Path) -> None:
     folder = template_variant(tmp_path, name="includes")
-    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text("a\n[% include 'x' %]\n", encoding="utf-8")
+    notes = folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md"
+    notes.write_text("a\n[% include 'x' %]\n", encoding="utf-8")
     with pytest.raises(TemplateDefinitionError) as raised:
         prepare_folder(folder)
     assert "notes.md line 2: {% include %} is not supported" in raised.value.message
