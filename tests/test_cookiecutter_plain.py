@@ -1,0 +1,154 @@
+"""An ordinary cookiecutter template (no template.yaml) renders with pipeforge exactly as with plain
+cookiecutter, its parameters come from cookiecutter.json, and it can be published; ``~/.cookiecutterrc``
+presets what ``pipeforge new`` asks for."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.errors import InvalidParametersError
+from generator.params import validate
+from generator.render import render
+from generator.template_spec import find_template
+from generator.yamlio import load_documents
+from tests.conftest import ROOT
+
+PLAIN = ROOT / "tests" / "fixtures" / "plain-cookiecutter"
+ANSWERS = ".pipeforge-answers.yaml"
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error", **extra}
+    env.pop("COOKIECUTTER_CONFIG", None)
+    env.pop("PIPEFORGE_DATABASE_URL", None)
+    return {**env, **extra}
+
+
+def pipeforge(*args: str, home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True,
+                            env=_env(home, **extra), stdin=subprocess.DEVNULL, check=False, cwd=home)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def cookiecutter(*args: str, home: Path) -> Path:
+    out = home / "cookiecutter-out"
+    result = subprocess.run([str(Path(sys.executable).with_name("cookiecutter")), "--no-input", "-o", str(out),
+                             str(PLAIN), *args], capture_output=True, text=True, env=_env(home), check=False)
+    assert result.returncode == 0, result.stderr
+    (folder,) = out.iterdir()
+    return folder
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_plain_template_with_defaults_renders_byte_for_byte_like_cookiecutter(tmp_path: Path) -> None:
+    theirs = cookiecutter(home=tmp_path)
+    result = pipeforge("new", str(PLAIN), "--no-input", "--quiet", "-o", str(tmp_path / "ours"), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ours = tree(tmp_path / "ours")
+    assert ours.pop(ANSWERS)
+    assert ours == tree(theirs)
+    assert "static/{{ cookiecutter.namespace }}-notes.txt" in ours  # a _copy_without_render folder
+    assert theirs.name == "nightly-cleanup-job"  # slugify, in the folder name
+
+
+def test_given_values_recompute_defaults_and_computed_variables_like_cookiecutter(tmp_path: Path) -> None:
+    given = ["project_name=Weekly Archive", "image=alpine:3.20.3", "verbose=yes", "retries=5"]
+    theirs = cookiecutter(*given, home=tmp_path)
+    sets = [arg for pair in given for arg in ("--set", pair)]
+    result = pipeforge("new", str(PLAIN), "--no-input", "--quiet", "-o", str(tmp_path / "ours"), *sets, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ours = tree(tmp_path / "ours")
+    ours.pop(ANSWERS)
+    assert ours == tree(theirs)
+    manifest = load_documents(ours["workflowtemplate.yaml"].decode())[0]
+    assert manifest["metadata"]["name"] == "weekly-archive-wf"  # __workflow_name from the new slug
+    assert manifest["metadata"]["labels"]["owner"] == "weekly-archive-owners"  # a dict default, rendered
+
+
+def test_in_memory_render_equals_cookiecutter_file_by_file(tmp_path: Path) -> None:
+    theirs = tree(cookiecutter(home=tmp_path))
+    template = find_template(str(PLAIN))
+    folder, files = render(template, validate(template, {}))
+    assert folder == "nightly-cleanup-job"
+    assert {f.path: f.content.encode() for f in files} == theirs
+
+
+def test_schema_is_derived_from_cookiecutter_json() -> None:
+    template = find_template(str(PLAIN))
+    assert template.derived and template.version == "0.0.0" and template.name == "plain-cookiecutter"
+    props = template.schema["properties"]
+    assert list(props) == ["project_name", "project_slug", "namespace", "image", "verbose", "retries", "labels"]
+    assert props["image"] == {"enum": ["busybox:1.36.1", "alpine:3.20.3"], "default": "busybox:1.36.1",
+                              "type": "string", "title": "Container image"}
+    assert props["verbose"] == {"type": "boolean", "default": False}
+    assert props["retries"] == {"type": "integer", "default": 2}
+    assert props["project_slug"]["default"] == "nightly-cleanup-job"
+    assert props["project_slug"]["x-cookiecutter"] == "{{ cookiecutter.project_name|slugify }}"
+    assert props["labels"]["type"] == "object"
+    assert props["project_name"]["title"] == "Name of the pipeline"
+
+
+def test_bad_values_for_a_plain_template_are_all_reported_at_once() -> None:
+    template = find_template(str(PLAIN))
+    with pytest.raises(InvalidParametersError) as raised:
+        validate(template, {"image": "ubuntu:latest", "retries": "many", "verbose": "maybe", "colour": "red"})
+    fields = {p.field for p in raised.value.problems}
+    assert fields == {"image", "retries", "verbose", "colour"}
+    assert "must be one of busybox:1.36.1, alpine:3.20.3" in raised.value.message
+
+
+def test_plain_template_is_published_into_the_catalog(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    result = pipeforge("catalog", "publish", str(PLAIN), "--json", home=tmp_path, PIPEFORGE_DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert "plain-cookiecutter" in result.stdout and "0.0.0" in result.stdout
+    made = pipeforge("new", "plain-cookiecutter@0.0.0", "--from-catalog", "--no-input", "--quiet", "-o",
+                     str(tmp_path / "from-catalog"), "--set", "namespace=jobs", home=tmp_path,
+                     PIPEFORGE_DATABASE_URL=url)
+    assert made.returncode == 0, made.stderr
+    text = (tmp_path / "from-catalog" / "kustomization.yaml").read_text()
+    assert "namespace: jobs\n" in text
+
+
+def test_cookiecutterrc_default_context_presets_pipeforge_new(tmp_path: Path) -> None:
+    (tmp_path / ".cookiecutterrc").write_text(
+        "default_context:\n  namespace: from-rc\n  retry_limit: '7'\n  not_a_parameter: ignored\n", encoding="utf-8")
+    result = pipeforge("new", "saga-compensation", "--no-input", "--quiet", "-o", str(tmp_path / "a"),
+                       "--set", "retry_limit=2", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    answers = load_documents((tmp_path / "a" / ANSWERS).read_text())[0]
+    assert answers["parameters"]["namespace"] == "from-rc"
+    assert answers["parameters"]["retry_limit"] == 2  # --set wins over the configuration
+
+
+def test_cookiecutter_config_variable_names_the_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.yaml"
+    config.write_text("default_context:\n  namespace: from-env-config\n", encoding="utf-8")
+    result = pipeforge("new", "saga-compensation", "--no-input", "--quiet", "-o", str(tmp_path / "b"), home=tmp_path,
+                       COOKIECUTTER_CONFIG=str(config))
+    assert result.returncode == 0, result.stderr
+    assert 'namespace: "from-env-config"' in (tmp_path / "b" / "kustomization.yaml").read_text()
+
+
+def test_a_default_context_value_that_breaks_a_rule_is_reported_not_used(tmp_path: Path) -> None:
+    (tmp_path / ".cookiecutterrc").write_text("default_context:\n  namespace: Not_A_Label\n", encoding="utf-8")
+    result = pipeforge("new", "saga-compensation", "--no-input", "--quiet", "-o", str(tmp_path / "c"), home=tmp_path)
+    assert result.returncode != 0
+    assert "namespace" in result.stderr and "Not_A_Label" in result.stderr
+    assert not (tmp_path / "c").exists()
+
+
+def test_missing_cookiecutter_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = pipeforge("new", "saga-compensation", "--no-input", "--quiet", "-o", str(tmp_path / "d"), home=tmp_path,
+                       COOKIECUTTER_CONFIG=str(tmp_path / "missing.yaml"))
+    assert result.returncode != 0
+    assert "cookiecutter configuration" in result.stderr and "missing.yaml" in result.stderr
