@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  pipeforge lint --fail-on warning --exclude 'vendor/,*.generated.yaml' deploy/\n"
         "  pipeforge lint --exit-zero --format json . > report.json\n"
         "  pipeforge lint --show-settings deploy/nightly.yaml # which configuration applies, and how\n"
-        "  pipeforge lint --list-rules\n\n"
+        "  pipeforge lint --list-rules\n"
+        "  pipeforge lint --explain PF101                     # a rule's page: what, why, examples, limits\n\n"
         "configuration (pyproject.toml; in a .pipeforge.toml the tables are [lint] and [lint.NAME]):\n"
         "  [tool.pipeforge.lint]\n"
         "  extend-select = []\n"
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  PF205 = \"error\"\n\n",
     )
     add_lint_arguments(lint)
+    lint.add_argument("--explain", metavar="RULE", help="print a rule's documentation page (code or name) and exit")
     lint.set_defaults(handler=_cmd_lint)
 
     harden = _command(
@@ -409,9 +411,23 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _explain_rule(name: str, out: TextIO) -> int:
+    from generator.rules import rule_unit
+    from generator.rules.docs import rule_page
+
+    try:
+        unit = rule_unit(name)
+    except KeyError:
+        raise UsageError(f"--explain {name}: no such rule (see 'pipeforge lint --list-rules')") from None
+    out.write(rule_page(unit) + f"Online: {unit.url}\n")
+    return EXIT_OK
+
+
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     from generator.lint_cli import run_lint
 
+    if args.explain:
+        return _explain_rule(args.explain, out)
     return EXIT_FINDINGS if run_lint(args, out, version=__version__) else EXIT_OK
 
 

@@ -3,7 +3,8 @@
 Lint (is a delete the workflow's own cleanup?) and the simulator (what does a failed step leave behind?)
 both need to know that ``kubectl apply -f - <<EOF ... kind: ChaosEngine`` creates a ChaosEngine and that
 ``helm uninstall web`` removes release ``web``. Tokenising is ``shlex``'s; the grammars of kubectl, helm,
-argocd, aws s3, terraform and the Litmus images are hand-written here because no library parses them.
+argocd, aws s3, terraform (``generator.command_tools``) and the Litmus images are hand-written because no
+library parses them.
 
 Names keep Argo expressions (``{{inputs.parameters.app}}``) verbatim; a ``generateName`` is reported as
 the prefix followed by ``*``. ``kind`` is ``""`` when the objects come from a file whose content the
@@ -15,33 +16,21 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-CREATE, DELETE = "create", "delete"
-
-
-@dataclass(frozen=True)
-class CommandEffect:
-    """One object a command creates or deletes."""
-
-    action: str  # CREATE or DELETE
-    kind: str  # lower-case Kubernetes kind, or helm-release, argocd-application, s3-prefix, terraform-stack
-    name: str | None  # None when by selector or from a file
-    selector: str | None
-    file: str | None
-    tool: str
-    command: str
-
-
-@dataclass
-class _Command:
-    """One simple command: its words, what its pipeline feeds it on stdin, and the command line."""
-
-    argv: list[str]
-    stdin: list[str] = field(default_factory=list)  # heredoc / here-string bodies of the pipeline
-    piped_from: list[list[str]] = field(default_factory=list)  # earlier commands of the same pipeline
-
+from generator.command_tools import (
+    CREATE,
+    DELETE,
+    Command,
+    CommandEffect,
+    Parsed,
+    argocd,
+    aws,
+    dry_run,
+    helm,
+    parse_flags,
+    terraform,
+)
 
 _ARGO_EXPR = re.compile(r"{{.*?}}", re.DOTALL)
 _HEREDOC = re.compile(r"<<-?[ \t]*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
@@ -107,13 +96,13 @@ def _is_separator(token: str) -> bool:
     return bool(token) and all(c in _PUNCTUATION for c in token) and not any(c in "<>" for c in token)
 
 
-def _commands(text: str) -> Iterator[_Command]:
+def _commands(text: str) -> Iterator[Command]:
     """The simple commands of a shell text, each with its pipeline's stdin bodies."""
     text = text.replace("\\\r\n", " ").replace("\\\n", " ")
     text, bodies = _cut_heredocs(text)
     protected, saved = _protect(text)
-    pipeline: list[_Command] = []
-    current = _Command([])
+    pipeline: list[Command] = []
+    current = Command([])
     tokens = iter(_tokens(protected))
     for token in tokens:
         if _is_separator(token):
@@ -121,7 +110,7 @@ def _commands(text: str) -> Iterator[_Command]:
             if token not in ("|", "|&"):
                 yield from _finish(pipeline)
                 pipeline = []
-            current = _Command([])
+            current = Command([])
         elif token and token[0] in "<>&" and any(c in "<>" for c in token):
             target = next(tokens, "")
             if token.startswith("<<") and target.startswith("\x01"):
@@ -134,12 +123,12 @@ def _commands(text: str) -> Iterator[_Command]:
     yield from _finish(pipeline)
 
 
-def _finish(pipeline: list[_Command]) -> Iterator[_Command]:
+def _finish(pipeline: list[Command]) -> Iterator[Command]:
     stdin = [body for command in pipeline for body in command.stdin]
     for position, command in enumerate(pipeline):
         argv = _strip_prefixes(command.argv)
         if argv:
-            yield _Command(argv, stdin, [c.argv for c in pipeline[:position]])
+            yield Command(argv, stdin, [c.argv for c in pipeline[:position]])
 
 
 def _strip_prefixes(argv: list[str]) -> list[str]:
@@ -158,53 +147,6 @@ def _strip_prefixes(argv: list[str]) -> list[str]:
         else:
             break
     return argv[index:]
-
-
-# ---------------------------------------------------------------- flags
-
-
-@dataclass
-class _Parsed:
-    positional: list[str]
-    flags: dict[str, list[str]]
-
-    def get(self, *names: str) -> str | None:
-        values = [value for name in names for value in self.flags.get(name, [])]
-        return values[0] if values else None
-
-    def all(self, *names: str) -> list[str]:
-        return [value for name in names for value in self.flags.get(name, [])]
-
-    def has(self, *names: str) -> bool:
-        return any(name in self.flags for name in names)
-
-
-def _parse_flags(args: Sequence[str], valued: frozenset[str], *, valued_default: bool = False,
-                 boolean: frozenset[str] = frozenset()) -> _Parsed:
-    """Split arguments into positionals and flags; ``valued`` flags take the next word unless given ``=``."""
-    positional: list[str] = []
-    flags: dict[str, list[str]] = {}
-    index = 0
-    while index < len(args):
-        word = args[index]
-        index += 1
-        if word == "--":
-            positional.extend(args[index:])
-            break
-        if not word.startswith("-") or word == "-":
-            positional.append(word)
-            continue
-        name, equals, value = word.partition("=")
-        takes_value = name in valued or (valued_default and name not in boolean)
-        if not equals and takes_value and index < len(args) and (name in valued or not args[index].startswith("-")):
-            value = args[index]
-            index += 1
-        flags.setdefault(name, []).append(value)
-    return _Parsed(positional, flags)
-
-
-def _dry_run(parsed: _Parsed) -> bool:
-    return any(value in ("", "client", "server", "true") for value in parsed.all("--dry-run", "--dryrun"))
 
 
 # ---------------------------------------------------------------- manifests inside commands
@@ -277,10 +219,10 @@ def kube_kind(word: str) -> str:
     return kind
 
 
-def _kubectl(command: _Command, files: Mapping[str, str], line: str) -> list[CommandEffect]:
+def _kubectl(command: Command, files: Mapping[str, str], line: str) -> list[CommandEffect]:
     tool = command.argv[0].rsplit("/", 1)[-1]
-    parsed = _parse_flags(command.argv[1:], _KUBECTL_VALUED)
-    if not parsed.positional or _dry_run(parsed):
+    parsed = parse_flags(command.argv[1:], _KUBECTL_VALUED)
+    if not parsed.positional or dry_run(parsed):
         return []
     verb, rest = parsed.positional[0], parsed.positional[1:]
     if verb in ("apply", "create") and parsed.has("-f", "--filename", "-k", "--kustomize"):
@@ -313,7 +255,7 @@ def _named(action: str, words: list[str], selector: str | None, tool: str, line:
     return [CommandEffect(action, k, None, selector, None, tool, line) for k in kinds]
 
 
-def _from_files(action: str, parsed: _Parsed, command: _Command, files: Mapping[str, str],
+def _from_files(action: str, parsed: Parsed, command: Command, files: Mapping[str, str],
                 tool: str, line: str) -> list[CommandEffect]:
     """One effect per object in each ``-f`` file whose content is known (stdin, an artifact), else one per file."""
     effects: list[CommandEffect] = []
@@ -334,106 +276,19 @@ def _dry_run_objects(argv: list[str]) -> list[tuple[str, str | None]]:
     """What ``kubectl create KIND NAME --dry-run -o yaml`` prints into a pipe (then applied from stdin)."""
     if not argv or argv[0].rsplit("/", 1)[-1] not in ("kubectl", "oc"):
         return []
-    parsed = _parse_flags(argv[1:], _KUBECTL_VALUED)
+    parsed = parse_flags(argv[1:], _KUBECTL_VALUED)
     words = parsed.positional
-    if len(words) < 3 or words[0] != "create" or not _dry_run(parsed):
+    if len(words) < 3 or words[0] != "create" or not dry_run(parsed):
         return []
     kind = kube_kind(words[1])
     names = words[3:] if kind in _TYPED_CREATE else words[2:]
     return [(kind, names[0])] if names else []
 
 
-# ---------------------------------------------------------------- helm, argocd, aws, terraform
-
-_HELM_VALUED = frozenset({
-    "-n", "--namespace", "-f", "--values", "--set", "--set-string", "--set-file", "--set-json", "--version",
-    "--kube-context", "--kubeconfig", "--repo", "--timeout", "--post-renderer", "-o", "--output", "--description",
-    "--username", "--password", "--ca-file", "--cert-file", "--key-file", "--history-max", "--name-template",
-    "--post-renderer-args", "--registry-config", "--repository-cache", "--repository-config", "--cascade",
-})
-_ARGOCD_BOOLEAN = frozenset({
-    "--grpc-web", "--insecure", "--plaintext", "--upsert", "--yes", "-y", "--core", "--auto-prune",
-    "--self-heal", "--validate", "--sync-option-create-namespace", "--allow-empty", "--prune", "--dry-run",
-    "--force", "--async", "--wait", "--cascade",
-})
-_AWS_BOOLEAN = frozenset({
-    "--recursive", "--quiet", "--dryrun", "--only-show-errors", "--no-progress", "--delete", "--exact-timestamps",
-    "--follow-symlinks", "--no-follow-symlinks", "--force", "--no-guess-mime-type", "--size-only",
-    "--no-sign-request", "--no-verify-ssl", "--debug", "--no-paginate",
-})
-
-
-def _helm(command: _Command, line: str) -> list[CommandEffect]:
-    parsed = _parse_flags(command.argv[1:], _HELM_VALUED)
-    words = parsed.positional
-    if not words or _dry_run(parsed) or parsed.has("--dry-run"):
-        return []
-    verb, rest = words[0], words[1:]
-    if verb in ("install", "upgrade") and rest:
-        name = None if parsed.has("--generate-name", "-g") else rest[0]
-        return [CommandEffect(CREATE, "helm-release", name, None, None, "helm", line)]
-    if verb in ("uninstall", "delete", "del", "un"):
-        return [CommandEffect(DELETE, "helm-release", name, None, None, "helm", line) for name in rest]
-    if verb == "rollback" and rest:
-        return [CommandEffect(DELETE, "helm-release", rest[0], None, None, "helm", line)]
-    return []
-
-
-def _argocd(command: _Command, line: str) -> list[CommandEffect]:
-    parsed = _parse_flags(command.argv[1:], frozenset(), valued_default=True, boolean=_ARGOCD_BOOLEAN)
-    words = parsed.positional
-    if len(words) < 2 or words[0] not in ("app", "application", "apps") or parsed.has("--dry-run"):
-        return []
-    verb, names = words[1], words[2:]
-    selector = parsed.get("-l", "--selector")
-    kind = "argocd-application"
-    if verb == "create" and names:
-        return [CommandEffect(CREATE, kind, names[0], None, None, "argocd", line)]
-    if verb == "create" and parsed.has("-f", "--file"):
-        return [CommandEffect(CREATE, kind, None, None, parsed.get("-f", "--file"), "argocd", line)]
-    if verb == "delete":
-        if not names:
-            return [CommandEffect(DELETE, kind, None, selector, None, "argocd", line)] if selector else []
-        return [CommandEffect(DELETE, kind, name, None, None, "argocd", line) for name in names]
-    if verb == "rollback" and names:
-        return [CommandEffect(DELETE, kind, names[0], None, None, "argocd", line)]
-    return []
-
-
-def _aws(command: _Command, line: str) -> list[CommandEffect]:
-    parsed = _parse_flags(command.argv[1:], frozenset(), valued_default=True, boolean=_AWS_BOOLEAN)
-    words = parsed.positional
-    if len(words) < 2 or words[0] != "s3" or parsed.has("--dryrun"):
-        return []
-    verb, paths = words[1], [w for w in words[2:] if w.startswith("s3://")]
-    effects: list[CommandEffect] = []
-    if verb in ("cp", "sync", "mv") and len(words) >= 4 and words[3].startswith("s3://"):
-        effects.append(CommandEffect(CREATE, "s3-prefix", words[3], None, None, "aws", line))
-    if verb == "mv" and words[2].startswith("s3://"):
-        effects.append(CommandEffect(DELETE, "s3-prefix", words[2], None, None, "aws", line))
-    if verb in ("rm", "rb"):
-        effects.extend(CommandEffect(DELETE, "s3-prefix", path, None, None, "aws", line) for path in paths)
-    return effects
-
-
-def _terraform(command: _Command, line: str) -> list[CommandEffect]:
-    args = command.argv[1:]
-    chdir = next((a.partition("=")[2] for a in args if a.startswith("-chdir=")), None)
-    words = [a for a in args if not a.startswith("-")]
-    if not words:
-        return []
-    verb = words[0]
-    if verb == "destroy" or (verb == "apply" and any(a in ("-destroy", "--destroy") for a in args)):
-        return [CommandEffect(DELETE, "terraform-stack", chdir, None, None, "terraform", line)]
-    if verb == "apply":
-        return [CommandEffect(CREATE, "terraform-stack", chdir, None, None, "terraform", line)]
-    return []
-
-
 # ---------------------------------------------------------------- entry points
 
 
-def _effects(command: _Command, files: Mapping[str, str], depth: int) -> list[CommandEffect]:
+def _effects(command: Command, files: Mapping[str, str], depth: int) -> list[CommandEffect]:
     argv = command.argv
     program = argv[0].rsplit("/", 1)[-1]
     line = " ".join(argv)
@@ -442,7 +297,7 @@ def _effects(command: _Command, files: Mapping[str, str], depth: int) -> list[Co
         return _text_effects(script, files, depth + 1) if script is not None and depth < 8 else []
     if program in ("kubectl", "oc"):
         return _kubectl(command, files, line)
-    handlers = {"helm": _helm, "argocd": _argocd, "aws": _aws, "terraform": _terraform, "tofu": _terraform}
+    handlers = {"helm": helm, "argocd": argocd, "aws": aws, "terraform": terraform, "tofu": terraform}
     handler = handlers.get(program)
     return handler(command, line) if handler else []
 
@@ -502,7 +357,7 @@ def _container_effects(container: Mapping[str, Any], source: str | None,
     if source is not None and program in SHELLS and _TOOLS.search(source):
         effects += _text_effects(source, files)
     if argv and any(_TOOLS.search(word) for word in argv):
-        effects += _effects(_Command(argv), files, 0)
+        effects += _effects(Command(argv), files, 0)
     image = container.get("image")
     if isinstance(image, str) and "litmuschaos/" in image:
         effects += _litmus(image, argv, files)

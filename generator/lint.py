@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
@@ -25,30 +25,24 @@ from urllib.parse import quote
 from generator.errors import ManifestError, UsageError, YamlLimitError
 from generator.lintconfig import ConfigResolver, LintConfig, RuleSelection, resolve_rules, selectors
 from generator.model import Manifest, is_workflow_document, parse_manifest
-from generator.rules import ERROR, INFO, RULES, RULES_BY_NAME, WARNING, Hit, check_manifest
-from generator.yamlio import LineDict, LineList, check_size, gc_paused, load_documents
+from generator.rules import ERROR, INFO, RULES, WARNING, Hit, Options, check_manifest, docs_url, rule_url
+from generator.rules import resolve_rule as resolve_rule  # re-exported: the CLI resolves --ignore names
+from generator.yamlio import check_size, gc_paused, load_documents
 
 SUPPRESS = "pipeforge.io/lint-ignore"
 SEVERITIES = (ERROR, WARNING, INFO)
 YAML_SUFFIXES = (".yaml", ".yml")
 STDIN_NAME = "<stdin>"
-DOCS_BASE_URL = "https://pipeforge.readthedocs.io/en/latest"
-_STRUCTURE_RULES = frozenset({"PF002", "PF003", "PF004"})
-
-
-def docs_url() -> str:
-    """The documentation's address, ending in ``/`` (``PIPEFORGE_DOCS_URL`` replaces it, e.g. for a mirror)."""
-    return (os.environ.get("PIPEFORGE_DOCS_URL") or DOCS_BASE_URL).rstrip("/") + "/"
-
-
-def rule_url(code: str) -> str:
-    """The documentation page of a rule."""
-    return f"{docs_url()}rules/{code}/"
+__all__ = ["Finding", "LintReport", "docs_url", "lint_paths", "lint_text", "resolve_rule", "rule_url"]
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: which rule, how bad, where (file, line, template) and what to do about it."""
+    """One problem: which rule, how bad, where (file, line, template) and what to do about it.
+
+    ``data`` is the structured form for tools: ``template``, ``path`` (from the document root) and, when
+    relevant, ``task``/``step``, ``object`` and ``field`` (see ``generator.rules.base.Hit``).
+    """
 
     rule: str
     severity: str
@@ -57,6 +51,7 @@ class Finding:
     template: str | None
     message: str
     fix: str
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,15 +79,6 @@ class LintReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "findings": [f.as_dict() for f in self.findings]}
-
-
-def resolve_rule(name: str) -> str | None:
-    """A rule's code from its code or its name (case-insensitive)."""
-    key = name.strip()
-    if key.upper() in RULES:
-        return key.upper()
-    rule = RULES_BY_NAME.get(key.lower())
-    return rule.code if rule else None
 
 
 @dataclass(frozen=True)
@@ -126,10 +112,12 @@ class _Rules:
 
     enabled: frozenset[str]
     severity: Mapping[str, str]
+    options: Options = field(default_factory=Options)
 
     @classmethod
     def of(cls, config: LintConfig, path: Path) -> _Rules:
-        return cls(config.rules_for(path), config.severity)
+        version = config.kubernetes_version
+        return cls(config.rules_for(path), config.severity, Options(version) if version else Options())
 
 
 _ALL = _Rules(frozenset(RULES), {})
@@ -138,20 +126,8 @@ _ALL = _Rules(frozenset(RULES), {})
 def _finding(hit: Hit, file: str, rules: _Rules = _ALL) -> Finding:
     default = hit.severity or RULES[hit.code].severity
     severity = rules.severity.get(hit.code, default)
-    return Finding(hit.code, severity, file, hit.line, hit.template, hit.message, hit.fix)
-
-
-def _structure_hits(document: Any) -> Iterator[Hit]:
-    from generator.structure import check_document
-
-    for problem in check_document(document):
-        template = template_of_path(document, problem.path)
-        if problem.unknown_key:
-            fix = f"rename it to '{problem.suggestion}'" if problem.suggestion else "remove it or fix its spelling"
-            yield Hit("PF003", problem.line, template, problem.message, fix)
-        else:
-            yield Hit("PF004", problem.line, template, problem.message, "give the field a value of that shape")
-    yield from _duplicate_keys(document)
+    data = hit.data or {"template": hit.template, "path": []}
+    return Finding(hit.code, severity, file, hit.line, hit.template, hit.message, hit.fix, data)
 
 
 def template_of_path(document: Any, path: str) -> str | None:
@@ -171,23 +147,9 @@ def template_of_path(document: Any, path: str) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _duplicate_keys(node: Any) -> Iterator[Hit]:
-    pending = [node]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, LineDict):
-            for key, line in getattr(item, "duplicate_keys", ()):
-                yield Hit("PF002", line, None, f"key '{key}' appears twice in one mapping; only the last "
-                          "value is kept", f"keep one '{key}'")
-            pending.extend(v for v in item.values() if isinstance(v, LineDict | LineList))
-        elif isinstance(item, LineList):
-            pending.extend(v for v in item if isinstance(v, LineDict | LineList))
-
-
 def _lint_document(document: Any, manifest: Manifest, file: str, rules: _Rules) -> list[Finding]:
     on = rules.enabled
-    hits = [*(_structure_hits(document) if on & _STRUCTURE_RULES else ()),
-            *(check_manifest(manifest) if on - _STRUCTURE_RULES else ())]
+    hits = check_manifest(manifest, document, options=rules.options, select=on)
     whole = _suppressions(manifest.annotations)
     per_template = {name: _suppressions(t.annotations) for name, t in manifest.spec.templates.items()}
     findings = []
@@ -200,23 +162,31 @@ def _lint_document(document: Any, manifest: Manifest, file: str, rules: _Rules) 
         return findings
     for owner, found in [(None, whole), *per_template.items()]:
         line = manifest.line if owner is None else manifest.spec.templates[owner].line
+        path: list[str | int] = ["metadata", "annotations", SUPPRESS]
+        if owner is not None:
+            spec_path: list[str | int] = ["spec", "workflowSpec"] if manifest.kind == "CronWorkflow" else ["spec"]
+            path = [*spec_path, "templates", manifest.spec.templates[owner].index, *path]
         for problem in found.problems:
             findings.append(_finding(Hit("PF007", line, owner, f"{SUPPRESS}: {problem}; not honoured",
                                          "write one 'RULE: reason' per line (RULE as in 'pipeforge lint "
-                                         "--list-rules')"), file, rules))
+                                         "--list-rules')", data={"template": owner, "path": path,
+                                                                 "field": SUPPRESS}), file, rules))
     return findings
 
 
 def lint_text(text: str, filename: str = "<string>", *, select: Iterable[str] | None = None,
-              ignore: Iterable[str] = (), severity: Mapping[str, str] | None = None) -> list[Finding]:
+              ignore: Iterable[str] = (), severity: Mapping[str, str] | None = None,
+              kubernetes_version: str | None = None) -> list[Finding]:
     """Every finding in one YAML text (all documents); malformed YAML gives one PF001 finding.
 
     ``select``/``ignore`` take rule selectors (code, name, prefix, ``ALL``; ruff's precedence) and
     ``severity`` maps rule codes to the severity to report them at; no configuration file is read.
+    ``kubernetes_version`` is the release whose schemas check resource manifests (PF010).
     """
     layer = RuleSelection(None if select is None else selectors(select, where="select"),
                           (), selectors(ignore, where="ignore"))
-    return _lint_source(text, filename, _Rules(resolve_rules([layer]), dict(severity or {})))
+    options = Options(kubernetes_version) if kubernetes_version else Options()
+    return _lint_source(text, filename, _Rules(resolve_rules([layer]), dict(severity or {}), options))
 
 
 def _lint_source(text: str, filename: str, rules: _Rules) -> list[Finding]:
@@ -226,7 +196,8 @@ def _lint_source(text: str, filename: str, rules: _Rules) -> list[Finding]:
         raise  # not a finding about the manifest: the input is refused, exit 2 with the limit named
     except ManifestError as exc:
         return [_finding(Hit("PF001", exc.line or 1, None, exc.detail,
-                             "fix the YAML syntax at that line (indentation, quotes, brackets)"), filename, rules)
+                             "fix the YAML syntax at that line (indentation, quotes, brackets)",
+                             data={"template": None, "path": []}), filename, rules)
                 ] if "PF001" in rules.enabled else []
     findings: list[Finding] = []
     with gc_paused():
@@ -244,8 +215,8 @@ def _lint_bytes(data: bytes, name: str, rules: _Rules) -> list[Finding]:
     try:  # universal newlines, as Path.read_text reads a file
         text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
-        return [_finding(Hit("PF001", 1, None, f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8"),
-                         name, rules)] if "PF001" in rules.enabled else []
+        return [_finding(Hit("PF001", 1, None, f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8",
+                             data={"template": None, "path": []}), name, rules)] if "PF001" in rules.enabled else []
     return _lint_source(text, name, rules)
 
 
@@ -424,7 +395,7 @@ def _sarif_result(f: Finding, index: int) -> dict[str, Any]:
             },
             **({"logicalLocations": [{"name": f.template, "kind": "function"}]} if f.template else {}),
         }],
-        "properties": {"template": f.template, "fix": f.fix},
+        "properties": {"template": f.template, "fix": f.fix, "data": f.data},
     }
 
 

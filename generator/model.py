@@ -280,6 +280,7 @@ class Task:
     with_param: str | None = None
     with_sequence: dict[str, Any] | None = None
     arguments: tuple[Parameter, ...] = ()
+    position: tuple[str | int, ...] = ()  # path from its template: ("dag", "tasks", 2) or ("steps", 0, 1)
 
     @property
     def exit_hook(self) -> str | None:
@@ -291,7 +292,7 @@ class Task:
         return self.with_items is not None or self.with_param is not None or self.with_sequence is not None
 
     @classmethod
-    def parse(cls, node: Any, index: int) -> Task:
+    def parse(cls, node: Any, index: int, position: tuple[str | int, ...] = ()) -> Task:
         node = _dict(node)
         continue_on = _dict(node.get("continueOn"))
         template_ref = node.get("templateRef")
@@ -312,6 +313,7 @@ class Task:
             with_param=_str(node.get("withParam")),
             with_sequence=node.get("withSequence") if isinstance(node.get("withSequence"), dict) else None,
             arguments=tuple(Parameter.parse_all(_dict(node.get("arguments")).get("parameters"))),
+            position=position,
         )
 
 
@@ -343,6 +345,17 @@ class Template:
     resource: ResourceAction | None = None
     inputs: tuple[Parameter, ...] = ()
     outputs: tuple[Parameter, ...] = ()
+    index: int = 0  # position in spec.templates
+    own: dict[str, Any] | None = None  # the template as written, when spec.templateDefaults changed it
+
+    @property
+    def written(self) -> dict[str, Any]:
+        """The template as written in the file; ``raw`` is its effective form (templateDefaults merged)."""
+        return self.raw if self.own is None else self.own
+
+    def inherits(self, key: str) -> bool:
+        """Whether a top-level key's value comes (wholly or partly) from spec.templateDefaults."""
+        return self.own is not None and key in self.raw and self.raw[key] != self.own.get(key)
 
     @property
     def is_leaf(self) -> bool:
@@ -381,9 +394,12 @@ class Template:
         return [effect for effect in self.side_effects if effect.verb == verb]
 
     @classmethod
-    def parse(cls, node: Any, index: int) -> Template:
+    def parse(cls, node: Any, index: int, defaults: dict[str, Any] | None = None) -> Template:
         node = node if isinstance(node, dict) else {}
         kind = _template_kind(node)
+        own = None
+        if defaults:
+            own, node = node, merge_template_defaults(defaults, node, kind)
         annotations = {str(k): str(v) for k, v in _dict(_dict(node.get("metadata")).get("annotations")).items()}
         effects = [
             effect
@@ -404,17 +420,46 @@ class Template:
             timeout=_str_or_int(node.get("timeout")),
             annotations=annotations,
             side_effects=tuple(effects),
-            dag_tasks=tuple(Task.parse(t, i) for i, t in enumerate(_list(dag.get("tasks")))),
+            dag_tasks=tuple(Task.parse(t, i, ("dag", "tasks", i)) for i, t in enumerate(_list(dag.get("tasks")))),
             dag_target=_str(dag.get("target")),
             dag_fail_fast=fail_fast if isinstance(fail_fast, bool) else None,
             steps=tuple(
-                tuple(Task.parse(s, i) for i, s in enumerate(_list(group))) for group in _list(node.get("steps"))
+                tuple(Task.parse(s, i, ("steps", g, i)) for i, s in enumerate(_list(group)))
+                for g, group in enumerate(_list(node.get("steps")))
             ),
             suspend_duration=_str_or_int(duration),
             resource=ResourceAction.parse(_dict(node["resource"])) if kind == "resource" else None,
             inputs=tuple(Parameter.parse_all(_dict(node.get("inputs")).get("parameters"))),
             outputs=tuple(Parameter.parse_all(_dict(node.get("outputs")).get("parameters"))),
+            index=index,
+            own=own,
         )
+
+
+def merge_template_defaults(defaults: dict[str, Any], template: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A template with ``spec.templateDefaults`` merged in the way Argo's controller does it.
+
+    Argo merges the defaults under each template with a strategic merge patch (operator.go
+    ``mergedTemplateDefaultsInto``): the template's own keys win, mappings merge key by key, lists are
+    replaced. A template-type key of the defaults (``container``...) applies only to templates of that type.
+    """
+    kinds = {*LEAF_KINDS, *COMPOSITE_KINDS} - {kind}
+    base = {k: v for k, v in defaults.items() if k not in kinds and k != "name"}
+    return _merged(base, template)
+
+
+def _merged(base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    out = LineDict()
+    out.line = _line(own)
+    out.key_lines = {**getattr(base, "key_lines", {}), **getattr(own, "key_lines", {})}
+    out.duplicate_keys = list(getattr(own, "duplicate_keys", []))
+    for key, value in base.items():
+        if key not in own:
+            out[key] = value
+    for key, value in own.items():
+        default = base.get(key)
+        out[key] = _merged(default, value) if isinstance(default, dict) and isinstance(value, dict) else value
+    return out
 
 
 @dataclass(frozen=True)
@@ -471,8 +516,9 @@ class WorkflowSpec:
         templates: dict[str, Template] = {}
         order: list[str] = []
         duplicates: list[str] = []
+        defaults = _dict(node.get("templateDefaults"))
         for index, raw in enumerate(_list(node.get("templates"))):
-            template = Template.parse(raw, index)
+            template = Template.parse(raw, index, defaults)
             if template.name in templates:
                 duplicates.append(template.name)
                 continue

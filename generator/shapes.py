@@ -3,6 +3,8 @@ every place that publishes them with a schema (the MCP tools' output schemas, th
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -16,6 +18,9 @@ class LintFinding(BaseModel):
     template: str | None = Field(description="the Argo template concerned, if any")
     message: str
     fix: str = Field(description="a concrete fix")
+    data: dict[str, Any] = Field(default_factory=dict, description=(
+        "structured data for tools: template, path (keys and indexes from the document root) and, where "
+        "relevant, task/step, object {kind, name} and field"))
 
 
 class FailureModeRow(BaseModel):

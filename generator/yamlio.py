@@ -166,13 +166,23 @@ class _Builder:
         out.key_lines = {}
         out.duplicate_keys = []
         self._memo[id(node)] = out
+        # YAML 1.1 merge keys: pairs merged in through `<<` come first and are overridden by the mapping's
+        # own keys without that being a duplicate; only a key written twice in the mapping itself is one.
+        merges = any(key_node.tag == _MERGE_TAG for key_node, _ in node.value)
+        explicit = {id(key_node) for key_node, _ in node.value} if merges else set()
         self._flatten(node)
+        written: set[str] = set()
         for key_node, value_node in node.value:
             key = self.build(key_node, depth + 1)
             key = key if isinstance(key, str) else str(key)
             line = key_node.start_mark.line + 1
-            if key in out:
-                out.duplicate_keys.append((key, line))
+            if not merges:
+                if key in out:
+                    out.duplicate_keys.append((key, line))
+            elif id(key_node) in explicit:
+                if key in written:
+                    out.duplicate_keys.append((key, line))
+                written.add(key)
             out[key] = self.build(value_node, depth + 1)
             out.key_lines[key] = line
         return out

@@ -17,7 +17,7 @@ from generator.lint import Finding, lint_text
 PVC = "PersistentVolumeClaim"
 SCRATCH = "scratch-{{workflow.parameters.run-key}}"
 RETRY = {"limit": 3, "retryPolicy": "OnError", "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}}
-SAFE_CONTAINER = {"image": "busybox:1.36.1", "command": ["echo", "ok"]}
+SAFE_CONTAINER = {"image": "busybox:1.36.1", "command": ["wget", "-q", "https://example.org/data"]}  # can hang
 
 
 def pvc_manifest(name: str = SCRATCH, kind: str = PVC) -> str:
@@ -209,18 +209,26 @@ def test_container_without_deadline_is_a_warning_under_a_workflow_deadline() -> 
     assert [f.severity for f in only(doc, "PF103")] == ["warning"]
 
 
-def test_resource_template_needs_timeout_not_active_deadline() -> None:
+def test_polling_resource_template_needs_timeout_not_active_deadline() -> None:
     doc = baseline()
     provision = template(doc, "provision")
     del provision["timeout"]
     provision["activeDeadlineSeconds"] = 300
+    provision["resource"]["successCondition"] = "status.phase == Bound"
     [finding] = only(doc, "PF103")
     assert "timeout" in finding.message and finding.template == "provision"
+
+
+def test_resource_template_without_conditions_needs_no_deadline() -> None:
+    doc = baseline()
+    del template(doc, "provision")["timeout"]
+    assert "PF103" not in codes(doc)
 
 
 def test_exit_handler_step_needs_its_own_deadline_even_under_a_workflow_deadline() -> None:
     doc = baseline()
     del template(doc, "release")["timeout"]
+    template(doc, "release")["resource"]["successCondition"] = "status.phase == Bound"
     [finding] = only(doc, "PF102")
     assert (finding.severity, finding.template) == ("error", "release")
     assert "PF103" not in codes(doc)

@@ -142,7 +142,8 @@ def test_the_assistant_loop_on_the_articles_broken_pipeline() -> None:
         assert any(c["rule"] == "PF101" for c in hardened["changes"])
         after = structured(await call(session, "lint_manifest", manifest=hardened["yaml"]))
         assert "PF101" not in {f["rule"] for f in after["findings"]}
-        assert {f["rule"] for f in after["findings"] if f["severity"] == "error"} == {"PF401"}
+        assert {f["rule"] for f in after["findings"] if f["severity"] == "error"} == set()
+        assert "PF401" in {f["rule"] for f in after["findings"]}  # a warning: a plain Workflow's own values
         table = structured(await call(session, "explain_manifest", manifest=hardened["yaml"]))
         rows = {r["step"]: r for r in table["manifests"][0]["steps"]}
         assert rows["provision"]["cleaned_up_by"] == [
