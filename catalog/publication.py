@@ -87,28 +87,27 @@ def _check_sizes(template: TemplateSpec, source: str) -> None:
         raise TemplateDefinitionError(f"{where}: " + "; ".join(problems))
 
 
-def _plain_name(source: str) -> str:
-    """A template with no template.yaml is named after the folder it was published from."""
-    from slugify import slugify
-
-    return slugify(Path(source).name, max_length=63) or "template"
-
-
-def load_unpacked(folder: Path, source: str) -> TemplateSpec:
-    """The template in an unpacked bundle; errors name ``source``, not the temporary folder."""
+def load_unpacked(folder: Path, source: str, *, name: str | None = None) -> TemplateSpec:
+    """The template in an unpacked bundle; errors name ``source``, not the temporary folder. ``name`` names
+    a template that has no template.yaml (an ordinary cookiecutter template): the catalog row's name, or
+    the folder it is published from; without it such a bundle is refused."""
+    if name is None and not (folder / TEMPLATE_FILE).is_file():
+        raise TemplateDefinitionError(
+            f"{source}: no {TEMPLATE_FILE}; an ordinary cookiecutter template is named after its folder, so "
+            f"publish the folder (pipeforge catalog publish DIR) or add a {TEMPLATE_FILE} with name and version")
     try:
-        return load_template(folder, name=_plain_name(source))
+        return load_template(folder, name=name)
     except TemplateDefinitionError as exc:  # name the user's folder, not the private temporary one
         raise TemplateDefinitionError(exc.message.replace(str(folder), source)) from None
 
 
-def prepare(data: bytes, *, source: str = "bundle") -> Publication:
-    """Check, canonicalise, read, render and lint a bundle. Raises HostileBundleError,
-    TemplateDefinitionError or LintFailedError with every problem listed."""
+def prepare(data: bytes, *, source: str = "bundle", name: str | None = None) -> Publication:
+    """Check, canonicalise, read, render and lint a bundle (``name``: see ``load_unpacked``). Raises
+    HostileBundleError, TemplateDefinitionError or LintFailedError with every problem listed."""
     with unpacked(data, source=source) as folder:
         canonical = pack(folder)
         digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
-        template = load_unpacked(folder, source)
+        template = load_unpacked(folder, source, name=name)
         _check_sizes(template, source)
         version = _identity(template, source)
         try:
@@ -132,4 +131,6 @@ def prepare(data: bytes, *, source: str = "bundle") -> Publication:
 
 def prepare_folder(folder: Path) -> Publication:
     """``prepare`` for a template folder, checked before it is packed (packing would drop links)."""
-    return prepare(pack_folder(folder), source=str(folder))
+    from slugify import slugify
+
+    return prepare(pack_folder(folder), source=str(folder), name=slugify(folder.resolve().name, max_length=63))

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import InvalidParametersError
+from catalog.publication import prepare
+from catalog.safety import pack_folder
+from generator.errors import InvalidParametersError, TemplateDefinitionError
 from generator.params import validate
 from generator.render import render
 from generator.template_spec import find_template
@@ -117,6 +119,15 @@ def test_plain_template_is_published_into_the_catalog(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     text = (tmp_path / "from-catalog" / "kustomization.yaml").read_text()
     assert "namespace: jobs\n" in text
+    answers = load_documents((tmp_path / "from-catalog" / ANSWERS).read_text())[0]
+    assert (answers["template"], answers["version"]) == ("plain-cookiecutter", "0.0.0")
+
+
+def test_a_bundle_with_no_template_yaml_and_no_folder_name_is_refused_with_what_to_do() -> None:
+    with pytest.raises(TemplateDefinitionError) as raised:
+        prepare(pack_folder(PLAIN), source="the uploaded bundle")
+    assert raised.value.message.startswith("the uploaded bundle: no template.yaml")
+    assert "pipeforge catalog publish DIR" in raised.value.message
 
 
 def test_cookiecutterrc_default_context_presets_pipeforge_new(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ class TemplateCache:
         with unpacked(data, source=source) as folder:  # checked again: the database is not trusted either
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(folder, target)
-        return load_unpacked(target, source)
+        return load_unpacked(target, source, name=row.name)
 
     def clear(self) -> None:
         with self._lock:
