@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_simulate.py
 	$(BIN)/python bench/bench_registry.py
 	$(BIN)/python bench/bench_pr.py
+	$(BIN)/python bench/bench_harden.py
+	$(BIN)/python bench/bench_harden.py --scaling
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage

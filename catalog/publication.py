@@ -20,7 +20,7 @@ from catalog.safety import pack_folder, unpacked
 from catalog.semver import InvalidVersionError, Version, parse_version
 from generator.boundaries import check_boundaries
 from generator.bundle import pack
-from generator.errors import InvalidParametersError, TemplateDefinitionError
+from generator.errors import InvalidParametersError, ManifestError, TemplateDefinitionError
 from generator.scaffold import build
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
 
@@ -97,7 +97,7 @@ def load_unpacked(folder: Path, source: str, *, name: str | None = None) -> Temp
             f"publish the folder (pipeforge catalog publish DIR) or add a {TEMPLATE_FILE} with name and version")
     try:
         return load_template(folder, name=name)
-    except TemplateDefinitionError as exc:  # name the user's folder, not the private temporary one
+    except (TemplateDefinitionError, ManifestError) as exc:  # name the user's folder, not the private temporary one
         raise TemplateDefinitionError(exc.message.replace(str(folder), source)) from None
 
 

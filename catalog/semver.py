@@ -31,6 +31,11 @@ _COMPARATOR = re.compile(r"^(?P<op>\^|~|>=|<=|>|<|==|=)?\s*v?(?P<version>\S+)$")
 
 PreKey = tuple[tuple[int, int | str], ...]
 
+#: The largest MAJOR, MINOR or PATCH the catalog stores: its columns are SQL INTEGER (32-bit in PostgreSQL).
+MAX_NUMBER = 2**31 - 1
+#: The longest version or spec text read (npm's limit too): past it nothing is parsed.
+MAX_TEXT = 256
+
 
 class InvalidVersionError(PipeforgeError):
     """A version or version spec that does not parse."""
@@ -78,9 +83,29 @@ def prerelease_key(prerelease: str) -> PreKey:
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in prerelease.split("."))
 
 
+def _number(digits: str, text: str) -> int:
+    """A version number, refused above ``MAX_NUMBER`` (before a database is asked, which would fail)."""
+    if len(digits) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
+        shown = digits if len(digits) <= 20 else digits[:20] + "..."
+        raise InvalidVersionError(f"'{_shown(text)}': {shown} is above {MAX_NUMBER}, the largest version number "
+                                  "the catalog stores")
+    return int(digits)
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 60 else text[:60] + "..."
+
+
+def _short(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise InvalidVersionError(f"'{_shown(text)}' is {len(text)} characters long; a version or spec has at most "
+                                  f"{MAX_TEXT}")
+    return text
+
+
 def parse_version(text: str) -> Version:
     """A full semver version, or an InvalidVersionError saying what a valid one looks like."""
-    match = _VERSION.match(text.strip())
+    match = _VERSION.match(_short(text).strip())
     if not match:
         hint = " (drop the leading 'v')" if text.strip()[:1] in "vV" else ""
         raise InvalidVersionError(
@@ -90,7 +115,8 @@ def parse_version(text: str) -> Version:
     pre = match["pre"] or ""
     if any(part.isdigit() and len(part) > 1 and part[0] == "0" for part in pre.split(".")):
         raise InvalidVersionError(f"'{text}': numeric prerelease identifiers must not have leading zeros")
-    return Version(int(match["major"]), int(match["minor"]), int(match["patch"]), pre, match["build"] or "")
+    return Version(_number(match["major"], text), _number(match["minor"], text), _number(match["patch"], text), pre,
+                   match["build"] or "")
 
 
 @dataclass(frozen=True)
@@ -129,13 +155,24 @@ class Spec:
         return all(c.admits(version) for c in self.comparators)
 
     def bounds(self) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
-        """Inclusive (major, minor, patch) bounds that every admitted version lies within (for SQL)."""
-        lows = [c.version.release for c in self.comparators if c.op in (">=", ">", "==")]
-        highs = [c.version.release for c in self.comparators if c.op in ("<=", "<", "==")]
+        """Inclusive (major, minor, patch) bounds that every admitted version lies within (for SQL), each
+        number at most ``MAX_NUMBER`` (``^2147483647`` ends at 2147483648.0.0, which no column holds)."""
+        lows = [_storable(c.version.release) for c in self.comparators if c.op in (">=", ">", "==")]
+        highs = [_storable(c.version.release) for c in self.comparators if c.op in ("<=", "<", "==")]
         return (max(lows) if lows else None, min(highs) if highs else None)
 
     def __str__(self) -> str:
         return self.text
+
+
+def _storable(release: tuple[int, int, int]) -> tuple[int, int, int]:
+    """``release``, or the highest storable triple below it when a number is above ``MAX_NUMBER``: no
+    stored version lies between the two, so a bound moved there admits the same stored versions."""
+    for index, number in enumerate(release):
+        if number > MAX_NUMBER:
+            rounded = (*release[:index], *(MAX_NUMBER,) * (3 - index))
+            return (rounded[0], rounded[1], rounded[2])
+    return release
 
 
 def _partial(text: str, spec: str) -> tuple[Version, int]:
@@ -146,7 +183,8 @@ def _partial(text: str, spec: str) -> tuple[Version, int]:
     given = sum(1 for part in ("major", "minor", "patch") if match[part] is not None)
     if match["pre"] is not None:
         return parse_version(text), 3
-    return Version(int(match["major"]), int(match["minor"] or 0), int(match["patch"] or 0)), given
+    return Version(_number(match["major"], spec), _number(match["minor"] or "0", spec),
+                   _number(match["patch"] or "0", spec)), given
 
 
 def _caret(low: Version, given: int) -> Version:
@@ -178,7 +216,7 @@ def _expand(op: str, version: Version, given: int) -> list[Comparator]:
 
 def parse_spec(text: str) -> Spec:
     """Parse ``latest``, an exact version or a range; an InvalidVersionError names the bad part."""
-    stripped = text.strip()
+    stripped = _short(text).strip()
     if stripped in ("", "latest", "*"):
         return Spec("latest", ())
     if _VERSION.match(stripped):

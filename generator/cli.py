@@ -168,27 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--explain", metavar="RULE", help="print a rule's documentation page (code or name) and exit")
     lint.set_defaults(handler=_cmd_lint)
 
-    harden = _command(
-        commands, "harden", "apply the fixes a reviewer would make to a manifest",
-        "Rewrite FILE with the fixes that need no judgement, keeping its comments and key order: a cleanup "
-        "node becomes part of the exit handler; unbounded retries get a limit and pod templates without "
-        "retries get a bounded retryStrategy with backoff (Always where the step is idempotent, else OnError); "
-        "implicit retry policies are written "
-        "out; deadlines are added where missing; podGC and a ttlStrategy that also removes Error workflows "
-        "are added; keys misspelt only in case are renamed. What changed and what still needs a human "
-        "(generateName under retry, ungated deletes, parameters in scripts...) is printed on stderr. "
-        "Hardening twice changes nothing the second time. Exit 1 when error-level findings remain.",
-        "examples:\n  pipeforge harden draft.yaml -o hardened.yaml\n  pipeforge harden --in-place wf.yaml\n"
-        "  pipeforge harden wf.yaml | diff wf.yaml -\n\n",
-    )
-    harden.add_argument("file", metavar="FILE", type=Path, help="an Argo manifest (YAML, one or more documents)")
-    where = harden.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", metavar="OUT", type=Path, help="write the result to OUT (default: stdout)")
-    where.add_argument("--in-place", action="store_true", help="rewrite FILE itself")
-    harden.add_argument("--deadline", metavar="SECONDS", type=_positive, default=3600,
-                        help="deadline added to steps that have none (default: 3600)")
-    harden.add_argument("--retry-limit", metavar="N", type=_positive, default=3,
-                        help="retry limit added where retries are unbounded or missing (default: 3)")
+    from generator.harden_cli import DESCRIPTION, EXAMPLES, add_arguments
+
+    harden = _command(commands, "harden", "apply the fixes a reviewer would merge to manifests", DESCRIPTION,
+                      EXAMPLES)
+    add_arguments(harden, _positive)
     harden.set_defaults(handler=_cmd_harden)
 
     upgrade = _command(
@@ -432,33 +416,9 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:
-    from generator.harden import harden_text
-    from generator.scaffold import write_atomically
+    from generator.harden_cli import run
 
-    if not args.file.is_file():
-        raise UsageError(f"{args.file}: no such file")
-    try:
-        text = args.file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{args.file}: cannot read: {exc}") from None
-    result = harden_text(text, str(args.file), deadline=args.deadline, retry_limit=args.retry_limit)
-    target = args.file if args.in_place else args.output
-    if target is None:
-        out.write(result.text)
-    elif result.changed or target != args.file:
-        write_atomically(target, result.text)
-    err = sys.stderr
-    for change in result.changes:
-        where = f" [{change.template}]" if change.template else ""
-        err.write(f"{args.file}:{change.line}:{where} {change.description} ({change.rule})\n")
-    if not result.changes:
-        err.write(f"{args.file}: nothing to harden\n")
-    if result.needs_human:
-        err.write(f"\nneeds a human ({len(result.needs_human)}):\n")
-        for finding in result.needs_human:
-            where = f" [{finding.template}]" if finding.template else ""
-            err.write(f"  {finding.rule} {finding.severity}{where} {finding.message}\n      fix: {finding.fix}\n")
-    return EXIT_FINDINGS if any(f.severity == "error" for f in result.needs_human) else EXIT_OK
+    return run(args, out)
 
 
 def template_history(stack: Any) -> Any:

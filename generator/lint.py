@@ -296,8 +296,10 @@ def lint_paths(paths: Sequence[Path], **options: Unpack[LintOptions]) -> LintRep
 
 def lint_stdin(data: bytes, *, filename: str | None = None, **options: Unpack[LintOptions]) -> LintReport:
     """Lint ``data`` read from standard input as if it were ``filename`` (its configuration, its
-    per-file-ignores, its name in the report); without a filename, as a file in the working folder."""
+    per-file-ignores, its name in the report); without a filename, as a file in the working folder.
+    Beyond the YAML size limit it raises ``YamlLimitError`` (exit 2), as a file would."""
     path = Path(filename) if filename else Path.cwd() / STDIN_NAME
+    check_size(len(data), file=filename or STDIN_NAME)
     settings = _resolver(options).for_path(path)
     if filename and settings.force_exclude and settings.is_excluded(path):
         return LintReport(files=0, findings=[])

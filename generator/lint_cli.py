@@ -97,6 +97,7 @@ def _reads_stdin(args: argparse.Namespace) -> bool:
 def run_lint(args: argparse.Namespace, out: TextIO, *, version: str) -> bool:
     """Print what was asked for; whether the run failed (``generator.cli`` maps that to exit 1)."""
     from generator.lint import format_rules, lint_paths, lint_stdin
+    from generator.yamlio import YAML_SIZE
 
     if args.list_rules:
         out.write(format_rules())
@@ -108,7 +109,9 @@ def run_lint(args: argparse.Namespace, out: TextIO, *, version: str) -> bool:
         out.write(_describe(_settings(args, options, stdin, paths)))
         return False
     if stdin:
-        report = lint_stdin(sys.stdin.buffer.read(), filename=args.stdin_filename, **options)
+        # one byte past the limit is enough to refuse it: an endless pipe is never read into memory
+        data = sys.stdin.buffer.read(YAML_SIZE.bytes + 1)
+        report = lint_stdin(data, filename=args.stdin_filename, **options)
     else:
         report = lint_paths(paths, **options)
         if report.files == 0:

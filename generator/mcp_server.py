@@ -54,10 +54,24 @@ class ChangeOut(BaseModel):
     description: str
 
 
+class HeldOut(BaseModel):
+    line: int
+    template: str | None
+    rule: str
+    reason: str
+    suggestion: str
+
+
 class HardenResult(BaseModel):
-    yaml: str = Field(description="the hardened manifest (comments and key order kept)")
+    yaml: str = Field(description="the hardened manifest (every untouched line kept byte for byte)")
     changes: list[ChangeOut]
     needs_human: list[LintFinding] = Field(description="findings harden does not fix by itself")
+    held_back: list[HeldOut] = Field(default_factory=list,
+                                     description="fixes not made because they were not safe here, and why")
+    listed: int = Field(default=0, description="each list above holds at most this many entries (the first, "
+                        "by line); the totals say how many there are")
+    totals: dict[str, int] = Field(default_factory=dict,
+                                   description="how many changes, needs_human and held_back entries there are")
 
 
 class TemplateSummary(BaseModel):
@@ -166,24 +180,37 @@ def explain_manifest(manifest: str) -> ExplainResult:
     return ExplainResult(manifests=tables, markdown=markdown)
 
 
+#: The most entries each list of a harden_manifest answer holds.
+HARDEN_LIST_CAP = 200
+
+
 def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: int = 3) -> HardenResult:
     """Apply the fixes a reviewer would make (cleanup into the exit handler, bounded retries with an
     explicit policy and backoff, deadlines, podGC and ttl), keeping comments; report what needs a human."""
     from generator.errors import ManifestError
-    from generator.harden import harden_text
+    from generator.harden import DEFAULT_DEADLINE, harden_text
 
     _check_text(manifest)
     if not 1 <= deadline_seconds <= 7 * 86400 or not 1 <= retry_limit <= 20:
         raise _tool_error("deadline_seconds must be 1..604800 and retry_limit 1..20")
     try:
-        result = harden_text(manifest, "manifest.yaml", deadline=deadline_seconds, retry_limit=retry_limit)
+        # the tool's default deadline is pipeforge's default, which the changes then name as one to review
+        deadline = None if deadline_seconds == DEFAULT_DEADLINE else deadline_seconds
+        result = harden_text(manifest, "manifest.yaml", deadline=deadline, retry_limit=retry_limit)
     except ManifestError as exc:
         raise _tool_error(exc.message) from None
+    # Lists are capped: thousands of entries help no reader, and a tool answer of megabytes is slow to
+    # validate and send; the YAML is always whole.
+    cap = HARDEN_LIST_CAP
     return HardenResult(
         yaml=result.text,
         changes=[ChangeOut(line=c.line, template=c.template, rule=c.rule, description=c.description)
-                 for c in result.changes],
-        needs_human=[LintFinding(**f.as_dict()) for f in result.needs_human],
+                 for c in result.changes[:cap]],
+        needs_human=[LintFinding(**f.as_dict()) for f in result.needs_human[:cap]],
+        held_back=[HeldOut(**h.as_dict()) for h in result.held[:cap]],
+        listed=cap,
+        totals={"changes": len(result.changes), "needs_human": len(result.needs_human),
+                "held_back": len(result.held)},
     )
 
 

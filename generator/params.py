@@ -20,6 +20,13 @@ from generator.template_spec import ParameterSpec, TemplateSpec
 
 _ALLOWED_CONTROLS = {"\t", "\n"}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+#: The most significant digits an integer parameter is read with (64-bit numbers have 19); a longer run of
+#: digits is refused by name, before Python's int() is asked (past 4300 digits it raises ValueError).
+MAX_DIGITS = 19
+
+
+def _digits(text: str) -> int:
+    return len(text.lstrip("+-").lstrip("0"))
 
 
 def coerce(spec: ParameterSpec, raw: Any) -> Any:
@@ -30,7 +37,7 @@ def coerce(spec: ParameterSpec, raw: Any) -> Any:
         # ASCII digits only, around them only ASCII blanks: Python's int() and str.strip() would also take
         # "1_000", other scripts' digits and a trailing control character such as U+001F.
         text = raw.strip(" \t\r\n")
-        return int(text, 10) if _INTEGER.fullmatch(text) else raw
+        return int(text, 10) if _INTEGER.fullmatch(text) and _digits(text) <= MAX_DIGITS else raw
     if spec.type == "boolean" and raw.lower() in ("true", "false", "yes", "no"):
         return raw.lower() in ("true", "yes")
     if spec.type in ("number", "object", "array"):
@@ -127,6 +134,8 @@ def check_value(spec: ParameterSpec, value: Any) -> str | None:
     come first and alone: a value that could change the manifest's structure is not checked further."""
     if isinstance(value, str):
         rule = _text_rules(value)
+        if spec.type == "integer" and _INTEGER.fullmatch(value.strip(" \t\r\n")):
+            rule = f"must be a whole number of at most {MAX_DIGITS} digits"  # digits coerce() would not read
         if rule:
             return rule
     errors = sorted(_validator_class()(spec.schema).iter_errors(value), key=lambda e: e.validator != "type")
@@ -147,7 +156,8 @@ def _cross_field(template: TemplateSpec, values: Mapping[str, Any]) -> list[Para
         seen: dict[Any, str] = {}
         for name in group:
             value = values.get(name)
-            if not isinstance(value, Hashable):  # a list or mapping where a scalar belongs: its own rule says so
+            # left out when it broke its own rule (already reported), or is a list or mapping (not comparable)
+            if name not in values or not isinstance(value, Hashable):
                 continue
             if value in seen:
                 problems.append(ParameterProblem(name, value, f"must differ from {seen[value]}"))
@@ -183,6 +193,7 @@ def validate(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]
         rule = check_value(spec, value)
         if rule:
             problems.append(ParameterProblem(spec.name, value, rule))
+            continue
         values[spec.name] = value
     problems.extend(_cross_field(template, values))
     if problems:

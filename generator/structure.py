@@ -24,10 +24,11 @@ class StructureProblem:
     line: int
     message: str
     suggestion: str | None = None
+    unknown: bool = False  # a key the object does not have (rather than a value of the wrong shape)
 
     @property
     def unknown_key(self) -> bool:
-        return self.message.startswith("unknown field")
+        return self.unknown
 
 
 def _line(container: Any, key: str | int, fallback: int) -> int:
@@ -105,7 +106,8 @@ class _Walker:
             near = _nearest(str(key), fields)
             hint = f"did you mean '{near}'?" if near else None
             msg = f"unknown field '{key}' in {path or 'the document'}"
-            self.problems.append(StructureProblem(sub, key_line, msg + (f"; {hint}" if hint else ""), near))
+            self.problems.append(StructureProblem(sub, key_line, msg + (f"; {hint}" if hint else ""), near,
+                                                  unknown=True))
 
     def _list(self, item_type: FieldType, value: Any, path: str, line: int) -> None:
         if not isinstance(value, list):

@@ -14,8 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 from generator import __version__, sandbox_worker
 from registry_api import problems
+from registry_api.guard import RequestGuard
 from registry_api.mcp import McpMount
-from registry_api.middleware import Metrics, RequestMetrics, SizeLimit
+from registry_api.middleware import Metrics, RequestMetrics
 from registry_api.routes import health, pull_requests, render, rollouts, templates, web
 from registry_api.schemas import Problem
 from registry_api.services.registry import Registry, open_registry
@@ -95,7 +96,8 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.router.routes.append(mcp.route)  # /mcp: the MCP tools over streamable HTTP, token with scope read
-    app.add_middleware(SizeLimit, max_request=settings.max_request_bytes, max_bundle=settings.max_bundle_bytes)
+    app.add_middleware(RequestGuard, max_request=settings.max_request_bytes, max_bundle=settings.max_bundle_bytes,
+                       body_timeout=settings.body_timeout_seconds)
     _document_read_security(app, required=settings.require_read_token)
     app.state.metrics = RequestMetrics()
     app.add_middleware(Metrics, recorder=app.state.metrics)  # outermost: also counts 413s

@@ -23,6 +23,8 @@ settings (environment):
   PIPEFORGE_PUBLISH_BUILTINS    0: do not publish the built-in templates into an empty catalog
   PIPEFORGE_MAX_BUNDLE_BYTES    largest bundle upload (default: the catalog's bundle limit)
   PIPEFORGE_MAX_REQUEST_BYTES   largest body of any other request (default: 262144)
+  PIPEFORGE_HEADER_TIMEOUT_SECONDS  time to send a request's line and headers (default: 10)
+  PIPEFORGE_BODY_TIMEOUT_SECONDS    time to send a request's whole body (default: 30)
   PIPEFORGE_INDEX_TTL_SECONDS   how soon listings notice other processes' writes (default: 1)
 """
 TOKEN_HELP = """\
@@ -72,6 +74,7 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
     import uvicorn
 
     from registry_api.app import create_app
+    from registry_api.server import install_logging, server_config
     from registry_api.settings import Settings
 
     if not 0 < args.port < 65536:
@@ -88,9 +91,11 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
         raise UsageError(f"invalid registry settings in the environment: {problems}") from None
     from registry_api.services.registry import open_registry
 
+    install_logging(args.log_level, access_log=not args.no_access_log)  # before the app: see registry_api.server
     registry = open_registry(settings)  # a bad URL or an unreachable database: a message and exit code 2
-    uvicorn.run(create_app(settings, registry=registry), host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=False, server_header=False, access_log=not args.no_access_log)
+    config = server_config(create_app(settings, registry=registry), settings, host=args.host, port=args.port,
+                           log_level=args.log_level, access_log=not args.no_access_log)
+    uvicorn.Server(config).run()
     return EXIT_OK
 
 

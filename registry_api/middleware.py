@@ -1,73 +1,22 @@
-"""Plain ASGI middleware: request size limits and request metrics (cheap enough for every request)."""
+"""Plain ASGI middleware: request metrics (cheap enough for every request). Size and time limits are in
+``registry_api.guard``."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry_api.problems import PROBLEM_TYPE, TYPE_BASE
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class SizeLimit:
-    """Refuse bodies over the limit with 413, from Content-Length or while the body streams in. Bundle
-    uploads (``POST .../versions``) get the bundle limit, everything else the request limit."""
-
-    def __init__(self, app: ASGIApp, *, max_request: int, max_bundle: int) -> None:
-        self.app, self.max_request, self.max_bundle = app, max_request, max_bundle
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        bundle = scope["method"] == "POST" and scope["path"].endswith("/versions")
-        limit = self.max_bundle if bundle else self.max_request
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send, scope["path"], limit)
-            return
-        seen = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge
-            return message
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except _TooLarge:
-            if started:
-                raise
-            await _refuse(send, scope["path"], limit)
-
-
-async def _refuse(send: Send, path: str, limit: int) -> None:
-    body = json.dumps({"type": TYPE_BASE + "too-large", "title": "Request too large", "status": 413,
-                       "detail": f"the request body is over the limit of {limit} bytes", "instance": path}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", PROBLEM_TYPE.encode()), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+#: The methods the metrics name; any other token a client sends is counted as ``OTHER``, so that the
+#: label's values (and ``/metrics``) stay bounded whatever clients send.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestMetrics:
-    """Request counts and latencies by method, route template (never the raw path) and status."""
+    """Request counts and latencies by method (``METHODS`` or ``OTHER``), route template (never the raw
+    path) and status."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -101,8 +50,9 @@ class Metrics:
             await self.app(scope, receive, recording)
         finally:
             route = _route(scope)
-            self.recorder.requests.labels(scope["method"], route, str(status)).inc()
-            self.recorder.latency.labels(scope["method"], route).observe(time.perf_counter() - start)
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            self.recorder.requests.labels(method, route, str(status)).inc()
+            self.recorder.latency.labels(method, route).observe(time.perf_counter() - start)
 
 
 def _route(scope: Scope) -> str:

@@ -5,6 +5,9 @@ pipeforge's errors become HTTP status codes."""
 from __future__ import annotations
 
 import logging
+import math
+import re
+import tempfile
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -43,8 +46,9 @@ _MAPPING: tuple[tuple[type[PipeforgeError], int, str, str], ...] = (
     (InvalidVersionError, 422, "invalid-version", "Invalid version or spec"),
     (VersionConflictError, 409, "version-conflict", "Version already published with other content"),
     (NotInCatalogError, 404, "not-found", "Not in the catalog"),
-    (CatalogUnavailableError, 503, "catalog-unavailable", "Catalog unavailable"),
 )
+#: Bounds of every problem document: a request with 20,000 bad fields gets a short answer, not 10 MB.
+MAX_ERRORS, MAX_DETAIL, MAX_TEXT = 50, 4000, 200
 
 
 #: The problem responses the API documents for its operations (``responses=`` of a route).
@@ -69,11 +73,34 @@ class ProblemError(Exception):
 
 def problem(status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
             headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    """A problem document, bounded in size whatever it reports (``MAX_ERRORS`` entries, ``MAX_DETAIL``
+    characters of detail), with temporary paths of this server taken out."""
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status,
+                            "detail": _clip(_printable(_scrubbed(detail)), MAX_DETAIL)}
     if instance:
-        body["instance"] = instance
+        body["instance"] = _clip(instance, MAX_TEXT)
     body.update(extra)
+    errors = body.get("errors")
+    if isinstance(errors, list) and len(errors) > MAX_ERRORS:
+        body["errors"], body["errors_omitted"] = errors[:MAX_ERRORS], len(errors) - MAX_ERRORS
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
+
+
+#: The private folders this server unpacks bundles into: never shown to a client.
+_TEMPORARY = re.compile(re.escape(tempfile.gettempdir()) + r"/pipeforge-[^\s'\":]*")
+
+
+def _scrubbed(text: str) -> str:
+    return _TEMPORARY.sub("<temporary folder>", text)
+
+
+def _printable(text: str) -> str:
+    """``text`` encodable as UTF-8 (a lone surrogate is shown as its escape instead of failing the answer)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _extras(exc: PipeforgeError) -> dict[str, Any]:
@@ -87,10 +114,20 @@ def _extras(exc: PipeforgeError) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
-    return value if isinstance(value, str | int | float | bool) or value is None else repr(value)
+    """A parameter value as the error document echoes it: short, and always encodable as JSON."""
+    if isinstance(value, bool | int) or value is None:
+        return value if abs(value or 0) <= 2**63 - 1 else _clip(repr(value), MAX_TEXT)
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return _clip(_printable(text), MAX_TEXT)
 
 
 def from_pipeforge_error(exc: PipeforgeError, path: str) -> JSONResponse:
+    if isinstance(exc, CatalogUnavailableError):  # its message names the database: for the log only
+        log.warning("catalog unavailable on %s: %s", path, exc.message)
+        return problem(503, "catalog-unavailable", "Catalog unavailable",
+                       "the catalog database is unavailable; the error is logged", instance=path)
     for cls, status, slug, title in _MAPPING:
         if isinstance(exc, cls):
             return problem(status, slug, title, exc.message, instance=path, **_extras(exc))

@@ -10,6 +10,8 @@ from generator.shapes import FailureModeRow, LintFinding
 from generator.yamlio import MAX_YAML_DEPTH, json_depth
 
 NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+#: More parameters than any template has; past it a request is refused before it is looked at.
+MAX_PARAMETERS = 200
 
 
 class TemplateSummary(BaseModel):
@@ -76,7 +78,8 @@ class RenderRequest(BaseModel):
     template: str = Field(max_length=63, pattern=NAME, examples=["provision-process-publish"])
     version: str | None = Field(default=None, max_length=200,
                                 description="exact version or spec (^1.2, ~1.2.3, >=1,<2); default latest")
-    parameters: dict[str, Any] = Field(default_factory=dict, description="parameters; missing ones take defaults")
+    parameters: dict[str, Any] = Field(default_factory=dict, max_length=MAX_PARAMETERS,
+                                       description="parameters; missing ones take defaults")
 
     @field_validator("parameters")
     @classmethod

@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     )
     max_bundle_bytes: int = Field(default=MAX_BUNDLE_BYTES, ge=1, description="largest bundle upload")
     max_request_bytes: int = Field(default=256 * 1024, ge=1, description="largest body of any other request")
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long a client may take to send a request's line and headers (from "
+        "the connection or the previous answer) before the connection is closed",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="how long a client may take to send a request's whole body before it is "
+        "answered 408 and the connection closed",
+    )
     index_ttl_seconds: float = Field(
         default=1.0, ge=0, description="how often the cached template index checks the database for changes "
         "made by other processes (this process's own writes show at once)",

@@ -9,7 +9,6 @@ is set (CI sets it), where it fails instead."""
 from __future__ import annotations
 
 import atexit
-import copy
 import json
 import os
 import secrets
@@ -128,9 +127,7 @@ def _argo_validator() -> Any:
     import jsonschema
 
     schema = json.loads(shared_path("argo", "schema.json").read_text(encoding="utf-8"))
-    schema = copy.deepcopy(schema)
-    # The schema types IntOrString as string only; Argo (and its own examples) accept integers too.
-    schema["definitions"]["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {"type": ["string", "integer"]}
+    # Strict, as editors read it: IntOrString fields must be strings ("3600"), which is what we generate.
     return jsonschema.validators.validator_for(schema)(schema)
 
 
@@ -303,6 +300,7 @@ class RegistryServer:
         import uvicorn
 
         from registry_api.app import create_app
+        from registry_api.server import server_config
         from registry_api.settings import Settings
 
         self.database_url = url
@@ -313,8 +311,7 @@ class RegistryServer:
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(server_config(self.app, self.settings, log_level="warning"))
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True)
 
     def __enter__(self) -> RegistryServer:

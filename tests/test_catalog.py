@@ -172,7 +172,7 @@ def test_no_match_explains_yanked_and_prerelease_candidates(database_url: str, t
 
 
 def test_lint_errors_refuse_the_publish_and_warnings_are_recorded(database_url: str, tmp_path: Path) -> None:
-    unbounded = edit_manifest(template_variant(tmp_path, folder="unbounded"), "limit: [[ retry_limit ]]", "")
+    unbounded = edit_manifest(template_variant(tmp_path, folder="unbounded"), 'limit: "[[ retry_limit ]]"', "")
     with pytest.raises(LintFailedError) as error:
         publish_folder(database_url, unbounded)
     assert error.value.exit_code == 1 and "PF201" in error.value.message and "workflowtemplate.yaml:" in (

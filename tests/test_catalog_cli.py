@@ -102,7 +102,7 @@ def test_each_folder_is_published_on_its_own_and_the_first_failure_sets_the_exit
 def test_a_template_with_lint_errors_exits_1_listing_them(sqlite_url: str, tmp_path: Path) -> None:
     folder = template_variant(tmp_path)
     manifest = folder / MANIFEST
-    manifest.write_text(manifest.read_text().replace("limit: [[ retry_limit ]]", ""))
+    manifest.write_text(manifest.read_text().replace('limit: "[[ retry_limit ]]"', ""))
     result = run("catalog", "publish", str(folder), url=sqlite_url)
     assert result.returncode == 1
     assert "lint errors; fix them before publishing" in result.stderr and "[PF201]" in result.stderr

@@ -338,6 +338,14 @@ def test_stdin_filename_names_it_and_picks_its_configuration_and_per_file_ignore
     assert mixed.returncode == 2 and b"cannot be combined" in mixed.stderr
 
 
+def test_stdin_beyond_the_yaml_size_limit_exits_2_naming_the_limit(tmp_path: Path) -> None:
+    from generator.yamlio import MAX_YAML_BYTES
+
+    result = run_stdin("lint", "-", stdin=b"# x\n" * (MAX_YAML_BYTES // 4 + 1), cwd=tmp_path)
+    assert result.returncode == 2 and b"MAX_YAML_BYTES" in result.stderr and b"<stdin>" in result.stderr
+    assert result.stdout == b"" and b"Traceback" not in result.stderr
+
+
 def test_lint_without_a_path_lints_the_working_folder(tmp_path: Path) -> None:
     (tmp_path / "deploy").mkdir()
     (tmp_path / "deploy" / "wf.yaml").write_text(MINI, encoding="utf-8")

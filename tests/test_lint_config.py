@@ -338,3 +338,23 @@ def test_the_help_example_configuration_is_valid(tmp_path: Path) -> None:
     config = load_config(pyproject(tmp_path, body).parent)
     assert config.severity == {"PF205": "error"} and "PF507" not in config.enabled_rules()
     assert "PF103" not in config.rules_for(tmp_path / "drafts" / "a.yaml")
+
+
+def test_the_configured_kubernetes_version_is_the_one_resource_manifests_are_checked_against(tmp_path: Path) -> None:
+    dotfile(tmp_path, 'select = ["PF010"]\nkubernetes-version = "1.29"\n')
+    path = write(tmp_path / "wf.yaml", MINI.replace("""    container:
+      image: alpine/k8s:1.29.0
+      command: [sh, -c, ./process.sh]
+""", """    resource:
+      action: create
+      manifest: |
+        apiVersion: v1
+        kind: PersistentVolumeClaim
+        metadata: {name: scratch}
+        spec:
+          accesModes: [ReadWriteOnce]
+"""))
+    [finding] = lint_paths([path]).findings
+    assert finding.rule == "PF010" and "accesModes" in finding.message and "Kubernetes 1.29" in finding.message
+    [isolated] = lint_paths([path], isolated=True, select=["PF010"]).findings
+    assert "Kubernetes 1.29" not in isolated.message

@@ -33,7 +33,8 @@ def test_manifest_validates_against_argo_schema(template: str, case: str, argo_v
 def test_every_pod_template_has_a_bounded_retry_with_explicit_policy_and_backoff(template: str, case: str) -> None:
     for t in pod_templates(template, case):
         assert t.retry is not None, t.name
-        assert isinstance(t.retry.limit, int) and 0 <= t.retry.limit <= 10, t.name
+        # IntOrString, written as Argo's schema types it: a quoted number
+        assert isinstance(t.retry.limit, str) and t.retry.limit.isdigit() and int(t.retry.limit) <= 10, t.name
         assert t.retry.policy in POLICIES, t.name
         assert t.retry.backoff is not None and t.retry.backoff.max_duration, t.name
 
@@ -56,7 +57,8 @@ def test_no_retry_on_steps_dag_templates_or_spec(template: str, case: str) -> No
 def test_every_container_and_script_template_has_active_deadline(template: str, case: str) -> None:
     for t in pod_templates(template, case):
         if t.kind in ("container", "script"):
-            assert isinstance(t.active_deadline_seconds, int) and t.active_deadline_seconds > 0, t.name
+            deadline = t.active_deadline_seconds
+            assert isinstance(deadline, str) and deadline.isdigit() and int(deadline) > 0, t.name
 
 
 def test_every_resource_template_has_a_timeout(template: str, case: str) -> None:

@@ -18,6 +18,7 @@ import os
 import socket
 import threading
 import uuid
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -90,15 +91,16 @@ def check(registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
     return {**request, "resolved": rendered.row.version}
 
 
-def catalog_resolver(registry: Registry) -> Resolver:
-    """Template versions from the registry's catalog: (name, spec) -> (template, digest)."""
+def catalog_resolver(registry: Registry, held: ExitStack) -> Resolver:
+    """Template versions from the registry's catalog: (name, spec) -> (template, digest), each leased from
+    the render cache until ``held`` closes (so an eviction cannot remove its files while in use)."""
     from catalog import service
 
     def resolve(name: str, spec: str) -> tuple[Any, str | None]:
         catalog = registry.catalog
         with reporting(catalog.engine.url), catalog.session() as session:
             row = service.resolve(session, name=name, spec=spec)
-        return registry.templates.get(catalog, row), row.digest
+        return held.enter_context(registry.templates.lease(catalog, row)), row.digest
 
     return resolve
 
@@ -130,11 +132,12 @@ def run_job(registry: Registry, request: dict[str, Any], kind: str = jobs.RENDER
         from generator.gitops.upgrade_pr import open_upgrade_pull_request
         from generator.scaffold import build_bounded
 
-        upgraded = open_upgrade_pull_request(repo=repo, path=request["path"], to=request["to"],
-                                             resolve=catalog_resolver(registry), base=request["base"],
-                                             provider=request["provider"], credentials=credentials,
-                                             api_url=api_url, history=catalog_history(registry),
-                                             build_with=build_bounded)
+        with ExitStack() as held:
+            upgraded = open_upgrade_pull_request(repo=repo, path=request["path"], to=request["to"],
+                                                 resolve=catalog_resolver(registry, held), base=request["base"],
+                                                 provider=request["provider"], credentials=credentials,
+                                                 api_url=api_url, history=catalog_history(registry),
+                                                 build_with=build_bounded)
         return upgraded.as_dict()
     from generator.gitops.pull_request import open_pull_request
 

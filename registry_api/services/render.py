@@ -14,6 +14,8 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,37 +31,68 @@ from generator.template_spec import TemplateSpec
 from registry_api.services.dag import dag_svg
 
 
+@dataclass(eq=False)
+class _Entry:
+    template: TemplateSpec
+    folder: Path  # the entry's own folder (a digest unpacked again gets another one)
+    users: int = 0
+    evicted: bool = False
+
+
 class TemplateCache:
-    """Unpacked catalog versions by digest, least recently used evicted (its folder removed)."""
+    """Unpacked catalog versions by digest, least recently used evicted. Renders hold a version with
+    ``lease``: an evicted version's folder is removed when the last render reading it has finished, never
+    while one still reads its files."""
 
     def __init__(self, *, size: int) -> None:
         self.size = size
         self._root = Path(tempfile.mkdtemp(prefix="pipeforge-registry-"))
-        self._items: OrderedDict[str, TemplateSpec] = OrderedDict()
+        self._items: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, catalog: Catalog, row: TemplateVersion) -> TemplateSpec:
+    @contextmanager
+    def lease(self, catalog: Catalog, row: TemplateVersion) -> Iterator[TemplateSpec]:
+        """The version's template, its folder kept on disk until the ``with`` block ends."""
+        entry = self._acquire(catalog, row)
+        try:
+            yield entry.template
+        finally:
+            self._release(entry)
+
+    def _acquire(self, catalog: Catalog, row: TemplateVersion) -> _Entry:
         with self._lock:
-            found = self._items.get(row.digest)
-            if found is not None:
+            entry = self._items.get(row.digest)
+            if entry is not None:
                 self._items.move_to_end(row.digest)
-                return found
-            template = self._unpack(catalog, row)
-            self._items[row.digest] = template
+            else:
+                entry = self._items[row.digest] = self._unpack(catalog, row)
+            entry.users += 1
             while len(self._items) > self.size:
                 _, old = self._items.popitem(last=False)
-                shutil.rmtree(old.path, ignore_errors=True)
-            return template
+                old.evicted = True
+                if old.users == 0:
+                    shutil.rmtree(old.folder, ignore_errors=True)
+            return entry
 
-    def _unpack(self, catalog: Catalog, row: TemplateVersion) -> TemplateSpec:
+    def _release(self, entry: _Entry) -> None:
+        with self._lock:
+            entry.users -= 1
+            unused = entry.evicted and entry.users == 0
+        if unused:
+            shutil.rmtree(entry.folder, ignore_errors=True)
+
+    def _unpack(self, catalog: Catalog, row: TemplateVersion) -> _Entry:
         with reporting(catalog.engine.url), catalog.session() as session:
             data = service.bundle_bytes(session, digest=row.digest)
         source = f"{row.name}@{row.version} ({row.digest})"
-        target = self._root / row.digest.replace(":", "-")
-        with unpacked(data, source=source) as folder:  # checked again: the database is not trusted either
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(folder, target)
-        return load_unpacked(target, source, name=row.name)
+        folder = Path(tempfile.mkdtemp(prefix=row.digest.replace(":", "-") + "-", dir=self._root))
+        try:
+            with unpacked(data, source=source) as unpacked_folder:  # checked again: the database is not trusted
+                shutil.copytree(unpacked_folder, folder / "template")
+            return _Entry(load_unpacked(folder / "template", source, name=row.name), folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     def clear(self) -> None:
         with self._lock:
@@ -136,6 +169,6 @@ def render(catalog: Catalog, cache: TemplateCache, *, name: str, version: str | 
     costs more than its budget."""
     with reporting(catalog.engine.url), catalog.session() as session:
         row = service.resolve(session, name=name, spec=version or "latest")
-    template = cache.get(catalog, row)
-    body, pipeline = run_bounded(preview, template, parameters, row.digest, keep_pipeline)
+    with cache.lease(catalog, row) as template:  # its files stay until the worker has read them
+        body, pipeline = run_bounded(preview, template, parameters, row.digest, keep_pipeline)
     return Rendered(row, body, pipeline)
