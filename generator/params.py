@@ -174,6 +174,15 @@ def _derived_defaults(template: TemplateSpec, chosen: dict[str, Any]) -> dict[st
     return cookiecutter_context(template, chosen)
 
 
+def current_defaults(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults once ``given`` is chosen: what a prompt offers next (a cookiecutter.json default may be
+    computed from the answers before it)."""
+    if not template.derived:
+        return template.defaults()
+    chosen = {spec.name: coerce(spec, given[spec.name]) for spec in template.parameters if spec.name in given}
+    return _derived_defaults(template, chosen)
+
+
 def validate(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults overlaid with ``given`` (strings are coerced), checked; raises with every problem."""
     problems = [

@@ -5,8 +5,11 @@ presets what ``pipeforge new`` asks for."""
 from __future__ import annotations
 
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +166,47 @@ def test_missing_cookiecutter_config_file_is_a_clear_error(tmp_path: Path) -> No
                        COOKIECUTTER_CONFIG=str(tmp_path / "missing.yaml"))
     assert result.returncode != 0
     assert "cookiecutter configuration" in result.stderr and "missing.yaml" in result.stderr
+
+
+def test_prompts_offer_defaults_computed_from_earlier_answers_and_the_configuration(tmp_path: Path) -> None:
+    (tmp_path / ".cookiecutterrc").write_text("default_context:\n  namespace: from-rc\n", encoding="utf-8")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "generator", "new", str(PLAIN), "-o", "out", "--quiet"],
+                               stdin=follower, stdout=follower, stderr=follower, cwd=tmp_path, close_fds=True,
+                               env=_env(tmp_path))
+    os.close(follower)
+    seen = bytearray()
+    try:
+        _read_until(leader, b"project_name", seen)
+        _read_until(leader, b"]: ", seen)
+        os.write(leader, b"Weekly Archive\n")
+        del seen[:]
+        _read_until(leader, b"project_slug", seen)
+        _read_until(leader, b"]: ", seen)
+        assert b"[weekly-archive]" in seen  # the slug follows the name just typed
+        os.write(leader, b"\n")
+        for name in ("namespace", "image", "verbose", "retries", "labels"):
+            del seen[:]
+            _read_until(leader, name.encode(), seen)
+            _read_until(leader, b"]: ", seen)
+            if name == "namespace":
+                assert b"[from-rc]" in seen
+            os.write(leader, b"\n")
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    manifest = load_documents((tmp_path / "out" / "workflowtemplate.yaml").read_text())[0]
+    assert manifest["metadata"]["name"] == "weekly-archive-wf"
+    assert manifest["metadata"]["namespace"] == "from-rc"
+
+
+def _read_until(fd: int, marker: bytes, buffer: bytearray, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while marker not in buffer:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"timed out waiting for {marker!r}; got {bytes(buffer)[-400:]!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            buffer.extend(os.read(fd, 4096))
