@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -16,9 +17,10 @@ import pytest
 
 from catalog.publication import prepare
 from catalog.safety import pack_folder
-from generator.errors import InvalidParametersError, TemplateDefinitionError
+from generator.errors import BudgetExceeded, InvalidParametersError, TemplateDefinitionError
 from generator.params import validate
-from generator.render import render
+from generator.render import environment, render
+from generator.sandbox import budgeted
 from generator.template_spec import find_template
 from generator.yamlio import load_documents
 from tests.conftest import ROOT
@@ -210,3 +212,29 @@ def _read_until(fd: int, marker: bytes, buffer: bytearray, timeout: float = 20.0
         ready, _, _ = select.select([fd], [], [], remaining)
         if ready:
             buffer.extend(os.read(fd, 4096))
+
+
+def test_cookiecutters_default_extensions_work_in_the_sandbox_within_its_limits() -> None:
+    env = environment({}, "extensions")
+    with budgeted(None):
+        text = env.from_string("{% now 'utc', '%Y' %}|{{ uuid4() | length }}|{{ {'b': 1, 'a': 2} | jsonify(0) }}"
+                               "|{{ 'Hello World' | slugify }}").render()
+        year, uuid_length, jsonified, slug = text.split("|")
+        assert year.isdigit() and uuid_length == "36" and slug == "hello-world"
+        assert jsonified == '{\n"a": 2,\n"b": 1\n}'
+        with pytest.raises(BudgetExceeded):
+            env.from_string("{{ random_ascii_string(10 ** 7) }}").render()
+        with pytest.raises(TemplateDefinitionError, match="regex_pattern"):
+            env.from_string("{{ 'x' | slugify(regex_pattern='(a+)+$') }}").render()
+
+
+def test_hooks_of_a_local_plain_template_never_run(tmp_path: Path) -> None:
+    copy = tmp_path / "with-hooks"
+    shutil.copytree(PLAIN, copy)
+    (copy / "hooks").mkdir()
+    witness = tmp_path / "hook-ran"
+    (copy / "hooks" / "post_gen_project.py").write_text(f"open({str(witness)!r}, 'w').close()\n", encoding="utf-8")
+    result = pipeforge("new", str(copy), "--no-input", "--quiet", "-o", str(tmp_path / "out"), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "workflowtemplate.yaml").is_file()
+    assert not witness.exists()
