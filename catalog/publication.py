@@ -21,6 +21,7 @@ from catalog.semver import InvalidVersionError, Version, parse_version
 from generator.boundaries import check_boundaries
 from generator.bundle import pack
 from generator.errors import InvalidParametersError, ManifestError, TemplateDefinitionError
+from generator.params import schema_problems
 from generator.scaffold import build
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
 
@@ -67,6 +68,15 @@ def _identity(template: TemplateSpec, source: str) -> Version:
     return version
 
 
+def _check_schema(template: TemplateSpec, source: str) -> None:
+    """Refuse a parameter schema that is not valid draft 2020-12 (every problem, with where it is): once in
+    the catalog, every form and render relies on it."""
+    problems = schema_problems(template.schema)
+    if problems:
+        raise TemplateDefinitionError(f"{source}/{TEMPLATE_FILE}: parameters is not a valid JSON Schema (draft "
+                                      "2020-12): " + "; ".join(problems))
+
+
 def _check_sizes(template: TemplateSpec, source: str) -> None:
     """Refuse a version whose stored fields would be too large for every reader of the catalog."""
     where = f"{source}/{TEMPLATE_FILE}"
@@ -108,6 +118,7 @@ def prepare(data: bytes, *, source: str = "bundle", name: str | None = None) -> 
         canonical = pack(folder)
         digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
         template = load_unpacked(folder, source, name=name)
+        _check_schema(template, source)
         _check_sizes(template, source)
         version = _identity(template, source)
         try:

@@ -15,7 +15,9 @@ a value a person gives is data and is never rendered as a template (cookiecutter
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError
@@ -136,6 +138,8 @@ def derive_schema(cookiecutter: Mapping[str, Any], env: BoundedSandbox) -> dict[
 def user_default_context(parameters: list[str]) -> dict[str, Any]:
     """``default_context`` of the user's cookiecutter configuration, for the parameters a template has
     (the configuration is shared by every template, so other keys are ignored, not refused)."""
+    if "COOKIECUTTER_CONFIG" not in os.environ and not Path("~/.cookiecutterrc").expanduser().exists():
+        return {}  # get_user_config's own rule, checked first: importing cookiecutter costs more than a render
     from cookiecutter.config import get_user_config
     from cookiecutter.exceptions import ConfigDoesNotExistException, InvalidConfiguration
 

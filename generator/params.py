@@ -15,7 +15,7 @@ from collections.abc import Hashable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from generator.errors import InvalidParametersError, ParameterProblem
+from generator.errors import InvalidParametersError, ParameterProblem, TemplateDefinitionError
 from generator.template_spec import ParameterSpec, TemplateSpec
 
 _ALLOWED_CONTROLS = {"\t", "\n"}
@@ -129,6 +129,19 @@ def _said(error: Any, spec: ParameterSpec, value: Any) -> str:
     return str(error.message)
 
 
+def _errors(spec: ParameterSpec, value: Any) -> list[Any]:
+    """jsonschema's findings; a schema it cannot apply is the template's fault, said with every problem
+    (publishing checks the whole schema first, a local template meets it here)."""
+    from jsonschema.exceptions import SchemaError, UnknownType
+
+    try:
+        return list(_validator_class()(spec.schema).iter_errors(value))
+    except (SchemaError, UnknownType, re.error, TypeError, ValueError) as exc:
+        problems = schema_problems({"type": "object", "properties": {spec.name: spec.schema}}) or [str(exc)]
+        raise TemplateDefinitionError("parameters is not a valid JSON Schema (draft 2020-12): "
+                                      + "; ".join(problems)) from None
+
+
 def check_value(spec: ParameterSpec, value: Any) -> str | None:
     """Every rule a value breaks, in one sentence, or None when it is valid. The universal text rules
     come first and alone: a value that could change the manifest's structure is not checked further."""
@@ -138,7 +151,7 @@ def check_value(spec: ParameterSpec, value: Any) -> str | None:
             rule = f"must be a whole number of at most {MAX_DIGITS} digits"  # digits coerce() would not read
         if rule:
             return rule
-    errors = sorted(_validator_class()(spec.schema).iter_errors(value), key=lambda e: e.validator != "type")
+    errors = sorted(_errors(spec, value), key=lambda e: e.validator != "type")
     if errors and errors[0].validator == "type":
         return _said(errors[0], spec, value)
     said = list(dict.fromkeys(_said(e, spec, value) for e in errors))

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -63,46 +66,67 @@ class RenderedFile:
     content: str
 
 
-def environment(cookiecutter: dict[str, Any], name: str) -> BoundedSandbox:
+def environment(cookiecutter: dict[str, Any], name: str, *, sources: Iterable[str] = ()) -> BoundedSandbox:
     """The sandbox a template renders in: its ``_jinja2_env_vars``, and cookiecutter's default extensions
-    (``jsonify``, ``slugify``, ``random_ascii_string``, ``uuid4``, ``{% now %}``), which only add filters,
-    globals and a tag; ``_extensions`` naming any other is refused at publish (``catalog.safety``)."""
+    (``jsonify``, ``slugify``, ``random_ascii_string``, ``uuid4``, and ``{% now %}`` when one of ``sources``
+    uses it), which only add filters, globals and a tag; ``_extensions`` naming any other is refused at
+    publish (``catalog.safety``) and never loaded."""
     options = cookiecutter.get("_jinja2_env_vars") or {}
     unknown = set(options) - _ENV_KEYS
     if unknown:
         raise TemplateDefinitionError(f"template {name}: unsupported _jinja2_env_vars {sorted(unknown)}")
-    from cookiecutter import extensions
+    block = re.escape(options.get("block_start_string", "{%"))
+    uses_now = re.compile(block + r"[-+]?\s*now\b")
+    extensions: list[Any] = []
+    if any(uses_now.search(text) for text in (*sources, json.dumps(cookiecutter))):
+        from cookiecutter.extensions import TimeExtension  # imports arrow: only for templates that use it
 
+        extensions.append(TimeExtension)
     env = BoundedSandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False,
-                         extensions=[extensions.JsonifyExtension, extensions.RandomStringExtension,
-                                     extensions.SlugifyExtension, extensions.UUIDExtension,
-                                     extensions.TimeExtension], **options)
+                         extensions=extensions, **options)
     # Jinja's own tojson also escapes <, >, & and ' for HTML; YAML needs none of that, and readers of
     # the generated manifest are better served by `&&` than by `\u0026\u0026`. Plain cookiecutter uses
     # Jinja's filter: its output differs in those escapes only and parses to the same values.
     env.filters["tojson"] = guarded(_tojson)
-    env.filters["slugify"] = guarded(_slugify(env.filters["slugify"]))
-    env.globals["random_ascii_string"] = guarded(_random_ascii_string(env.globals["random_ascii_string"]))
+    env.filters["jsonify"] = guarded(_cookiecutter_function("jsonify"))
+    env.filters["slugify"] = guarded(_slugify)
+    env.globals["random_ascii_string"] = guarded(_random_ascii_string)
+    env.globals["uuid4"] = guarded(_cookiecutter_function("uuid4"))
     return env
 
 
-def _slugify(slugify: Any) -> Any:
-    def bounded(value: str, *args: Any, **kwargs: Any) -> str:
-        if len(args) > 8 or "regex_pattern" in kwargs:  # a template's own regular expression could run for ever
-            raise TemplateDefinitionError("slugify: regex_pattern is not supported in pipeforge's sandbox")
-        return str(slugify(value, *args, **kwargs))
-    return bounded
+@cache
+def _cookiecutter_functions() -> dict[str, Any]:
+    """The filters and globals of cookiecutter's default extensions, as they register them, loaded on first
+    use (importing them costs more than most renders)."""
+    from cookiecutter import extensions
+    from jinja2 import Environment
+
+    env = Environment(extensions=[extensions.JsonifyExtension, extensions.RandomStringExtension,
+                                  extensions.SlugifyExtension, extensions.UUIDExtension])
+    return {**{k: env.filters[k] for k in ("jsonify", "slugify")},
+            **{k: env.globals[k] for k in ("random_ascii_string", "uuid4")}}
 
 
-def _random_ascii_string(random: Any) -> Any:
-    def bounded(length: int, punctuation: bool = False) -> str:
-        BoundedSandbox.checked(" " * min(int(length), MAX_STRING + 1))
-        return str(random(length, punctuation))
-    return bounded
+def _cookiecutter_function(name: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return _cookiecutter_functions()[name](*args, **kwargs)
+    return call
 
 
-def _environment(template: TemplateSpec) -> BoundedSandbox:
-    return environment(template.cookiecutter, template.name)
+def _slugify(value: str, *args: Any, **kwargs: Any) -> str:
+    if len(args) > 8 or "regex_pattern" in kwargs:  # a template's own regular expression could run for ever
+        raise TemplateDefinitionError("slugify: regex_pattern is not supported in pipeforge's sandbox")
+    return str(_cookiecutter_functions()["slugify"](value, *args, **kwargs))
+
+
+def _random_ascii_string(length: int, punctuation: bool = False) -> str:
+    BoundedSandbox.checked(" " * min(int(length), MAX_STRING + 1))
+    return str(_cookiecutter_functions()["random_ascii_string"](length, punctuation))
+
+
+def _environment(template: TemplateSpec, sources: Iterable[str] = ()) -> BoundedSandbox:
+    return environment(template.cookiecutter, template.name, sources=sources)
 
 
 def _tojson(value: Any) -> str:
@@ -161,15 +185,15 @@ def _verbatim(env: BoundedSandbox, rel: str, globs: list[str]) -> tuple[bool, st
 
 
 def _compile_uncached(template: TemplateSpec) -> _Compiled:
-    env = _environment(template)
-    root = project_folder(template, env)
+    root = project_folder(template, _environment(template))
+    texts = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+             for p in sorted(root.rglob("*")) if p.is_file()}
+    env = _environment(template, sources=[root.name, *texts, *texts.values()])
     raw_globs = template.cookiecutter.get("_copy_without_render") or []
     files: list[tuple[str, Template, Template | str]] = []
     problems: list[str] = []
     folder = _parsed(env, root.name, f"folder name {root.name}", problems)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        text = path.read_text(encoding="utf-8")
+    for rel, text in texts.items():
         verbatim, name_source = _verbatim(env, rel, raw_globs)
         name = _parsed(env, name_source, f"{rel} (its name)", problems)
         content = text if verbatim else _parsed(env, text, rel, problems)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from catalog.publication import prepare_folder
 from generator.errors import InvalidParametersError, TemplateDefinitionError
 from generator.params import check_value, validate
 from generator.template_spec import ParameterSpec, TemplateSpec, find_template, load_template
@@ -92,7 +93,7 @@ def test_a_number_from_the_command_line_is_parsed(tmp_path: Path) -> None:
     assert validate(template, {"ratio": "0.25"})["ratio"] == 0.25
 
 
-def test_an_invalid_parameter_schema_is_refused_when_the_template_is_read(tmp_path: Path) -> None:
+def _broken_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "broken"
     shutil.copytree(find_template("saga-compensation").path, folder)
     meta = folder / "template.yaml"
@@ -100,8 +101,20 @@ def test_an_invalid_parameter_schema_is_refused_when_the_template_is_read(tmp_pa
     text = text.replace("    pipeline_name:\n      type: string", "    pipeline_name:\n      type: text\n"
                         "      minLength: -1", 1)
     meta.write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_an_invalid_parameter_schema_is_refused_at_publish_with_every_problem(tmp_path: Path) -> None:
     with pytest.raises(TemplateDefinitionError) as raised:
-        load_template(folder)
+        prepare_folder(_broken_copy(tmp_path))
     message = raised.value.message
     assert "not a valid JSON Schema" in message
     assert "properties/pipeline_name/type" in message and "properties/pipeline_name/minLength" in message
+
+
+def test_a_local_template_with_an_invalid_schema_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    template = load_template(_broken_copy(tmp_path))
+    with pytest.raises(TemplateDefinitionError) as raised:
+        validate(template, {})
+    assert "not a valid JSON Schema" in raised.value.message
+    assert "pipeline_name/type" in raised.value.message
