@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from generator.errors import PipeforgeError, TemplateNotFoundError
+from generator.errors import PipeforgeError, TemplateNotFoundError, UsageError
 
 if TYPE_CHECKING:
     from catalog.db import Catalog
@@ -70,6 +70,18 @@ def add_catalog_command(commands: Any) -> None:
         "  pipeforge catalog publish templates/saga-compensation\n  pipeforge catalog publish templates/*\n",
     )
     publish.add_argument("folders", metavar="DIR", nargs="+", type=Path, help="a template folder")
+    pack = sub(
+        "pack", "build the bundle a registry accepts from a template folder",
+        "Check DIR exactly as publishing would (the bundle rules, a render with its defaults, lint) and write "
+        "its deterministic bundle (an uncompressed tar of the folder's contents) to OUT, for "
+        "POST /api/v1/templates/NAME/versions on a registry. Nothing is written when a check fails.",
+        "  pipeforge catalog pack templates/saga-compensation -o saga.tar\n"
+        "  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/x-tar' \\\n"
+        "       --data-binary @saga.tar https://registry.example/api/v1/templates/saga-compensation/versions\n",
+    )
+    pack.add_argument("folder", metavar="DIR", type=Path, help="a template folder")
+    pack.add_argument("-o", "--output", metavar="OUT", type=Path, required=True, help="the bundle file to write")
+    pack.set_defaults(handler=_cmd_pack)
     publish.add_argument("--publisher", metavar="NAME",
                          help=f"who publishes (default: ${PUBLISHER_ENV}, else your user name)")
     publish.add_argument("--json", action="store_true", help="print the published versions as JSON")
@@ -158,6 +170,29 @@ def _try_publish(catalog: Catalog, folder: Path, publisher: str) -> tuple[Templa
         return _publish_one(catalog, folder, publisher)
     except PipeforgeError as exc:
         return exc
+
+
+def _cmd_pack(args: argparse.Namespace, out: TextIO) -> int:
+    """The bundle publishing would store, checked the same way, written in one rename."""
+    import tempfile
+
+    from catalog.publication import prepare_folder
+
+    if not args.folder.is_dir():
+        raise UsageError(f"{args.folder}: no such folder")
+    publication = prepare_folder(args.folder)  # raises as publishing would: hostile bundle, lint errors
+    target, staged = args.output, None
+    try:
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as f:
+            staged = Path(f.name)
+            f.write(publication.bundle)
+        staged.replace(target)
+    except OSError as exc:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    out.write(f"Packed {publication.name} {publication.version} ({publication.digest}) into {target}\n")
+    return EXIT_OK
 
 
 def _cmd_publish(args: argparse.Namespace, out: TextIO) -> int:
@@ -326,6 +361,9 @@ def new_from_catalog(name: str, spec: str, args: argparse.Namespace, out: TextIO
         raise TemplateNotFoundError(f"{local_problem}; the catalog is empty")
     try:
         with _opened() as catalog, checked_out(catalog, name=name, spec=spec or "latest") as found:
+            if found.version.yanked:  # only an exact pin resolves to a yanked version: say why it was pulled
+                sys.stderr.write(f"pipeforge: warning: {name} {found.version.version} is yanked: "
+                                 f"{found.version.yank_reason}\n")
             return render(found.template, found.digest, args, out)
     except UnknownTemplateError as exc:
         if local_problem is None:

@@ -15,18 +15,18 @@ from typing import Any, NoReturn, TextIO
 
 from generator import __version__
 from generator.errors import PipeforgeError, UsageError
+from generator.exit_codes import (
+    EXIT_CONFLICT,
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REMOTE,
+    EXIT_USAGE,
+    epilog,
+)
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CONFLICT, EXIT_REMOTE = 0, 1, 2, 3, 4
-
-EXIT_CODES = """\
-exit codes:
-  0  success
-  1  findings or safety violations (lint errors, failed simulations)
-  2  bad input or usage: invalid parameters, malformed YAML, unreadable path, unknown template
-  3  conflict: the output exists (pass --force to replace it), a catalog version exists with other content,
-     or someone else committed to the pipeforge branch of a pull request
-  4  the git server or forge refused or failed: authentication, a rejected push, an unreachable repository
-"""
+__all__ = ["EXIT_CONFLICT", "EXIT_FINDINGS", "EXIT_OK", "EXIT_REMOTE", "EXIT_USAGE", "build_parser", "main"]
+EXIT_CODES = epilog(None)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,11 +60,11 @@ def add_template_argument(parser: argparse.ArgumentParser) -> None:
                         help="take TEMPLATE from the catalog even if a local template has that name")
 
 
-def _command(commands: Any, name: str, summary: str, description: str, examples: str = "") -> Any:
-    """A subcommand whose --help ends with its examples and the exit codes."""
+def _command(commands: Any, name: str, summary: str, description: str, examples: str = "", **options: Any) -> Any:
+    """A subcommand whose --help ends with its examples and the exit codes it can return."""
     return commands.add_parser(
-        name, help=summary, description=description, epilog=examples + EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        name, help=summary, description=description, epilog=examples + epilog(name),
+        formatter_class=argparse.RawDescriptionHelpFormatter, **options,
     )
 
 
@@ -82,8 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     templates = _command(
         commands, "templates", "list the available templates",
         "List the templates pipeforge can scaffold from (built-in, plus folders in "
-        "PIPEFORGE_TEMPLATE_PATH), with their versions and summaries.",
+        "PIPEFORGE_TEMPLATE_PATH), with their versions and summaries; with NAME, that template's parameters.",
+        "examples:\n  pipeforge templates\n  pipeforge templates saga-compensation\n\n",
     )
+    templates.add_argument("name", metavar="NAME", nargs="?",
+                           help="show this template's parameters: name, type, default, what is allowed")
     templates.add_argument("--json", action="store_true", help="print JSON, parameter schemas included")
     templates.set_defaults(handler=_cmd_templates)
 
@@ -107,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--no-input", action="store_true", help="do not prompt; unset parameters take their defaults")
     new.add_argument("--force", action="store_true",
                      help="replace DIR if it exists (only once the new one is complete)")
-    new.add_argument("--quiet", action="store_true", help="do not print the failure-mode table")
+    new.add_argument("--quiet", action="store_true", help="do not print the failure-mode and fault tables")
+    new.add_argument("--format", choices=("text", "markdown"), default="text",
+                     help="tables as aligned text wrapped to the terminal (default) or as Markdown")
     new.set_defaults(handler=_cmd_new)
 
     from catalog.cli import add_catalog_command
@@ -121,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         "when it fails.",
     )
     explain.add_argument("file", metavar="FILE", type=Path, help="an Argo manifest (YAML, one or more documents)")
-    explain.add_argument("--format", choices=("markdown", "json"), default="markdown", help="output format")
+    explain.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                         help="text: aligned and wrapped to the terminal (default); markdown; json")
     explain.set_defaults(handler=_cmd_explain)
 
     from generator.lint_cli import add_lint_arguments
@@ -192,15 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--dry-run", action="store_true", help="print the diff and write nothing")
     upgrade.set_defaults(handler=_cmd_upgrade)
 
-    mcp = _command(
-        commands, "mcp", "serve pipeforge's tools to a coding assistant (Model Context Protocol, stdio)",
-        "Run a Model Context Protocol server on stdin/stdout, so a coding assistant can verify and fix its own "
-        "Argo drafts: tools list_templates, describe_template, render_pipeline, lint_manifest, "
-        "explain_manifest and harden_manifest, and the prompt review-argo-pipeline. The assistant starts "
-        "this command itself; see the README for how to register it.",
-        "examples:\n  claude mcp add pipeforge -- /path/to/.venv/bin/pipeforge mcp\n\n",
-    )
-    mcp.set_defaults(handler=_cmd_mcp)
+    from generator.cli_extras import add_mcp_command
+
+    add_mcp_command(commands, _command)
     _add_simulate(commands)
     from generator.gitops.cli import add_pr_command
 
@@ -290,6 +290,10 @@ def _add_simulate(commands: Any) -> None:
 def _cmd_templates(args: argparse.Namespace, out: TextIO) -> int:
     from generator.template_spec import list_templates
 
+    if args.name:
+        from generator.cli_extras import show_template
+
+        return show_template(args.name, as_json=args.json, out=out)
     specs = list_templates()
     if args.json:
         json.dump([s.describe() for s in specs], out, indent=2)
@@ -332,10 +336,23 @@ def _render_new(template: Any, digest: str | None, args: argparse.Namespace, out
     out.write(f"Created {destination}/ from {template.name} {template.version} ({pipeline.digest})\n")
     for name in sorted(pipeline.files):
         out.write(f"  {destination / name}\n")
-    out.write(f"\nSimulated failures (pipeforge simulate --matrix): {pipeline.verdict}\n")
-    if not args.quiet:
-        out.write("\nFailure modes:\n\n" + pipeline.table)
+    if args.quiet:
+        out.write(f"\nSimulated failures (pipeforge simulate --matrix): {pipeline.verdict}\n")
+        return EXIT_OK
+    out.write("\nFailure modes:\n\n" + _new_tables(pipeline, args.format))
     return EXIT_OK
+
+
+def _new_tables(pipeline: Any, fmt: str) -> str:
+    """The failure-mode table, then the fault matrix the verdict's "see the table" points at."""
+    from generator.terminal import failure_modes, fault_matrix
+
+    if fmt == "markdown":
+        return str(pipeline.table) + f"\nSimulated failures (pipeforge simulate --matrix): {pipeline.verdict}\n"
+    if pipeline.simulation is None:
+        return failure_modes(pipeline.modes) + f"\nSimulated failures: {pipeline.verdict}\n"
+    return (failure_modes(pipeline.modes) + "\nSimulated failures (pipeforge simulate --matrix):\n"
+            + fault_matrix(pipeline.simulation))
 
 
 def _local_template(name: str, spec: str) -> tuple[Any, str | None]:
@@ -392,8 +409,13 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(payload, out, indent=2, ensure_ascii=False)
         out.write("\n")
         return EXIT_OK
+    from generator.terminal import failure_modes as as_text
+
     for manifest in manifests:
-        out.write(f"## {manifest.label}\n\n{to_markdown(failure_modes(manifest))}\n")
+        if args.format == "markdown":
+            out.write(f"## {manifest.label}\n\n{to_markdown(failure_modes(manifest))}\n")
+        else:
+            out.write(f"{manifest.label}\n{as_text(failure_modes(manifest))}\n")
     return EXIT_OK
 
 
@@ -507,12 +529,6 @@ def _cmd_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
-    del args, out  # the protocol owns stdin and stdout
-    from generator.mcp_server import serve_stdio
-
-    serve_stdio()
-    return EXIT_OK
 def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     from generator.simulate import Faults, check_faults, load, simulate
 
@@ -567,8 +583,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sys.stderr.write(f"pipeforge: error: the input is too large or too deeply nested ({type(exc).__name__})\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("pipeforge: interrupted\n")
-        return 130
+        sys.stderr.write("\npipeforge: interrupted\n")
+        return EXIT_INTERRUPTED
+    except EOFError:  # Ctrl-D at a prompt: the person is leaving, nothing was written
+        sys.stderr.write("\npipeforge: cancelled (end of input at a prompt); nothing was written\n")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (`pipeforge catalog list --json | head`): not an error
         sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
         return EXIT_OK

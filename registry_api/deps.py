@@ -54,7 +54,8 @@ async def _principal(registry: Registry, credentials: HTTPAuthorizationCredentia
         return None
     principal = await anyio.to_thread.run_sync(_lookup, registry, credentials.credentials)
     if principal is None:
-        raise _unauthorized("the bearer token is unknown or revoked; create one with `pipeforge token create`")
+        raise _unauthorized("the bearer token is unknown or revoked; an administrator of this registry creates a "
+                            "new one on its host with `pipeforge token create --name NAME --scope SCOPE`")
     return principal
 
 
@@ -64,7 +65,9 @@ def require(scope: str) -> Callable[[Registry, HTTPAuthorizationCredentials | No
     async def check(registry: RegistryDep, credentials: Credentials) -> Principal:
         principal = await _principal(registry, credentials)
         if principal is None:
-            raise _unauthorized(f"this needs a bearer token with scope '{scope}' (Authorization: Bearer pft_...)")
+            raise _unauthorized(f"this needs a bearer token with scope '{scope}' (Authorization: Bearer pft_...); "
+                                "an administrator of this registry creates one on its host with "
+                                f"`pipeforge token create --name NAME --scope {scope}`")
         if not principal.allows(scope):
             raise ProblemError(403, "forbidden", "Missing scope",
                                f"token '{principal.name}' has scopes {sorted(principal.scopes)}; "

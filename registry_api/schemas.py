@@ -123,6 +123,8 @@ class RenderResponse(BaseModel):
     dag_svg: str = Field(description="the pipeline's graph as an SVG document")
     fault_matrix: FaultMatrix | None = Field(
         description="the simulated fault matrix (every single fault injected) and its verdict")
+    conditions: dict[str, str] = Field(description="each conditional step's full `when` expression, by step name")
+    command: str = Field(description="the `pipeforge new` command that renders the same folder (shell-quoted)")
 
 
 class YankRequest(BaseModel):

@@ -2,11 +2,11 @@
 
 Each speaks its forge's dialect (paths, authentication header, field names, the duplicate status: GitHub 422,
 GitLab and Gitea 409; Gitea's edit answers 201). It checks what it receives (token, headers, JSON fields and
-their types), checks against the real git server that the head and base branches exist (so a request is
-never opened before its push), and can be told to fail: 5xx answers, a connection cut after the work is
-done, or a list that misses an existing request (a lagging replica). Requests it would refuse as malformed
-are recorded in ``violations``. The GitHub and Gitea dialects also check every request they receive and every
-answer they give against the vendored slice of their forge's published API description
+their types), checks against the real git server that the head and base branches exist (so a request is never
+opened before its push), and can be told to fail: rate limits (with their headers), 5xx answers, a connection
+cut after the work is done, or a list that misses an existing request (a lagging replica). Requests it would
+refuse as malformed are recorded in ``violations``. The GitHub and Gitea dialects also check every request they
+receive and every answer they give against the vendored slice of their forge's published API description
 (tests/openapi_check.py); GitHub's answers start from that description's examples, Gitea's (whose description
 has none) are complete objects of its PullRequest shape. GitLab is checked by hand-written rules only: no
 package index this project can use ships GitLab's description."""
@@ -118,6 +118,9 @@ class FakeForge:
     records: list[dict[str, Any]] = field(default_factory=list)  # number, url, title, body, head, base, open
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # statuses to answer the next requests with
+    #: rate-limit answers for the next requests: (status, headers), e.g. GitHub's (403, {"x-ratelimit-remaining":
+    #: "0", "x-ratelimit-reset": "<unix time>"}); the request is not acted on, as a forge would not
+    limit_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     cut_after_create: int = 0  # create, then drop the connection without an answer (this many times)
     stale_lists: int = 0  # listings answer [] this many times, whatever exists
     violations: list[str] = field(default_factory=list)
@@ -143,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         del format, args
 
-    def _send(self, status: int, payload: Any) -> None:
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         name = self.fake.dialect.name
         if name == "github" and isinstance(payload, dict) and "message" in payload:
             payload = {"documentation_url": "https://docs.github.com/rest", **payload}
@@ -157,6 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -182,6 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
             fake.violations += DESCRIPTIONS[dialect.name].check_request(
                 self.command, parts.path, parse_qs(parts.query), json.loads(raw) if raw else None)
         with fake.lock:
+            if fake.limit_next:
+                status, headers = fake.limit_next.pop(0)
+                return self._send(status, {"message": "API rate limit exceeded"}, headers)
             if fake.fail_next:
                 return self._send(fake.fail_next.pop(0), {"message": "Server Error"})
             parts = urlsplit(self.path)

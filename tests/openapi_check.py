@@ -138,8 +138,8 @@ def _schema(node: Any) -> Any:
 
 _HERE = Path(__file__).parent / "openapi"
 DESCRIPTIONS = {
-    "github": Description("GitHub", _HERE / "github-pulls.json", frozenset({401, 500, 502, 503, 504})),
+    "github": Description("GitHub", _HERE / "github-pulls.json", frozenset({401, 403, 429, 500, 502, 503, 504})),
     # Gitea's description documents only some of the answers every route gives: 401 and 403 for a token, 404
     # for a repository the token cannot see (none on the listing), and outages.
-    "gitea": Description("Gitea", _HERE / "gitea-pulls.json", frozenset({401, 403, 404, 500, 502, 503, 504})),
+    "gitea": Description("Gitea", _HERE / "gitea-pulls.json", frozenset({401, 403, 404, 429, 500, 502, 503, 504})),
 }

@@ -62,7 +62,8 @@ def test_new_writes_the_pipeline_folder_and_prints_the_table(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert files == [".pipeforge-answers.yaml", "README.md", "kustomization.yaml", "workflowtemplate.yaml"]
-    assert "| Step | Stage | Retries |" in result.stdout
+    assert "| Step |" not in result.stdout, "Markdown only with --format markdown"
+    assert "Step" in result.stdout and "Cleaned up" in result.stdout
     (answers,) = load_documents((tmp_path / "out" / ".pipeforge-answers.yaml").read_text())
     assert answers["parameters"]["namespace"] == "batch"
     assert answers["digest"].startswith("sha256:")
@@ -135,7 +136,7 @@ def test_malformed_set_is_a_usage_error(bad: str, tmp_path: Path) -> None:
 def test_explain_prints_markdown_and_json(tmp_path: Path) -> None:
     assert run("new", "provision-process-publish", "--no-input", "-o", "p", "--quiet", cwd=tmp_path).returncode == 0
     manifest = str(tmp_path / "p" / "workflowtemplate.yaml")
-    markdown = run("explain", manifest)
+    markdown = run("explain", manifest, "--format", "markdown")
     assert markdown.returncode == 0 and "## WorkflowTemplate/nightly-report" in markdown.stdout
     data = json.loads(run("explain", manifest, "--format", "json").stdout)
     steps = {row["step"]: row for row in data[0]["steps"]}

@@ -19,7 +19,7 @@ def nodes(svg: str) -> dict[str, str]:
     """Each node's step name and the text it shows."""
     root = ET.fromstring(svg)
     return {g.get("data-step", ""): " ".join(t.text or "" for t in g.iter(f"{SVG}text"))
-            for g in root.iter(f"{SVG}g")}
+            for g in root.iter(f"{SVG}g")}  # a line's hover <title> is its child, not its text
 
 
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)

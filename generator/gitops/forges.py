@@ -2,23 +2,31 @@
 
 Each provider speaks its forge's REST API through httpx. Never a duplicate: the open request for the branch
 is looked up first, and a create answered "one exists already" (GitHub 422, GitLab and Gitea 409) returns
-None so the caller looks again. Server errors (5xx) and cut connections are retried a few times; 401/403
-name the token's variable, never its value.
+None so the caller looks again. Retries go through tenacity: a rate limit (``generator.gitops.ratelimit``)
+is waited out within ``PIPEFORGE_FORGE_MAX_WAIT`` seconds and the call made again, else the error names the
+wait; server errors (5xx) and cut connections are retried a few times for idempotent calls, while a create
+that may have arrived is reported to the caller (:class:`MaybeCreated`), which asks the forge before creating
+again. 401/403 name the token's variable, never its value.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import httpx
+import tenacity
 
 from generator.errors import UsageError
 from generator.gitops.git import TOKEN_ENV, RemoteError, scrub
+from generator.gitops.ratelimit import MAX_WAIT_ENV, RateLimit, rate_limit
+from generator.gitops.ratelimit import max_wait as _max_wait
 
 _ATTEMPTS = 3
+_RATE_ATTEMPTS = 10  # rate limits waited out in one call at most (the wait bound comes first)
 DECLINED_PAGES = 4  # pages of 50 closed Gitea pulls read when looking for a declined one
 
 
@@ -28,6 +36,22 @@ class Found:
     url: str
     title: str
     body: str
+
+
+class MaybeCreated(RemoteError):
+    """A create failed in a way that may have created the pull request: ask the forge before creating again."""
+
+
+class _RateLimited(Exception):
+    def __init__(self, limit: RateLimit) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class _Transient(Exception):
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 def _repository_path(url: str) -> list[str]:
@@ -44,13 +68,17 @@ class Forge:
     label: ClassVar[str]
     api_path: ClassVar[str]  # the API's path on a self-hosted server
     duplicate: ClassVar[int]  # the status of "an open request for this branch exists already"
+    forbidden_is_rate_limit: ClassVar[bool] = False  # GitHub also says "rate-limited" with a 403
 
     def __init__(self, *, repo: str, token: str | None, api_url: str | None = None,
-                 transport: httpx.BaseTransport | None = None, pause: float = 0.5) -> None:
+                 transport: httpx.BaseTransport | None = None, pause: float = 0.5,
+                 max_wait: float | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         if not token:
             raise RemoteError(f"the {self.label} provider needs a token: set {TOKEN_ENV}")
         self.path = _repository_path(repo)
-        self.token, self.pause = token, pause
+        self.token, self.pause, self.sleep = token, pause, sleep
+        self.max_wait = _max_wait() if max_wait is None else max_wait
+        self.waited = 0.0  # seconds spent waiting out rate limits, over this forge's life (one run)
         headers = {"User-Agent": "pipeforge", "Accept": "application/json"} | self.auth_headers(token)
         self.client = httpx.Client(base_url=(api_url or self.default_api_url(repo)).rstrip("/"), headers=headers,
                                    timeout=30.0, transport=transport)
@@ -79,21 +107,58 @@ class Forge:
         self.client.close()
 
     def request(self, method: str, path: str, *, expect: tuple[int, ...], **kwargs: Any) -> httpx.Response:
-        """One API call, retried on 5xx and on a cut connection; 401/403/404 explained; the duplicate status
-        status of a create is returned to the caller; any other status outside ``expect`` is an error."""
-        for attempt in range(_ATTEMPTS):
-            try:
-                response = self.client.request(method, path, **kwargs)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {scrub(str(exc), (self.token,))}"
-            else:
-                if response.status_code < 500:
-                    return self._checked(response, expect)
-                problem = f"HTTP {response.status_code}"
-            if attempt + 1 < _ATTEMPTS:
-                time.sleep(self.pause * (attempt + 1))
-        raise RemoteError(f"{self.label} {method} {path} failed {_ATTEMPTS} times ({problem}); the branch is "
-                          "pushed, so running again will open or update the pull request")
+        """One API call through tenacity: a rate limit is waited out (within ``max_wait`` seconds in all) and
+        the call made again; a 5xx or a cut connection is retried a few times for an idempotent call only (a
+        POST raises :class:`MaybeCreated` instead, so the caller asks the forge first); 401/403/404
+        explained; the duplicate status of a create is returned to the caller; any other status outside
+        ``expect`` is an error."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type((_RateLimited, _Transient)), stop=self._stop,
+            wait=self._wait, sleep=self.sleep, reraise=True)
+        try:
+            response: httpx.Response = retrying(self._once, method, path, **kwargs)
+        except _RateLimited as exc:  # limits that lift at once, again and again
+            raise RemoteError(f"{exc.limit.describe(self.label)} after {_RATE_ATTEMPTS} waits already; retry later "
+                              f"({method} {path})") from None
+        except _Transient as exc:
+            if method == "POST":
+                raise MaybeCreated(f"{self.label} POST {path} failed ({exc.problem})") from None
+            raise RemoteError(f"{self.label} {method} {path} failed {_ATTEMPTS} times ({exc.problem}); the branch "
+                              "is pushed, so running again will open or update the pull request") from None
+        return self._checked(response, expect)
+
+    def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise _Transient(f"{type(exc).__name__}: {scrub(str(exc), (self.token,))}") from None
+        limit = rate_limit(response, forbidden_counts=self.forbidden_is_rate_limit)
+        if limit is not None:
+            if self.waited + limit.wait > self.max_wait:
+                raise self._limit_error(limit, method, path)
+            raise _RateLimited(limit)
+        if response.status_code >= 500:
+            raise _Transient(f"HTTP {response.status_code}")
+        return response
+
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
+        """A POST is never sent twice after a failure that may have created it; other calls get a few tries;
+        rate limits stop only at the wait bound (checked in :meth:`_once`)."""
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, _RateLimited):
+            return state.attempt_number >= _RATE_ATTEMPTS
+        return state.args[0] == "POST" or state.attempt_number >= _ATTEMPTS
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, _RateLimited):
+            self.waited += error.limit.wait
+            return error.limit.wait
+        return self.pause * state.attempt_number
+
+    def _limit_error(self, limit: RateLimit, method: str, path: str) -> RemoteError:
+        return RemoteError(f"{limit.describe(self.label)}, more than the {self.max_wait:,g} s pipeforge waits "
+                           f"({MAX_WAIT_ENV}); retry later ({method} {path})")
 
     def _checked(self, response: httpx.Response, expect: tuple[int, ...]) -> httpx.Response:
         status = response.status_code
@@ -113,6 +178,7 @@ class Forge:
 
 class GitHub(Forge):
     label, api_path, duplicate = "GitHub", "/api/v3", 422
+    forbidden_is_rate_limit = True
 
     def default_api_url(self, repo: str) -> str:
         return "https://api.github.com" if urlsplit(repo).hostname == "github.com" else super().default_api_url(repo)

@@ -5,7 +5,8 @@ across runs: first a shallow fetch (the newest commit) of only the base branch a
 later fetches bring what is new since. History is never needed: a pipeforge commit always sits directly on a
 base commit, so a branch whose head is not pipeforge's commit for the target has someone else's work on it.
 Commits are built in the mirror with plumbing (``hash-object``, ``mktree``, ``commit-tree``), so no working
-tree of the (possibly huge) repository is ever checked out.
+tree of the (possibly huge) repository is ever checked out. The mirror is created by GitPython's ``Repo``
+and every command runs through its ``Git`` object (:class:`generator.gitops.git.Git`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from generator.errors import UsageError
 from generator.gitops.git import Credentials, Git
 
 BRANCH_PREFIX = "pipeforge/"
@@ -40,8 +42,13 @@ def _key(*parts: str) -> str:
 def locked(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path`` (created if missing), held until the block ends; it also serialises
     threads of one process, since each call opens its own file description."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+    except OSError as exc:
+        raise UsageError(f"cannot use the cache folder {path.parent}: {exc.strerror}; set XDG_CACHE_HOME to a "
+                         "writable folder") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -67,11 +74,9 @@ class Mirror:
         """Create the mirror if missing; True when it was created (and needs its first, shallow, fetch)."""
         if (self.path / "HEAD").is_file():
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.git.run("init", "--quiet", "--bare", str(self.path))
-        # The URL carries no credentials (check_url refuses them), so recording it is safe.
-        self.git.run("config", "remote.origin.url", self.url)
-        self.git.run("config", "gc.auto", "0")  # no gc in the background: fetch() collects, under the lock
+        # The URL carries no credentials (check_url refuses them), so recording it is safe; no gc in the
+        # background: fetch() collects, under the lock.
+        self.git.init_bare({("remote \"origin\"", "url"): self.url, ("gc", "auto"): "0"})
         return True
 
     def fetch(self, base: str) -> None:

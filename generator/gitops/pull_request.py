@@ -190,10 +190,16 @@ def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, wanted_t
                          known: Found | None = None) -> PullRequest:
     """Update the open PR of the branch, or create it; a create that loses a race finds the winner's.
     ``known``: the open PR as just looked up (saves a second listing)."""
+    from generator.gitops.forges import MaybeCreated
+
+    unsure: MaybeCreated | None = None
     for _ in range(3):
         found, known = known or forge.find(branch.branch, base), None
         if found is None:
-            created = forge.create(branch.branch, base, wanted_title, wanted_body)
+            try:  # a create that may have arrived is never repeated blindly: the forge is asked first
+                created, unsure = forge.create(branch.branch, base, wanted_title, wanted_body), None
+            except MaybeCreated as exc:
+                created, unsure = None, exc
             if created is not None:
                 return PullRequest(created.number, created.url, "created")
             continue
@@ -201,5 +207,8 @@ def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, wanted_t
             return PullRequest(found.number, found.url, "updated" if branch.changed else "unchanged")
         forge.update(found.number, wanted_title, wanted_body)
         return PullRequest(found.number, found.url, "updated")
+    if unsure is not None:
+        raise RemoteError(f"{unsure.message}, and lists no pull request for {branch.branch}; the branch is pushed, "
+                          "so running again will open the pull request")
     raise RemoteError(f"{forge.label} refuses to open a pull request for {branch.branch} yet lists none open; "
                       "check the repository's pull requests")

@@ -47,7 +47,7 @@ _LIST_PARAMETERS = [
             openapi_extra={"parameters": _LIST_PARAMETERS})
 async def list_templates(request: Request) -> Response:
     """Templates, sorted by name, with their latest version; search with `q`, filter by `tag`.
-
+    \f
     The hottest route: its query is checked by ``listing_query`` rather than by FastAPI's dependency
     machinery (same rules, same problem document), and the page comes from the in-memory index."""
     registry: Registry = request.app.state.registry

@@ -69,5 +69,6 @@ async def docs(request: Request) -> HTMLResponse:
     """The API reference, drawn from /openapi.json on the server (works without internet access)."""
     document = request.app.openapi()
     context = {"operations": apidoc.operations(document), "openapi_version": document.get("openapi", ""),
-               "description": document.get("info", {}).get("description", "")}
+               "description": [apidoc.segments(" ".join(p.split()))
+                               for p in document.get("info", {}).get("description", "").split("\n\n") if p.strip()]}
     return jinja.TemplateResponse(request, "docs.html", context)

@@ -34,6 +34,21 @@ def _security(operation: dict[str, Any]) -> str:
     return "required: a bearer token with the scope the description names"
 
 
+def segments(text: str) -> list[tuple[str, bool]]:
+    """``text`` as (piece, is_code) pairs: Markdown's inline code (`x` or ``x``) becomes code, so the page
+    shows <code> instead of literal backticks, and the template still escapes every piece."""
+    parts = re.split(r"``(.+?)``|`([^`]+)`", text)
+    out: list[tuple[str, bool]] = []
+    for index in range(0, len(parts), 3):
+        if parts[index]:
+            out.append((parts[index], False))
+        if index + 1 < len(parts):
+            code = parts[index + 1] or parts[index + 2]
+            if code:
+                out.append((code, True))
+    return out
+
+
 def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Each operation of the document, in the order of its paths, as the page shows it."""
     out = []
@@ -45,12 +60,12 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
             summary, _, rest = (operation.get("description") or operation.get("summary") or "").partition("\n")
             out.append({
                 "method": method.upper(), "path": path, "summary": operation.get("summary", summary),
-                "description": (summary + " " + rest).strip(),
+                "description": segments((summary + " " + rest).strip()),
                 "anchor": re.sub(r"[^a-z0-9]+", "-", f"{method}{path}".lower()).strip("-"),
                 "security": _security(operation),
                 "parameters": [
                     {"name": p["name"], "location": p["in"], "required": p.get("required", False),
-                     "schema": _schema_text(p.get("schema") or {}), "description": p.get("description", "")}
+                     "schema": _schema_text(p.get("schema") or {}), "description": segments(p.get("description", ""))}
                     for p in operation.get("parameters", [])
                 ],
                 "body": _content((operation.get("requestBody") or {}).get("content") or {}),

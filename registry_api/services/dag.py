@@ -110,14 +110,45 @@ def _text(x: float, y: float, text: str, cls: str, limit: int = 30) -> str:
     return f'<text x="{x:.0f}" y="{y:.0f}" class="{cls}">{escape(shown)}</text>'
 
 
+def _detail(x: float, y: float, text: str, limit: int = 32) -> str:
+    """One detail line of a box, cut to fit, with the whole line as its hover text (a cut ``when``
+    hides exactly the part that matters, such as the approval check)."""
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f'<text x="{x:.0f}" y="{y:.0f}" class="detail">{escape(shown)}<title>{escape(text)}</title></text>'
+
+
 def _node_svg(node: Node, x: float, y: float) -> str:
     parts = [f'<g class="node {node.kind}" data-step="{escape(node.title)}">',
              f'<title>{escape(node.title + ": " + "; ".join(node.lines))}</title>',
              f'<rect x="{x:.0f}" y="{y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="8"/>',
              _text(x + 10, y + 22, ("gate: " if node.kind == "gate" else "") + node.title, "name", 26)]
-    parts += [_text(x + 10, y + 42 + 16 * i, line, "detail", 32) for i, line in enumerate(node.lines[:3])]
+    parts += [_detail(x + 10, y + 42 + 16 * i, line) for i, line in enumerate(node.lines[:3])]
     parts.append("</g>")
     return "".join(parts)
+
+
+def conditions(manifest: Manifest) -> dict[str, str]:
+    """Each task's or step's full ``when`` expression, by step name: the graph's boxes can only show the
+    start of it, so the page's table and the hover text carry it whole."""
+    found: dict[str, str] = {}
+    for template in manifest.spec.templates.values():
+        for task in (*template.dag_tasks, *(t for group in template.steps for t in group)):
+            if task.when:
+                found[task.name] = task.when
+    return found
+
+
+def _no_exit_handler(manifest: Manifest, y: float) -> str:
+    """A red warning only when the pipeline creates something and nothing is left to clean it up after a
+    failure; a pipeline that creates nothing (approval-gated-delete deletes, it creates nothing) needs no
+    exit handler, and a red warning there would teach people to ignore it."""
+    from generator.explain import failure_modes
+
+    rows = failure_modes(manifest)
+    created = any(effect.startswith("creates") for row in rows for effect in row.side_effects)
+    if created:
+        return _text(PAD, y + 16, "no exit handler: nothing cleans up after a failure", "lane missing", 80)
+    return _text(PAD, y + 16, "no exit handler: this pipeline creates nothing that needs cleanup", "lane", 80)
 
 
 def dag_svg(manifest: Manifest) -> str:
@@ -133,7 +164,7 @@ def dag_svg(manifest: Manifest) -> str:
     y, width = PAD, 0.0
     for label, nodes, edges in lanes:
         if not nodes and label.startswith("exit"):
-            body.append(_text(PAD, y + 16, "no exit handler: nothing runs after a failure", "lane missing", 80))
+            body.append(_no_exit_handler(manifest, y))
             y += LANE_HEAD
             continue
         body.append(_text(PAD, y + 16, label, "lane", 90))

@@ -32,9 +32,25 @@ class Field:
     error: str | None = None
 
 
+#: Words a label keeps in capitals when a parameter has no schema ``title`` to show instead of its name.
+INITIALISMS = frozenset({"api", "uri", "url", "id", "ttl", "dns", "gc", "pvc", "s3", "cpu", "ui", "sha"})
+
+
+def label(name: str, schema: dict[str, Any]) -> str:
+    """The schema's ``title`` (what the template's author chose), else the name as words with
+    initialisms kept: ``input_uri`` reads "Input URI", not "Input Uri"."""
+    title = schema.get("title")
+    if isinstance(title, str) and title.strip():
+        return title.strip()
+    words = [w.upper() if w.lower() in INITIALISMS else w for w in name.replace("-", "_").split("_") if w]
+    if not words:
+        return name
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def _field(name: str, schema: dict[str, Any], required: bool, value: Any, error: str | None) -> Field:
     text = "" if value is None else str(value)
-    common: dict[str, Any] = {"name": name, "label": name.replace("_", " "), "value": text, "required": required,
+    common: dict[str, Any] = {"name": name, "label": label(name, schema), "value": text, "required": required,
                               "description": str(schema.get("description", "")), "error": error}
     if isinstance(schema.get("enum"), list):
         return Field(kind="select", options=tuple(str(v) for v in schema["enum"]), **common)
@@ -80,7 +96,16 @@ def template_page(registry: Registry, *, name: str, version: str | None, given: 
         schema, values = detail["parameters"], dict(given)
     chosen = preview["version"] if preview else (version or detail["latest"])
     return {"detail": detail, "version": chosen, "preview": preview, "problem": problem,
-            "fields": form_fields(schema, values, errors)}
+            "fields": form_fields(schema, values, errors), "download_urls": download_urls(name, chosen, given),
+            "pr_repos": list(registry.settings.pr_allowed_repos), "pr_path": f"pipelines/{name}"}
+
+
+def download_urls(name: str, version: str | None, given: dict[str, str]) -> dict[str, str]:
+    """The archive links for the values in the form (the page's script keeps them current as it changes)."""
+    from urllib.parse import urlencode
+
+    query = urlencode({"template": name, **({"version": version} if version else {}), **given})
+    return {fmt: f"/api/v1/render/archive.{fmt}?{query}" for fmt in ("tar.gz", "zip")}
 
 
 def _schema_of(registry: Registry, name: str, version: str | None, detail: dict[str, Any]) -> dict[str, Any]:

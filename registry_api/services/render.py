@@ -25,10 +25,11 @@ from catalog.db import Catalog, reporting
 from catalog.models import TemplateVersion
 from catalog.publication import load_unpacked
 from catalog.safety import unpacked
+from generator.delivery import archive, new_command
 from generator.sandbox_worker import run_bounded
 from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE, Pipeline, build
 from generator.template_spec import TemplateSpec
-from registry_api.services.dag import dag_svg
+from registry_api.services.dag import conditions, dag_svg
 
 
 @dataclass(eq=False)
@@ -112,7 +113,20 @@ class Rendered:
 
     def public(self) -> dict[str, Any]:
         return {"template": self.row.name, "version": self.row.version, "digest": self.row.digest,
-                "yanked": self.row.yanked, "yank_reason": self.row.yank_reason, **self.body}
+                "yanked": self.row.yanked, "yank_reason": self.row.yank_reason, **self.body,
+                "command": self.command()}
+
+    def command(self) -> str:
+        """``pipeforge new NAME@VERSION ... --set`` for the values that differ from the defaults."""
+        properties = (self.row.parameters or {}).get("properties") or {}
+        defaults = {k: v.get("default") for k, v in properties.items() if isinstance(v, dict)}
+        return new_command(template=self.row.name, version=self.row.version, folder=self.body["folder"],
+                           values=self.values, defaults=defaults)
+
+    def archive(self, fmt: str) -> bytes:
+        """The rendered folder as a ``fmt`` archive (tar.gz or zip); needs ``keep_pipeline``'s files, which
+        the description already carries."""
+        return archive(self.body["folder"], self.body["files"], fmt)
 
 
 def describe(pipeline: Pipeline, findings: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,6 +142,7 @@ def describe(pipeline: Pipeline, findings: list[dict[str, Any]]) -> dict[str, An
         "failure_modes": [m.as_dict() for m in pipeline.modes],
         "failure_modes_markdown": pipeline.table,
         "dag_svg": dag_svg(pipeline.manifest),
+        "conditions": conditions(pipeline.manifest),
         "fault_matrix": fault_matrix_verdict(pipeline),
     }
 

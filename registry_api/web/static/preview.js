@@ -49,7 +49,7 @@
     result.failure_modes.forEach(function (m) {
       var row = document.createElement("tr");
       cell(row, m.step, true);
-      [m.stage, m.retries, m.backoff, m.deadline, list(m.side_effects), list(m.idempotency),
+      [result.conditions[m.step] || "always", m.stage, m.retries, m.backoff, m.deadline, list(m.side_effects), list(m.idempotency),
        list(m.cleaned_up_by), m.on_failure].forEach(function (text) { cell(row, text, false); });
       body.appendChild(row);
     });
@@ -77,6 +77,37 @@
       (result.yanked ? " (yanked: " + result.yank_reason + ")" : "") +
       " · lint: " + result.lint.errors + " errors, " + result.lint.warnings + " warnings";
     byId("problem").hidden = true;
+    var yanked = byId("yanked-warning");
+    yanked.hidden = !result.yanked;
+    yanked.textContent = result.yanked ? "Version " + result.version + " is yanked: " + result.yank_reason +
+      ". Pick another version unless you need exactly this one." : "";
+    showDelivery(result);
+  }
+
+  // The download links and the command follow the rendered values; nothing else is sent or kept.
+  function showDelivery(result) {
+    var query = new URLSearchParams({ template: result.template, version: result.version });
+    var values = parameters();
+    Object.keys(values).forEach(function (name) { query.append(name, values[name]); });
+    byId("download-tgz").href = "/api/v1/render/archive.tar.gz?" + query.toString();
+    byId("download-zip").href = "/api/v1/render/archive.zip?" + query.toString();
+    byId("new-command").value = result.command;
+    byId("deliver").hidden = false;
+  }
+
+  var copy = byId("copy-command");
+  if (copy) {
+    copy.addEventListener("click", function () {
+      var command = byId("new-command");
+      var done = function () { byId("copy-status").textContent = "copied"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(command.value).then(done, function () { command.select(); });
+      } else {
+        command.select();
+        document.execCommand("copy");
+        done();
+      }
+    });
   }
 
   function showProblem(problem) {
@@ -87,6 +118,7 @@
     box.textContent = problem.detail || problem.title || "the preview failed";
     box.hidden = false;
     byId("preview-status").textContent = "preview not updated: fix the parameters marked below";
+    byId("deliver").hidden = true;  // the links and command would not match the form
   }
 
   function refresh() {
@@ -112,6 +144,58 @@
   function schedule() {
     window.clearTimeout(timer);
     timer = window.setTimeout(refresh, DELAY_MS);
+  }
+
+  // "Open a pull request": the token is read from its field at the moment of sending and goes only into
+  // the Authorization header of these requests (no storage, no cookie); the job is followed to its result.
+  var POLL_MS = 1000;
+  var prForm = byId("pr-form");
+  function prStatus(text, bad) {
+    var status = byId("pr-status");
+    status.textContent = text;
+    status.className = "status" + (bad ? " status-failed" : "");
+    return status;
+  }
+  function showJob(job) {
+    if (job.status === "succeeded") {
+      var pull = job.result && job.result.pull_request;
+      var status = prStatus("Done: branch " + job.result.branch + (pull ? ", pull request " : " pushed"), false);
+      if (pull) {
+        var link = document.createElement("a");
+        link.href = pull.url; link.id = "pr-link"; link.textContent = "#" + pull.number + " (" + pull.action + ")";
+        status.appendChild(link);
+      }
+      return true;
+    }
+    if (job.status === "failed") { prStatus("Failed: " + job.error, true); return true; }
+    prStatus("Job " + job.id + ": " + job.status + "…", false);
+    return false;
+  }
+  function follow(url, token) {
+    fetch(url, { headers: { "Accept": "application/json", "Authorization": "Bearer " + token } })
+      .then(function (response) { return response.json(); })
+      .then(function (job) { if (!showJob(job)) { window.setTimeout(function () { follow(url, token); }, POLL_MS); } })
+      .catch(function (error) { prStatus("the registry did not answer: " + error, true); });
+  }
+  if (prForm) {
+    prForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var token = byId("pr-token").value.trim();
+      var body = { template: form.getAttribute("data-template"), version: form.elements.version.value || null,
+                   parameters: parameters(), repo: byId("pr-repo").value, path: byId("pr-path").value,
+                   base: byId("pr-base").value, provider: byId("pr-provider").value };
+      prStatus("sending…", false);
+      fetch(prForm.getAttribute("data-url"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "Authorization": "Bearer " + token },
+        body: JSON.stringify(body)
+      }).then(function (response) {
+        return response.json().then(function (payload) { return { ok: response.ok, payload: payload }; });
+      }).then(function (answer) {
+        if (!answer.ok) { prStatus(answer.payload.detail || answer.payload.title || "refused", true); return; }
+        if (!showJob(answer.payload)) { follow(prForm.getAttribute("data-url") + "/" + answer.payload.id, token); }
+      }).catch(function (error) { prStatus("the registry did not answer: " + error, true); });
+    });
   }
 
   form.addEventListener("input", schedule);

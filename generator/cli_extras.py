@@ -1,0 +1,101 @@
+"""Subcommands and help whose text comes from the code it describes (the MCP server's registered tools,
+a template's parameters), built only when asked so the other commands start fast."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+MCP_HELP = (
+    "Run a Model Context Protocol server on stdin/stdout, so a coding assistant can verify and fix its own "
+    "Argo drafts. The assistant starts this command itself; see docs/cli.md for how to register it."
+)
+
+
+def mcp_inventory() -> str:
+    """The tools and prompts the server registers, one line each, read from the server itself."""
+    from generator.mcp_server import build_server
+
+    server = build_server()
+
+    async def listed() -> tuple[list[Any], list[Any]]:
+        return await server.list_tools(), await server.list_prompts()
+
+    tools, prompts = asyncio.run(listed())
+    lines = ["tools:", *(_entry(t.name, t.description) for t in tools), "", "prompts:",
+             *(_entry(p.name, p.description) for p in prompts)]
+    return "\n".join(lines)
+
+
+def _entry(name: str, text: str | None) -> str:
+    """``  name  first sentence``, wrapped to the terminal under the description column."""
+    flat = " ".join((text or "").split())
+    sentence = flat.partition(". ")[0].rstrip(".") + "."
+    width = max(60, shutil.get_terminal_size().columns - 2)
+    return textwrap.fill(sentence, width=width, initial_indent=f"  {name:<21}", subsequent_indent=" " * 23)
+
+
+class _InventoryHelp(argparse.Action):
+    """-h/--help that appends the server's registered tools (building the server costs a second, so only
+    when the help is asked for)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        del namespace, values, option_string
+        parser.description = f"{MCP_HELP}\n\n{mcp_inventory()}"
+        parser.print_help()
+        parser.exit()
+
+
+def add_mcp_command(commands: Any, command: Callable[..., Any]) -> None:
+    mcp = command(commands, "mcp", "serve pipeforge's tools to a coding assistant (Model Context Protocol, stdio)",
+                  MCP_HELP, "examples:\n  claude mcp add pipeforge -- pipeforge mcp\n\n", add_help=False)
+    mcp.add_argument("-h", "--help", action=_InventoryHelp, help="show this help, with every tool, and exit")
+    mcp.set_defaults(handler=_cmd_mcp)
+
+
+def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    del args, out  # the protocol owns stdin and stdout
+    from generator.mcp_server import serve_stdio
+
+    serve_stdio()
+    return 0
+
+
+def _allowed(schema: dict[str, Any]) -> str:
+    """What a value must be, in words: the template's own rule, else its enum or bounds."""
+    if isinstance(schema.get("x-rule"), str):
+        return str(schema["x-rule"])
+    if isinstance(schema.get("enum"), list):
+        return "one of " + ", ".join(map(str, schema["enum"]))
+    bounds = [text.format(schema[key]) for key, text in (("minimum", "at least {}"), ("maximum", "at most {}"),
+                                                         ("maxLength", "at most {} characters")) if key in schema]
+    return "; ".join(bounds) or "any text"
+
+
+def show_template(name: str, *, as_json: bool, out: TextIO) -> int:
+    """``pipeforge templates NAME``: the template's summary and a table of its parameters."""
+    import json
+
+    from generator.template_spec import find_template
+    from generator.terminal import table
+
+    template = find_template(name)
+    if as_json:
+        json.dump(template.describe(), out, indent=2)
+        out.write("\n")
+        return 0
+    summary = textwrap.fill(template.summary, width=shutil.get_terminal_size().columns)
+    out.write(f"{template.name} {template.version}\n{summary}\n\n")
+    rows = [[p.name + (" *" if p.required else ""), p.type, json.dumps(p.default), _allowed(p.schema), p.description]
+            for p in template.parameters]
+    out.write(table(("Parameter", "Type", "Default", "Allowed", "Meaning"), rows))
+    out.write("\n* required. Set a parameter with: pipeforge new " + template.name + " --set NAME=VALUE\n")
+    return 0
