@@ -53,7 +53,7 @@ def variant(where: Path, name: str, body: str) -> Path:
     meta = folder / "template.yaml"
     meta.write_text(re.sub(r"(?m)^name: .*$", f"name: {name}", meta.read_text(encoding="utf-8"), count=1),
                     encoding="utf-8")
-    (folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text(body + "\n", encoding="utf-8")
+    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(body + "\n", encoding="utf-8")
     return folder
 
 

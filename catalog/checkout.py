@@ -33,4 +33,4 @@ def checked_out(catalog: Catalog, *, name: str, spec: str) -> Iterator[CheckedOu
         data = bundle_bytes(session, digest=row.digest)
     source = f"{row.name}@{row.version} ({row.digest})"
     with unpacked(data, source=source) as folder:
-        yield CheckedOut(row, load_unpacked(folder, source))
+        yield CheckedOut(row, load_unpacked(folder, source, name=row.name))

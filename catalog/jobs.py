@@ -129,6 +129,49 @@ def finish(session: Session, job_id: int, *, worker: str, result: dict[str, Any]
     session.commit()
 
 
+def release(session: Session, *, workers: list[str]) -> int:
+    """Put the running jobs these workers hold back in the queue at once (a shutdown that cannot wait for
+    them), instead of leaving them to wait out their lease; returns how many."""
+    begin_write(session)
+    held = session.scalars(select(PullRequestJob).where(
+        PullRequestJob.status == RUNNING, PullRequestJob.claimed_by.in_(workers)).with_for_update()).all()
+    for job in held:
+        job.status, job.claimed_by, job.lease_until = QUEUED, None, None
+    session.commit()
+    return len(held)
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    by_state: dict[tuple[str, str], int]  # (kind, state) -> jobs, queued and running only
+    oldest_queued_age: dict[str, float]  # kind -> seconds
+    rollout_targets: dict[str, int]  # status -> upgrade jobs of roll-outs
+
+
+def queue_figures(session: Session) -> QueueFigures:
+    """What the metrics show of the queue: two grouped queries, whatever the table's size."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(PullRequestJob.kind, PullRequestJob.status, func.count(), func.min(PullRequestJob.created_at))
+        .where(PullRequestJob.status.in_((QUEUED, RUNNING)))
+        .group_by(PullRequestJob.kind, PullRequestJob.status)).all()
+    now = _now()
+    by_state = {(kind, state): 0 for kind in (RENDER, UPGRADE) for state in (QUEUED, RUNNING)}
+    oldest = dict.fromkeys((RENDER, UPGRADE), 0.0)
+    for kind, state, count, first in rows:
+        by_state[(kind, state)] = count
+        created = _aware(first)
+        if state == QUEUED and created is not None:
+            oldest[kind] = max(0.0, (now - created).total_seconds())
+    targets = dict.fromkeys((QUEUED, RUNNING, SUCCEEDED, FAILED), 0)
+    for status, count in session.execute(
+            select(PullRequestJob.status, func.count()).where(PullRequestJob.rollout_id.is_not(None))
+            .group_by(PullRequestJob.status)).all():
+        targets[status] = count
+    return QueueFigures(by_state, oldest, targets)
+
+
 def describe(job: PullRequestJob) -> dict[str, Any]:
     """The job as the API shows it."""
     def iso(moment: datetime | None) -> str | None:

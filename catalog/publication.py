@@ -21,6 +21,7 @@ from catalog.semver import InvalidVersionError, Version, parse_version
 from generator.boundaries import check_boundaries
 from generator.bundle import pack
 from generator.errors import InvalidParametersError, ManifestError, TemplateDefinitionError
+from generator.params import schema_problems
 from generator.scaffold import build
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
 
@@ -67,6 +68,15 @@ def _identity(template: TemplateSpec, source: str) -> Version:
     return version
 
 
+def _check_schema(template: TemplateSpec, source: str) -> None:
+    """Refuse a parameter schema that is not valid draft 2020-12 (every problem, with where it is): once in
+    the catalog, every form and render relies on it."""
+    problems = schema_problems(template.schema)
+    if problems:
+        raise TemplateDefinitionError(f"{source}/{TEMPLATE_FILE}: parameters is not a valid JSON Schema (draft "
+                                      "2020-12): " + "; ".join(problems))
+
+
 def _check_sizes(template: TemplateSpec, source: str) -> None:
     """Refuse a version whose stored fields would be too large for every reader of the catalog."""
     where = f"{source}/{TEMPLATE_FILE}"
@@ -87,21 +97,28 @@ def _check_sizes(template: TemplateSpec, source: str) -> None:
         raise TemplateDefinitionError(f"{where}: " + "; ".join(problems))
 
 
-def load_unpacked(folder: Path, source: str) -> TemplateSpec:
-    """The template in an unpacked bundle; errors name ``source``, not the temporary folder."""
+def load_unpacked(folder: Path, source: str, *, name: str | None = None) -> TemplateSpec:
+    """The template in an unpacked bundle; errors name ``source``, not the temporary folder. ``name`` names
+    a template that has no template.yaml (an ordinary cookiecutter template): the catalog row's name, or
+    the folder it is published from; without it such a bundle is refused."""
+    if name is None and not (folder / TEMPLATE_FILE).is_file():
+        raise TemplateDefinitionError(
+            f"{source}: no {TEMPLATE_FILE}; an ordinary cookiecutter template is named after its folder, so "
+            f"publish the folder (pipeforge catalog publish DIR) or add a {TEMPLATE_FILE} with name and version")
     try:
-        return load_template(folder)
+        return load_template(folder, name=name)
     except (TemplateDefinitionError, ManifestError) as exc:  # name the user's folder, not the private temporary one
         raise TemplateDefinitionError(exc.message.replace(str(folder), source)) from None
 
 
-def prepare(data: bytes, *, source: str = "bundle") -> Publication:
-    """Check, canonicalise, read, render and lint a bundle. Raises HostileBundleError,
-    TemplateDefinitionError or LintFailedError with every problem listed."""
+def prepare(data: bytes, *, source: str = "bundle", name: str | None = None) -> Publication:
+    """Check, canonicalise, read, render and lint a bundle (``name``: see ``load_unpacked``). Raises
+    HostileBundleError, TemplateDefinitionError or LintFailedError with every problem listed."""
     with unpacked(data, source=source) as folder:
         canonical = pack(folder)
         digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
-        template = load_unpacked(folder, source)
+        template = load_unpacked(folder, source, name=name)
+        _check_schema(template, source)
         _check_sizes(template, source)
         version = _identity(template, source)
         try:
@@ -125,4 +142,6 @@ def prepare(data: bytes, *, source: str = "bundle") -> Publication:
 
 def prepare_folder(folder: Path) -> Publication:
     """``prepare`` for a template folder, checked before it is packed (packing would drop links)."""
-    return prepare(pack_folder(folder), source=str(folder))
+    from slugify import slugify
+
+    return prepare(pack_folder(folder), source=str(folder), name=slugify(folder.resolve().name, max_length=63))

@@ -319,14 +319,18 @@ def _prompt(spec: Any, current: Any, ask: Callable[[str], str], err: TextIO) -> 
 
 
 def _render_new(template: Any, digest: str | None, args: argparse.Namespace, out: TextIO) -> int:
+    from generator.cookiecutter_compat import user_default_context
+    from generator.params import current_defaults
     from generator.scaffold import build, write
 
+    preset = user_default_context(template.parameter_names)  # ~/.cookiecutterrc's default_context
     given: dict[str, Any] = dict(args.values)
     if not args.no_input and sys.stdin.isatty():
         for spec in template.parameters:
             if spec.name not in given:
-                given[spec.name] = _prompt(spec, spec.default, input, sys.stderr)
-    pipeline = build(template, given, digest=digest)
+                default = current_defaults(template, {**preset, **given}).get(spec.name)
+                given[spec.name] = _prompt(spec, preset.get(spec.name, default), input, sys.stderr)
+    pipeline = build(template, {**preset, **given}, digest=digest)
     destination = args.output or Path(pipeline.folder_name)
     write(pipeline, destination, force=args.force)
     out.write(f"Created {destination}/ from {template.name} {template.version} ({pipeline.digest})\n")
@@ -428,11 +432,16 @@ def _explain_rule(name: str, out: TextIO) -> int:
 
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
-    from generator.lint_cli import run_lint
+    from generator.yamlio import gc_paused
 
     if args.explain:
         return _explain_rule(args.explain, out)
-    return EXIT_FINDINGS if run_lint(args, out, version=__version__) else EXIT_OK
+    # In a lint run of either corpus the collector finds under a thousand objects to free (imports, documents
+    # and findings live until the end) yet costs about a tenth of the CPU, mostly while rule modules import.
+    with gc_paused():
+        from generator.lint_cli import run_lint
+
+        return EXIT_FINDINGS if run_lint(args, out, version=__version__) else EXIT_OK
 
 
 def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:

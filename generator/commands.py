@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from generator.command_tools import (
@@ -82,14 +83,17 @@ def _cut_heredocs(text: str) -> tuple[str, list[str]]:
     return "\n".join(out), bodies
 
 
-def _tokens(text: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def _tokens(text: str) -> tuple[str, ...]:
+    """The shell words of a text; remembered, as several rules read the same script and shlex is pure
+    Python (a third of the time of the rules that read commands)."""
     lexer = shlex.shlex(text, posix=True, punctuation_chars=_PUNCTUATION)
     lexer.whitespace = " \t\r"
     lexer.whitespace_split = True
     try:
-        return list(lexer)
+        return tuple(lexer)
     except ValueError:  # an unbalanced quote: read it word by word rather than not at all
-        return [word for line in text.split("\n") for word in ([*line.split(), ";"])]
+        return tuple(word for line in text.split("\n") for word in ([*line.split(), ";"]))
 
 
 def _is_separator(token: str) -> bool:

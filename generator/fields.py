@@ -20,7 +20,6 @@ import importlib
 import json
 import os
 import re
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -139,6 +138,8 @@ def field_table() -> FieldTable:
         table: FieldTable = json.loads(path.read_text(encoding="utf-8"))
         return table
     table = derive_table()
+    import tempfile  # keeps lint start-up fast: only the first run writes the cache
+
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:

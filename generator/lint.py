@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
@@ -54,7 +54,10 @@ class Finding:
     data: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as JSON-ready values; ``data`` is shared, not copied (dataclasses.asdict's deep copy
+        was a fifth of a JSON report's time)."""
+        return {"rule": self.rule, "severity": self.severity, "file": self.file, "line": self.line,
+                "template": self.template, "message": self.message, "fix": self.fix, "data": self.data}
 
     def sort_key(self) -> tuple[str, int, str]:
         return self.file, self.line, self.rule
@@ -290,7 +293,13 @@ def lint_paths(paths: Sequence[Path], **options: Unpack[LintOptions]) -> LintRep
     """
     resolver = _resolver(options)
     files = collect_files(paths, resolver)
-    findings = [finding for path in files for finding in lint_file(path, config=resolver.for_path(path))]
+    by_folder: dict[Path, LintConfig] = {}  # files of one folder share its settings: look them up once
+    findings = []
+    for path in files:
+        config = by_folder.get(path.parent)
+        if config is None:
+            config = by_folder[path.parent] = resolver.for_path(path)
+        findings.extend(lint_file(path, config=config))
     return LintReport(files=len(files), findings=findings)
 
 
@@ -328,8 +337,22 @@ def format_text(report: LintReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dumps(value: Any) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, byte for byte, through orjson.
+
+    The standard library's encoder falls back to pure Python whenever it indents (a large report took
+    longer to print than to lint); the fallback covers what orjson refuses (lone surrogates, huge ints).
+    """
+    import orjson  # keeps lint start-up fast for the text format
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except (orjson.JSONEncodeError, UnicodeDecodeError):
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 def format_json(report: LintReport) -> str:
-    return json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n"
+    return dumps(report.as_dict()) + "\n"
 
 
 _GITHUB_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "notice"}
@@ -419,7 +442,7 @@ def format_sarif(report: LintReport, version: str) -> str:
             "results": [_sarif_result(f, index[f.rule]) for f in report.findings],
         }],
     }
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+    return dumps(sarif) + "\n"
 
 
 def format_rules() -> str:

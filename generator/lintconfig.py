@@ -16,17 +16,16 @@ The semantics are ruff's, so a team that already configures ruff has nothing new
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 from generator.errors import UsageError
 from generator.rules import ERROR, INFO, RULES, RULES_BY_NAME, WARNING
@@ -125,25 +124,56 @@ class PatternSet:
     root: Path
     patterns: tuple[str, ...]
 
-    @property
-    def _spec(self) -> pathspec.GitIgnoreSpec:
-        return _compiled(self.patterns)
-
     def matches(self, path: Path, *, is_dir: bool = False) -> bool:
         if not self.patterns:
             return False
-        absolute = absolute_path(path)
-        try:
-            rel = absolute.relative_to(self.root).as_posix()
-        except ValueError:  # outside the root: only the unanchored patterns can match
-            rel = absolute.as_posix().lstrip("/")
+        rel = relative_posix(path, self.root)
         if rel in ("", "."):
             return False
-        return self._spec.match_file(rel + "/" if is_dir else rel)
+        names = bare_names(self.patterns)
+        if names is not None:
+            return not names.isdisjoint(rel.split("/"))
+        return _compiled(self.patterns).match_file(rel + "/" if is_dir else rel)
+
+
+def relative_posix(path: Path, root: Path) -> str:
+    """``path`` (absolute, without ``..``) relative to ``root`` as POSIX text; outside ``root``, the absolute
+    path without its leading slash (only unanchored patterns can match there)."""
+    if os.sep != "/":  # pathlib's way where separators differ: the text slicing below is exact on POSIX only
+        absolute = absolute_path(path)
+        try:
+            return absolute.relative_to(root).as_posix()
+        except ValueError:
+            return absolute.as_posix().lstrip("/")
+    # text rather than pathlib: a folder walk asks this of every entry, and pathlib's parsing was most of it
+    text = os.path.normpath(os.path.join(os.getcwd(), path))  # noqa: PTH109, PTH118 - the point is no pathlib
+    base = str(root)
+    if text == base:
+        return "."
+    prefix = base if base.endswith("/") else base + "/"
+    return text[len(prefix):] if text.startswith(prefix) else text.lstrip("/")
+
+
+_GLOB_SYNTAX = frozenset("*?[]\\!#/")
+
+
+@cache
+def bare_names(patterns: tuple[str, ...]) -> frozenset[str] | None:
+    """The names, when every pattern is a bare name (the default exclude); else None.
+
+    A bare gitignore name matches that name as any component of the path, and everything under it; saying
+    so here spares every lint run that keeps the default exclude the import of pathspec (a tenth of the
+    start-up). Anything else, a glob, a slash, a negation, an escape, a comment, goes to pathspec.
+    """
+    if any(p in ("", ".", "..") or p != p.strip() or _GLOB_SYNTAX.intersection(p) for p in patterns):
+        return None
+    return frozenset(patterns)
 
 
 @cache
 def _compiled(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    import pathspec  # keeps lint start-up fast: only a configuration with globs needs it
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
@@ -268,6 +298,8 @@ def read_config(path: Path) -> LintConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # keeps lint start-up fast: most runs find no configuration file
+
     try:
         with path.open("rb") as stream:
             return tomllib.load(stream)
@@ -301,6 +333,8 @@ class _ConfigReader:
 
     def read(self, table: Mapping[str, Any]) -> LintConfig:
         for key in sorted(set(table) - set(self.KEYS)):
+            import difflib  # keeps lint start-up fast: only a misspelt key needs it
+
             close = difflib.get_close_matches(key.replace("_", "-"), self.KEYS, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             self.problem(key, f"unknown key; {hint}valid keys: {', '.join(self.KEYS)}")

@@ -8,12 +8,14 @@ new line, and no unpaired surrogates. Values reach the YAML only as JSON-quoted 
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
+from functools import cache
 from typing import Any
 
-from generator.errors import InvalidParametersError, ParameterProblem
+from generator.errors import InvalidParametersError, ParameterProblem, TemplateDefinitionError
 from generator.template_spec import ParameterSpec, TemplateSpec
 
 _ALLOWED_CONTROLS = {"\t", "\n"}
@@ -38,6 +40,12 @@ def coerce(spec: ParameterSpec, raw: Any) -> Any:
         return int(text, 10) if _INTEGER.fullmatch(text) and _digits(text) <= MAX_DIGITS else raw
     if spec.type == "boolean" and raw.lower() in ("true", "false", "yes", "no"):
         return raw.lower() in ("true", "yes")
+    if spec.type in ("number", "object", "array"):
+        try:  # JSON, as ``--set`` and a form give structured values
+            parsed = json.loads(raw)
+        except ValueError:
+            return raw
+        return parsed if not isinstance(parsed, str) else raw
     return raw
 
 
@@ -53,60 +61,101 @@ def _text_rules(value: str) -> str | None:
     return None
 
 
-def _type_rule(spec: ParameterSpec, value: Any) -> str | None:
-    kind = spec.type
-    if kind == "integer" and isinstance(value, str) and _INTEGER.fullmatch(value.strip(" \t\r\n")):
-        return f"must be a whole number of at most {MAX_DIGITS} digits"
-    if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
-        return "must be a whole number"
-    if kind == "boolean" and not isinstance(value, bool):
-        return "must be true or false"
-    if kind == "string" and not isinstance(value, str):
-        return "must be text"
-    return None
+_TYPES = {"integer": "must be a whole number", "number": "must be a number", "boolean": "must be true or false",
+          "string": "must be text", "array": "must be a list", "object": "must be a mapping", "null": "must be null"}
 
 
-def _string_rules(spec: ParameterSpec, value: str) -> str | None:
-    schema = spec.schema
-    rule = _text_rules(value)
-    if rule:
-        return rule
-    if "minLength" in schema and len(value) < int(schema["minLength"]):
-        return f"must be at least {schema['minLength']} characters long" if value else "must not be empty"
-    if "maxLength" in schema and len(value) > int(schema["maxLength"]):
-        return f"must be at most {schema['maxLength']} characters long (it has {len(value)})"
-    pattern = schema.get("pattern")
-    # The whole value must match, as an HTML form's pattern does: with re.search, "$" also matches before a
-    # final newline, so "orders\n" passed ^[a-z0-9]+$.
-    if isinstance(pattern, str) and re.fullmatch(pattern, value) is None:
-        return "must be " + str(schema.get("x-rule") or f"text matching {pattern}")
-    return None
+def _fullmatch_pattern(validator: Any, pattern: str, value: Any, schema: Mapping[str, Any]) -> Iterator[Any]:
+    """A parameter's ``pattern`` must match the whole value: JSON Schema's (and jsonschema's) search
+    semantics would let an unanchored pattern pass text around it that the author never meant."""
+    del validator
+    if isinstance(value, str) and re.fullmatch(pattern, value) is None:
+        from jsonschema.exceptions import ValidationError
+
+        yield ValidationError("must be " + str(schema.get("x-rule") or f"text matching {pattern}"))
 
 
-def _number_rules(spec: ParameterSpec, value: int) -> str | None:
-    schema = spec.schema
+@cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with whole-value patterns, and booleans or 3.0 never taken for integers."""
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, v: isinstance(v, int) and not isinstance(v, bool))
+    return validators.extend(Draft202012Validator, {"pattern": _fullmatch_pattern}, type_checker=checker)
+
+
+def schema_problems(schema: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a parameter schema itself (draft 2020-12's metaschema, regular expressions
+    compiled), every problem, each with where it is."""
+    from jsonschema import Draft202012Validator
+
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in meta.iter_errors(schema)]
+
+
+def _bound(schema: Mapping[str, Any], keyword: str) -> str:
     low, high = schema.get("minimum"), schema.get("maximum")
-    if (low is not None and value < low) or (high is not None and value > high):
+    if keyword in ("minimum", "maximum") and low is not None and high is not None:
         return f"must be between {low} and {high}"
-    return None
+    return {"minimum": f"must be at least {low}", "maximum": f"must be at most {high}",
+            "exclusiveMinimum": f"must be more than {schema.get('exclusiveMinimum')}",
+            "exclusiveMaximum": f"must be less than {schema.get('exclusiveMaximum')}"}[keyword]
+
+
+def _said(error: Any, spec: ParameterSpec, value: Any) -> str:
+    """jsonschema's finding, said the way pipeforge's messages say it."""
+    keyword, schema = error.validator, spec.schema
+    if error.absolute_schema_path and len(error.absolute_schema_path) > 1 and keyword != "not":
+        return f"{'/'.join(map(str, error.absolute_path))}: {error.message}" if error.absolute_path \
+            else error.message
+    if keyword == "type":
+        return _TYPES.get(str(schema.get("type")), str(error.message))
+    if keyword == "enum":
+        return "must be one of " + ", ".join(str(v) for v in schema["enum"])
+    if keyword == "const":
+        return f"must be {schema['const']!r}"
+    if keyword == "not":
+        forbidden = schema["not"].get("enum", []) if isinstance(schema["not"], dict) else []
+        return "must not be " + (" or ".join(repr(v) for v in forbidden) or "that") + _why(spec)
+    if keyword == "minLength":
+        return f"must be at least {schema['minLength']} characters long" if value else "must not be empty"
+    if keyword == "maxLength":
+        return f"must be at most {schema['maxLength']} characters long (it has {len(value)})"
+    if keyword == "multipleOf":
+        return f"must be a multiple of {schema['multipleOf']}"
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return _bound(schema, keyword)
+    return str(error.message)
+
+
+def _errors(spec: ParameterSpec, value: Any) -> list[Any]:
+    """jsonschema's findings; a schema it cannot apply is the template's fault, said with every problem
+    (publishing checks the whole schema first, a local template meets it here)."""
+    from jsonschema.exceptions import SchemaError, UnknownType
+
+    try:
+        return list(_validator_class()(spec.schema).iter_errors(value))
+    except (SchemaError, UnknownType, re.error, TypeError, ValueError) as exc:
+        problems = schema_problems({"type": "object", "properties": {spec.name: spec.schema}}) or [str(exc)]
+        raise TemplateDefinitionError("parameters is not a valid JSON Schema (draft 2020-12): "
+                                      + "; ".join(problems)) from None
 
 
 def check_value(spec: ParameterSpec, value: Any) -> str | None:
-    """The rule a value breaks, or None when it is valid."""
-    rule = _type_rule(spec, value)
-    if rule:
-        return rule
-    enum = spec.enum
-    if enum is not None and value not in enum:
-        return "must be one of " + ", ".join(str(v) for v in enum)
-    forbidden = spec.schema.get("not", {}).get("enum", []) if isinstance(spec.schema.get("not"), dict) else []
-    if value in forbidden:
-        return "must not be " + " or ".join(repr(v) for v in forbidden) + _why(spec)
+    """Every rule a value breaks, in one sentence, or None when it is valid. The universal text rules
+    come first and alone: a value that could change the manifest's structure is not checked further."""
     if isinstance(value, str):
-        return _string_rules(spec, value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _number_rules(spec, value)
-    return None
+        rule = _text_rules(value)
+        if spec.type == "integer" and _INTEGER.fullmatch(value.strip(" \t\r\n")):
+            rule = f"must be a whole number of at most {MAX_DIGITS} digits"  # digits coerce() would not read
+        if rule:
+            return rule
+    errors = sorted(_errors(spec, value), key=lambda e: e.validator != "type")
+    if errors and errors[0].validator == "type":
+        return _said(errors[0], spec, value)
+    said = list(dict.fromkeys(_said(e, spec, value) for e in errors))
+    return "; ".join(said) or None
 
 
 def _why(spec: ParameterSpec) -> str:
@@ -130,6 +179,23 @@ def _cross_field(template: TemplateSpec, values: Mapping[str, Any]) -> list[Para
     return problems
 
 
+def _derived_defaults(template: TemplateSpec, chosen: dict[str, Any]) -> dict[str, Any]:
+    """A cookiecutter.json default may be computed from other values: computed again from the chosen
+    ones, as cookiecutter would (``generator.cookiecutter_compat``)."""
+    from generator.render import cookiecutter_context
+
+    return cookiecutter_context(template, chosen)
+
+
+def current_defaults(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults once ``given`` is chosen: what a prompt offers next (a cookiecutter.json default may be
+    computed from the answers before it)."""
+    if not template.derived:
+        return template.defaults()
+    chosen = {spec.name: coerce(spec, given[spec.name]) for spec in template.parameters if spec.name in given}
+    return _derived_defaults(template, chosen)
+
+
 def validate(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults overlaid with ``given`` (strings are coerced), checked; raises with every problem."""
     problems = [
@@ -139,8 +205,10 @@ def validate(template: TemplateSpec, given: Mapping[str, Any]) -> dict[str, Any]
         if template.parameter(name) is None
     ]
     values: dict[str, Any] = {}
+    chosen = {spec.name: coerce(spec, given[spec.name]) for spec in template.parameters if spec.name in given}
+    defaults = _derived_defaults(template, chosen) if template.derived else template.defaults()
     for spec in template.parameters:
-        value = coerce(spec, given[spec.name]) if spec.name in given else spec.default
+        value = chosen[spec.name] if spec.name in chosen else defaults.get(spec.name)
         if value is None and spec.required:
             problems.append(ParameterProblem(spec.name, value, "is required"))
             continue

@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, nodes
 
+from generator.cookiecutter_compat import PROMPTS_KEY, context, needs_rendering
 from generator.errors import BudgetExceeded, TemplateDefinitionError
 from generator.paths import path_problem, shown, tree_problems
-from generator.sandbox import BoundedSandbox, Budget, budgeted, guarded
+from generator.sandbox import MAX_STRING, BoundedSandbox, Budget, budgeted, guarded
 from generator.template_spec import TemplateSpec
 
 _ENV_KEYS = {
@@ -62,19 +66,67 @@ class RenderedFile:
     content: str
 
 
-def _environment(template: TemplateSpec) -> BoundedSandbox:
-    options = template.cookiecutter.get("_jinja2_env_vars") or {}
+def environment(cookiecutter: dict[str, Any], name: str, *, sources: Iterable[str] = ()) -> BoundedSandbox:
+    """The sandbox a template renders in: its ``_jinja2_env_vars``, and cookiecutter's default extensions
+    (``jsonify``, ``slugify``, ``random_ascii_string``, ``uuid4``, and ``{% now %}`` when one of ``sources``
+    uses it), which only add filters, globals and a tag; ``_extensions`` naming any other is refused at
+    publish (``catalog.safety``) and never loaded."""
+    options = cookiecutter.get("_jinja2_env_vars") or {}
     unknown = set(options) - _ENV_KEYS
     if unknown:
-        raise TemplateDefinitionError(
-            f"template {template.name}: unsupported _jinja2_env_vars {sorted(unknown)}"
-        )
-    env = BoundedSandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, **options)
+        raise TemplateDefinitionError(f"template {name}: unsupported _jinja2_env_vars {sorted(unknown)}")
+    block = re.escape(options.get("block_start_string", "{%"))
+    uses_now = re.compile(block + r"[-+]?\s*now\b")
+    extensions: list[Any] = []
+    if any(uses_now.search(text) for text in (*sources, json.dumps(cookiecutter))):
+        from cookiecutter.extensions import TimeExtension  # imports arrow: only for templates that use it
+
+        extensions.append(TimeExtension)
+    env = BoundedSandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False,
+                         extensions=extensions, **options)
     # Jinja's own tojson also escapes <, >, & and ' for HTML; YAML needs none of that, and readers of
     # the generated manifest are better served by `&&` than by `\u0026\u0026`. Plain cookiecutter uses
     # Jinja's filter: its output differs in those escapes only and parses to the same values.
     env.filters["tojson"] = guarded(_tojson)
+    env.filters["jsonify"] = guarded(_cookiecutter_function("jsonify"))
+    env.filters["slugify"] = guarded(_slugify)
+    env.globals["random_ascii_string"] = guarded(_random_ascii_string)
+    env.globals["uuid4"] = guarded(_cookiecutter_function("uuid4"))
     return env
+
+
+@cache
+def _cookiecutter_functions() -> dict[str, Any]:
+    """The filters and globals of cookiecutter's default extensions, as they register them, loaded on first
+    use (importing them costs more than most renders)."""
+    from cookiecutter import extensions
+    from jinja2 import Environment
+
+    env = Environment(extensions=[extensions.JsonifyExtension, extensions.RandomStringExtension,
+                                  extensions.SlugifyExtension, extensions.UUIDExtension])
+    return {**{k: env.filters[k] for k in ("jsonify", "slugify")},
+            **{k: env.globals[k] for k in ("random_ascii_string", "uuid4")}}
+
+
+def _cookiecutter_function(name: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return _cookiecutter_functions()[name](*args, **kwargs)
+    return call
+
+
+def _slugify(value: str, *args: Any, **kwargs: Any) -> str:
+    if len(args) > 8 or "regex_pattern" in kwargs:  # a template's own regular expression could run for ever
+        raise TemplateDefinitionError("slugify: regex_pattern is not supported in pipeforge's sandbox")
+    return str(_cookiecutter_functions()["slugify"](value, *args, **kwargs))
+
+
+def _random_ascii_string(length: int, punctuation: bool = False) -> str:
+    BoundedSandbox.checked(" " * min(int(length), MAX_STRING + 1))
+    return str(_cookiecutter_functions()["random_ascii_string"](length, punctuation))
+
+
+def _environment(template: TemplateSpec, sources: Iterable[str] = ()) -> BoundedSandbox:
+    return environment(template.cookiecutter, template.name, sources=sources)
 
 
 def _tojson(value: Any) -> str:
@@ -117,18 +169,33 @@ def _parsed(env: BoundedSandbox, source: str, where: str, problems: list[str]) -
         return None
 
 
+def _verbatim(env: BoundedSandbox, rel: str, globs: list[str]) -> tuple[bool, str]:
+    """Whether ``rel`` is copied without rendering, and the template of its name. As in cookiecutter, a
+    file that matches keeps a rendered name; a folder that matches is copied whole, the names below it
+    as they are."""
+    parts = rel.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if any(fnmatch.fnmatch(folder, g) for g in globs):
+            rest = "/" + "/".join(parts[depth:])
+            raw = f"{env.block_start_string} raw {env.block_end_string}{rest}" \
+                  f"{env.block_start_string} endraw {env.block_end_string}"
+            return True, folder + raw
+    return any(fnmatch.fnmatch(rel, g) for g in globs), rel
+
+
 def _compile_uncached(template: TemplateSpec) -> _Compiled:
-    env = _environment(template)
-    root = project_folder(template, env)
+    root = project_folder(template, _environment(template))
+    texts = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+             for p in sorted(root.rglob("*")) if p.is_file()}
+    env = _environment(template, sources=[root.name, *texts, *texts.values()])
     raw_globs = template.cookiecutter.get("_copy_without_render") or []
     files: list[tuple[str, Template, Template | str]] = []
     problems: list[str] = []
     folder = _parsed(env, root.name, f"folder name {root.name}", problems)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        text = path.read_text(encoding="utf-8")
-        verbatim = any(fnmatch.fnmatch(rel, g) for g in raw_globs)
-        name = _parsed(env, rel, f"{rel} (its name)", problems)
+    for rel, text in texts.items():
+        verbatim, name_source = _verbatim(env, rel, raw_globs)
+        name = _parsed(env, name_source, f"{rel} (its name)", problems)
         content = text if verbatim else _parsed(env, text, rel, problems)
         if name is not None and content is not None:
             files.append((rel, name, content))
@@ -172,8 +239,7 @@ def render(template: TemplateSpec, values: dict[str, Any], *, budget: Budget | N
     """Render with validated values: the project folder's name and its files, nothing written. Costs more
     than ``budget`` (default: ``generator.sandbox``'s) are a BudgetExceeded naming the file and the limit."""
     compiled = _compile(template)
-    context = {k: v for k, v in template.cookiecutter.items() if k.startswith("_")}
-    context.update(values)
+    context = cookiecutter_context(template, values)
     where = "its folder name"
     try:
         with budgeted(budget) as spent:
@@ -196,6 +262,17 @@ def render(template: TemplateSpec, values: dict[str, Any], *, budget: Budget | N
         raise TemplateDefinitionError(f"template {template.name} failed to render {where}: {exc}") from None
     _check_paths(template, folder, [f.path for f in out])
     return folder, out
+
+
+def cookiecutter_context(template: TemplateSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """What ``cookiecutter`` holds in a render: private keys as written, computed keys rendered in
+    cookiecutter's order (``generator.cookiecutter_compat``), and ``values`` for the parameters."""
+    env = _environment(template)
+    if not needs_rendering(template.cookiecutter, env):
+        out = {k: v for k, v in template.cookiecutter.items() if k.startswith("_") and k != PROMPTS_KEY}
+        out.update(values)
+        return out
+    return context(template.cookiecutter, values, env)
 
 
 def _check_paths(template: TemplateSpec, folder: str, paths: list[str]) -> None:

@@ -58,12 +58,18 @@ def _scalar_ok(expected: str, value: Any) -> bool:
     if expected == "int":
         return isinstance(value, int) and not isinstance(value, bool)
     if expected == "float":
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected == "bool":
         return isinstance(value, bool)
-    return not isinstance(value, dict | list)  # "str": any scalar (IntOrString, quantities, AnyString)
+    return not isinstance(value, (dict, list))  # "str": any scalar (IntOrString, quantities, AnyString)
 
 
+def _plainly_fine(expected: FieldType, value: Any) -> bool:
+    """What ``_Walker.check`` accepts without looking further: nothing, or a scalar of the right shape."""
+    return value is None or (isinstance(expected, str) and (expected == "any" or _scalar_ok(expected, value)))
+
+
+_UNKNOWN: Any = object()  # not a field of the model (a field's type is never this)
 _SHAPE_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a scalar"}
 
 
@@ -98,10 +104,13 @@ class _Walker:
             self._type_problem(path, line, "a mapping", value)
             return
         for key, item in value.items():
+            expected = fields.get(key, _UNKNOWN)
+            if expected is not _UNKNOWN and _plainly_fine(expected, item):
+                continue  # no path to spell out: most of the walk's time went on paths never reported
             sub = f"{path}.{key}" if path else str(key)
             key_line = _line(value, key, line)
-            if key in fields:
-                self.check(fields[key], item, sub, key_line)
+            if expected is not _UNKNOWN:
+                self.check(expected, item, sub, key_line)
                 continue
             near = _nearest(str(key), fields)
             hint = f"did you mean '{near}'?" if near else None
@@ -115,6 +124,8 @@ class _Walker:
                 self._type_problem(path, line, "a list", value)
             return
         for index, item in enumerate(value):
+            if _plainly_fine(item_type, item):
+                continue
             self.check(item_type, item, f"{path}[{index}]", _line(value, index, line))
 
     def _map(self, item_type: FieldType, value: Any, path: str, line: int) -> None:

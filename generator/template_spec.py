@@ -19,6 +19,7 @@ from generator.yamlio import SizeLimit, load_documents, load_json, read_text
 TEMPLATE_FILE = "template.yaml"
 COOKIECUTTER_FILE = "cookiecutter.json"
 TEMPLATE_PATH_ENV = "PIPEFORGE_TEMPLATE_PATH"
+PLAIN_VERSION = "0.0.0"  # the version of a template with no template.yaml to give one
 #: The largest template.yaml or cookiecutter.json read (the built-in ones are under 8 KB).
 MAX_TEMPLATE_FILE_BYTES = 256 * 1024
 _TEMPLATE_SIZE = SizeLimit(MAX_TEMPLATE_FILE_BYTES, "MAX_TEMPLATE_FILE_BYTES")
@@ -85,6 +86,7 @@ class TemplateSpec:
     cookiecutter: dict[str, Any] = field(repr=False)
     migrations: tuple[Migration, ...] = ()
     changelog: str | None = None  # what changed in this version (``changelog:`` in template.yaml)
+    derived: bool = False  # no template.yaml: identity and schema derived from cookiecutter.json
 
     @property
     def parameter_names(self) -> list[str]:
@@ -128,11 +130,21 @@ def _read_files(path: Path, meta_path: Path, cc_path: Path) -> tuple[dict[str, A
     return meta, cookiecutter
 
 
-def load_template(path: Path) -> TemplateSpec:
-    """Read and check a template folder; a broken template is a TemplateDefinitionError naming the file."""
+def is_template_folder(path: Path) -> bool:
+    return (path / COOKIECUTTER_FILE).is_file()
+
+
+def load_template(path: Path, *, name: str | None = None) -> TemplateSpec:
+    """Read and check a template folder; a broken template is a TemplateDefinitionError naming the file.
+    A folder with only cookiecutter.json is an ordinary cookiecutter template, named ``name`` (default:
+    the folder's name)."""
     meta_path, cc_path = path / TEMPLATE_FILE, path / COOKIECUTTER_FILE
-    if not meta_path.is_file() or not cc_path.is_file():
-        raise _fail(path, f"a template folder needs both {TEMPLATE_FILE} and {COOKIECUTTER_FILE}")
+    if not cc_path.is_file():
+        raise _fail(path, f"a template folder needs {COOKIECUTTER_FILE} (and may have {TEMPLATE_FILE})")
+    if not meta_path.is_file():
+        from slugify import slugify
+
+        return _load_plain(path, cc_path, name or slugify(path.name, max_length=63) or "template")
     meta, cookiecutter = _read_files(path, meta_path, cc_path)
     for key in ("name", "version", "summary", "parameters"):
         if key not in meta:
@@ -155,6 +167,31 @@ def load_template(path: Path) -> TemplateSpec:
         migrations=_migrations(path, meta.get("migrations")),
         changelog=None if meta.get("changelog") is None else str(meta["changelog"]),
     )
+
+
+def _load_plain(path: Path, cc_path: Path, name: str) -> TemplateSpec:
+    """An ordinary cookiecutter template: its parameters and their schema derived from cookiecutter.json
+    (``generator.cookiecutter_compat``); version 0.0.0 until a template.yaml says otherwise."""
+    from generator.cookiecutter_compat import derive_schema
+    from generator.render import environment
+
+    try:
+        cookiecutter = load_json(read_text(cc_path, limit=_TEMPLATE_SIZE), file=COOKIECUTTER_FILE,
+                                 limit=_TEMPLATE_SIZE)
+    except ManifestError as exc:
+        raise _fail(path, exc.message.replace(str(path) + os.sep, "")) from None
+    except ValueError as exc:
+        raise _fail(path, f"{COOKIECUTTER_FILE} is not valid JSON: {exc}") from None
+    if not isinstance(cookiecutter, dict):
+        raise _fail(path, f"{COOKIECUTTER_FILE} must be a JSON object")
+    try:
+        schema = derive_schema(cookiecutter, environment(cookiecutter, name))
+    except TemplateDefinitionError as exc:
+        raise _fail(path, exc.message) from None
+    params = tuple(ParameterSpec(k, dict(v), True) for k, v in schema["properties"].items())
+    return TemplateSpec(path=path, name=name, version=PLAIN_VERSION,
+                        summary=f"cookiecutter template {name} (no {TEMPLATE_FILE})", tags=("cookiecutter",),
+                        parameters=params, schema=schema, cookiecutter=cookiecutter, derived=True)
 
 
 def _migrations(path: Path, node: Any) -> tuple[Migration, ...]:
@@ -198,7 +235,7 @@ def _folders() -> dict[str, Path]:
     for root in reversed(search_path()):  # earlier entries win
         if root.is_dir():
             for child in sorted(root.iterdir()):
-                if (child / TEMPLATE_FILE).is_file():
+                if is_template_folder(child):
                     found[child.name] = child
     return found
 
@@ -209,7 +246,7 @@ def list_templates() -> list[TemplateSpec]:
 
 def find_template(name: str) -> TemplateSpec:
     """A template by name, or a TemplateNotFoundError listing the ones that exist."""
-    if Path(name).is_dir() and (Path(name) / TEMPLATE_FILE).is_file():
+    if Path(name).is_dir() and is_template_folder(Path(name)):
         return _load_cached(Path(name).resolve())
     folders = _folders()
     if name not in folders:

@@ -28,9 +28,37 @@ import yaml
 from generator.errors import ManifestError, YamlLimitError
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml is in every PyYAML wheel
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_TAGS: dict[tuple[type, str, tuple[bool, bool]], str] = {}
+_MAX_REMEMBERED_TAGS = 50_000
+
+
+class _Loader(_BaseLoader):
+    """libyaml's loader with PyYAML's resolver memoised: libyaml calls the pure-Python resolver for every
+    node, and the same scalars (``name``, ``template``, ``true``) recur in every manifest. The tag for a
+    (kind, value, implicit) triple is a pure function of them (SafeLoader has no path resolvers), so the
+    answers are identical; only the regex matching is skipped."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        key = (kind, value, implicit) if isinstance(value, str) else None
+        if key is None:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return, no-untyped-call]
+        tag = _TAGS.get(key)
+        if tag is None:
+            if len(_TAGS) >= _MAX_REMEMBERED_TAGS:
+                _TAGS.clear()
+            tag = _TAGS[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return tag
+
+    if not _BaseLoader.yaml_path_resolvers:  # nothing to descend into: skip two calls per node
+        def descend_resolver(self, _node: Any, _index: Any) -> None:
+            return None
+
+        def ascend_resolver(self) -> None:
+            return None
 
 #: The largest YAML stream read, in bytes (UTF-8): four times the largest object Argo can store (a resource
 #: must be under 1 MB; docs/argo-semantics.md). Argo's examples and the real-world corpus stay under 64 KB; a
@@ -168,9 +196,11 @@ class _Builder:
         self._memo[id(node)] = out
         # YAML 1.1 merge keys: pairs merged in through `<<` come first and are overridden by the mapping's
         # own keys without that being a duplicate; only a key written twice in the mapping itself is one.
-        merges = any(key_node.tag == _MERGE_TAG for key_node, _ in node.value)
+        tags = {key_node.tag for key_node, _ in node.value}
+        merges = _MERGE_TAG in tags
         explicit = {id(key_node) for key_node, _ in node.value} if merges else set()
-        self._flatten(node)
+        if merges or _VALUE_TAG in tags:  # else PyYAML's flatten_mapping changes nothing: skip its loop
+            self._flatten(node, merges)
         written: set[str] = set()
         for key_node, value_node in node.value:
             key = self.build(key_node, depth + 1)
@@ -187,15 +217,16 @@ class _Builder:
             out.key_lines[key] = line
         return out
 
-    def _flatten(self, node: yaml.MappingNode) -> None:
+    def _flatten(self, node: yaml.MappingNode, merges: bool) -> None:
         """Expand merge keys (``<<``) the way PyYAML does, after checking what the expansion would add."""
-        if any(key.tag == _MERGE_TAG for key, _ in node.value):
+        if merges:
             added = _MergeCheck(self._file).pairs(node, 1) - len(node.value)
             self._charge(max(added, 0), node)
         self._constructor.flatten_mapping(node)
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"  # the `=` key, which flatten_mapping turns into a plain string
 
 
 class _MergeCheck:

@@ -19,7 +19,7 @@ from registry_api.mcp import McpMount
 from registry_api.middleware import Metrics, RequestMetrics
 from registry_api.routes import health, pull_requests, render, rollouts, templates, web
 from registry_api.schemas import Problem
-from registry_api.services.registry import Registry, open_registry
+from registry_api.services.registry import Registry
 from registry_api.settings import Settings
 
 WEB = Path(__file__).with_name("web")
@@ -59,6 +59,11 @@ def _document_read_security(app: FastAPI, *, required: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _catalog_of(app: FastAPI) -> Any:
+    registry = getattr(app.state, "registry", None)
+    return registry.catalog if registry is not None else None
+
+
 def create_app(settings: Settings | None = None, *, registry: Registry | None = None) -> FastAPI:
     """The ASGI app. The catalog is opened (and migrated, and seeded with the built-in templates when
     empty and ``publish_builtins`` is on) when the app starts, unless an opened ``registry`` is given
@@ -69,23 +74,43 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal registry
-        registry = registry or open_registry(settings)
-        app.state.registry = registry
-        log.info("registry serving the catalog at %s", registry.catalog.location)
         from registry_api.services.pull_requests import Workers
+        from registry_api.services.startup import Opener
 
-        workers = Workers(registry, count=settings.pr_workers)
-        workers.start()
+        workers: list[Workers] = []
+
+        def opened(opened_registry: Registry) -> None:
+            app.state.registry = opened_registry
+            log.info("registry serving the catalog at %s", opened_registry.catalog.location)
+            started = Workers(opened_registry, count=settings.pr_workers, finished=app.state.metrics.count_job)
+            started.start()
+            workers.append(started)
+
+        nonlocal registry
+        given, registry = registry, None  # a second start (tests) opens the catalog afresh
+        app.state.registry = None
+        opener = Opener(settings, opened=opened)
+        app.state.opener = opener
+        if given is not None:
+            opened(given)
+        elif not await anyio.to_thread.run_sync(opener.open_now):
+            opener.start()  # the database is not up yet: /readyz says 503 until it answers
+        from generator.gitops import forges
+
+        forges.CALL_OBSERVERS.append(app.state.metrics.count_forge_call)
         await anyio.to_thread.run_sync(sandbox_worker.warm_up)  # renders and MCP tools run in these processes
         try:
             async with mcp.running():
                 yield
         finally:
-            await anyio.to_thread.run_sync(workers.stop)
+            forges.CALL_OBSERVERS.remove(app.state.metrics.count_forge_call)
+            await anyio.to_thread.run_sync(opener.stop)
+            for started in workers:
+                await anyio.to_thread.run_sync(started.stop, settings.shutdown_grace_seconds)
             await anyio.to_thread.run_sync(sandbox_worker.shutdown)
-            registry.close()
-            registry = None
+            if app.state.registry is not None:
+                app.state.registry.close()
+            app.state.registry = None
 
     # /docs is the server-rendered reference (routes/web.py); Swagger UI and ReDoc load from a CDN.
     app = FastAPI(title="pipeforge registry", version=__version__, description=DESCRIPTION, lifespan=lifespan,
@@ -99,6 +124,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.add_middleware(RequestGuard, max_request=settings.max_request_bytes, max_bundle=settings.max_bundle_bytes,
                        body_timeout=settings.body_timeout_seconds)
     _document_read_security(app, required=settings.require_read_token)
-    app.state.metrics = RequestMetrics()
+    app.state.metrics = RequestMetrics(version=__version__)
+    from registry_api.metrics import QueueCollector
+
+    app.state.metrics.registry.register(QueueCollector(lambda: _catalog_of(app)))
     app.add_middleware(Metrics, recorder=app.state.metrics)  # outermost: also counts 413s
     return app

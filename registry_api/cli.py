@@ -26,6 +26,11 @@ settings (environment):
   PIPEFORGE_HEADER_TIMEOUT_SECONDS  time to send a request's line and headers (default: 10)
   PIPEFORGE_BODY_TIMEOUT_SECONDS    time to send a request's whole body (default: 30)
   PIPEFORGE_INDEX_TTL_SECONDS   how soon listings notice other processes' writes (default: 1)
+  PIPEFORGE_SHUTDOWN_GRACE_SECONDS  on SIGTERM, how long requests and jobs may take to finish (default: 25)
+  PIPEFORGE_LOG_FORMAT          text (default) or json, as --log-format
+
+An unreachable database does not stop the registry: it starts, /readyz answers 503 naming the database
+(password masked), and the catalog is retried with backoff until it answers.
 """
 TOKEN_HELP = """\
 Bearer tokens for the registry API, stored in the catalog database as sha256 hashes: the secret is
@@ -43,6 +48,9 @@ def add_registry_commands(commands: Any, command: Any) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    serve.add_argument("--log-format", choices=("text", "json"), default=None,
+                       help="text: one plain line per record; json: one JSON object per line with request_id, "
+                            "route, status, duration_seconds, job_id (default: $PIPEFORGE_LOG_FORMAT, else text)")
     serve.set_defaults(handler=_cmd_serve)
 
     token = command(commands, "token", "create, list and revoke registry API tokens", TOKEN_HELP)
@@ -89,11 +97,17 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
             for e in exc.errors()
         )
         raise UsageError(f"invalid registry settings in the environment: {problems}") from None
-    from registry_api.services.registry import open_registry
+    from catalog.db import create_catalog_engine, database_url
 
-    install_logging(args.log_level, access_log=not args.no_access_log)  # before the app: see registry_api.server
-    registry = open_registry(settings)  # a bad URL or an unreachable database: a message and exit code 2
-    config = server_config(create_app(settings, registry=registry), settings, host=args.host, port=args.port,
+    # A malformed or unsupported URL is a message and exit code 2 (no connection is made here); an
+    # unreachable database is not: the registry starts, /readyz says 503 and the catalog is retried.
+    create_catalog_engine(settings.database_url or database_url()).dispose()
+    log_format = args.log_format or os.environ.get("PIPEFORGE_LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise UsageError(f"PIPEFORGE_LOG_FORMAT={log_format!r}: give text or json")
+    # before the app: see registry_api.server
+    install_logging(args.log_level, access_log=not args.no_access_log, log_format=log_format)
+    config = server_config(create_app(settings), settings, host=args.host, port=args.port,
                            log_level=args.log_level, access_log=not args.no_access_log)
     uvicorn.Server(config).run()
     return EXIT_OK

@@ -23,7 +23,16 @@ _bearer = HTTPBearer(auto_error=False, description="a token from `pipeforge toke
 
 
 async def get_registry(request: Request) -> Registry:
-    registry: Registry = request.app.state.registry
+    """The opened registry, or a 503 naming the (masked) database while it is still being opened."""
+    return current_registry(request)
+
+
+def current_registry(request: Request) -> Registry:
+    registry: Registry | None = getattr(request.app.state, "registry", None)
+    if registry is None:
+        opener = getattr(request.app.state, "opener", None)
+        detail = opener.waiting() if opener is not None else "the registry is starting"
+        raise ProblemError(503, "catalog-unavailable", "Catalog unavailable", detail, headers={"Retry-After": "5"})
     return registry
 
 

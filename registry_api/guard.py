@@ -154,6 +154,8 @@ def json_body_problem(body: bytes) -> str | None:
     try:
         value = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError as exc:
+        if "recursion limit" in str(exc):
+            return f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)"
         hint = _ESCAPE_HINT if "escape" in str(exc) else ""
         return f"not valid JSON: {exc}{hint}"
     deep = body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
@@ -170,7 +172,7 @@ def json_body_problem(body: bytes) -> str | None:
         return f"the integer at {where} is outside the 64-bit range (at most {MAX_JSON_INTEGER} in size)"
     if isinstance(node, dict | list) and len(node) > MAX_JSON_MEMBERS:
         return f"{where} has {len(node)} members; at most {MAX_JSON_MEMBERS} are accepted"
-    return f"{where} is nested deeper than {MAX_JSON_DEPTH} levels"
+    return f"{where} is nested deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)"
 
 
 #: A number that may overflow a float (a 3-digit exponent) or a 64-bit integer (19 digits or more).

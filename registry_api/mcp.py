@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from registry_api.deps import _presented, require
+from registry_api.deps import _presented, current_registry, require
 from registry_api.problems import ProblemError, problem
 
 PATH = "/mcp"
@@ -32,7 +32,7 @@ class _TokenGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
-            await require("read")(request.app.state.registry, _presented(request))
+            await require("read")(current_registry(request), _presented(request))
         except ProblemError as exc:
             response = problem(exc.status, exc.slug, exc.title, exc.detail, instance=PATH, headers=exc.headers,
                                **exc.extra)

@@ -18,13 +18,22 @@ class RequestMetrics:
     """Request counts and latencies by method (``METHODS`` or ``OTHER``), route template (never the raw
     path) and status."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, version: str = "unknown") -> None:
+        from registry_api.metrics import add_operational_metrics
+
         self.registry = CollectorRegistry()
+        self.jobs_finished, self.forge_calls = add_operational_metrics(self.registry, version)
         self.requests = Counter("pipeforge_http_requests", "HTTP requests", ["method", "route", "status"],
                                 registry=self.registry)
         self.latency = Histogram("pipeforge_http_request_duration_seconds", "HTTP request latency",
                                  ["method", "route"], registry=self.registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))
+
+    def count_job(self, kind: str, outcome: str) -> None:
+        self.jobs_finished.labels(kind, outcome).inc()
+
+    def count_forge_call(self, forge: str, status: str) -> None:
+        self.forge_calls.labels(forge, status).inc()
 
 
 class Metrics:
@@ -37,25 +46,39 @@ class Metrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        from registry_api.logcontext import RequestContext, current_request, request_id_from
+
         start = time.perf_counter()
         status = 500
+        context = RequestContext(request_id_from(scope.get("headers", [])), scope, start)
+        token = current_request.set(context)
 
         async def recording(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-request-id", context.request_id.encode())]}
             await send(message)
 
         try:
             await self.app(scope, receive, recording)
         finally:
-            route = _route(scope)
+            route = route_of(scope)
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             self.recorder.requests.labels(method, route, str(status)).inc()
             self.recorder.latency.labels(method, route).observe(time.perf_counter() - start)
+            current_request.reset(token)
 
 
-def _route(scope: Scope) -> str:
+#: Paths served outside FastAPI's routes (no ``scope["route"]``), each under a label of its own.
+MOUNTED = ("/mcp", "/static")
+
+
+def route_of(scope: Scope) -> str:
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
-    return str(path) if path else "<unmatched>"
+    if path:
+        return str(path)
+    requested = str(scope.get("path", ""))
+    return next((m for m in MOUNTED if requested == m or requested.startswith(m + "/")), "<unmatched>")

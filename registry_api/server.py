@@ -58,15 +58,30 @@ class _DeferredQueueHandler(QueueHandler):
         return prepared
 
 
-def _formatter() -> logging.Formatter:
+#: ``--log-format`` / ``PIPEFORGE_LOG_FORMAT``: plain lines for people, one JSON object per line for collectors.
+LOG_FORMATS = ("text", "json")
+
+
+def _formatter(log_format: str = "text") -> logging.Formatter:
+    if log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        # python-json-logger writes json.dumps of the record: one line, newlines in a traceback escaped.
+        return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                             json_ensure_ascii=False)
     return LineFormatter(LINE_FORMAT)
 
 
-def install_logging(level: str = "info", *, access_log: bool = True, stream: IO[str] | None = None) -> QueueListener:
+def install_logging(level: str = "info", *, access_log: bool = True, stream: IO[str] | None = None,
+                    log_format: str = "text") -> QueueListener:
     """Make the process's root logger the registry's (replacing any handler already there) and return the
-    running listener (stopped at exit)."""
+    running listener (stopped at exit). Plain text carries no colour (nothing here writes ANSI codes, so
+    ``NO_COLOR`` holds whatever the terminal)."""
+    from registry_api.logcontext import ContextFields
+
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(_formatter())
+    handler.setFormatter(_formatter(log_format))
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     listener = QueueListener(records, handler)
     listener.start()
@@ -74,7 +89,9 @@ def install_logging(level: str = "info", *, access_log: bool = True, stream: IO[
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
-    root.addHandler(_DeferredQueueHandler(records))
+    queued = _DeferredQueueHandler(records)
+    queued.addFilter(ContextFields())  # in the caller's thread, where the request's and job's context is
+    root.addHandler(queued)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         named = logging.getLogger(name)
@@ -139,4 +156,5 @@ def server_config(app: Any, settings: Settings, *, host: str = "127.0.0.1", port
 
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, log_config=None, access_log=access_log,
                           proxy_headers=False, server_header=False, lifespan="on", timeout_keep_alive=5,
-                          http=timed_protocol(settings.header_timeout_seconds))
+                          http=timed_protocol(settings.header_timeout_seconds),
+                          timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None)

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     pr_workers: int = Field(default=1, ge=0, description="pull-request workers in this process (0: none)")
     pr_lease_seconds: float = Field(default=300, gt=0, description="how long a worker holds a job before "
                                     "another may take it over (a crashed worker's job is then retried)")
+    shutdown_grace_seconds: float = Field(
+        default=25, ge=0, description="on SIGTERM, how long running requests and pull-request jobs may take "
+        "to finish; a job still running then has its lease released so another replica takes it at once",
+    )
     render_cache_size: int = Field(default=64, ge=1, description="catalog versions kept unpacked for renders")
 
     @field_validator("pr_allowed_repos", mode="before")

@@ -139,8 +139,8 @@ def test_deeply_nested_render_bodies_are_refused_and_the_registry_stays_responsi
 
     for answer in under_attack(server, attack):
         assert answer.status_code in (400, 413, 422) and "Traceback" not in answer.text
-        if answer.status_code == 422:
-            assert "MAX_YAML_DEPTH" in answer.text
+        if answer.status_code == 422:  # the request guard's cap is met before the parameters' own
+            assert "MAX_JSON_DEPTH" in answer.text
 
 
 def _mcp(server: RegistryServer, token: str, tool: str, arguments: dict[str, Any]) -> Any:
@@ -167,14 +167,24 @@ def test_mcp_manifest_bombs_are_tool_errors_naming_the_limit(live: tuple[Registr
         assert result.is_error and limit in result.content[0].text, result.content
 
 
-def test_mcp_render_with_deep_parameters_is_a_tool_error(live: tuple[RegistryServer, dict[str, str]]) -> None:
+def test_mcp_render_with_deep_parameters_is_refused_before_the_tool_runs(
+        live: tuple[RegistryServer, dict[str, str]]) -> None:
+    """Over HTTP the request guard meets the nesting first: the JSON-RPC call is a 422 naming its limit."""
     server, tokens = live
     deep: Any = "x"
     for _ in range(150):
         deep = [deep]
-    arguments = {"template": "saga-compensation", "parameters": {"namespace": deep}}
-    for result in under_attack(server, lambda: _mcp(server, tokens["read"], "render_pipeline", arguments)):
-        assert result.is_error and "Traceback" not in result.content[0].text
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "render_pipeline",
+                       "arguments": {"template": "saga-compensation", "parameters": {"namespace": deep}}}}
+
+    def attack() -> Any:
+        with server.client() as client:
+            return client.post("/mcp", json=call, headers={"Authorization": f"Bearer {tokens['read']}",
+                                                           "Accept": "application/json, text/event-stream"})
+
+    for answer in under_attack(server, attack):
+        assert answer.status_code == 422 and "MAX_JSON_DEPTH" in answer.text, answer.text
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def plant(catalog: Any, tmp_path: Path, name: str, body: str) -> None:
 
     clean = prepare_folder(template_variant(tmp_path / "clean", name=name))
     folder = template_variant(tmp_path / "bomb", name=name)
-    (folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text(body + "\n", encoding="utf-8")
+    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(body + "\n", encoding="utf-8")
     with unpacked(pack_folder(folder), source=name) as unpacked_folder:
         canonical = pack(unpacked_folder)
     import hashlib
@@ -147,7 +147,7 @@ def test_publishing_a_bomb_its_defaults_hide_is_refused(armed: tuple[RegistrySer
     registry, tokens = armed
     folder = template_variant(tmp_path, name="edge-bomb")
     loop = "[% for {0} in cookiecutter.input_uri %]"
-    (folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text(
+    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(
         loop.format("a") + loop.format("b") + loop.format("c") + "[% endfor %]" * 3 + "\n", encoding="utf-8")
     with registry.client(tokens["publish"]) as client:
         response = client.post("/api/v1/templates/edge-bomb/versions", content=pack(folder),

@@ -25,7 +25,7 @@ from generator.scaffold import build
 from generator.template_spec import find_template
 from tests.conftest import template_variant
 
-MANIFEST = "[[cookiecutter.pipeline_name]]/workflowtemplate.yaml"
+MANIFEST = "[[cookiecutter.pipeline_name]][#{{}}#]/workflowtemplate.yaml"
 
 
 def publish_folder(url: str, folder: Path, publisher: str = "alice") -> Published:

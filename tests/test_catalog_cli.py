@@ -15,7 +15,7 @@ from generator.bundle import digest
 from generator.yamlio import load_documents
 from tests.conftest import ROOT, template_variant
 
-MANIFEST = "[[cookiecutter.pipeline_name]]/workflowtemplate.yaml"
+MANIFEST = "[[cookiecutter.pipeline_name]][#{{}}#]/workflowtemplate.yaml"
 
 
 def run(*args: str, url: str | None, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:

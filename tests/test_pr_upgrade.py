@@ -30,7 +30,7 @@ CHANGELOG = "Pods are now collected on completion, failed ones included."
 
 
 def _pod_gc_on_completion(folder: Path) -> None:
-    manifest = folder / "[[cookiecutter.pipeline_name]]" / MANIFEST
+    manifest = folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / MANIFEST
     text = manifest.read_text(encoding="utf-8")
     manifest.write_text(text.replace("strategy: OnPodSuccess", "strategy: OnPodCompletion"), encoding="utf-8")
 

@@ -224,7 +224,7 @@ def test_publish_refuses_a_template_that_renders_with_lint_errors(registry: Regi
                                                                  tmp_path: Path) -> None:
     name = unique_name()
     folder = template_variant(tmp_path, name=name)
-    manifest = folder / "[[cookiecutter.pipeline_name]]" / "workflowtemplate.yaml"
+    manifest = folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "workflowtemplate.yaml"
     text = manifest.read_text(encoding="utf-8")
     manifest.write_text(text.replace("limit:", "# limit:", 1), encoding="utf-8")
     response = publish(registry, tokens["publish"], pack(folder), name)

@@ -1,5 +1,6 @@
 """``pipeforge serve`` as a user runs it: a process that serves the catalog on the given port, a clear
-message (exit code 2, no traceback, no password) when the database or a setting is wrong, and
+message (exit code 2, no traceback, no password) when the database URL or a setting is wrong (an
+unreachable database is retried instead: tests/test_registry_startup.py), and
 ``/readyz`` turning 503 when the database goes away while the server runs."""
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def test_serve_starts_the_registry_on_the_given_port(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("env", "expected"), [
     ({"PIPEFORGE_DATABASE_URL": "mysql://root@localhost/pipeforge"}, "SQLite"),
-    ({"PIPEFORGE_DATABASE_URL": "postgresql://nobody:hunter2@127.0.0.1:1/pipeforge"}, "127.0.0.1"),
+    ({"PIPEFORGE_DATABASE_URL": "postgresql//nobody:hunter2@127.0.0.1/pipeforge"}, "PIPEFORGE_DATABASE_URL"),
     ({"PIPEFORGE_MAX_REQUEST_BYTES": "lots"}, "PIPEFORGE_MAX_REQUEST_BYTES"),
 ])
 def test_serve_refuses_a_bad_database_or_setting_with_a_message(env: dict[str, str], expected: str,

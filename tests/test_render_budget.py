@@ -143,7 +143,8 @@ def test_loading_another_template_is_refused_at_compile_time_with_file_and_line(
 
 def test_publish_refuses_include_naming_the_file_and_line(tmp_path: Path) -> None:
     folder = template_variant(tmp_path, name="includes")
-    (folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text("a\n[% include 'x' %]\n", encoding="utf-8")
+    notes = folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md"
+    notes.write_text("a\n[% include 'x' %]\n", encoding="utf-8")
     with pytest.raises(TemplateDefinitionError) as raised:
         prepare_folder(folder)
     assert "notes.md line 2: {% include %} is not supported" in raised.value.message
@@ -158,7 +159,7 @@ NESTED_BOMB = ("[% for a in cookiecutter.description %][% for b in cookiecutter.
 
 def bomb_variant(tmp_path: Path, body: str = NESTED_BOMB, name: str = "planted") -> Path:
     folder = template_variant(tmp_path, name=name)
-    (folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text(body, encoding="utf-8")
+    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(body, encoding="utf-8")
     return folder
 
 

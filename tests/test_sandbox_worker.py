@@ -80,7 +80,7 @@ def test_renders_inside_a_task_do_not_stretch_the_task_budget(tmp_path: Path) ->
     from tests.conftest import template_variant
 
     folder = template_variant(tmp_path, name="again")
-    (folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text(  # a tenth of a second or so per render
+    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(  # a tenth of a second or so per render
         "[% for i in range(100000) %][[ i ]][% endfor %]\n", encoding="utf-8")
     with pytest.raises(BudgetExceeded) as raised:
         run_bounded(render_forever, str(folder), timeout=1)
@@ -123,7 +123,7 @@ def test_an_upgrade_to_a_bomb_costs_its_budget_in_the_worker(tmp_path: Path) -> 
 
     old = load_template(template_variant(tmp_path / "old", name="fleet", version="1.0.0"))
     bomb_folder = template_variant(tmp_path / "new", name="fleet", version="1.1.0")
-    (bomb_folder / "[[cookiecutter.pipeline_name]]" / "notes.md").write_text(
+    (bomb_folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(
         "[% for i in range(100000) %][% for j in range(100000) %][% endfor %][% endfor %]\n", encoding="utf-8")
     new = load_template(bomb_folder)
     folder = write(build(old, {}), tmp_path / "pipeline")

@@ -37,7 +37,7 @@ def version_of(source: Path, target: Path, version: str, edit: Any = None) -> Pa
 
 
 def pod_gc_on_completion(folder: Path) -> None:
-    manifest = folder / "[[cookiecutter.pipeline_name]]" / MANIFEST
+    manifest = folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / MANIFEST
     text = manifest.read_text(encoding="utf-8")
     manifest.write_text(text.replace("strategy: OnPodSuccess", "strategy: OnPodCompletion"), encoding="utf-8")
 

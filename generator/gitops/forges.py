@@ -26,6 +26,9 @@ from generator.gitops.ratelimit import MAX_WAIT_ENV, RateLimit, rate_limit
 from generator.gitops.ratelimit import max_wait as _max_wait
 
 _ATTEMPTS = 3
+#: Called with (forge label, HTTP status or "error") after every API call; the registry counts them for
+#: /metrics (the library itself imports no metrics package).
+CALL_OBSERVERS: list[Callable[[str, str], None]] = []
 _RATE_ATTEMPTS = 10  # rate limits waited out in one call at most (the wait bound comes first)
 DECLINED_PAGES = 4  # pages of 50 closed Gitea pulls read when looking for a declined one
 
@@ -60,6 +63,11 @@ def _repository_path(url: str) -> list[str]:
         raise UsageError(f"--repo {url!r}: expected a forge repository URL such as https://HOST/OWNER/NAME.git")
     parts[-1] = parts[-1].removesuffix(".git")
     return parts
+
+
+def _observe(forge: str, status: str) -> None:
+    for observer in CALL_OBSERVERS:
+        observer(forge, status)
 
 
 class Forge:
@@ -131,7 +139,9 @@ class Forge:
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.TransportError as exc:
+            _observe(self.label, "error")
             raise _Transient(f"{type(exc).__name__}: {scrub(str(exc), (self.token,))}") from None
+        _observe(self.label, str(response.status_code))
         limit = rate_limit(response, forbidden_counts=self.forbidden_is_rate_limit)
         if limit is not None:
             if self.waited + limit.wait > self.max_wait:

@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +88,8 @@ def _schema(version: str, kind: str, api_version: str) -> tuple[dict[str, Any], 
     except (OSError, ValueError):
         return None
     pruned = _prune(schema, definitions.get("$defs", {}))
+    import tempfile  # keeps lint start-up fast: only a kind's first check writes its cache
+
     with contextlib.suppress(OSError):
         cache.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=cache.parent, delete=False, suffix=".tmp") as handle:

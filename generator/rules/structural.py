@@ -62,6 +62,9 @@ def duplicate_key(ctx: Context) -> Iterator[Hit]:
             pending.extend((v, [*path, i]) for i, v in enumerate(item) if isinstance(v, LineDict | LineList))
 
 
+_CONTAINERS = (LineDict, LineList)  # a tuple: ``A | B`` in the loop built a union per item
+
+
 def _has_duplicates(document: Any) -> bool:
     pending = [document]
     while pending:
@@ -69,9 +72,9 @@ def _has_duplicates(document: Any) -> bool:
         if isinstance(item, LineDict):
             if getattr(item, "duplicate_keys", None):
                 return True
-            pending.extend(v for v in item.values() if isinstance(v, LineDict | LineList))
+            pending.extend(v for v in item.values() if isinstance(v, _CONTAINERS))
         elif isinstance(item, LineList):
-            pending.extend(v for v in item if isinstance(v, LineDict | LineList))
+            pending.extend(v for v in item if isinstance(v, _CONTAINERS))
     return False
 
 

@@ -16,14 +16,16 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", response_model=Health)
+@router.head("/healthz", response_model=Health, include_in_schema=False)  # probes and load balancers use HEAD
 async def healthz() -> dict[str, Any]:
-    """The process is up."""
+    """The process is up (also while the catalog database is still being reached: see /readyz)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", response_model=Health, responses={503: PROBLEM_RESPONSES[503]})
+@router.head("/readyz", response_model=Health, include_in_schema=False)
 def readyz(registry: RegistryDep) -> dict[str, Any]:
-    """The catalog database answers (503 with the reason, credentials masked, when it does not)."""
+    """The catalog is open and its database answers (503 with the reason, credentials masked, when not)."""
     catalog_ops.ready(registry.catalog)
     return {"status": "ready"}
 

@@ -8,7 +8,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Request, Response
 
 from catalog.semver import parse_version
-from registry_api.deps import AdminDep, PublisherDep, ReaderDep, RegistryDep, read_access
+from registry_api.deps import AdminDep, PublisherDep, ReaderDep, RegistryDep, current_registry, read_access
 from registry_api.problems import PROBLEM_RESPONSES
 from registry_api.schemas import (
     NAME,
@@ -22,7 +22,6 @@ from registry_api.schemas import (
 )
 from registry_api.services import catalog_ops
 from registry_api.services.index import MAX_PAGE, listing_query
-from registry_api.services.registry import Registry
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
 
@@ -50,7 +49,7 @@ async def list_templates(request: Request) -> Response:
     \f
     The hottest route: its query is checked by ``listing_query`` rather than by FastAPI's dependency
     machinery (same rules, same problem document), and the page comes from the in-memory index."""
-    registry: Registry = request.app.state.registry
+    registry = current_registry(request)
     await read_access(registry, request)
     query = listing_query(request.query_params)
     if not registry.index.fresh():

@@ -17,7 +17,9 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -180,8 +182,10 @@ def record_delivery(session: Session, job: PullRequestJob) -> None:
 class Workers:
     """Threads that claim and run pull-request jobs until stopped."""
 
-    def __init__(self, registry: Registry, *, count: int, idle_seconds: float = 0.2) -> None:
+    def __init__(self, registry: Registry, *, count: int, idle_seconds: float = 0.2,
+                 finished: Callable[[str, str], None] | None = None) -> None:
         self.registry = registry
+        self.finished = finished  # called with (kind, "succeeded" | "failed") after each job, for /metrics
         self.count = count
         self.idle_seconds = idle_seconds
         self._stop = threading.Event()
@@ -195,10 +199,24 @@ class Workers:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = 60) -> None:
+        """Stop claiming; let running jobs finish within ``grace_seconds``, then hand back the leases of
+        those still running so another replica takes them now rather than when the lease expires."""
         self._stop.set()
+        deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
-            thread.join(timeout=60)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        busy = [f"{self.name}-{index}" for index, thread in enumerate(self._threads) if thread.is_alive()]
+        if not busy:
+            return
+        catalog = self.registry.catalog
+        try:
+            with reporting(catalog.engine.url), catalog.session() as session:
+                released = jobs.release(session, workers=busy)
+        except PipeforgeError as exc:  # the database is gone too: the leases expire by themselves
+            log.warning("pull-request jobs of %s not released: %s", ", ".join(busy), exc.message)
+            return
+        log.warning("released %d pull-request job(s) still running after %.0f s", released, grace_seconds)
 
     def run_once(self, worker: str) -> bool:
         """Claim and run one job; False when the queue is empty."""
@@ -208,8 +226,11 @@ class Workers:
             if job is None:
                 return False
             job_id, request, kind = job.id, dict(job.request), job.kind
+        from registry_api.logcontext import current_job
+
         result: dict[str, Any] | None = None
         error: str | None = None
+        token = current_job.set(job_id)  # every record of this job carries its id
         try:
             result = run_job(self.registry, request, kind)
         except PipeforgeError as exc:
@@ -217,10 +238,15 @@ class Workers:
         except Exception:  # a worker must outlive any one job; the error is kept on the job and logged
             log.exception("pull-request job %s failed unexpectedly", job_id)
             error = "the job failed unexpectedly; the registry's log has the details"
+        finally:
+            log.info("pull-request job %s (%s) %s", job_id, kind, "failed" if error is not None else "done")
+            current_job.reset(token)
         if error is not None and request.get("repo") and request["repo"] not in error:
             error = f"{request['repo']}: {error}"  # a roll-out lists many targets: name the repository
         with reporting(catalog.engine.url), catalog.session() as session:
             jobs.finish(session, job_id, worker=worker, result=result, error=error, record=self._record)
+        if self.finished is not None:
+            self.finished(kind, jobs.FAILED if error is not None else jobs.SUCCEEDED)
         return True
 
     @staticmethod

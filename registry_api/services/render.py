@@ -90,7 +90,7 @@ class TemplateCache:
         try:
             with unpacked(data, source=source) as unpacked_folder:  # checked again: the database is not trusted
                 shutil.copytree(unpacked_folder, folder / "template")
-            return _Entry(load_unpacked(folder / "template", source), folder)
+            return _Entry(load_unpacked(folder / "template", source, name=row.name), folder)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
