@@ -99,6 +99,7 @@ def test_template_page_labels_come_from_titles_and_keep_initialisms(registry: Re
         page = client.get("/templates/provision-process-publish").text
     assert '<label for="p-input_uri">Input URI' in page
     assert "Input Uri" not in page
+    assert '<label for="p-scratch_size">Scratch volume size' in page, "the built-in schema's own title"
     assert 'id="new-command"' in page and "pipeforge new provision-process-publish@1.0.0" in page
     assert 'href="/api/v1/render/archive.tar.gz?template=provision-process-publish' in page
 
