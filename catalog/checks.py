@@ -6,19 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.errors import LintFailedError
-from generator.scaffold import ANSWERS_FILE, Pipeline
+from generator.scaffold import Pipeline
 
 
 def lint_summary(pipeline: Pipeline, *, source: str) -> dict[str, Any]:
     """Lint every rendered YAML file; a LintFailedError lists the errors, else the summary to record."""
-    from generator.lint import lint_text
+    from generator.verdict import verdict_of
 
-    findings = [
-        finding
-        for name, text in sorted(pipeline.files.items())
-        if name.endswith((".yaml", ".yml")) and name != ANSWERS_FILE
-        for finding in lint_text(text, name)
-    ]
+    findings = list(verdict_of(pipeline).findings)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         listed = "\n".join(f"  - {f.file}:{f.line}: [{f.rule}] {f.message}" for f in errors)

@@ -349,8 +349,6 @@ def _new_tables(pipeline: Any, fmt: str) -> str:
 
     if fmt == "markdown":
         return str(pipeline.table) + f"\nSimulated failures (pipeforge simulate --matrix): {pipeline.verdict}\n"
-    if pipeline.simulation is None:
-        return failure_modes(pipeline.modes) + f"\nSimulated failures: {pipeline.verdict}\n"
     return (failure_modes(pipeline.modes) + "\nSimulated failures (pipeforge simulate --matrix):\n"
             + fault_matrix(pipeline.simulation))
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,11 @@ from generator.model import Manifest, parse_manifest
 from generator.params import validate
 from generator.render import render
 from generator.safe_write import write_files
-from generator.sim.matrix import MatrixResult, run_matrix
+from generator.sim.matrix import MatrixResult
 from generator.sim.matrix import to_markdown as matrix_markdown
-from generator.simulate import Target
 from generator.structure import check_document
 from generator.template_spec import TemplateSpec
+from generator.verdict import verdict_of
 from generator.yamlio import dump_yaml, load_documents
 
 MANIFEST_FILE = "workflowtemplate.yaml"
@@ -39,20 +40,37 @@ SIMULATION_END = "<!-- pipeforge:simulation:end -->"
 
 @dataclass(frozen=True)
 class Pipeline:
-    """A rendered pipeline, in memory: its files, parsed manifest and failure-mode table."""
+    """A rendered pipeline, in memory: its rendered files, parsed manifest and failure-mode table.
+
+    ``rendered`` costs nothing more than the render. ``files`` (what is written), ``simulation`` and
+    ``verdict`` need the fault matrix, which is asked of ``generator.verdict`` on first use (and cached
+    there per rendered content), so a caller that only reads the manifest never pays for it."""
 
     template: TemplateSpec
     digest: str
     values: dict[str, Any]
     folder_name: str
-    files: dict[str, str]
+    rendered: dict[str, str]  # every file; the README without its simulated-failures section
     manifest: Manifest
     modes: list[FailureMode]
-    simulation: MatrixResult | None = None  # the fault matrix of the rendered manifest
+
+    @cached_property
+    def simulation(self) -> MatrixResult:
+        return verdict_of(self).matrix
 
     @property
     def verdict(self) -> str:
-        return self.simulation.summary() if self.simulation is not None else "not simulated"
+        return self.simulation.summary()
+
+    @cached_property
+    def files(self) -> dict[str, str]:
+        """The files as written: the README's simulated-failures section is rendered from the matrix."""
+        files = dict(self.rendered)
+        if "README.md" in files:
+            files["README.md"] = _with_section(files["README.md"], matrix_markdown(self.simulation),
+                                               start_marker=SIMULATION_START, end_marker=SIMULATION_END,
+                                               heading="Simulated failures")
+        return files
 
     @property
     def table(self) -> str:
@@ -100,14 +118,18 @@ def build(template: TemplateSpec, given: dict[str, Any], *, digest: str | None =
         raise TemplateDefinitionError(f"template {template.name} renders no {MANIFEST_FILE}")
     manifest = _check_manifest(template, files[MANIFEST_FILE])
     modes = failure_modes(manifest)
-    simulation = run_matrix(Target(manifest, [manifest]))
     digest = digest or bundle.digest(template.path)
     if "README.md" in files:
-        readme = _with_section(files["README.md"], to_markdown(modes))
-        files["README.md"] = _with_section(readme, matrix_markdown(simulation), start_marker=SIMULATION_START,
-                                           end_marker=SIMULATION_END, heading="Simulated failures")
+        files["README.md"] = _with_section(files["README.md"], to_markdown(modes))
     files[ANSWERS_FILE] = dump_yaml(answers(template, digest, values))
-    return Pipeline(template, digest, values, folder_name, files, manifest, modes, simulation)
+    return Pipeline(template, digest, values, folder_name, files, manifest, modes)
+
+
+def build_judged(template: TemplateSpec, given: dict[str, Any], *, digest: str | None = None) -> Pipeline:
+    """``build`` with the verdict and the written files computed, so they travel back from a worker."""
+    pipeline = build(template, given, digest=digest)
+    assert pipeline.files  # computes (and keeps) the matrix and the README that shows it
+    return pipeline
 
 
 def build_bounded(template: TemplateSpec, given: dict[str, Any], *, digest: str | None = None) -> Pipeline:
@@ -115,7 +137,7 @@ def build_bounded(template: TemplateSpec, given: dict[str, Any], *, digest: str 
     a server rendering what others chose (catalog templates, answers read from a repository)."""
     from generator.sandbox_worker import run_bounded
 
-    return run_bounded(build, template, given, digest=digest)
+    return run_bounded(build_judged, template, given, digest=digest)  # the matrix stays inside the bounds
 
 
 def _umask() -> int:

@@ -67,7 +67,7 @@ def shape(node: Any) -> Any:
 
 @cache
 def baseline(template: str) -> Any:
-    return shape(load_documents(build(find_template(template), {}).files[MANIFEST_FILE])[0])
+    return shape(load_documents(build(find_template(template), {}).rendered[MANIFEST_FILE])[0])
 
 
 def dig(node: Any, path: tuple[Any, ...]) -> Any:
@@ -82,7 +82,7 @@ def render_or_refuse(template: str, name: str, value: Any) -> Any:
     except InvalidParametersError as exc:
         assert [p.field for p in exc.problems] == [name]
         return None
-    (doc,) = load_documents(pipeline.files[MANIFEST_FILE])
+    (doc,) = load_documents(pipeline.rendered[MANIFEST_FILE])
     return doc
 
 

@@ -27,8 +27,9 @@ from catalog.publication import load_unpacked
 from catalog.safety import unpacked
 from generator.delivery import archive, new_command
 from generator.sandbox_worker import run_bounded
-from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE, Pipeline, build
+from generator.scaffold import MANIFEST_FILE, Pipeline, build
 from generator.template_spec import TemplateSpec
+from generator.verdict import verdict_of
 from registry_api.services.dag import conditions, dag_svg
 
 
@@ -155,26 +156,16 @@ def preview(template: TemplateSpec, parameters: dict[str, Any], digest: str,
     return describe(pipeline, _lint(pipeline)), pipeline if keep_pipeline else None
 
 
-def fault_matrix_verdict(pipeline: Pipeline) -> dict[str, Any] | None:
-    """The fault-matrix verdict of ``pipeforge simulate`` for the rendered manifest: the one
-    place the registry reads it. ``generator.scaffold.build`` runs the matrix (every single fault: each
-    step failed, errored, hung, the workflow stopped or terminated during it, each gate approved or
-    rejected); None only when a pipeline was built without it."""
-    matrix = pipeline.simulation
-    if matrix is None:
-        return None
+def fault_matrix_verdict(pipeline: Pipeline) -> dict[str, Any]:
+    """The fault-matrix verdict of ``pipeforge simulate`` for the rendered manifest: the one place the
+    registry reads it, from ``generator.verdict`` (every single fault: each step failed, errored, hung,
+    the workflow stopped or terminated during it, each gate approved or rejected), cached per content."""
+    matrix = verdict_of(pipeline).matrix
     return {"passed": matrix.passed, "summary": matrix.summary(), "scenarios": matrix.as_dict()["scenarios"]}
 
 
 def _lint(pipeline: Pipeline) -> list[dict[str, Any]]:
-    from generator.lint import lint_text
-
-    return [
-        f.as_dict()
-        for name, text in sorted(pipeline.files.items())
-        if name.endswith((".yaml", ".yml")) and name != ANSWERS_FILE
-        for f in lint_text(text, name)
-    ]
+    return [f.as_dict() for f in verdict_of(pipeline).findings]
 
 
 def render(catalog: Catalog, cache: TemplateCache, *, name: str, version: str | None,
