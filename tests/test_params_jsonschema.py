@@ -3,6 +3,7 @@ keyword a form can show, patterns match the whole value, and every problem is re
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,9 @@ def _broken_copy(tmp_path: Path) -> Path:
     shutil.copytree(find_template("saga-compensation").path, folder)
     meta = folder / "template.yaml"
     text = meta.read_text(encoding="utf-8")
-    text = text.replace("    pipeline_name:\n      type: string", "    pipeline_name:\n      type: text\n"
-                        "      minLength: -1", 1)
+    text = re.sub(r"(    pipeline_name:\n(?:      .*\n)*?)      type: string\n", r"\1      type: text\n      minLength: -1\n",
+                  text, count=1)
+    assert "type: text" in text
     meta.write_text(text, encoding="utf-8")
     return folder
 
