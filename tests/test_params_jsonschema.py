@@ -99,8 +99,8 @@ def _broken_copy(tmp_path: Path) -> Path:
     shutil.copytree(find_template("saga-compensation").path, folder)
     meta = folder / "template.yaml"
     text = meta.read_text(encoding="utf-8")
-    text = re.sub(r"(    pipeline_name:\n(?:      .*\n)*?)      type: string\n", r"\1      type: text\n      minLength: -1\n",
-                  text, count=1)
+    text = re.sub(r"(    pipeline_name:\n(?:      .*\n)*?)      type: string\n",
+                  r"\1      type: text\n      minLength: -1\n", text, count=1)
     assert "type: text" in text
     meta.write_text(text, encoding="utf-8")
     return folder
