@@ -8,6 +8,7 @@ listed in ``PIPEFORGE_TEMPLATE_PATH`` (``os.pathsep``-separated, each a folder o
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -113,21 +114,30 @@ def _fail(path: Path, message: str) -> TemplateDefinitionError:
     return TemplateDefinitionError(f"template at {path}: {message}")
 
 
-def _read_files(path: Path, meta_path: Path, cc_path: Path) -> tuple[dict[str, Any], Any]:
-    """template.yaml and cookiecutter.json, read within the limits (a template may come from anyone)."""
+def _bounded_read(path: Path, read: Callable[[], Any]) -> Any:
+    """``read()``, with a reading limit or bad JSON turned into an error naming the template (never the
+    server's own folder: a template may come from anyone)."""
     try:
-        docs = load_documents(read_text(meta_path, limit=_TEMPLATE_SIZE), file=TEMPLATE_FILE,
-                              limit=_TEMPLATE_SIZE)
-        meta = docs[0] if docs else None
-        if not isinstance(meta, dict):
-            raise _fail(path, f"{TEMPLATE_FILE} must be a mapping")
-        cookiecutter = load_json(read_text(cc_path, limit=_TEMPLATE_SIZE), file=COOKIECUTTER_FILE,
-                                 limit=_TEMPLATE_SIZE)
+        return read()
     except ManifestError as exc:
         raise _fail(path, exc.message.replace(str(path) + os.sep, "")) from None
     except ValueError as exc:
         raise _fail(path, f"{COOKIECUTTER_FILE} is not valid JSON: {exc}") from None
-    return meta, cookiecutter
+
+
+def _read_cookiecutter(path: Path, cc_path: Path) -> Any:
+    return _bounded_read(path, lambda: load_json(read_text(cc_path, limit=_TEMPLATE_SIZE), file=COOKIECUTTER_FILE,
+                                                 limit=_TEMPLATE_SIZE))
+
+
+def _read_files(path: Path, meta_path: Path, cc_path: Path) -> tuple[dict[str, Any], Any]:
+    """template.yaml and cookiecutter.json, read within the limits (a template may come from anyone)."""
+    docs = _bounded_read(path, lambda: load_documents(read_text(meta_path, limit=_TEMPLATE_SIZE),
+                                                      file=TEMPLATE_FILE, limit=_TEMPLATE_SIZE))
+    meta = docs[0] if docs else None
+    if not isinstance(meta, dict):
+        raise _fail(path, f"{TEMPLATE_FILE} must be a mapping")
+    return meta, _read_cookiecutter(path, cc_path)
 
 
 def is_template_folder(path: Path) -> bool:
@@ -175,13 +185,7 @@ def _load_plain(path: Path, cc_path: Path, name: str) -> TemplateSpec:
     from generator.cookiecutter_compat import derive_schema
     from generator.render import environment
 
-    try:
-        cookiecutter = load_json(read_text(cc_path, limit=_TEMPLATE_SIZE), file=COOKIECUTTER_FILE,
-                                 limit=_TEMPLATE_SIZE)
-    except ManifestError as exc:
-        raise _fail(path, exc.message.replace(str(path) + os.sep, "")) from None
-    except ValueError as exc:
-        raise _fail(path, f"{COOKIECUTTER_FILE} is not valid JSON: {exc}") from None
+    cookiecutter = _read_cookiecutter(path, cc_path)
     if not isinstance(cookiecutter, dict):
         raise _fail(path, f"{COOKIECUTTER_FILE} must be a JSON object")
     try:
