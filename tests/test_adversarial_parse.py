@@ -1,12 +1,11 @@
 """Parser bombs against a live registry on loopback (uvicorn, SQLite): alias, depth and size bombs through
 every entry point that reads YAML or JSON (publish, render, MCP tools, the upgrade job's answers file).
-Each attack runs several copies at once; meanwhile, and after, the registry must answer ``/healthz`` and a
-normal render within a second. Bounded in count (a few requests per case) and in time (limits refuse
-each bomb in milliseconds)."""
+Each attack runs several copies at once; meanwhile, and after, the registry must still answer ``/healthz``
+and a normal render. Unbounded, these bombs hold a worker for a minute to forever, so "answers at all
+within a liveness bound" tells the two apart without timing the machine (speed figures live in bench/)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +22,9 @@ from tests.test_registry_pull_requests import wait
 pytestmark = pytest.mark.adversarial
 
 COPIES = 4
-RESPONSIVE_SECONDS = 1.0
+# A liveness bound, not a speed figure: unbounded, one of these bombs costs 57 s to forever, and a hung
+# worker pool never answers. Generous, so a loaded CI machine does not fail a registry that is fine.
+RESPONSIVE_SECONDS = 20.0
 HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  entrypoint: main\n"
 NORMAL_RENDER = {"template": "saga-compensation", "parameters": {"namespace": "orders"}}
 
@@ -57,12 +58,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistrySer
 
 
 def assert_responsive(server: RegistryServer) -> None:
-    with server.client() as client:
+    import httpx
+
+    with httpx.Client(base_url=server.base_url, timeout=RESPONSIVE_SECONDS) as client:
         for send in (lambda: client.get("/healthz"), lambda: client.post("/api/v1/render", json=NORMAL_RENDER)):
-            started = time.perf_counter()
-            answer = send()
-            elapsed = time.perf_counter() - started
-            assert answer.status_code == 200 and elapsed < RESPONSIVE_SECONDS, (answer.status_code, elapsed)
+            answer = send()  # raises httpx.TimeoutException when the registry does not answer in time
+            assert answer.status_code == 200, answer.text
 
 
 def under_attack(server: RegistryServer, attack: Callable[[], Any]) -> list[Any]:
