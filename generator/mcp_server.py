@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from generator import __version__
 from generator.errors import PipeforgeError
 from generator.sandbox_worker import run_bounded
+from generator.severity import Severity
 from generator.shapes import FailureModeRow, LintFinding
 
 #: Largest manifest text a tool accepts (characters); Argo's biggest example is under 20 KB.
@@ -138,8 +139,8 @@ def _check_text(text: str, what: str = "manifest") -> None:
 def _findings(findings: list[Any]) -> LintResult:
     out = [LintFinding(**f.as_dict()) for f in findings]
     return LintResult(
-        errors=sum(1 for f in out if f.severity == "error"),
-        warnings=sum(1 for f in out if f.severity == "warning"),
+        errors=sum(1 for f in out if f.severity == Severity.ERROR),
+        warnings=sum(1 for f in out if f.severity == Severity.WARNING),
         findings=out,
     )
 
@@ -276,8 +277,8 @@ def _safety(spec: Any, digest: str | None) -> list[str]:
     findings = lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)
     manifest = pipeline.manifest
     return [
-        f"lint on the defaults: {sum(f.severity == 'error' for f in findings)} errors, "
-        f"{sum(f.severity == 'warning' for f in findings)} warnings",
+        f"lint on the defaults: {sum(f.severity == Severity.ERROR for f in findings)} errors, "
+        f"{sum(f.severity == Severity.WARNING for f in findings)} warnings",
         f"fault matrix on the defaults: {pipeline.verdict}",
         f"exit handler: {manifest.spec.exit_handler or 'none'}",
         f"workflow deadline: {manifest.spec.active_deadline_seconds}s",
