@@ -35,7 +35,7 @@ from generator.sim.containerset import recovers_in_pod
 from generator.sim.expr import ExpressionError
 from generator.sim.faults import UNSCHEDULABLE, Faults
 from generator.sim.ledger import Ledger
-from generator.sim.values import Scope, parse_duration, suffix, to_int
+from generator.sim.values import Scope, suffix, to_int, wait_seconds
 from generator.sim.variables import Variables
 
 STEP_SECONDS = 10.0
@@ -389,7 +389,7 @@ class Engine(Variables):
             except ExpressionError:
                 self.assume(f"activeDeadlineSeconds of {template.name} is not a number: ignored")
         if template.timeout is not None:
-            seconds = parse_duration(self.subst(template.timeout, scope))
+            seconds = wait_seconds(self.subst(template.timeout, scope))
             if seconds is None:
                 self.assume(f"timeout {template.timeout!r} of {template.name} is not a duration: ignored")
             else:
