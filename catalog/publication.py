@@ -17,12 +17,12 @@ from typing import Any
 
 from catalog.checks import lint_summary
 from catalog.safety import pack_folder, unpacked
-from catalog.semver import InvalidVersionError, Version, parse_version
 from generator.boundaries import check_boundaries
 from generator.bundle import pack
 from generator.errors import InvalidParametersError, ManifestError, TemplateDefinitionError
 from generator.params import schema_problems
 from generator.scaffold import build
+from generator.semver import InvalidVersionError, Version, parse_version
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from catalog.db import begin_write
 from catalog.jobs import FAILED, QUEUED, RUNNING, UPGRADE
 from catalog.models import Delivery, PullRequestJob, Rollout, TemplateVersion
-from catalog.semver import InvalidVersionError, Version, parse_version
+from generator.semver import InvalidVersionError, Version, parse_version
 
 #: a target's status, as the API, the page and the CLI show it
 #: (declined: a person closed this very upgrade's pull request unmerged; it is left closed, nothing pushed)

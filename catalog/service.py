@@ -28,8 +28,8 @@ from catalog.db import begin_write
 from catalog.errors import CatalogError, NotInCatalogError, UnknownTemplateError, VersionConflictError
 from catalog.models import Bundle, RemovedVersion, TemplateVersion, utcnow
 from catalog.publication import Publication
-from catalog.semver import InvalidVersionError, Spec, Version, best, parse_spec, parse_version
 from generator.errors import UsageError
+from generator.semver import InvalidVersionError, Spec, Version, best, parse_spec, parse_version
 
 _CANDIDATE_COLUMNS = (
     TemplateVersion.id, TemplateVersion.major, TemplateVersion.minor, TemplateVersion.patch,

@@ -363,7 +363,7 @@ def _local_template(name: str, spec: str) -> tuple[Any, str | None]:
     except TemplateNotFoundError as exc:
         return None, exc.message
     if spec:
-        from catalog.semver import parse_spec, parse_version
+        from generator.semver import parse_spec, parse_version
 
         if not parse_spec(spec).admits(parse_version(template.version)):
             raise UsageError(
@@ -471,7 +471,7 @@ def template_history(stack: Any) -> Any:
 def template_versions(stack: Any) -> Any:
     """Resolve (name, spec) to a template: from the catalog when it has the name, else the local folder."""
     from catalog.cli import _empty_default_catalog
-    from catalog.semver import parse_spec, parse_version
+    from generator.semver import parse_spec, parse_version
     from generator.template_spec import find_template
 
     def resolve(name: str, spec: str) -> tuple[Any, str | None]:

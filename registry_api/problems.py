@@ -22,7 +22,6 @@ from catalog.errors import (
     NotInCatalogError,
     VersionConflictError,
 )
-from catalog.semver import InvalidVersionError
 from generator.errors import (
     BudgetExceeded,
     InvalidParametersError,
@@ -30,6 +29,7 @@ from generator.errors import (
     TemplateDefinitionError,
     YamlLimitError,
 )
+from generator.semver import InvalidVersionError
 
 PROBLEM_TYPE = "application/problem+json"
 TYPE_BASE = "https://pipeforge.dev/problems/"

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.errors import NotInCatalogError
-from catalog.semver import InvalidVersionError
 from generator.errors import BudgetExceeded, InvalidParametersError, TemplateDefinitionError
+from generator.semver import InvalidVersionError
 from registry_api.services import catalog_ops, render, rollouts
 from registry_api.services.registry import Registry
 
