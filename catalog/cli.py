@@ -140,7 +140,7 @@ def _usage(parser: argparse.ArgumentParser, out: TextIO) -> int:
 @contextmanager
 def _opened(*, migrate: bool = True) -> Iterator[Catalog]:
     """The catalog for one command; its connections are closed when the command ends."""
-    from catalog.db import open_catalog
+    from catalog.migrate import open_catalog
 
     catalog = open_catalog(migrate=migrate)
     try:

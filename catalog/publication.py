@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slugify import slugify
+
 from catalog.checks import lint_summary
 from catalog.safety import pack_folder, unpacked
 from generator.boundaries import check_boundaries
@@ -142,6 +144,4 @@ def prepare(data: bytes, *, source: str = "bundle", name: str | None = None) -> 
 
 def prepare_folder(folder: Path) -> Publication:
     """``prepare`` for a template folder, checked before it is packed (packing would drop links)."""
-    from slugify import slugify
-
     return prepare(pack_folder(folder), source=str(folder), name=slugify(folder.resolve().name, max_length=63))

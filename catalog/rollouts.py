@@ -75,7 +75,10 @@ def record_delivery(session: Session, *, repo: str, path: str, template: str, ve
     recorders of one target cannot both insert: the insert ignores a conflict and the row is then
     updated under its lock."""
     key, now = repo_key(repo), _now()
-    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.dialects import (  # lazy: the PostgreSQL dialect loads only for a PostgreSQL catalog
+        postgresql,
+        sqlite,
+    )
 
     values = {"repo": repo, "repo_key": key, "path": path, "template": template, "version": version,
               "digest": digest, "base": base, "provider": provider, "created_at": now, "updated_at": now}

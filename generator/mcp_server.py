@@ -242,7 +242,7 @@ CatalogSource = Callable[[], AbstractContextManager[Any]]
 def default_catalog() -> Iterator[Any]:
     """The catalog of ``PIPEFORGE_DATABASE_URL`` or the default SQLite file (never created here)."""
     from catalog.cli import _empty_default_catalog
-    from catalog.db import open_catalog
+    from catalog.migrate import open_catalog
 
     if _empty_default_catalog():
         raise _tool_error("the catalog is empty (no PIPEFORGE_DATABASE_URL and no catalog file): publish "

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 
 from catalog import service
 from catalog.checkout import checked_out
-from catalog.db import open_catalog
 from catalog.errors import LintFailedError, NotInCatalogError, UnknownTemplateError, VersionConflictError
+from catalog.migrate import open_catalog
 from catalog.models import Bundle, TemplateVersion
 from catalog.publication import prepare_folder
 from catalog.service import Published, bundle_bytes, describe, index, publish, resolve, set_yanked, versions
