@@ -6,6 +6,7 @@ first time someone hoists one of them; a layer crossed once is soon crossed ever
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -181,7 +182,8 @@ def test_every_function_level_import_says_why_it_is_lazy() -> None:
 def test_the_layer_contracts_hold() -> None:
     lint_imports = Path(sys.executable).with_name("lint-imports")
     command = [str(lint_imports)] if lint_imports.exists() else [sys.executable, "-m", "importlinter.cli"]
-    result = subprocess.run([*command, "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this tree, not whichever copy is installed
+    result = subprocess.run([*command, "--no-cache"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
