@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())  # wherever tests/ nests
 PACKAGES = ("generator", "catalog", "registry_api")
 
 #: Being reshaped: these files move into the generator/cli/ package or the catalog's job worker, which
