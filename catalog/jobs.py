@@ -19,18 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.db import begin_write
+from catalog.errors import IdempotencyConflict
 from catalog.models import PullRequestJob
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 RENDER, UPGRADE = "render", "upgrade"
-
-
-class IdempotencyConflict(Exception):
-    """The Idempotency-Key was used before with another request."""
-
-    def __init__(self, job: PullRequestJob) -> None:
-        super().__init__(f"Idempotency-Key already used for job {job.id} with another request")
-        self.job = job
 
 
 @dataclass(frozen=True)
@@ -81,7 +74,7 @@ def _keyed(session: Session, requested_by: str, key: str) -> PullRequestJob | No
 def _same(job: PullRequestJob, request: dict[str, Any], kind: str) -> Enqueued:
     asked = {k: v for k, v in request.items() if k != "resolved"}
     if job.kind != kind or {k: v for k, v in job.request.items() if k != "resolved"} != asked:
-        raise IdempotencyConflict(job)
+        raise IdempotencyConflict(job.id)
     return Enqueued(job, False)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.db import begin_write
+from catalog.errors import RolloutKeyConflict
 from catalog.jobs import FAILED, QUEUED, RUNNING, UPGRADE
 from catalog.models import Delivery, PullRequestJob, Rollout, TemplateVersion
 from generator.semver import InvalidVersionError, Version, parse_version
@@ -30,14 +31,6 @@ from generator.semver import InvalidVersionError, Version, parse_version
 PENDING, OPENED, UP_TO_DATE, CONFLICT, DECLINED, TARGET_FAILED = (
     "pending", "opened", "up-to-date", "conflict", "declined", "failed")
 STATUSES = (PENDING, OPENED, UP_TO_DATE, CONFLICT, DECLINED, TARGET_FAILED)
-
-
-class RolloutKeyConflict(Exception):
-    """The Idempotency-Key was used before for another roll-out."""
-
-    def __init__(self, rollout: Rollout) -> None:
-        super().__init__(f"Idempotency-Key already used for roll-out {rollout.id} with another request")
-        self.rollout = rollout
 
 
 def _now() -> datetime:
@@ -165,7 +158,7 @@ def _keyed(session: Session, requested_by: str, key: str) -> Rollout | None:
 
 def _same(rollout: Rollout, template: str, to_spec: str) -> Rollout:
     if (rollout.template, rollout.to_spec) != (template, to_spec):
-        raise RolloutKeyConflict(rollout)
+        raise RolloutKeyConflict(rollout.id)
     return rollout
 
 

@@ -19,7 +19,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import PipeforgeError, UsageError
+from generator.errors import PipeforgeError, RemoteError, UsageError
 from generator.gitops.urls import UnsafeURLError, parse_repo_url
 
 TOKEN_ENV = "PIPEFORGE_GIT_TOKEN"
@@ -34,12 +34,6 @@ _DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"
 #: git's "The requested URL returned error: 403" (a status, not digits of a port such as 127.0.0.1:40389)
 _REFUSED = re.compile(r"(returned error|http)[: ]+40[13]\b")
 _AUTH_HEADER = re.compile(r"(authorization:\s*\w+\s+)\S+", re.IGNORECASE)
-
-
-class RemoteError(PipeforgeError):
-    """The git server or forge refused or could not be reached: authentication, a rejected push, the network."""
-
-    exit_code = 4
 
 
 def check_branch(name: str, option: str = "--base") -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import UsageError, YamlLimitError
+from generator.errors import RemoteError, UsageError, YamlLimitError
 from generator.gitops.branch import (
     Author,
     BranchResult,
@@ -24,7 +24,7 @@ from generator.gitops.branch import (
     target_locked,
     target_path,
 )
-from generator.gitops.git import Credentials, RemoteError
+from generator.gitops.git import Credentials
 from generator.lint import lint_text
 from generator.scaffold import MANIFEST_FILE, Pipeline
 from generator.severity import SEVERITIES

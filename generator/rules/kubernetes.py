@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ManifestError
+from generator.findings import Hit
 from generator.model import Template
-from generator.rules.base import Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.severity import Severity
 from generator.yamlio import LineDict, LineList, load_documents
