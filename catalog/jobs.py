@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -143,8 +143,6 @@ class QueueFigures:
 
 def queue_figures(session: Session) -> QueueFigures:
     """What the metrics show of the queue: two grouped queries, whatever the table's size."""
-    from sqlalchemy import func
-
     rows = session.execute(
         select(PullRequestJob.kind, PullRequestJob.status, func.count(), func.min(PullRequestJob.created_at))
         .where(PullRequestJob.status.in_((QUEUED, RUNNING)))

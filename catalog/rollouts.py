@@ -24,7 +24,7 @@ from catalog.db import begin_write
 from catalog.errors import RolloutKeyConflict
 from catalog.jobs import FAILED, QUEUED, RUNNING, UPGRADE
 from catalog.models import Delivery, PullRequestJob, Rollout, TemplateVersion
-from catalog.semver import InvalidVersionError, Version, parse_version
+from generator.semver import InvalidVersionError, Version, parse_version
 
 #: a target's status, as the API, the page and the CLI show it
 #: (declined: a person closed this very upgrade's pull request unmerged; it is left closed, nothing pushed)
@@ -68,7 +68,10 @@ def record_delivery(session: Session, *, repo: str, path: str, template: str, ve
     recorders of one target cannot both insert: the insert ignores a conflict and the row is then
     updated under its lock."""
     key, now = repo_key(repo), _now()
-    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.dialects import (  # lazy: the PostgreSQL dialect loads only for a PostgreSQL catalog
+        postgresql,
+        sqlite,
+    )
 
     values = {"repo": repo, "repo_key": key, "path": path, "template": template, "version": version,
               "digest": digest, "base": base, "provider": provider, "created_at": now, "updated_at": now}

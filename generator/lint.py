@@ -311,7 +311,7 @@ def dumps(value: Any) -> str:
     The standard library's encoder falls back to pure Python whenever it indents (a large report took
     longer to print than to lint); the fallback covers what orjson refuses (lone surrogates, huge ints).
     """
-    import orjson  # keeps lint start-up fast for the text format
+    import orjson  # lazy: keeps lint start-up fast for the text format
 
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")

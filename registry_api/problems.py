@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from catalog.errors import (
     CatalogUnavailableError,
@@ -26,7 +27,6 @@ from catalog.errors import (
     RolloutKeyConflict,
     VersionConflictError,
 )
-from catalog.semver import InvalidVersionError
 from generator.errors import (
     BudgetExceeded,
     InvalidParametersError,
@@ -34,6 +34,7 @@ from generator.errors import (
     TemplateDefinitionError,
     YamlLimitError,
 )
+from generator.semver import InvalidVersionError
 
 PROBLEM_TYPE = "application/problem+json"
 TYPE_BASE = "https://pipeforge.dev/problems/"
@@ -168,8 +169,6 @@ def _validation(exc: RequestValidationError, path: str) -> JSONResponse:
 
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette's own 405 names only the first route's)."""
-    from starlette.routing import Match
-
     return ", ".join(
         method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
         if any(route.matches({**request.scope, "method": method})[0] == Match.FULL

@@ -90,7 +90,7 @@ def _schema(version: str, kind: str, api_version: str) -> tuple[dict[str, Any], 
     except (OSError, ValueError):
         return None
     pruned = _prune(schema, definitions.get("$defs", {}))
-    import tempfile  # keeps lint start-up fast: only a kind's first check writes its cache
+    import tempfile  # lazy: keeps lint start-up fast: only a kind's first check writes its cache
 
     with contextlib.suppress(OSError):
         cache.parent.mkdir(parents=True, exist_ok=True)

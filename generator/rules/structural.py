@@ -10,6 +10,7 @@ from generator.findings import Hit
 from generator.rules.base import Rule, register, rule
 from generator.rules.context import Context, Path, key_line
 from generator.severity import Severity
+from generator.structure import check_document
 from generator.yamlio import LineDict, LineList
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
@@ -100,8 +101,6 @@ def split_path(dotted: str) -> Path:
 
 
 def _structure(ctx: Context, unknown: bool) -> Iterator[Hit]:
-    from generator.structure import check_document
-
     if "structure" not in ctx.cache:  # one walk for both PF003 and PF004
         ctx.cache["structure"] = check_document(ctx.document)
     for problem in ctx.cache["structure"]:
