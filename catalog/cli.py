@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from catalog.resolution import open_default_catalog
 from generator.errors import PipeforgeError, UsageError
+from generator.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from catalog.db import Catalog
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from catalog.service import Listed
 
 PUBLISHER_ENV = "PIPEFORGE_PUBLISHER"
-EXIT_OK, EXIT_USAGE = 0, 2
 
 CATALOG_HELP = """\
 The template catalog: write-once template versions with content digests, yanking and semver ranges.
@@ -133,7 +133,7 @@ def add_catalog_command(commands: Any) -> None:
 
 def _usage(parser: argparse.ArgumentParser, out: TextIO) -> int:
     parser.print_help(out)
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 def _dump(payload: Any, out: TextIO) -> None:
@@ -179,14 +179,15 @@ def _cmd_pack(args: argparse.Namespace, out: TextIO) -> int:
             staged.unlink(missing_ok=True)
         raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
     out.write(f"Packed {publication.name} {publication.version} ({publication.digest}) into {target}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_publish(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.service import describe
 
     publisher = args.publisher or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
-    first_failure, published = EXIT_OK, []
+    first_failure: int = ExitCode.OK
+    published = []
     with open_default_catalog() as catalog:
         results = [_try_publish(catalog, folder, publisher) for folder in args.folders]
     for outcome in results:
@@ -215,17 +216,17 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         entries = index(session)
     if args.json:
         _dump([_entry_json(name, latest, rows) for name, latest, rows in entries], out)
-        return EXIT_OK
+        return ExitCode.OK
     if not entries:
         out.write(f"The catalog ({catalog.location}) is empty; add a template with: pipeforge catalog publish DIR\n")
-        return EXIT_OK
+        return ExitCode.OK
     width = max(len(name) for name, _, _ in entries)
     for name, latest, rows in entries:
         shown = latest or rows[-1]
         label = latest.version if latest else "-"
         out.write(f"{name:<{width}}  {label:<10}  {len(rows):>3} version{'s' if len(rows) != 1 else ' '}  "
                   f"{shown.summary.split('. ')[0].rstrip('.')}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _brief(row: TemplateVersion | Listed) -> dict[str, Any]:
@@ -250,9 +251,9 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         every = versions(session, name=name)
     if args.json:
         _dump({**describe(row), "versions": [_brief(r) for r in every]}, out)
-        return EXIT_OK
+        return ExitCode.OK
     out.write(_show_text(describe(row), every))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _show_text(info: dict[str, Any], every: list[TemplateVersion]) -> str:
@@ -290,7 +291,7 @@ def _set_yanked(args: argparse.Namespace, out: TextIO, *, yanked: bool) -> int:
     else:
         out.write(f"Unyanked {row.name} {row.version}\n" if changed else
                   f"{row.name} {row.version} is not yanked; nothing changed\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_yank(args: argparse.Namespace, out: TextIO) -> int:
@@ -310,7 +311,7 @@ def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
         gone = remove_version(session, reference=args.reference, reason=args.reason, removed_by=who)
         out.write(f"Removed {gone.name} {gone.version} ({gone.digest}): {gone.reason}\n"
                   f"The version number {gone.version} stays taken; publish a new version instead.\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:
@@ -323,4 +324,4 @@ def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"Catalog database {catalog.location} is at the current schema (revision {after})\n")
     else:
         out.write(f"Migrated catalog database {catalog.location} from revision {before or 'none'} to {after}\n")
-    return EXIT_OK
+    return ExitCode.OK

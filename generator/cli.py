@@ -15,24 +15,16 @@ from typing import Any, NoReturn, TextIO
 
 from generator import __version__
 from generator.errors import PipeforgeError, UsageError
-from generator.exit_codes import (
-    EXIT_CONFLICT,
-    EXIT_FINDINGS,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_REMOTE,
-    EXIT_USAGE,
-    epilog,
-)
+from generator.exit_codes import ExitCode, epilog
 
-__all__ = ["EXIT_CONFLICT", "EXIT_FINDINGS", "EXIT_OK", "EXIT_REMOTE", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["build_parser", "main"]
 EXIT_CODES = epilog(None)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"pipeforge: error: {message}\n")
+        self.exit(ExitCode.USAGE, f"pipeforge: error: {message}\n")
 
 
 def set_pair(text: str) -> tuple[str, str]:
@@ -298,11 +290,11 @@ def _cmd_templates(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         json.dump([s.describe() for s in specs], out, indent=2)
         out.write("\n")
-        return EXIT_OK
+        return ExitCode.OK
     width = max((len(s.name) for s in specs), default=0)
     for spec in specs:
         out.write(f"{spec.name:<{width}}  {spec.version:<8}  {spec.summary.split('. ')[0].rstrip('.')}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _prompt(spec: Any, current: Any, ask: Callable[[str], str], err: TextIO) -> Any:
@@ -338,9 +330,9 @@ def _render_new(template: Any, digest: str | None, args: argparse.Namespace, out
         out.write(f"  {destination / name}\n")
     if args.quiet:
         out.write(f"\nSimulated failures (pipeforge simulate --matrix): {pipeline.verdict}\n")
-        return EXIT_OK
+        return ExitCode.OK
     out.write("\nFailure modes:\n\n" + _new_tables(pipeline, args.format))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _new_tables(pipeline: Any, fmt: str) -> str:
@@ -381,7 +373,7 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
         payload = [{"manifest": m.label, "steps": [r.as_dict() for r in failure_modes(m)]} for m in manifests]
         json.dump(payload, out, indent=2, ensure_ascii=False)
         out.write("\n")
-        return EXIT_OK
+        return ExitCode.OK
     from generator.terminal import failure_modes as as_text
 
     for manifest in manifests:
@@ -389,7 +381,7 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"## {manifest.label}\n\n{to_markdown(failure_modes(manifest))}\n")
         else:
             out.write(f"{manifest.label}\n{as_text(failure_modes(manifest))}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _explain_rule(name: str, out: TextIO) -> int:
@@ -401,7 +393,7 @@ def _explain_rule(name: str, out: TextIO) -> int:
     except KeyError:
         raise UsageError(f"--explain {name}: no such rule (see 'pipeforge lint --list-rules')") from None
     out.write(rule_page(unit) + f"Online: {unit.url}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
@@ -414,7 +406,7 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     with gc_paused():
         from generator.lint_cli import run_lint
 
-        return EXIT_FINDINGS if run_lint(args, out, version=__version__) else EXIT_OK
+        return ExitCode.FINDINGS if run_lint(args, out, version=__version__) else ExitCode.OK
 
 
 def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:
@@ -437,7 +429,7 @@ def _cmd_upgrade(args: argparse.Namespace, out: TextIO) -> int:
         sys.stderr.write(f"pipeforge: warning: {warning}\n")
     if result.noop:
         out.write(f"{args.path} is already at {result.template} {result.to_version}: nothing to do\n")
-        return EXIT_OK
+        return ExitCode.OK
     if args.dry_run:
         out.write(result.diff())
     else:
@@ -457,8 +449,8 @@ def _cmd_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     if result.conflicts:
         out.write(f"{len(result.conflicts)} conflict(s) to resolve (look for <<<<<<< markers): "
                   + ", ".join(c.path for c in result.conflicts) + "\n")
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
@@ -484,7 +476,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
         from generator.sim.report import render
 
         out.write(render(result))
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+    return ExitCode.OK if result.ok else ExitCode.FINDINGS
 
 
 def _matrix(target: Any, as_json: bool, out: TextIO) -> int:
@@ -496,7 +488,7 @@ def _matrix(target: Any, as_json: bool, out: TextIO) -> int:
         out.write("\n")
     else:
         out.write(f"Fault matrix of {matrix.manifest}\n\n{to_text(matrix)}")
-    return EXIT_OK if matrix.ok else EXIT_FINDINGS
+    return ExitCode.OK if matrix.ok else ExitCode.FINDINGS
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -505,7 +497,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     if not getattr(args, "handler", None):
         parser.print_help(stream)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         code: int = args.handler(args, stream)
     except PipeforgeError as exc:
@@ -513,16 +505,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return exc.exit_code
     except (RecursionError, MemoryError) as exc:  # a last resort: the reading limits are meant to stop these first
         sys.stderr.write(f"pipeforge: error: the input is too large or too deeply nested ({type(exc).__name__})\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         sys.stderr.write("\npipeforge: interrupted\n")
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except EOFError:  # Ctrl-D at a prompt: the person is leaving, nothing was written
         sys.stderr.write("\npipeforge: cancelled (end of input at a prompt); nothing was written\n")
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:  # the reader went away (`pipeforge catalog list --json | head`): not an error
         sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
-        return EXIT_OK
+        return ExitCode.OK
     return code
 
 

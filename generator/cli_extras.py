@@ -10,6 +10,8 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from generator.exit_codes import ExitCode
+
 MCP_HELP = (
     "Run a Model Context Protocol server on stdin/stdout, so a coding assistant can verify and fix its own "
     "Argo drafts. The assistant starts this command itself; see docs/cli.md for how to register it."
@@ -66,7 +68,7 @@ def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
     from generator.mcp_server import serve_stdio
 
     serve_stdio()
-    return 0
+    return ExitCode.OK
 
 
 def _allowed(schema: dict[str, Any]) -> str:
@@ -91,11 +93,11 @@ def show_template(name: str, *, as_json: bool, out: TextIO) -> int:
     if as_json:
         json.dump(template.describe(), out, indent=2)
         out.write("\n")
-        return 0
+        return ExitCode.OK
     summary = textwrap.fill(template.summary, width=shutil.get_terminal_size().columns)
     out.write(f"{template.name} {template.version}\n{summary}\n\n")
     rows = [[p.name + (" *" if p.required else ""), p.type, json.dumps(p.default), _allowed(p.schema), p.description]
             for p in template.parameters]
     out.write(table(("Parameter", "Type", "Default", "Allowed", "Meaning"), rows))
     out.write("\n* required. Set a parameter with: pipeforge new " + template.name + " --set NAME=VALUE\n")
-    return 0
+    return ExitCode.OK

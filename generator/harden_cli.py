@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from generator.errors import ManifestError, UsageError
+from generator.exit_codes import ExitCode
 
 DESCRIPTION = (
     "Apply the fixes a reviewer would merge, as minimal edits: every line harden does not change comes "
@@ -101,8 +102,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         elif writes:
             _write(path, result, targets.get(path), out)
     if args.check:
-        return 1 if any(r.changed for _, r in results) else 0
-    return 1 if any(f.severity == "error" for _, r in results for f in r.needs_human) else 0
+        return ExitCode.FINDINGS if any(r.changed for _, r in results) else ExitCode.OK
+    remaining = any(f.severity == "error" for _, r in results for f in r.needs_human)
+    return ExitCode.FINDINGS if remaining else ExitCode.OK
 
 
 def _targets(args: argparse.Namespace, files: list[Path]) -> dict[Path, Path | None]:

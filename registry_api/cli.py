@@ -9,8 +9,7 @@ import os
 from typing import Any, TextIO
 
 from generator.errors import UsageError
-
-EXIT_OK, EXIT_USAGE = 0, 2
+from generator.exit_codes import ExitCode
 
 SERVE_HELP = """\
 Serve the registry: the JSON API under /api/v1 (OpenAPI at /openapi.json, docs at /docs), the web
@@ -75,7 +74,7 @@ def add_registry_commands(commands: Any, command: Any) -> None:
 
 def _usage(parser: argparse.ArgumentParser, out: TextIO) -> int:
     parser.print_help(out)
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
@@ -110,7 +109,7 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
     config = server_config(create_app(settings), settings, host=args.host, port=args.port,
                            log_level=args.log_level, access_log=not args.no_access_log)
     uvicorn.Server(config).run()
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_token_create(args: argparse.Namespace, out: TextIO) -> int:
@@ -126,7 +125,7 @@ def _cmd_token_create(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"Created token '{row.name}' with scopes {', '.join(row.scopes)} in {catalog.location}.\n"
                   "Its secret is shown only now; store it (e.g. in your CI's secret store):\n"
                   f"{secret}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_token_revoke(args: argparse.Namespace, out: TextIO) -> int:
@@ -137,7 +136,7 @@ def _cmd_token_revoke(args: argparse.Namespace, out: TextIO) -> int:
     with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         changed = revoke(session, name=args.name)
     out.write(f"Revoked token '{args.name}'\n" if changed else f"Token '{args.name}' was revoked already\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_token_list(args: argparse.Namespace, out: TextIO) -> int:
@@ -160,4 +159,4 @@ def _cmd_token_list(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{r['name']}\t{','.join(r['scopes'])}\t{state}\n")
         if not rows:
             out.write(f"No tokens yet; create one with: pipeforge token create --name NAME --scope publish{os.linesep}")
-    return EXIT_OK
+    return ExitCode.OK

@@ -10,8 +10,9 @@ import os
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from generator.cli import EXIT_FINDINGS, EXIT_OK, set_pair
+from generator.cli import set_pair
 from generator.errors import UsageError
+from generator.exit_codes import ExitCode
 
 
 def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
@@ -82,7 +83,7 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
     if args.json:
         json.dump(outcome.as_dict(), out, indent=2)
         out.write("\n")
-        return EXIT_OK
+        return ExitCode.OK
     result = outcome.branch
     if outcome.pull_request is not None and outcome.pull_request.action == "declined":
         pass  # nothing was pushed; said below
@@ -96,7 +97,7 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
         out.write(f"{args.base} already holds this pipeline at {result.commit[:12]}: no branch needed\n")
     _say_pull_request(outcome.pull_request, out)
     out.write(f"Simulated failures: {pipeline.verdict}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_pr(args: argparse.Namespace, out: TextIO) -> int:
@@ -129,13 +130,13 @@ def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         json.dump(outcome.as_dict(), out, indent=2)
         out.write("\n")
-        return EXIT_FINDINGS if outcome.status == CONFLICT else EXIT_OK
+        return ExitCode.FINDINGS if outcome.status == CONFLICT else ExitCode.OK
     for note in outcome.notes:
         out.write(f"note: {note}\n")
     if outcome.status == UP_TO_DATE:
         out.write(f"{args.path} on {args.base} is at {outcome.template} {outcome.from_version}, not below "
                   f"{outcome.to_version}: nothing to upgrade, nothing pushed\n")
-        return EXIT_OK
+        return ExitCode.OK
     plan, result = outcome.plan, outcome.branch
     assert plan is not None
     what = f"{outcome.template} {outcome.from_version} -> {outcome.to_version} ({outcome.digest}) in {args.path}"
@@ -150,12 +151,12 @@ def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"  {change.status:<9} {change.path}" + (f"  ({change.detail})" if change.detail else "") + "\n")
     _say_pull_request(outcome.pull_request, out)
     if outcome.status == DECLINED:
-        return EXIT_OK
+        return ExitCode.OK
     if plan.conflicts:
         out.write(f"{len(plan.conflicts)} conflict(s) to resolve on {result.branch} (look for <<<<<<< markers): "
                   + ", ".join(c.path for c in plan.conflicts) + "\n")
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def _say_pull_request(pull: Any, out: TextIO) -> None:

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from generator.cli import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE
 from generator.errors import PipeforgeError, UsageError
+from generator.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     import httpx
@@ -24,7 +24,7 @@ STATUSES = ("pending", "opened", "up-to-date", "conflict", "declined", "failed")
 class RegistryError(PipeforgeError):
     """The registry could not be reached, or refused the request."""
 
-    exit_code = EXIT_REMOTE
+    exit_code = ExitCode.REMOTE
 
 
 def add_rollout_command(commands: Any, command: Callable[..., Any]) -> None:
@@ -163,10 +163,10 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         json.dump(items, out, indent=2)
         out.write("\n")
-        return EXIT_OK
+        return ExitCode.OK
     if not items:
         out.write("No roll-out yet" + (f" of {args.template}" if args.template else "") + "\n")
-        return EXIT_OK
+        return ExitCode.OK
     rows = [("ID", "TEMPLATE", "TO", "STATE", "CREATED", "TARGETS")]
     for item in items:
         counts = ", ".join(f"{item['counts'][s]} {s}" for s in STATUSES if item["counts"].get(s)) or "none"
@@ -175,7 +175,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         out.write(("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5]).rstrip() + "\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _targets(count: int) -> str:
@@ -185,10 +185,10 @@ def _targets(count: int) -> str:
 def exit_code(rollout: dict[str, Any]) -> int:
     counts = rollout["counts"]
     if counts.get("failed"):
-        return EXIT_REMOTE
+        return ExitCode.REMOTE
     if counts.get("conflict"):
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def _follow(client: _Client, rollout: dict[str, Any], out: TextIO, *, interval: float, quiet: bool) -> dict[str, Any]:
