@@ -1,4 +1,5 @@
-"""``pipeforge pr``: its arguments and output; the work is :func:`generator.gitops.pull_request.open_pull_request`.
+"""``pipeforge pr``: its arguments and output; the work is :func:`generator.gitops.pull_request.open_pull_request`
+(and :func:`generator.gitops.upgrade_pr.open_upgrade_pull_request` for --upgrade).
 
 Imported by the CLI's parser, so it imports nothing heavy at module level."""
 
@@ -7,16 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any, TextIO
 
-from generator.cli import set_pair
+from generator.cli.common import command, set_pair, with_template
 from generator.errors import UsageError
 from generator.exit_codes import ExitCode
 
 
-def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
-    """The ``pr`` subcommand (``command`` is the CLI's subcommand factory)."""
+def add_command(commands: Any) -> None:
     pr = command(
         commands, "pr", "render a pipeline into a GitOps repository on its own branch (and pull request)",
         "Render TEMPLATE (a local template or catalog NAME[@SPEC], as for 'pipeforge new') into the folder PATH "
@@ -73,8 +73,8 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
 
 
 def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out: TextIO) -> int:
-    from generator.gitops.pull_request import open_pull_request
-    from generator.scaffold import build
+    from generator.gitops.pull_request import open_pull_request  # lazy: git and the forges load only for pr
+    from generator.scaffold import build  # lazy: rendering loads only for pr
 
     author, credentials = _who(args)
     pipeline = build(template, dict(args.values), digest=digest)
@@ -101,8 +101,6 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
 
 
 def _cmd_pr(args: argparse.Namespace, out: TextIO) -> int:
-    from generator.cli import with_template
-
     if args.upgrade:
         if args.template is not None or args.values or args.from_catalog:
             raise UsageError("--upgrade takes the template and parameters from PATH's .pipeforge-answers.yaml: "
@@ -116,10 +114,13 @@ def _cmd_pr(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
-    from contextlib import ExitStack
-
-    from catalog.resolution import history, resolver
-    from generator.gitops.upgrade_pr import CONFLICT, DECLINED, UP_TO_DATE, open_upgrade_pull_request
+    from catalog.resolution import history, resolver  # lazy: the catalog loads only for pr --upgrade
+    from generator.gitops.upgrade_pr import (  # lazy: git and the forges load only for pr
+        CONFLICT,
+        DECLINED,
+        UP_TO_DATE,
+        open_upgrade_pull_request,
+    )
 
     author, credentials = _who(args)
     with ExitStack() as stack:
@@ -173,8 +174,8 @@ def _say_pull_request(pull: Any, out: TextIO) -> None:
 def _who(args: argparse.Namespace) -> tuple[Any, Any]:
     """(author, credentials) from --author / PIPEFORGE_GIT_AUTHOR and the token variables; URL, PATH and
     base are checked here, before anything is rendered or fetched."""
-    from generator.gitops.branch import Author, target_path
-    from generator.gitops.git import Credentials, check_branch, check_url
+    from generator.gitops.branch import Author, target_path  # lazy: git loads only for pr
+    from generator.gitops.git import Credentials, check_branch, check_url  # lazy: git loads only for pr
 
     author_text = args.author or os.environ.get("PIPEFORGE_GIT_AUTHOR", "")
     author = Author.parse(author_text) if author_text.strip() else None
