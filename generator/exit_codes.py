@@ -20,9 +20,6 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
-EXIT_CONFLICT, EXIT_REMOTE, EXIT_INTERRUPTED = ExitCode.CONFLICT, ExitCode.REMOTE, ExitCode.INTERRUPTED
-
 MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success",
     ExitCode.FINDINGS: "findings or safety violations (lint errors, failed simulations, merge conflicts left to "

@@ -29,6 +29,7 @@ from generator.lint import lint_text
 from generator.model import parse_documents
 from generator.sandbox_worker import run_bounded
 from generator.scaffold import MANIFEST_FILE, build
+from generator.severity import Severity
 from generator.shapes import FailureModeRow, LintFinding
 from generator.sim.faults import Faults, parse_fail, parse_resume
 from generator.sim.matrix import run_matrix
@@ -150,8 +151,8 @@ def _check_text(text: str, what: str = "manifest") -> None:
 def _findings(findings: list[Any]) -> LintResult:
     out = [LintFinding(**f.as_dict()) for f in findings]
     return LintResult(
-        errors=sum(1 for f in out if f.severity == "error"),
-        warnings=sum(1 for f in out if f.severity == "warning"),
+        errors=sum(1 for f in out if f.severity == Severity.ERROR),
+        warnings=sum(1 for f in out if f.severity == Severity.WARNING),
         findings=out,
     )
 
@@ -272,8 +273,8 @@ def _safety(spec: Any, digest: str | None) -> list[str]:
     findings = lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)
     manifest = pipeline.manifest
     return [
-        f"lint on the defaults: {sum(f.severity == 'error' for f in findings)} errors, "
-        f"{sum(f.severity == 'warning' for f in findings)} warnings",
+        f"lint on the defaults: {sum(f.severity == Severity.ERROR for f in findings)} errors, "
+        f"{sum(f.severity == Severity.WARNING for f in findings)} warnings",
         f"fault matrix on the defaults: {pipeline.verdict}",
         f"exit handler: {manifest.spec.exit_handler or 'none'}",
         f"workflow deadline: {manifest.spec.active_deadline_seconds}s",

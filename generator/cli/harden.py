@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from generator.cli.common import command, positive
 from generator.errors import ManifestError, UsageError
 from generator.exit_codes import ExitCode
+from generator.severity import Severity
 
 DESCRIPTION = (
     "Apply the fixes a reviewer would merge, as minimal edits: every line harden does not change comes "
@@ -107,7 +108,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             _write(path, result, targets.get(path), out)
     if args.check:
         return ExitCode.FINDINGS if any(r.changed for _, r in results) else ExitCode.OK
-    remaining = any(f.severity == "error" for _, r in results for f in r.needs_human)
+    remaining = any(f.severity == Severity.ERROR for _, r in results for f in r.needs_human)
     return ExitCode.FINDINGS if remaining else ExitCode.OK
 
 

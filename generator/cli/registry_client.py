@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import PipeforgeError, UsageError
-from generator.exit_codes import ExitCode
+from generator.errors import RemoteError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -15,10 +14,8 @@ if TYPE_CHECKING:
 REGISTRY_ENV, TOKEN_ENV = "PIPEFORGE_REGISTRY_URL", "PIPEFORGE_TOKEN"
 
 
-class RegistryError(PipeforgeError):
+class RegistryError(RemoteError):
     """The registry could not be reached, or refused the request."""
-
-    exit_code = ExitCode.REMOTE
 
 
 class Client:
