@@ -189,3 +189,26 @@ def test_the_everyday_commands_load_no_database_web_git_or_mcp_library(words: li
     loaded = json.loads(report.read_text(encoding="utf-8"))
     assert loaded["code"] in (0, 1)
     assert [m for m in loaded["modules"] if m.split(".")[0] in HEAVY_LIBRARIES] == []
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls, *(sub for direct in cls.__subclasses__() for sub in _subclasses(direct))]
+
+
+def test_every_error_ends_a_command_with_one_of_the_documented_exit_codes() -> None:
+    import importlib
+
+    from catalog.errors import LintFailedError, VersionConflictError
+    from generator.cli.common import exit_code_for
+    from generator.errors import ConflictError, PipeforgeError, RemoteError, UsageError
+    from generator.exit_codes import MEANINGS, ExitCode
+
+    for module in ("catalog.tokens", "generator.cli.registry_client", "generator.gitops.git", "generator.lintconfig",
+                   "generator.paths", "generator.upgrade", "generator.gitops.forges"):  # each defines errors of its own
+        importlib.import_module(module)
+    assert [exit_code_for(e) for e in (UsageError("x"), ConflictError("x"), RemoteError("x"))] == [
+        ExitCode.USAGE, ExitCode.CONFLICT, ExitCode.REMOTE]
+    assert exit_code_for(LintFailedError("x")) == ExitCode.FINDINGS
+    assert exit_code_for(VersionConflictError("x")) == ExitCode.CONFLICT
+    assert {cls.__name__: cls.exit_code for cls in _subclasses(PipeforgeError)
+            if cls.exit_code not in MEANINGS or cls.exit_code == ExitCode.INTERRUPTED} == {}
