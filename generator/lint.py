@@ -25,12 +25,12 @@ from urllib.parse import quote
 from generator.errors import ManifestError, UsageError, YamlLimitError
 from generator.lintconfig import ConfigResolver, LintConfig, RuleSelection, resolve_rules, selectors
 from generator.model import Manifest, is_workflow_document, parse_manifest
-from generator.rules import ERROR, INFO, RULES, WARNING, Hit, Options, check_manifest, docs_url, rule_url
+from generator.rules import RULES, Hit, Options, check_manifest, docs_url, rule_url
 from generator.rules import resolve_rule as resolve_rule  # re-exported: the CLI resolves --ignore names
+from generator.severity import SEVERITIES, Severity
 from generator.yamlio import check_size, gc_paused, load_documents
 
 SUPPRESS = "pipeforge.io/lint-ignore"
-SEVERITIES = (ERROR, WARNING, INFO)
 YAML_SUFFIXES = (".yaml", ".yml")
 STDIN_NAME = "<stdin>"
 __all__ = ["Finding", "LintReport", "docs_url", "lint_paths", "lint_text", "resolve_rule", "rule_url"]
@@ -45,7 +45,7 @@ class Finding:
     """
 
     rule: str
-    severity: str
+    severity: Severity
     file: str
     line: int
     template: str | None
@@ -68,17 +68,16 @@ class LintReport:
     files: int
     findings: list[Finding]
 
-    def count(self, severity: str) -> int:
+    def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
     @property
     def failed(self) -> bool:
-        return self.count(ERROR) > 0
+        return self.count(Severity.ERROR) > 0
 
     def fails_at(self, threshold: str) -> bool:
         """Whether any finding is at least as severe as ``threshold`` (error > warning > info)."""
-        worst = SEVERITIES[: SEVERITIES.index(threshold) + 1]
-        return any(f.severity in worst for f in self.findings)
+        return any(f.severity.at_least(threshold) for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "findings": [f.as_dict() for f in self.findings]}
@@ -114,7 +113,7 @@ class _Rules:
     """The rules that run on one file and the severities they report at."""
 
     enabled: frozenset[str]
-    severity: Mapping[str, str]
+    severity: Mapping[str, Severity]
     options: Options = field(default_factory=Options)
 
     @classmethod
@@ -177,6 +176,13 @@ def _lint_document(document: Any, manifest: Manifest, file: str, rules: _Rules) 
     return findings
 
 
+def _severities(levels: Mapping[str, str]) -> dict[str, Severity]:
+    wrong = sorted(f"{code}={level!r}" for code, level in levels.items() if level not in SEVERITIES)
+    if wrong:
+        raise UsageError(f"severity must be one of {', '.join(SEVERITIES)}; got {', '.join(wrong)}")
+    return {code: Severity(level) for code, level in levels.items()}
+
+
 def lint_text(text: str, filename: str = "<string>", *, select: Iterable[str] | None = None,
               ignore: Iterable[str] = (), severity: Mapping[str, str] | None = None,
               kubernetes_version: str | None = None) -> list[Finding]:
@@ -189,7 +195,7 @@ def lint_text(text: str, filename: str = "<string>", *, select: Iterable[str] | 
     layer = RuleSelection(None if select is None else selectors(select, where="select"),
                           (), selectors(ignore, where="ignore"))
     options = Options(kubernetes_version) if kubernetes_version else Options()
-    return _lint_source(text, filename, _Rules(resolve_rules([layer]), dict(severity or {}), options))
+    return _lint_source(text, filename, _Rules(resolve_rules([layer]), _severities(severity or {}), options))
 
 
 def _lint_source(text: str, filename: str, rules: _Rules) -> list[Finding]:
@@ -355,7 +361,7 @@ def format_json(report: LintReport) -> str:
     return dumps(report.as_dict()) + "\n"
 
 
-_GITHUB_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "notice"}
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def _github_data(text: str) -> str:
@@ -380,7 +386,7 @@ def format_github(report: LintReport) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-_SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _SRCROOT = "%SRCROOT%"
 
 

@@ -26,8 +26,8 @@ from generator.gitops.branch import (
 )
 from generator.gitops.git import Credentials, RemoteError
 from generator.lint import lint_text
-from generator.rules import ERROR, INFO, WARNING
 from generator.scaffold import MANIFEST_FILE, Pipeline
+from generator.severity import SEVERITIES
 from generator.yamlio import load_json
 
 if TYPE_CHECKING:  # httpx and the forges load only when a forge is asked for
@@ -67,7 +67,7 @@ def lint_summary(pipeline: Pipeline) -> str:
 def lint_counts(manifest: str) -> str:
     """'0 errors, 1 warning, 2 infos': what ``pipeforge lint`` finds in a manifest."""
     findings = lint_text(manifest, MANIFEST_FILE)
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in (ERROR, WARNING, INFO)}
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     return ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
 
 

@@ -30,7 +30,8 @@ from generator.harden.text import MappingNode, Source, apply, compose
 from generator.lint import Finding as LintFinding
 from generator.lint import lint_text
 from generator.model import parse_manifest
-from generator.rules import ERROR, WARNING, check_manifest
+from generator.rules import check_manifest
+from generator.severity import Severity
 from generator.yamlio import gc_paused, load_documents
 
 __all__ = ["DEFAULT_DEADLINE", "FIXES", "Change", "HardenResult", "NeedsHuman", "harden_text"]
@@ -171,7 +172,7 @@ def _remaining(findings: list[LintFinding], rules: RuleFilter, held: list[NeedsH
     """What the linter still finds, less what a held-back entry already explains (same rule and template)."""
     explained = {(h.rule, h.template) for h in held}
     return [f for f in findings
-            if f.severity in (ERROR, WARNING) and rules.allows(f.rule) and (f.rule, f.template) not in explained]
+            if f.severity.at_least(Severity.WARNING) and rules.allows(f.rule) and (f.rule, f.template) not in explained]
 
 
 def harden_file(path: Path, display: str | None = None, **options: Any) -> HardenResult:

@@ -25,12 +25,8 @@ from generator.rules import (  # noqa: F401  (importing a module registers its r
 )
 from generator.rules.base import (
     DOCS_BASE_URL,
-    ERROR,
-    INFO,
     RULES,
     RULES_BY_NAME,
-    SEVERITIES,
-    WARNING,
     Hit,
     Rule,
     docs_url,
@@ -64,7 +60,7 @@ def check_manifest(manifest: Manifest, document: Any = None, *, options: Options
 
 
 __all__ = [
-    "DOCS_BASE_URL", "ERROR", "INFO", "RULES", "RULES_BY_NAME", "SEVERITIES", "WARNING", "Context", "Hit",
+    "DOCS_BASE_URL", "RULES", "RULES_BY_NAME", "Context", "Hit",
     "Options", "Rule", "SideEffect", "check_manifest", "creations", "deletions", "docs_url", "resolve_rule",
     "rule_unit",
     "rule_url", "unsafe_cleanups",

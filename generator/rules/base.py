@@ -12,11 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from generator.severity import Severity
+
 if TYPE_CHECKING:
     from generator.rules.context import Context
-
-ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITIES = (ERROR, WARNING, INFO)
 
 #: Where the documentation (``docs/``, rule pages under ``rules/PFxxx/``) is published;
 #: ``PIPEFORGE_DOCS_URL`` points the links at another copy (a mirror, an internal site).
@@ -37,7 +36,7 @@ class Hit:
     template: str | None
     message: str
     fix: str
-    severity: str | None = None  # None: the rule's default
+    severity: Severity | None = None  # None: the rule's default
     data: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -50,7 +49,7 @@ class Rule:
 
     code: str
     name: str
-    severity: str
+    severity: Severity
     summary: str
     why: str
     source: str  # the fact it rests on: a section of the failure-semantics reference or docs/argo-semantics.md
@@ -78,7 +77,7 @@ def register(unit: Rule) -> Rule:
     return unit
 
 
-def rule(code: str, name: str, severity: str, *, summary: str, why: str, source: str, bad: str, good: str,
+def rule(code: str, name: str, severity: Severity, *, summary: str, why: str, source: str, bad: str, good: str,
          confident: str, leaves: str) -> Callable[[Check], Check]:
     """Register the decorated check function as rule ``code`` with its metadata (see ``Rule``)."""
 

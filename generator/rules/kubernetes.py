@@ -19,8 +19,9 @@ from typing import Any
 
 from generator.errors import ManifestError
 from generator.model import Template
-from generator.rules.base import ERROR, Hit, rule
+from generator.rules.base import Hit, rule
 from generator.rules.context import Context
+from generator.severity import Severity
 from generator.yamlio import LineDict, LineList, load_documents
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
@@ -233,7 +234,7 @@ def _line_in(node: Any, path: list[str | int]) -> int:
 
 
 @rule(
-    "PF010", "kubernetes-schema", ERROR,
+    "PF010", "kubernetes-schema", Severity.ERROR,
     summary="the Kubernetes object of a resource template does not match Kubernetes' schema",
     why="Argo hands the manifest to the Kubernetes API only when the step runs: a misspelt field "
         "(`accesModes`) is refused by strict field validation or silently dropped, and a value of the wrong "
