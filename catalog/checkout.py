@@ -86,14 +86,6 @@ class TemplateCache:
         finally:
             self._release(entry)
 
-    @contextmanager
-    def checkout(self, catalog: Catalog, *, name: str, spec: str) -> Iterator[CheckedOut]:
-        """Resolve NAME@SPEC (exact, a range, or latest) and lease its template until the block ends."""
-        with reporting(catalog.engine.url), catalog.session() as session:
-            row = resolve(session, name=name, spec=spec)
-        with self.lease(catalog, row) as template:
-            yield CheckedOut(row, template)
-
     def _acquire(self, catalog: Catalog, row: TemplateVersion) -> _Entry:
         with self._lock:
             entry = self._items.get(row.digest)

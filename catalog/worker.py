@@ -22,14 +22,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from catalog import jobs, rollouts, service
+from catalog import jobs, resolution, rollouts
 from catalog.allowlist import refusal
 from catalog.checkout import TemplateCache
 from catalog.db import Catalog, reporting
@@ -39,10 +39,8 @@ from generator.errors import PipeforgeError
 from generator.gitops.branch import target_path
 from generator.gitops.git import Credentials
 from generator.gitops.pull_request import open_pull_request
-from generator.gitops.upgrade_pr import History, open_upgrade_pull_request
+from generator.gitops.upgrade_pr import open_upgrade_pull_request
 from generator.scaffold import build_bounded
-from generator.template_spec import TemplateSpec
-from generator.upgrade import Resolver
 
 log = logging.getLogger("pipeforge.registry.pull_requests")
 
@@ -75,28 +73,25 @@ class JobRunner:
                     base=request["base"], provider=request["provider"], credentials=credentials,
                     api_url=api_url, history=self.history(), build_with=build_bounded)
             return upgraded.as_dict()
-        with self.templates.checkout(self.catalog, name=request["template"], spec=request["resolved"]) as checked:
-            pipeline = build_bounded(checked.template, request["parameters"], digest=checked.digest)
+        with resolution.resolved(request["template"], request["resolved"], sources=(resolution.CATALOG,),
+                                 catalog=self._catalog, checkout=self.templates.lease) as found:
+            pipeline = build_bounded(found.template, request["parameters"], digest=found.digest)
         outcome = open_pull_request(pipeline, repo=repo, path=request["path"], base=request["base"],
                                     provider=request["provider"], credentials=credentials, api_url=api_url)
-        return {**outcome.as_dict(), "digest": checked.digest}
+        return {**outcome.as_dict(), "digest": found.digest}
 
-    def resolver(self, held: ExitStack) -> Resolver:
-        """Template versions from the catalog: (name, spec) -> (template, digest), each leased from the
-        cache until ``held`` closes (so an eviction cannot remove its files while in use)."""
-        def resolve(name: str, spec: str) -> tuple[TemplateSpec, str | None]:
-            checked = held.enter_context(self.templates.checkout(self.catalog, name=name, spec=spec))
-            return checked.template, checked.digest
+    def resolver(self, held: ExitStack) -> resolution.Resolver:
+        """Template versions from the catalog, each leased from the cache until ``held`` closes (so an
+        eviction cannot remove its files while in use)."""
+        return resolution.resolver(held, sources=(resolution.CATALOG,), catalog=self._catalog,
+                                   checkout=self.templates.lease)
 
-        return resolve
+    def history(self) -> resolution.History | None:
+        """The changelogs of the catalog's versions, for an upgrade PR's body."""
+        return resolution.history(catalog=self._catalog)
 
-    def history(self) -> History:
-        """The changelogs of the catalog's versions in (after, upto], oldest first, for an upgrade PR's body."""
-        def history(name: str, after: str, upto: str) -> list[tuple[str, str | None]]:
-            with reporting(self.catalog.engine.url), self.catalog.session() as session:
-                return service.changelog(session, name=name, after=after, upto=upto)
-
-        return history
+    def _catalog(self) -> AbstractContextManager[Catalog]:
+        return nullcontext(self.catalog)
 
 
 def record_delivery(session: Session, job: PullRequestJob) -> None:

@@ -10,9 +10,11 @@ planted to be expensive costs its budget and a 422, never the event loop or the 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from catalog import resolution
 from catalog.checkout import TemplateCache
 from catalog.db import Catalog
 from catalog.models import TemplateVersion
@@ -93,6 +95,8 @@ def render(catalog: Catalog, cache: TemplateCache, *, name: str, version: str | 
     """Render NAME at VERSION (exact, a range, or latest when None) with ``parameters``, in a worker
     process; raises InvalidParametersError naming every bad parameter, BudgetExceeded for a render that
     costs more than its budget."""
-    with cache.checkout(catalog, name=name, spec=version or "latest") as checked:  # files kept till read
-        body = run_bounded(preview, checked.template, parameters, checked.digest)
-    return Rendered(checked.version, body)
+    with resolution.resolved(name, version or "latest", sources=(resolution.CATALOG,),
+                             catalog=lambda: nullcontext(catalog), checkout=cache.lease) as found:
+        assert found.row is not None  # asked of the catalog only: a version of it, or an error
+        body = run_bounded(preview, found.template, parameters, found.row.digest)  # files kept till read
+    return Rendered(found.row, body)
