@@ -31,7 +31,6 @@ from registry_api.logcontext import ContextFields
 if TYPE_CHECKING:
     from registry_api.settings import Settings
 
-
 LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _QUERY = re.compile(r"\?.*\Z", re.DOTALL)
 
