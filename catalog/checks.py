@@ -8,12 +8,11 @@ from typing import Any
 from catalog.errors import LintFailedError
 from generator.scaffold import Pipeline
 from generator.severity import Severity
+from generator.verdict import verdict_of
 
 
 def lint_summary(pipeline: Pipeline, *, source: str) -> dict[str, Any]:
     """Lint every rendered YAML file; a LintFailedError lists the errors, else the summary to record."""
-    from generator.verdict import verdict_of
-
     findings = list(verdict_of(pipeline).findings)
     errors = [f for f in findings if f.severity == Severity.ERROR]
     if errors:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from catalog.errors import UnknownTemplateError
-from catalog.semver import parse_spec, parse_version
 from generator.errors import TemplateNotFoundError, UsageError
+from generator.semver import parse_spec, parse_version
 from generator.template_spec import TemplateSpec, find_template
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def default_catalog_exists() -> bool:
 def open_default_catalog(*, migrate: bool = True) -> Iterator[Catalog]:
     """The catalog of PIPEFORGE_DATABASE_URL or the default SQLite file, for one command; its connections
     are closed when the block ends. Unlike a lookup, this creates the database (and migrates it)."""
-    from catalog.db import open_catalog  # lazy: catalog.db loads SQLAlchemy
+    from catalog.migrate import open_catalog  # lazy: the catalog loads SQLAlchemy
 
     catalog = open_catalog(migrate=migrate)
     try:

@@ -34,13 +34,13 @@ from catalog.allowlist import refusal
 from catalog.checkout import TemplateCache
 from catalog.db import Catalog, reporting
 from catalog.models import PullRequestJob
-from catalog.semver import parse_version
 from generator.errors import PipeforgeError
 from generator.gitops.branch import target_path
 from generator.gitops.git import Credentials
 from generator.gitops.pull_request import open_pull_request
 from generator.gitops.upgrade_pr import open_upgrade_pull_request
 from generator.scaffold import build_bounded
+from generator.semver import parse_version
 
 log = logging.getLogger("pipeforge.registry.pull_requests")
 

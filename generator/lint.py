@@ -23,9 +23,10 @@ from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
 
 from generator.errors import ManifestError, UsageError, YamlLimitError
+from generator.findings import Finding, Hit
 from generator.lintconfig import ConfigResolver, LintConfig, RuleSelection, resolve_rules, selectors
 from generator.model import Manifest, is_workflow_document, parse_manifest
-from generator.rules import RULES, Hit, Options, check_manifest, docs_url, rule_url
+from generator.rules import RULES, Options, check_manifest, docs_url, rule_url
 from generator.rules import resolve_rule as resolve_rule  # re-exported: the CLI resolves --ignore names
 from generator.severity import SEVERITIES, Severity
 from generator.yamlio import check_size, gc_paused, load_documents
@@ -33,34 +34,7 @@ from generator.yamlio import check_size, gc_paused, load_documents
 SUPPRESS = "pipeforge.io/lint-ignore"
 YAML_SUFFIXES = (".yaml", ".yml")
 STDIN_NAME = "<stdin>"
-__all__ = ["Finding", "LintReport", "docs_url", "lint_paths", "lint_text", "resolve_rule", "rule_url"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: which rule, how bad, where (file, line, template) and what to do about it.
-
-    ``data`` is the structured form for tools: ``template``, ``path`` (from the document root) and, when
-    relevant, ``task``/``step``, ``object`` and ``field`` (see ``generator.rules.base.Hit``).
-    """
-
-    rule: str
-    severity: Severity
-    file: str
-    line: int
-    template: str | None
-    message: str
-    fix: str
-    data: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The fields as JSON-ready values; ``data`` is shared, not copied (dataclasses.asdict's deep copy
-        was a fifth of a JSON report's time)."""
-        return {"rule": self.rule, "severity": self.severity, "file": self.file, "line": self.line,
-                "template": self.template, "message": self.message, "fix": self.fix, "data": self.data}
-
-    def sort_key(self) -> tuple[str, int, str]:
-        return self.file, self.line, self.rule
+__all__ = ["Finding", "LintReport", "as_finding", "docs_url", "lint_paths", "lint_text", "resolve_rule", "rule_url"]
 
 
 @dataclass
@@ -77,7 +51,7 @@ class LintReport:
 
     def fails_at(self, threshold: str) -> bool:
         """Whether any finding is at least as severe as ``threshold`` (error > warning > info)."""
-        return any(f.severity.at_least(threshold) for f in self.findings)
+        return any(Severity(f.severity).at_least(threshold) for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "findings": [f.as_dict() for f in self.findings]}
@@ -132,21 +106,9 @@ def _finding(hit: Hit, file: str, rules: _Rules = _ALL) -> Finding:
     return Finding(hit.code, severity, file, hit.line, hit.template, hit.message, hit.fix, data)
 
 
-def template_of_path(document: Any, path: str) -> str | None:
-    """The template a dotted structure path points into (``spec.templates[3].container``)."""
-    marker = "templates["
-    if marker not in path:
-        return None
-    index = path.split(marker, 1)[1].split("]", 1)[0]
-    spec = document.get("spec", {}) if isinstance(document, dict) else {}
-    if document.get("kind") == "CronWorkflow" and isinstance(spec, dict):
-        spec = spec.get("workflowSpec", {})
-    templates = spec.get("templates") if isinstance(spec, dict) else None
-    try:
-        name = templates[int(index)].get("name")  # type: ignore[index]
-    except (TypeError, ValueError, IndexError, AttributeError):
-        return None
-    return name if isinstance(name, str) else None
+def as_finding(hit: Hit, file: str) -> Finding:
+    """``hit`` as the finding it is in ``file`` at its rule's default severity (what ``harden`` fixes)."""
+    return _finding(hit, file)
 
 
 def _lint_document(document: Any, manifest: Manifest, file: str, rules: _Rules) -> list[Finding]:
@@ -349,7 +311,7 @@ def dumps(value: Any) -> str:
     The standard library's encoder falls back to pure Python whenever it indents (a large report took
     longer to print than to lint); the fallback covers what orjson refuses (lone surrogates, huge ints).
     """
-    import orjson  # keeps lint start-up fast for the text format
+    import orjson  # lazy: keeps lint start-up fast for the text format
 
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")

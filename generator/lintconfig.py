@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pathspec
+    import pathspec  # lazy:
 
 from generator.errors import UsageError
 from generator.rules import RULES, RULES_BY_NAME
@@ -172,7 +172,7 @@ def bare_names(patterns: tuple[str, ...]) -> frozenset[str] | None:
 
 @cache
 def _compiled(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    import pathspec  # keeps lint start-up fast: only a configuration with globs needs it
+    import pathspec  # lazy: keeps lint start-up fast: only a configuration with globs needs it
 
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
@@ -298,7 +298,7 @@ def read_config(path: Path) -> LintConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib  # keeps lint start-up fast: most runs find no configuration file
+    import tomllib  # lazy: keeps lint start-up fast: most runs find no configuration file
 
     try:
         with path.open("rb") as stream:
@@ -333,7 +333,7 @@ class _ConfigReader:
 
     def read(self, table: Mapping[str, Any]) -> LintConfig:
         for key in sorted(set(table) - set(self.KEYS)):
-            import difflib  # keeps lint start-up fast: only a misspelt key needs it
+            import difflib  # lazy: keeps lint start-up fast: only a misspelt key needs it
 
             close = difflib.get_close_matches(key.replace("_", "-"), self.KEYS, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""

@@ -27,7 +27,7 @@ from tests.conftest import template_variant
 
 
 def _publish(url: str, folder: Path) -> str:
-    from catalog.db import open_catalog
+    from catalog.migrate import open_catalog
     from catalog.publication import prepare_folder
     from catalog.service import publish
 

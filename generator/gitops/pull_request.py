@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import UsageError, YamlLimitError
+from generator.errors import RemoteError, UsageError, YamlLimitError
 from generator.gitops.branch import (
     Author,
     BranchResult,
@@ -24,7 +24,7 @@ from generator.gitops.branch import (
     target_locked,
     target_path,
 )
-from generator.gitops.git import Credentials, RemoteError
+from generator.gitops.git import Credentials
 from generator.lint import lint_text
 from generator.scaffold import MANIFEST_FILE, Pipeline
 from generator.severity import SEVERITIES
@@ -33,7 +33,7 @@ from generator.yamlio import load_json
 if TYPE_CHECKING:  # httpx and the forges load only when a forge is asked for
     import httpx
 
-    from generator.gitops.forges import Forge, Found
+    from generator.gitops.forges import Forge, Found  # lazy: httpx and the forges load only when a forge is asked for
 
 PROVIDERS = ("none", "github", "gitlab", "gitea")
 BLOCK_START = "<!-- pipeforge:metadata "
@@ -158,7 +158,7 @@ class Review:
         if provider == "none":
             yield None
             return
-        from generator.gitops.forges import FORGES
+        from generator.gitops.forges import FORGES  # lazy: httpx and the forges load only when a forge is asked for
 
         forge = FORGES[provider](repo=repo, token=credentials.token if credentials else None, api_url=api_url,
                                  transport=transport)
@@ -190,7 +190,7 @@ def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, wanted_t
                          known: Found | None = None) -> PullRequest:
     """Update the open PR of the branch, or create it; a create that loses a race finds the winner's.
     ``known``: the open PR as just looked up (saves a second listing)."""
-    from generator.gitops.forges import MaybeCreated
+    from generator.gitops.forges import MaybeCreated  # lazy: httpx and the forges load only when a forge is asked for
 
     unsure: MaybeCreated | None = None
     for _ in range(3):

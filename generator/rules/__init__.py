@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from generator.findings import Hit
 from generator.model import Manifest, SideEffect
 from generator.rules import (  # noqa: F401  (importing a module registers its rules)
     cleanup,
@@ -27,7 +28,6 @@ from generator.rules.base import (
     DOCS_BASE_URL,
     RULES,
     RULES_BY_NAME,
-    Hit,
     Rule,
     docs_url,
     resolve_rule,

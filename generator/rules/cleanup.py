@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.rules.base import Hit, rule
+from generator.findings import Hit
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.rules.effects import deletions
 from generator.rules.graph import unsafe_cleanups

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from generator.findings import Hit
 from generator.model import Manifest, RetryStrategy, Task, Template, WorkflowSpec
-from generator.rules.base import Hit
 from generator.rules.effects import (
     Target,
     creations,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.commands import SHELLS, inline_script, simple_commands
+from generator.findings import Hit
 from generator.model import Template
-from generator.rules.base import Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.severity import Severity
 

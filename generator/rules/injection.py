@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from generator.findings import Hit
 from generator.model import Template
-from generator.rules.base import Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.rules.effects import inline_scripts
 from generator.severity import Severity

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from generator.findings import Hit
 from generator.model import Task, Template
-from generator.rules.base import Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.rules.graph import earlier_tasks, gated_tasks
 from generator.severity import Severity

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ManifestError
+from generator.findings import Hit
 from generator.model import Template
-from generator.rules.base import Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.severity import Severity
 from generator.yamlio import LineDict, LineList, load_documents
@@ -89,7 +90,7 @@ def _schema(version: str, kind: str, api_version: str) -> tuple[dict[str, Any], 
     except (OSError, ValueError):
         return None
     pruned = _prune(schema, definitions.get("$defs", {}))
-    import tempfile  # keeps lint start-up fast: only a kind's first check writes its cache
+    import tempfile  # lazy: keeps lint start-up fast: only a kind's first check writes its cache
 
     with contextlib.suppress(OSError):
         cache.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.rules.base import Hit, rule
+from generator.findings import Hit
+from generator.rules.base import rule
 from generator.rules.context import Context, Path, key_line
 from generator.severity import Severity
 

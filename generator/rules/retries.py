@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from generator.findings import Hit
 from generator.model import RetryStrategy, Template
-from generator.rules.base import Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context, Path
 from generator.rules.effects import creations
 from generator.severity import Severity

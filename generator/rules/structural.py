@@ -6,9 +6,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.rules.base import Hit, Rule, register, rule
+from generator.findings import Hit
+from generator.rules.base import Rule, register, rule
 from generator.rules.context import Context, Path, key_line
 from generator.severity import Severity
+from generator.structure import check_document
 from generator.yamlio import LineDict, LineList
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
@@ -99,12 +101,10 @@ def split_path(dotted: str) -> Path:
 
 
 def _structure(ctx: Context, unknown: bool) -> Iterator[Hit]:
-    from generator.structure import check_document
-
     if "structure" not in ctx.cache:  # one walk for both PF003 and PF004
         ctx.cache["structure"] = check_document(ctx.document)
     for problem in ctx.cache["structure"]:
-        if problem.unknown_key != unknown:
+        if problem.unknown != unknown:
             continue
         path = split_path(problem.path)
         template = _template_at(ctx, path)

@@ -11,10 +11,10 @@ from catalog import service
 from catalog.db import Catalog, reporting
 from catalog.models import TemplateVersion
 from catalog.publication import prepare
-from catalog.semver import parse_version
 from catalog.service import describe, iso
 from generator.errors import UsageError
 from generator.sandbox_worker import run_bounded
+from generator.semver import parse_version
 from registry_api.services.registry import Registry
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.allowlist import refusal
-from catalog.semver import parse_spec
 from catalog.worker import JobRunner
 from generator.gitops.branch import target_path
 from generator.gitops.git import check_branch, check_url
 from generator.gitops.pull_request import PROVIDERS
+from generator.semver import parse_spec
 from registry_api.problems import ProblemError
 from registry_api.services.registry import Registry
 from registry_api.services.render import render as render_version
