@@ -42,6 +42,7 @@ from generator.gitops.upgrade_pr import open_upgrade_pull_request
 from generator.scaffold import build_bounded
 from generator.semver import parse_version
 
+#: The registry runs the workers; their records keep the logger name its operators filter on.
 log = logging.getLogger("pipeforge.registry.pull_requests")
 
 #: The job a worker thread is running, so that every log record made meanwhile can carry its id.
