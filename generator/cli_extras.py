@@ -4,7 +4,6 @@ a template's parameters), built only when asked so the other commands start fast
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import textwrap
 from collections.abc import Callable, Sequence
@@ -18,6 +17,8 @@ MCP_HELP = (
 
 def mcp_inventory() -> str:
     """The tools and prompts the server registers, one line each, read from the server itself."""
+    import asyncio  # lazy: a tenth of every command's start-up (ssl, sockets, logging); only `mcp --help` needs it
+
     from generator.mcp_server import build_server
 
     server = build_server()
