@@ -13,11 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## make test: ruff, mypy (strict), the whole test suite with branch coverage, and the docs site.
+## make test: ruff and the layer contracts (lint-imports), mypy (strict), the whole test suite with branch coverage, and the docs site.
 test: lint typecheck unit docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -50,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_harden.py --scaling
 
 clean:
-	rm -rf $(VENV) demo site .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage
+	rm -rf $(VENV) demo site .import_linter_cache .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage
