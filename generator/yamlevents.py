@@ -47,6 +47,7 @@ _CONSTRUCTED = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "t
 _PLAIN: dict[str, Any] = {}
 _MAX_REMEMBERED = 50_000
 _IMPLICIT = (True, False)
+_UNSEEN: Any = object()
 
 
 def _constructed(tag: str, text: str) -> Any:
@@ -66,21 +67,22 @@ def _resolved(text: str) -> str:
 def scalar_value(event: Any) -> Any:
     """What the node builder makes of a scalar: its resolved tag constructed (int, float, bool, null) or
     its text; a non-plain scalar without a tag is a string (SafeLoader resolves only plain scalars)."""
-    tag, text = event.tag, event.value
-    if tag is not None and tag != "!":
-        return _constructed(tag, text)
-    if not event.implicit[0]:
+    text = event.value
+    if event.tag is None:
+        if not event.implicit[0]:
+            return text
+        value = _PLAIN.get(text, _UNSEEN)
+        if value is not _UNSEEN:
+            return value
+    elif event.tag != "!":
+        return _constructed(event.tag, text)
+    elif not event.implicit[0]:
         return text
-    if len(text) >= LONG_SCALAR:
-        return _constructed(_resolved(text), text)
-    try:
-        return _PLAIN[text]
-    except KeyError:
-        pass
     value = _constructed(_resolved(text), text)
-    if len(_PLAIN) >= _MAX_REMEMBERED:
-        _PLAIN.clear()
-    _PLAIN[text] = value
+    if len(text) < LONG_SCALAR:
+        if len(_PLAIN) >= _MAX_REMEMBERED:
+            _PLAIN.clear()
+        _PLAIN[text] = value
     return value
 
 
@@ -154,9 +156,14 @@ class _Document:
         before = self._count
         next_event, node, child = self._next, self.node, depth + 1
         event = next_event()
-        while type(event) is not SequenceEndEvent:
-            out.append(node(event, child))
-            items.append(self.line)
+        while (kind := type(event)) is not SequenceEndEvent:
+            if kind is ScalarEvent and event.anchor is None:  # most items: no call, no line kept aside
+                self._count += 1
+                out.append(scalar_value(event))
+                items.append(event.start_mark.line + 1)
+            else:
+                out.append(node(event, child))
+                items.append(self.line)
             event = next_event()
         self._close(anchor, before)
         self.line = line
@@ -173,13 +180,23 @@ class _Document:
         next_event, node, child = self._next, self.node, depth + 1
         event = next_event()
         while type(event) is not MappingEndEvent:
-            key = node(event, child)
+            if type(event) is ScalarEvent and event.anchor is None:  # most keys: as in _sequence
+                self._count += 1
+                key = scalar_value(event)
+                key_line = event.start_mark.line + 1
+            else:
+                key = node(event, child)
+                key_line = self.line
             if type(key) is not str:
                 key = str(key)
-            key_line = self.line
             if key in out:
                 duplicates.append((key, key_line))
-            out[key] = node(next_event(), child)
+            event = next_event()
+            if type(event) is ScalarEvent and event.anchor is None:
+                self._count += 1
+                out[key] = scalar_value(event)
+            else:
+                out[key] = node(event, child)
             key_lines[key] = key_line
             event = next_event()
         self._close(anchor, before)
