@@ -14,6 +14,7 @@ values and the same alias accounting, which is what lets this one stop where tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from yaml import ScalarNode
@@ -103,7 +104,7 @@ class _Document:
     __slots__ = ("_aliased", "_anchors", "_count", "_next", "line")
 
     def __init__(self, parser: CParser) -> None:
-        self._next = parser.get_event
+        self._next: Callable[[], Any] = parser.get_event  # events are read by their attributes
         self._anchors: dict[str, _Anchor] = {}
         self._count = 0  # scalars built, aliases counted by what they stand for
         self._aliased = 0
@@ -178,7 +179,7 @@ class _Document:
         anchor = self._open(start.anchor, out, line)
         before = self._count
         next_event, node, child = self._next, self.node, depth + 1
-        event = next_event()
+        event: Any = next_event()
         while type(event) is not MappingEndEvent:
             if type(event) is ScalarEvent and event.anchor is None:  # most keys: as in _sequence
                 self._count += 1
@@ -219,7 +220,7 @@ def read_events(text: str) -> list[Any]:
     """Every document of ``text`` (an exact str), or ``Unsupported`` when the node builder must read it."""
     parser = CParser(text)
     try:
-        next_event = parser.get_event
+        next_event: Callable[[], Any] = parser.get_event
         next_event()  # the stream's start
         documents = []
         while type(parser.peek_event()) is not StreamEndEvent:
