@@ -179,9 +179,9 @@ class _Document:
         anchor = self._open(start.anchor, out, line)
         before = self._count
         next_event, node, child = self._next, self.node, depth + 1
-        event: Any = next_event()
-        while type(event) is not MappingEndEvent:
-            if type(event) is ScalarEvent and event.anchor is None:  # most keys: as in _sequence
+        event = next_event()
+        while (kind := type(event)) is not MappingEndEvent:
+            if kind is ScalarEvent and event.anchor is None:  # most keys: as in _sequence
                 self._count += 1
                 key = scalar_value(event)
                 key_line = event.start_mark.line + 1
