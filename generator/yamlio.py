@@ -83,6 +83,14 @@ _SCALAR_TAGS = {
 }
 
 
+def _unreadable(node: yaml.ScalarNode, file: str) -> ManifestError:
+    """A scalar its tag (written, or resolved from its text) cannot make a value of: malformed YAML."""
+    shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    return ManifestError(f"malformed YAML: {shown!r} is not a valid {tag}", file=file,
+                         line=node.start_mark.line + 1)
+
+
 def _limit(limit: str, message: str, node: yaml.Node, file: str) -> YamlLimitError:
     return YamlLimitError(message, limit=limit, file=file, line=node.start_mark.line + 1)
 
@@ -146,7 +154,10 @@ class _Builder:
                 self._charge(len(node.value) // _LONG_SCALAR, node)
             self._memo[key] = node.value
         if node.tag in _SCALAR_TAGS:
-            return self._constructor.construct_object(node)
+            try:
+                return self._constructor.construct_object(node)
+            except (ValueError, KeyError, IndexError):  # `!!int abc`, `!!bool maybe`, `!!float ""`, 5,000 digits
+                raise _unreadable(node, self._file) from None
         return node.value
 
     def _sequence(self, node: yaml.SequenceNode, depth: int) -> LineList:

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.errors import ManifestError, YamlLimitError
+from generator.lint import lint_file
 from generator.yamlevents import Unsupported, read_events
 from generator.yamlio import LineDict, LineList, _node_documents, load_documents, read_documents
 
@@ -161,3 +162,35 @@ _data = st.recursive(_leaf, lambda kids: st.one_of(st.lists(kids, max_size=4),
 def test_on_dumped_data_the_event_builder_reads_every_line_as_the_node_builder(data: object, flow: bool | None) -> None:
     text = yaml.safe_dump({"top": data, "again": [data]}, default_flow_style=flow)
     assert [_shape(doc) for doc in read_events(text)] == _by_nodes(text)
+
+
+_bad_scalar = st.sampled_from(["int", "float", "bool"]).flatmap(
+    lambda tag: st.tuples(st.just(tag), st.text(alphabet="abcmy-_:.x0", max_size=6).filter(
+        lambda text: not _constructs(tag, text))))
+
+
+def _constructs(tag: str, text: str) -> bool:
+    try:
+        yaml.safe_load(f"!!{tag} '{text}'")
+    except (ValueError, KeyError, IndexError):
+        return False
+    return True
+
+
+@settings(max_examples=100, deadline=None)
+@given(_bad_scalar)
+def test_a_value_its_tag_cannot_read_is_malformed_yaml_at_its_line(case: tuple[str, str]) -> None:
+    tag, text = case
+    with pytest.raises(ManifestError) as info:
+        load_documents(f"a: 1\nb: !!{tag} '{text}'\n", file="bad.yaml")
+    assert (info.value.file, info.value.line) == ("bad.yaml", 2)
+    assert f"is not a valid !!{tag}" in info.value.message
+
+
+@pytest.mark.parametrize("text", ["a: !!int abc\n", "a: !!bool maybe\n", "a: !!float ''\n", "a: " + "9" * 5000 + "\n"])
+def test_lint_reports_an_unreadable_scalar_as_a_yaml_error_not_a_traceback(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    (finding,) = lint_file(path)
+    assert (finding.rule, finding.line) == ("PF001", 1)
+    assert "is not a valid" in finding.message
