@@ -15,8 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from catalog.resolution import default_session, open_default_catalog
-from generator.cli.common import exit_code_for, usage
+from generator.cli.common import default_catalog, default_session, exit_code_for, usage
 from generator.errors import PipeforgeError, UsageError
 from generator.exit_codes import ExitCode
 
@@ -184,7 +183,7 @@ def _cmd_publish(args: argparse.Namespace, out: TextIO) -> int:
     publisher = args.publisher or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
     first_failure: int = ExitCode.OK
     published = []
-    with open_default_catalog() as catalog:
+    with default_catalog() as catalog:
         results = [_try_publish(catalog, folder, publisher) for folder in args.folders]
     for outcome in results:
         if isinstance(outcome, PipeforgeError):
@@ -310,7 +309,7 @@ def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:
     from catalog.db import reporting  # lazy: SQLAlchemy loads only for catalog commands
     from catalog.migrate import upgrade  # lazy: SQLAlchemy loads only for catalog commands
 
-    with open_default_catalog(migrate=False) as catalog, reporting(catalog.engine.url):
+    with default_catalog(migrate=False) as catalog, reporting(catalog.engine.url):
         before, after = upgrade(catalog.engine)
     if before == after:
         out.write(f"Catalog database {catalog.location} is at the current schema (revision {after})\n")

@@ -6,10 +6,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn, TextIO
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from generator.errors import PipeforgeError
 from generator.exit_codes import ExitCode, epilog
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from catalog.db import Catalog
 
 
 class Parser(argparse.ArgumentParser):
@@ -39,6 +45,20 @@ def usage(parser: argparse.ArgumentParser, out: TextIO) -> int:
     parser.print_help(out)
     return ExitCode.USAGE
 
+
+
+def default_catalog(*, migrate: bool = True) -> AbstractContextManager[Catalog]:
+    """The default catalog for one command (``catalog.resolution``), loaded only by the commands using it."""
+    from catalog.resolution import open_default_catalog  # lazy: lint and the other commands never open the catalog
+
+    return open_default_catalog(migrate=migrate)
+
+
+def default_session(*, migrate: bool = True) -> AbstractContextManager[tuple[Catalog, Session]]:
+    """One session on the default catalog (``catalog.resolution``), loaded only by the commands using it."""
+    from catalog.resolution import default_session  # lazy: lint and the other commands never open the catalog
+
+    return default_session(migrate=migrate)
 
 def set_pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")

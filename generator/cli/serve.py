@@ -8,8 +8,7 @@ import json
 import os
 from typing import Any, TextIO
 
-from catalog.resolution import default_session
-from generator.cli.common import command, usage
+from generator.cli.common import command, default_session, usage
 from generator.errors import UsageError
 from generator.exit_codes import ExitCode
 
