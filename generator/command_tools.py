@@ -40,6 +40,8 @@ class Command:
 
 @dataclass
 class Parsed:
+    """A command line split into positional words and flag values, for the rules reading what a step runs."""
+
     positional: list[str]
     flags: dict[str, list[str]]
 

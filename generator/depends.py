@@ -47,6 +47,8 @@ class DependsSyntaxError(PipeforgeError, ValueError):
 
 @dataclass(frozen=True)
 class Operand:
+    """One ``task.Result`` term of a ``depends`` expression (a bare task name means its default results)."""
+
     task: str
     result: str | None  # None: the bare-name default
 
@@ -60,11 +62,15 @@ class Operand:
 
 @dataclass(frozen=True)
 class Not:
+    """A negated term of a ``depends`` expression."""
+
     operand: Expr
 
 
 @dataclass(frozen=True)
 class BinOp:
+    """Two terms of a ``depends`` expression joined by ``&&`` or ``||``."""
+
     op: str  # "&&" or "||"
     left: Expr
     right: Expr

@@ -40,6 +40,8 @@ __all__ = ["Finding", "LintReport", "as_finding", "docs_url", "lint_paths", "lin
 
 @dataclass
 class LintReport:
+    """The findings of one lint run and how many files it read, rendered by the output formats."""
+
     files: int
     findings: list[Finding]
 
@@ -60,6 +62,8 @@ class LintReport:
 
 @dataclass(frozen=True)
 class _Suppressions:
+    """What a manifest's suppression annotation turns off: whole rules and single problems."""
+
     rules: frozenset[str]
     problems: tuple[str, ...]
 

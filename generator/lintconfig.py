@@ -179,6 +179,8 @@ def _compiled(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
 
 @dataclass(frozen=True)
 class PerFileIgnore:
+    """A ``per-file-ignores`` entry: the rules it turns off for the paths its pattern matches."""
+
     pattern: str
     negated: bool
     match: PatternSet

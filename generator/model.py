@@ -91,6 +91,8 @@ def parse_side_effects(verb: Verb, value: Any) -> list[SideEffect]:
 
 @dataclass(frozen=True)
 class Backoff:
+    """A retry's backoff as written (durations stay text: Argo accepts numbers and duration strings)."""
+
     duration: str | None
     factor: int | str | None
     max_duration: str | None
@@ -115,6 +117,8 @@ def _str_or_int(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class RetryStrategy:
+    """A template's ``retryStrategy``: the rules need whether it is bounded and how it backs off."""
+
     limit: int | str | None
     policy: str | None
     expression: str | None
@@ -147,6 +151,8 @@ class RetryStrategy:
 
 @dataclass(frozen=True)
 class Parameter:
+    """An input, output or argument parameter, with where its value comes from and its line."""
+
     name: str
     value: Any = None
     default: Any = None
@@ -185,6 +191,8 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Hook:
+    """A lifecycle hook (``hooks:``): the template it runs, under which expression, with what arguments."""
+
     name: str
     template: str | None
     expression: str | None

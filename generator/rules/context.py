@@ -51,6 +51,8 @@ class Options:
 
 @dataclass
 class Context:
+    """What every rule sees of one manifest: the model, the raw document, the options and shared analyses."""
+
     manifest: Manifest
     document: Any
     options: Options = field(default_factory=Options)

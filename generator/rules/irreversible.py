@@ -28,6 +28,8 @@ _GATE = """\
 
 @dataclass(frozen=True)
 class _Ungated:
+    """An irreversible step with no approval gate before it, and the timed gates that auto-approve."""
+
     template: Template
     task: Task
     reason: str
@@ -36,6 +38,8 @@ class _Ungated:
 
 @dataclass(frozen=True)
 class _TimedGate:
+    """A suspend gate with a ``duration`` in front of an irreversible step: it approves itself."""
+
     template: Template
     task: Task
     gate: str  # the suspend template
