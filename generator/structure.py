@@ -8,7 +8,6 @@ wrong shape.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +44,8 @@ def _nearest(key: str, known: dict[str, FieldType]) -> str | None:
     exact = folded.get(key.lower().replace("_", "").replace("-", ""))
     if exact is not None:
         return exact
+    import difflib  # lazy: only a misspelt key needs it (difflib brings heapq with it)
+
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
     return close[0] if close else None
 
