@@ -7,11 +7,9 @@ Importing this module is cheap: SQLAlchemy and the rest of the catalog load insi
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -158,6 +156,8 @@ def _try_publish(catalog: Catalog, folder: Path, publisher: str) -> tuple[Templa
 
 def _cmd_pack(args: argparse.Namespace, out: TextIO) -> int:
     """The bundle publishing would store, checked the same way, written in one rename."""
+    import tempfile  # lazy: only a bundle written to a file needs it (it brings random and shutil)
+
     from catalog.publication import prepare_folder  # lazy: SQLAlchemy loads only for catalog commands
 
     if not args.folder.is_dir():
@@ -177,10 +177,17 @@ def _cmd_pack(args: argparse.Namespace, out: TextIO) -> int:
     return ExitCode.OK
 
 
+def _user() -> str:
+    """Who publishes or removes: PIPEFORGE_PUBLISHER, else the login name."""
+    import getpass  # lazy: only publish and remove need the login name (getpass brings termios)
+
+    return os.environ.get(PUBLISHER_ENV) or getpass.getuser()
+
+
 def _cmd_publish(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.service import describe  # lazy: SQLAlchemy loads only for catalog commands
 
-    publisher = args.publisher or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
+    publisher = args.publisher or _user()
     first_failure: int = ExitCode.OK
     published = []
     with default_catalog() as catalog:
@@ -297,7 +304,7 @@ def _cmd_unyank(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.service import remove_version  # lazy: SQLAlchemy loads only for catalog commands
 
-    who = args.by or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
+    who = args.by or _user()
     with default_session() as (_catalog, session):
         gone = remove_version(session, reference=args.reference, reason=args.reason, removed_by=who)
         out.write(f"Removed {gone.name} {gone.version} ({gone.digest}): {gone.reason}\n"
