@@ -2,9 +2,10 @@
 corpus, and on synthetic DAGs.
 
 checkov runs from its own virtualenv (bench/.venv-checkov, created with `pip install checkov` on first use)
-with `--framework argo_workflows --skip-download`. Runs alternate (pipeforge, checkov, ...) so machine noise
-hits both alike; for each corpus the script prints both medians and the ratio (target: pipeforge at least
-15x faster while running every rule), then lints synthetic DAGs of 10,000 and 20,000 tasks (targets: at
+with `--framework argo_workflows --skip-download`. Runs alternate (pipeforge, pipeforge --jobs 1, checkov,
+...) so machine noise hits all alike; for each corpus the script prints the medians and the ratios of
+pipeforge by default (one process per CPU) and in one process (target: pipeforge at least 15x faster while
+running every rule), then lints synthetic DAGs of 10,000 and 20,000 tasks (targets: at
 most 1 s, and at most 2.2x that).
 
     .venv/bin/python bench/bench_lint.py [--runs 7] [--corpus DIR ...] [--no-checkov]
@@ -82,34 +83,35 @@ def synthetic_dag(tasks: int) -> str:
 
 
 def compare(corpus: Path, runs: int, with_checkov: bool, pipeforge: str) -> None:
-    """Alternate whole-process runs of both linters on one folder and print the medians and the ratio."""
+    """Alternate whole-process runs of both linters on one folder and print the medians and the ratios:
+    pipeforge as it runs by default (--jobs auto: one process per CPU) and in one process (--jobs 1)."""
     files = sum(1 for p in corpus.rglob("*") if p.suffix in (".yaml", ".yml"))
-    ours_cmd = [pipeforge, "lint", "--format", "json", str(corpus)]
-    timed(ours_cmd)  # warm-up: .pyc files and the field-table cache
-    ours: list[float] = []
-    theirs: list[float] = []
-    ours_cpu: list[float] = []
-    theirs_cpu: list[float] = []
-    theirs_cmd = [str(checkov()), "-d", str(corpus), "--framework", "argo_workflows", "--skip-download",
-                  "--quiet", "--compact", "-o", "json"] if with_checkov else []
-    if theirs_cmd:
-        timed(theirs_cmd)
+    commands = {
+        "pipeforge lint (all rules)": [pipeforge, "lint", "--format", "json", str(corpus)],
+        "pipeforge lint --jobs 1": [pipeforge, "lint", "--format", "json", "--jobs", "1", str(corpus)],
+    }
+    if with_checkov:
+        commands["checkov argo_workflows"] = [str(checkov()), "-d", str(corpus), "--framework", "argo_workflows",
+                                              "--skip-download", "--quiet", "--compact", "-o", "json"]
+    for command in commands.values():
+        timed(command)  # warm-up: .pyc files and the field-table cache
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        ours.append(timed(ours_cmd))
-        ours_cpu.append(CPU[-1])
-        if theirs_cmd:
-            theirs.append(timed(theirs_cmd))
-            theirs_cpu.append(CPU[-1])
-    print(f"corpus: {corpus} ({files} files), {runs} alternating whole-process runs each")
-    print(f"pipeforge lint (all rules)   median {statistics.median(ours) * 1000:8.1f} ms wall, "
-          f"{statistics.median(ours_cpu) * 1000:8.1f} ms CPU")
-    if theirs:
-        print(f"checkov argo_workflows       median {statistics.median(theirs) * 1000:8.1f} ms wall, "
-              f"{statistics.median(theirs_cpu) * 1000:8.1f} ms CPU")
-        speedup = statistics.median(theirs) / statistics.median(ours)
-        cpu_speedup = statistics.median(theirs_cpu) / statistics.median(ours_cpu)
-        print(f"pipeforge is {speedup:.1f}x faster than checkov wall-clock, {cpu_speedup:.1f}x in CPU time "
-              "(target >= 15x)")
+        for name, command in commands.items():
+            wall[name].append(timed(command))
+            cpu[name].append(CPU[-1])
+    print(f"corpus: {corpus} ({files} files), {runs} alternating whole-process runs each, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for name in commands:
+        print(f"{name:<28} median {statistics.median(wall[name]) * 1000:8.1f} ms wall, "
+              f"{statistics.median(cpu[name]) * 1000:8.1f} ms CPU")
+    if with_checkov:
+        theirs_wall = statistics.median(wall["checkov argo_workflows"])
+        theirs_cpu = statistics.median(cpu["checkov argo_workflows"])
+        for name in list(commands)[:2]:
+            print(f"{name}: {theirs_wall / statistics.median(wall[name]):.1f}x faster than checkov wall-clock, "
+                  f"{theirs_cpu / statistics.median(cpu[name]):.1f}x in CPU time (target >= 15x)")
 
 
 def main() -> int:

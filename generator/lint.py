@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from generator.errors import ManifestError, UsageError, YamlLimitError
 from generator.findings import Finding, Hit
+from generator.forkmap import forked_map, worker_count
 from generator.lintconfig import ConfigResolver, LintConfig, RuleSelection, resolve_rules, selectors
 from generator.model import Manifest, is_workflow_document, parse_manifest
 from generator.rules import RULES, Options, check_manifest, docs_url, rule_url
@@ -254,21 +255,37 @@ def _resolver(options: LintOptions) -> ConfigResolver:
                           isolated=options.get("isolated", False))
 
 
-def lint_paths(paths: Sequence[Path], **options: Unpack[LintOptions]) -> LintReport:
+def lint_paths(paths: Sequence[Path], *, jobs: int | None = 1, **options: Unpack[LintOptions]) -> LintReport:
     """Lint files and folders, each with its configuration file under ``options`` (the last layer).
 
-    A missing or unreadable path, an unknown rule or a broken configuration file raises UsageError (exit 2).
+    ``jobs`` processes share the files (None: one per CPU when there are enough files; see
+    ``generator.forkmap``, which keeps the report what one process makes). A missing or unreadable path, an
+    unknown rule or a broken configuration file raises UsageError (exit 2).
     """
     resolver = _resolver(options)
     files = collect_files(paths, resolver)
     by_folder: dict[Path, LintConfig] = {}  # files of one folder share its settings: look them up once
-    findings = []
-    for path in files:
+
+    def lint_one(path: Path) -> list[Finding]:
         config = by_folder.get(path.parent)
         if config is None:
             config = by_folder[path.parent] = resolver.for_path(path)
-        findings.extend(lint_file(path, config=config))
-    return LintReport(files=len(files), findings=findings)
+        return lint_file(path, config=config)
+
+    per_file = forked_map(lint_one, files, workers=worker_count(len(files), jobs), encode=_plain, decode=_findings)
+    return LintReport(files=len(files), findings=[finding for found in per_file for finding in found])
+
+
+def _plain(findings: list[Finding]) -> list[tuple[Any, ...]]:
+    """Findings as tuples of plain data, which a worker process sends back through marshal."""
+    return [(f.rule, f.severity.value, f.file, f.line, f.template, f.message, f.fix, f.data) for f in findings]
+
+
+_SEVERITY_OF = {severity.value: severity for severity in Severity}
+
+
+def _findings(values: list[tuple[Any, ...]]) -> list[Finding]:
+    return [Finding(rule, _SEVERITY_OF[level], *rest) for rule, level, *rest in values]
 
 
 def lint_stdin(data: bytes, *, filename: str | None = None, **options: Unpack[LintOptions]) -> LintReport:

@@ -1,15 +1,14 @@
 """Reading YAML documents fast, with the line of every mapping, key and list item.
 
-Reading goes through libyaml (PyYAML's C composer) when it is available: on Argo's example corpus that is
-about fifteen times faster than ruamel.yaml's round-trip load, and line numbers are all the linter needs.
-Round-trip editing that must keep comments (``harden``) is ruamel.yaml's job; it calls ``check_limits``
-first, so the same bounds hold on that path.
+Reading goes through libyaml when it is available: on Argo's example corpus that is about fifteen times
+faster than ruamel.yaml's round-trip load, and line numbers are all the linter needs. Documents are built
+from libyaml's events (``generator.yamlevents``); a stream that builder leaves alone (merge keys, errors,
+limits) is read through libyaml's composer and the node builder here, which is the reference for what a
+stream reads as. Round-trip editing that must keep comments (``harden``) is ruamel.yaml's job; it calls
+``check_limits`` first, so the same bounds hold on that path.
 
-Every stream read here is untrusted (manifests, ``template.yaml``, answers files, MCP tool arguments), so
-reading is bounded: a size cap, a nesting-depth cap, no recursive aliases, and a cap on the nodes that
-aliases and merge keys add. Aliases share one node in the composed graph, so a few hundred bytes can stand
-for billions of nodes once anything walks or serialises the result; the builder counts what each alias
-stands for instead of expanding it. A limit broken is a ``YamlLimitError`` naming the limit.
+Reading is bounded (``generator.yamlbounds``): a size cap, a nesting-depth cap, no recursive aliases, and a
+cap on the nodes that aliases and merge keys add. A limit broken is a ``YamlLimitError`` naming the limit.
 
 PyYAML resolves scalars the YAML 1.1 way (``yes``/``on`` are booleans), which is what Kubernetes and Argo
 (sigs.k8s.io/yaml over go-yaml v2) do too, so values read here are the values Argo would see.
@@ -21,11 +20,20 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
 from generator.errors import ManifestError, YamlLimitError
+from generator.yamlbounds import LONG_SCALAR as _LONG_SCALAR
+from generator.yamlbounds import MAX_ALIAS_NODES as MAX_ALIAS_NODES  # the limits and containers, re-exported
+from generator.yamlbounds import MAX_YAML_BYTES as MAX_YAML_BYTES
+from generator.yamlbounds import MAX_YAML_DEPTH as MAX_YAML_DEPTH
+from generator.yamlbounds import YAML_SIZE as YAML_SIZE
+from generator.yamlbounds import LineDict as LineDict
+from generator.yamlbounds import LineList as LineList
+from generator.yamlbounds import SizeLimit as SizeLimit
+from generator.yamlevents import Unsupported, read_events
 
 try:
     from yaml import CSafeDumper as _Dumper
@@ -66,28 +74,6 @@ class _Loader(_BaseLoader):
         def ascend_resolver(self) -> None:
             return None
 
-#: The largest YAML stream read, in bytes (UTF-8): four times the largest object Argo can store (a resource
-#: must be under 1 MB; docs/argo-semantics.md). Argo's examples and the real-world corpus stay under 64 KB; a
-#: 20,000-task DAG is about 1.5 MB.
-MAX_YAML_BYTES = 4 * 1024 * 1024
-#: The deepest nesting of mappings and sequences. Real manifests nest about 13 levels; Python's recursion
-#: (here and in every walker of the result, ruamel.yaml's composer included) stays far from its limit.
-MAX_YAML_DEPTH = 100
-#: The most nodes aliases and merge keys may add on top of those written out (each alias counts the whole
-#: subtree it stands for; a long scalar counts one node per 64 characters).
-MAX_ALIAS_NODES = 100_000
-
-
-class SizeLimit(NamedTuple):
-    """A cap on the bytes of one input, with the constant's name that error messages give."""
-
-    bytes: int
-    name: str
-
-
-YAML_SIZE = SizeLimit(MAX_YAML_BYTES, "MAX_YAML_BYTES")
-#: Scalars at least this long are tracked so that aliasing them is counted by their length.
-_LONG_SCALAR = 64
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:int",
@@ -95,27 +81,6 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
 }
-
-
-class LineDict(dict[str, Any]):
-    """A mapping that remembers where it, each of its keys and each value start (1-based lines)."""
-
-    line: int
-    key_lines: dict[str, int]
-    duplicate_keys: list[tuple[str, int]]
-
-    def line_of(self, key: str) -> int:
-        return self.key_lines.get(key, self.line)
-
-
-class LineList(list[Any]):
-    """A sequence that remembers where it and each item start (1-based lines)."""
-
-    line: int
-    item_lines: list[int]
-
-    def line_of(self, index: int) -> int:
-        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
 def _limit(limit: str, message: str, node: yaml.Node, file: str) -> YamlLimitError:
@@ -297,7 +262,18 @@ def iter_documents(text: str, *, file: str, limit: SizeLimit = YAML_SIZE) -> Ite
     A stream beyond the limits (size, depth, recursive or oversized aliases) raises ``YamlLimitError``.
     """
     check_size(len(text), file=file, limit=limit)  # characters: a lower bound of the UTF-8 size
-    loader = _Loader(str(text))  # exactly str: libyaml refuses str subclasses (ruamel scalars)
+    text = str(text)  # exactly str: libyaml refuses str subclasses (ruamel scalars)
+    try:
+        documents = read_events(text)
+    except Unsupported:
+        yield from _node_documents(text, file)
+    else:
+        yield from documents
+
+
+def _node_documents(text: str, file: str) -> Iterator[Any]:
+    """The documents as libyaml's composer and the node builder read them, errors and limits included."""
+    loader = _Loader(text)
     try:
         while loader.check_node():
             node = loader.get_node()

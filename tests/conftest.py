@@ -43,6 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PIPEFORGE_SHARED_DIR", ROOT.parent / "shared"))
+#: How long a registry under attack may take to answer /healthz or a normal render. A liveness bound, not a
+#: speed figure (those live in bench/): a starved registry takes the whole 10 s render budget of the bomb
+#: that holds it, or never answers; a loaded CI machine takes a second or two.
+RESPONSIVE_SECONDS = 5.0
 TEMPLATE_NAMES = ("approval-gated-delete", "provision-process-publish", "saga-compensation")
 
 #: One non-default parameter set per template, for golden files and default checks.

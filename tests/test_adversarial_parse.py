@@ -15,16 +15,13 @@ import anyio
 import pytest
 
 from generator.bundle import pack
-from tests.conftest import RegistryServer, private_catalog, template_variant
+from tests.conftest import RESPONSIVE_SECONDS, RegistryServer, private_catalog, template_variant
 from tests.gitserver import GitServer, commit, run
 from tests.test_registry_pull_requests import wait
 
 pytestmark = pytest.mark.adversarial
 
 COPIES = 4
-# A liveness bound, not a speed figure: unbounded, one of these bombs costs 57 s to forever, and a hung
-# worker pool never answers. Generous, so a loaded CI machine does not fail a registry that is fine.
-RESPONSIVE_SECONDS = 20.0
 HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  entrypoint: main\n"
 NORMAL_RENDER = {"template": "saga-compensation", "parameters": {"namespace": "orders"}}
 

@@ -3,8 +3,9 @@
 The bombs are planted as a catalog that predates the publish-time edge checks would hold them: the bundle is
 recorded with the catalog's own service function, skipping ``prepare``. Every render of one is a 422 that
 names the budget, through ``/api/v1/render`` and the MCP tools, and the registry keeps answering
-``/healthz`` and normal renders within a second while a bomb burns its worker. A publish of a bomb that its
-defaults do not set off is refused. Bounded in count and time: each bomb costs at most its budget.
+``/healthz`` and normal renders within RESPONSIVE_SECONDS (a liveness bound) while a bomb burns its
+worker. A publish of a bomb that its defaults do not set off is refused.
+Bounded in count and time: each bomb costs at most its budget.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from catalog.publication import Publication, prepare_folder
 from catalog.safety import pack_folder, unpacked
 from generator.bundle import pack
 from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS
-from tests.conftest import RegistryServer, private_catalog, template_variant, tokens_for
+from tests.conftest import RESPONSIVE_SECONDS, RegistryServer, private_catalog, template_variant, tokens_for
 
 pytestmark = pytest.mark.adversarial
 
@@ -122,7 +123,7 @@ def test_the_registry_keeps_serving_while_bombs_burn(armed: tuple[RegistryServer
         assert bomb.result()[0] == 422
     assert len(answers) >= 4
     assert all(status == 200 for status, _ in answers)
-    assert max(seconds for _, seconds in answers) < 1.0, answers
+    assert max(seconds for _, seconds in answers) < RESPONSIVE_SECONDS, answers
 
 
 def test_mcp_render_of_a_bomb_is_a_tool_error_naming_the_budget(armed: tuple[RegistryServer, dict[str, str]]) -> None:
@@ -199,7 +200,7 @@ def test_harden_of_a_large_manifest_over_mcp_leaves_the_registry_responsive(
                     assert call().status_code == 200
                     waits.append(time.monotonic() - started)
         hardening.result()
-    assert waits and max(waits) < 1.0, waits
+    assert waits and max(waits) < RESPONSIVE_SECONDS, waits
     if outcome["error"]:  # past its budget on a slow machine: said so, not a traceback
         assert "budget" in outcome["text"] and "Traceback" not in outcome["text"]
 

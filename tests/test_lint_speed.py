@@ -12,7 +12,9 @@ import pathspec
 import pytest
 import yaml
 
-from generator.lint import dumps
+from generator.errors import YamlLimitError
+from generator.forkmap import can_fork
+from generator.lint import dumps, format_json, lint_paths
 from generator.lintconfig import DEFAULT_EXCLUDE, PatternSet, bare_names, relative_posix
 from generator.yamlio import _Loader, load_documents
 from tests.conftest import shared_path
@@ -110,3 +112,44 @@ def test_mappings_without_merge_keys_still_read_equals_keys_and_merges_as_pyyaml
     (document,) = load_documents(text)
     assert document == yaml.safe_load(text) == {"a": 1, "=": "x", "b": {"c": 1, "d": 2}, "e": {"f": 2}}
     assert document["b"].duplicate_keys == [] and document["e"].duplicate_keys == [("f", 4)]
+
+
+def _folder_of_manifests(root: Path) -> None:
+    def manifest(i: int) -> str:
+        return ("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w" + str(i) + "}\nspec:\n"
+                "  entrypoint: main\n  templates:\n    - name: main\n      retryStrategy: {limit: " + str(i) + "}\n"
+                "      container: {image: alpine, command: [sh, -c, 'kubectl delete ns x" + str(i) + "']}\n")
+
+    for i in range(40):
+        (root / f"w{i:02}.yaml").write_text(manifest(i), encoding="utf-8")
+    (root / "w17.yaml").write_text("a: [unclosed\n", encoding="utf-8")  # PF001, from a worker's share
+    (root / "sub").mkdir()
+    (root / "sub" / "pyproject.toml").write_text('[tool.pipeforge.lint]\nignore = ["PF103"]\n', encoding="utf-8")
+    (root / "sub" / "x.yaml").write_text(manifest(99), encoding="utf-8")
+
+
+@pytest.mark.skipif(not can_fork(), reason="workers are forks")
+def test_a_report_is_byte_for_byte_the_same_whatever_the_number_of_jobs(tmp_path: Path) -> None:
+    _folder_of_manifests(tmp_path)
+    one = format_json(lint_paths([tmp_path], jobs=1))
+    assert json.loads(one)["files"] == 41
+    for jobs in (2, 3, None):
+        assert format_json(lint_paths([tmp_path], jobs=jobs)) == one
+
+
+@pytest.mark.skipif(not can_fork(), reason="workers are forks")
+def test_a_limit_broken_in_a_workers_file_is_refused_as_one_process_refuses_it(tmp_path: Path) -> None:
+    _folder_of_manifests(tmp_path)
+    (tmp_path / "w25.yaml").write_text("a: &a [*a]\n", encoding="utf-8")
+    with pytest.raises(YamlLimitError) as one:
+        lint_paths([tmp_path], jobs=1)
+    with pytest.raises(YamlLimitError) as two:
+        lint_paths([tmp_path], jobs=2)
+    assert two.value.message == one.value.message and "w25.yaml" in one.value.message
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_jobs_is_a_positive_number_or_auto(jobs: str, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "generator", "lint", "--jobs", jobs, str(tmp_path)],
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert result.returncode == 2 and "--jobs" in result.stderr and "Traceback" not in result.stderr

@@ -4,7 +4,6 @@ tools the server registers, read from the server itself, so it is built only whe
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import textwrap
 from collections.abc import Sequence
@@ -21,6 +20,8 @@ MCP_HELP = (
 
 def mcp_inventory() -> str:
     """The tools and prompts the server registers, one line each, read from the server itself."""
+    import asyncio  # lazy: a tenth of every command's start-up (ssl, sockets, logging); only `mcp --help` needs it
+
     from generator.mcp_server import build_server  # lazy: the MCP SDK loads only for `pipeforge mcp`
 
     server = build_server()

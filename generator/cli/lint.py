@@ -98,6 +98,14 @@ def _comma_list(text: str) -> list[str]:
     return items
 
 
+def _jobs(text: str) -> int | None:
+    if text == "auto":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number or auto, got {text!r}")
+    return int(text)
+
+
 def _add_lint_arguments(lint: argparse.ArgumentParser) -> None:
     lint.add_argument("paths", metavar="PATH", nargs="*", type=Path,
                       help="files or folders to check (default: .); '-' reads the manifest from standard input")
@@ -107,6 +115,9 @@ def _add_lint_arguments(lint: argparse.ArgumentParser) -> None:
     _add_selection_arguments(lint)
     _add_setting_arguments(lint)
     lint.add_argument("--list-rules", action="store_true", help="print every rule with its severity and exit")
+    lint.add_argument("--jobs", "-j", metavar="N", type=_jobs, default=None,
+                      help="processes that share the files: a number, or auto (default: one per CPU when there "
+                      "are enough files); the report is the same whatever the number")
 
 
 def _add_selection_arguments(lint: argparse.ArgumentParser) -> None:
@@ -182,7 +193,7 @@ def _run_lint(args: argparse.Namespace, out: TextIO, *, version: str) -> bool:
         data = sys.stdin.buffer.read(YAML_SIZE.bytes + 1)
         report = lint_stdin(data, filename=args.stdin_filename, **options)
     else:
-        report = lint_paths(paths, **options)
+        report = lint_paths(paths, jobs=args.jobs, **options)
         if report.files == 0:
             sys.stderr.write("pipeforge: warning: no *.yaml or *.yml files to check under " +
                              ", ".join(str(p) for p in paths) + "\n")
