@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from catalog.resolution import CatalogTemplates, Opener
+from catalog.resolution import CatalogTemplates, Checkout, Opener, unpacked_version
 from generator.mcp_tools import build_server
 from registry_api.deps import _presented, current_registry, require
 from registry_api.problems import ProblemError, problem
@@ -48,8 +48,8 @@ class _TokenGate:
 class McpMount:
     """Builds the MCP server and its transport; ``route`` goes into the app, ``running`` into its lifespan."""
 
-    def __init__(self, catalog: Opener) -> None:
-        self.server = build_server(CatalogTemplates(catalog))
+    def __init__(self, catalog: Opener, checkout: Checkout = unpacked_version) -> None:
+        self.server = build_server(CatalogTemplates(catalog, checkout))
         # DNS-rebinding protection guards unauthenticated local servers; this one needs a bearer token and
         # may be served under any host name, so the Host header is not pinned.
         starlette_app = self.server.streamable_http_app(
