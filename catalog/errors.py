@@ -4,6 +4,7 @@ so the CLI maps them to exit codes and ``registry_api.problems`` to HTTP status 
 from __future__ import annotations
 
 from generator.errors import ConflictError, PipeforgeError
+from generator.exit_codes import ExitCode
 
 
 class CatalogError(PipeforgeError):
@@ -43,13 +44,13 @@ class HostileBundleError(CatalogError):
 class LintFailedError(CatalogError):
     """The template renders with its defaults into a pipeline with lint errors (exit code 1)."""
 
-    exit_code = 1
+    exit_code = ExitCode.FINDINGS
 
 
 class VersionConflictError(CatalogError, ConflictError):
     """The version exists with other content: versions are write-once (exit code 3)."""
 
-    exit_code = 3
+    exit_code = ExitCode.CONFLICT
 
 
 class IdempotencyConflict(CatalogError, ConflictError):

@@ -231,3 +231,22 @@ def _check_local(template: TemplateSpec, name: str, spec: str, *, catalog_next: 
     hint = f"; to take {name}@{spec} from the catalog, add --from-catalog" if catalog_next else ""
     raise UsageError(f"the local template {name} is version {template.version}, which does not match '{spec}'"
                      + hint)
+
+
+@dataclass(frozen=True)
+class CatalogTemplates:
+    """One catalog's published templates, the shape the MCP tools read them in (``generator.mcp_tools``):
+    the user's catalog for ``pipeforge mcp``, the registry's own, its versions leased by ``checkout``."""
+
+    catalog: Opener
+    checkout: Checkout = unpacked_version
+
+    @contextmanager
+    def published(self, name: str, spec: str) -> Iterator[tuple[TemplateSpec, str | None]]:
+        """NAME@SPEC from the catalog only, as (template, digest); the files last until the block ends."""
+        with resolved(name, spec, sources=(CATALOG,), catalog=self.catalog, checkout=self.checkout) as found:
+            yield found.template, found.digest
+
+    def versions(self, name: str) -> list[TemplateVersion]:
+        """Every catalog version of NAME, oldest first (yanked ones included)."""
+        return versions(name, catalog=self.catalog)

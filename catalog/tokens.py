@@ -21,6 +21,7 @@ from catalog.db import begin_write
 from catalog.errors import CatalogError
 from catalog.models import ApiToken, utcnow
 from generator.errors import ConflictError, UsageError
+from generator.exit_codes import ExitCode
 
 SCOPES = ("read", "publish", "pr", "admin")
 PREFIX = "pft_"
@@ -30,7 +31,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 class TokenConflictError(CatalogError, ConflictError):
     """A token with that name exists (exit code 3)."""
 
-    exit_code = 3
+    exit_code = ExitCode.CONFLICT
 
 
 @dataclass(frozen=True)

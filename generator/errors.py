@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import reprlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from generator.exit_codes import ExitCode
 
 
 def _rebuilt(cls: type[PipeforgeError], message: str, state: dict[str, Any]) -> PipeforgeError:
@@ -43,7 +45,7 @@ def echo(value: object) -> str:
 class PipeforgeError(Exception):
     """Base of every error pipeforge raises on purpose."""
 
-    exit_code = 2
+    exit_code: ClassVar[ExitCode] = ExitCode.USAGE
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -117,14 +119,14 @@ class YamlLimitError(ManifestError):
 class ConflictError(PipeforgeError):
     """The operation would overwrite something that exists (exit code 3)."""
 
-    exit_code = 3
+    exit_code = ExitCode.CONFLICT
 
 
 class RemoteError(PipeforgeError):
     """A git server, forge or registry refused or could not be reached: authentication, a rejected push, the
     network (exit code 4)."""
 
-    exit_code = 4
+    exit_code = ExitCode.REMOTE
 
 
 class BudgetExceeded(PipeforgeError):

@@ -33,7 +33,7 @@ WORKER_MEMORY_MB = 1024  # address space of one worker process
 GRACE_SECONDS = 2.0  # past the task's own CPU limit, before its worker is killed from outside
 WORKERS_ENV = "PIPEFORGE_WORKERS"
 _PRELOAD = ["generator.sandbox_worker", "generator.scaffold", "generator.lint", "generator.harden",
-            "generator.mcp_server", "catalog.publication"]
+            "generator.mcp_tools", "catalog.publication"]
 
 R = TypeVar("R")
 

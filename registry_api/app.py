@@ -73,8 +73,10 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     empty and ``publish_builtins`` is on) when the app starts, unless an opened ``registry`` is given
     (``pipeforge serve`` opens it first, so that a bad database URL is a message, not a traceback)."""
     settings = settings or Settings()
-    # The MCP tools read versions from this registry's own catalog (``app`` is bound below).
-    mcp = McpMount(lambda: nullcontext(app.state.registry.catalog))
+    # The MCP tools read versions from this registry's own catalog, leased from its render cache as the
+    # render route's are (``app`` is bound below).
+    mcp = McpMount(lambda: nullcontext(app.state.registry.catalog),
+                   lambda catalog, row: app.state.registry.templates.lease(catalog, row))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

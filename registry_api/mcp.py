@@ -1,16 +1,17 @@
-"""pipeforge's MCP server (``generator.mcp_server``) at ``/mcp`` over streamable HTTP, behind a token.
+"""pipeforge's MCP tools (``generator.mcp_tools``) at ``/mcp`` over streamable HTTP, behind a token.
 
 The same tools an assistant gets from ``pipeforge mcp`` on stdio, served by the registry for assistants
-that cannot start a local process. Every request needs a bearer token with scope ``read`` (``admin``
-also passes), whatever ``PIPEFORGE_REQUIRE_READ_TOKEN`` says: the tools render, lint and simulate on the
-server's CPU, so anonymous callers do not get them. The transport is stateless and answers in JSON, so
+that cannot start a local process; versioned describe/render calls read the registry's own catalog.
+Every request needs a bearer token with scope ``read`` (``admin`` also passes), whatever
+``PIPEFORGE_REQUIRE_READ_TOKEN`` says: the tools render, lint and simulate on the server's CPU, so
+anonymous callers do not get them. The transport is stateless and answers in JSON, so
 any API replica can serve any request.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
@@ -18,7 +19,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from generator.mcp_server import build_server
+from catalog.resolution import CatalogTemplates, Checkout, Opener, unpacked_version
+from generator.mcp_tools import build_server
 from registry_api.deps import _presented, current_registry, require
 from registry_api.problems import ProblemError, problem
 
@@ -46,8 +48,8 @@ class _TokenGate:
 class McpMount:
     """Builds the MCP server and its transport; ``route`` goes into the app, ``running`` into its lifespan."""
 
-    def __init__(self, catalog: Callable[[], AbstractContextManager[Any]]) -> None:
-        self.server = build_server(catalog)
+    def __init__(self, catalog: Opener, checkout: Checkout = unpacked_version) -> None:
+        self.server = build_server(CatalogTemplates(catalog, checkout))
         # DNS-rebinding protection guards unauthenticated local servers; this one needs a bearer token and
         # may be served under any host name, so the Host header is not pinned.
         starlette_app = self.server.streamable_http_app(

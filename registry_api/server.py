@@ -1,5 +1,5 @@
-"""How ``pipeforge serve`` runs the app: uvicorn's configuration with the registry's HTTP limits, and the
-one logging setup of the server process.
+"""How ``pipeforge serve`` runs the app (``run``, the command's one call): the settings checked, uvicorn's
+configuration with the registry's HTTP limits, and the one logging setup of the server process.
 
 Logging: the root logger gets a queue handler and every record is written by a listener thread, one line
 per record (a traceback's newlines escaped), so that no request's error log, however long its traceback,
@@ -15,21 +15,24 @@ from __future__ import annotations
 import atexit
 import copy
 import logging
+import os
 import queue
 import re
 import sys
 from logging.handlers import QueueHandler, QueueListener
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import h11
 import uvicorn
+from pydantic import ValidationError
 from pythonjsonlogger.json import JsonFormatter
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from catalog.db import create_catalog_engine, database_url
+from generator.errors import UsageError
+from registry_api.app import create_app
 from registry_api.logcontext import ContextFields
-
-if TYPE_CHECKING:
-    from registry_api.settings import Settings
+from registry_api.settings import Settings
 
 LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _QUERY = re.compile(r"\?.*\Z", re.DOTALL)
@@ -154,3 +157,31 @@ def server_config(app: Any, settings: Settings, *, host: str = "127.0.0.1", port
                           proxy_headers=False, server_header=False, lifespan="on", timeout_keep_alive=5,
                           http=timed_protocol(settings.header_timeout_seconds),
                           timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None)
+
+
+def run(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", access_log: bool = True,
+        log_format: str | None = None) -> None:
+    """``pipeforge serve``: the settings from the environment checked (each bad one named, as a UsageError),
+    the database URL parsed, logging installed before the app is made, then uvicorn until it stops."""
+    settings = _settings()
+    # A malformed or unsupported URL is a message and exit code 2 (no connection is made here); an
+    # unreachable database is not: the registry starts, /readyz says 503 and the catalog is retried.
+    create_catalog_engine(settings.database_url or database_url()).dispose()
+    chosen = log_format or os.environ.get("PIPEFORGE_LOG_FORMAT", "text").strip().lower() or "text"
+    if chosen not in LOG_FORMATS:
+        raise UsageError(f"PIPEFORGE_LOG_FORMAT={chosen!r}: give text or json")
+    install_logging(log_level, access_log=access_log, log_format=chosen)  # before the app: see the module's doc
+    config = server_config(create_app(settings), settings, host=host, port=port, log_level=log_level,
+                           access_log=access_log)
+    uvicorn.Server(config).run()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:  # a PIPEFORGE_ setting of the wrong shape: name each one
+        problems = "; ".join(
+            f"PIPEFORGE_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise UsageError(f"invalid registry settings in the environment: {problems}") from None

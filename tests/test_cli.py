@@ -211,4 +211,5 @@ def test_every_error_ends_a_command_with_one_of_the_documented_exit_codes() -> N
     assert exit_code_for(LintFailedError("x")) == ExitCode.FINDINGS
     assert exit_code_for(VersionConflictError("x")) == ExitCode.CONFLICT
     assert {cls.__name__: cls.exit_code for cls in _subclasses(PipeforgeError)
-            if cls.exit_code not in MEANINGS or cls.exit_code == ExitCode.INTERRUPTED} == {}
+            if not isinstance(cls.exit_code, ExitCode) or cls.exit_code not in MEANINGS
+            or cls.exit_code == ExitCode.INTERRUPTED} == {}  # a typed member, never a bare int

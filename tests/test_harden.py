@@ -524,7 +524,7 @@ def test_sibling_cleanups_in_one_step_group_move_together() -> None:
 
 
 def test_the_mcp_tool_lists_at_most_the_cap_and_says_how_many_there_are() -> None:
-    from generator.mcp_server import HARDEN_LIST_CAP, harden_manifest
+    from generator.mcp_tools import HARDEN_LIST_CAP, harden_manifest
 
     templates = "".join(f"  - name: s{i}\n    container:\n      image: busybox:1.36.1\n" for i in range(150))
     tasks = "".join(f"      - name: t{i}\n        template: s{i}\n" for i in range(150))

@@ -175,3 +175,39 @@ def test_versions_come_from_the_catalog(tmp_path: Path) -> None:
         assert "no-such" in error_text(await call(session, "render_pipeline", template="no-such", version="1.0.0"))
 
     with_session(body, env={"PIPEFORGE_DATABASE_URL": url})
+
+
+def test_the_versioned_tools_read_the_catalog_they_are_given() -> None:
+    """The tools live in the core with the catalog injected: a catalog that is no database answers them,
+    local lookups never ask it, and its errors are tool errors with its message."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from catalog.errors import UnknownTemplateError
+    from generator.mcp_tools import catalog_tools
+    from generator.template_spec import find_template
+
+    template, digest, asked = find_template("saga-compensation"), "0" * 64, []
+
+    class Published:
+        @contextmanager
+        def published(self, name: str, spec: str) -> Any:
+            asked.append((name, spec))
+            if name != template.name:
+                raise UnknownTemplateError(name, [template.name])
+            yield template, digest
+
+        def versions(self, name: str) -> list[Any]:
+            return [SimpleNamespace(version=template.version, digest=digest, yanked=True, yank_reason="why")] \
+                if name == template.name else []
+
+    describe, render = catalog_tools(Published())
+    described = describe(template.name, "^1")
+    assert [v.model_dump() for v in described.versions] == [
+        {"version": template.version, "digest": digest, "yanked": True, "yank_reason": "why"}]
+    assert render(template.name, None, "latest").digest == digest
+    assert render(template.name).digest != digest and asked == [(template.name, "^1"), (template.name, "latest")]
+    with pytest.raises(ToolError, match="no template named 'no-such' in the catalog; published: saga-compensation"):
+        render("no-such", None, "1.0.0")

@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 def exit_code_for(error: PipeforgeError) -> ExitCode:
     """The exit code an error ends a command with: the one its class declares (a conflict 3, a remote
     failure 4, a template that lints with errors 1), else 2 for bad input."""
-    return ExitCode(error.exit_code)
+    return error.exit_code
 
 
 def command(commands: Any, name: str, summary: str, description: str, examples: str = "", **options: Any) -> Any:

@@ -75,37 +75,12 @@ def add_command(commands: Any) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
-    import uvicorn  # lazy: uvicorn and FastAPI load only for serve
-
-    from registry_api.app import create_app  # lazy: uvicorn and FastAPI load only for serve
-    from registry_api.server import install_logging, server_config  # lazy: uvicorn and FastAPI load only for serve
-    from registry_api.settings import Settings  # lazy: uvicorn and FastAPI load only for serve
-
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: give a port between 1 and 65535")
-    from pydantic import ValidationError  # lazy: uvicorn and FastAPI load only for serve
+    from registry_api.server import run  # lazy: uvicorn, FastAPI and SQLAlchemy load only for serve
 
-    try:
-        settings = Settings()
-    except ValidationError as exc:  # a PIPEFORGE_ setting of the wrong shape: name each one
-        problems = "; ".join(
-            f"PIPEFORGE_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise UsageError(f"invalid registry settings in the environment: {problems}") from None
-    from catalog.db import create_catalog_engine, database_url  # lazy: SQLAlchemy loads only for serve
-
-    # A malformed or unsupported URL is a message and exit code 2 (no connection is made here); an
-    # unreachable database is not: the registry starts, /readyz says 503 and the catalog is retried.
-    create_catalog_engine(settings.database_url or database_url()).dispose()
-    log_format = args.log_format or os.environ.get("PIPEFORGE_LOG_FORMAT", "text").strip().lower() or "text"
-    if log_format not in ("text", "json"):
-        raise UsageError(f"PIPEFORGE_LOG_FORMAT={log_format!r}: give text or json")
-    # before the app: see registry_api.server
-    install_logging(args.log_level, access_log=not args.no_access_log, log_format=log_format)
-    config = server_config(create_app(settings), settings, host=args.host, port=args.port,
-                           log_level=args.log_level, access_log=not args.no_access_log)
-    uvicorn.Server(config).run()
+    run(host=args.host, port=args.port, log_level=args.log_level, access_log=not args.no_access_log,
+        log_format=args.log_format)
     return ExitCode.OK
 
 
