@@ -152,6 +152,16 @@ def test_explain_of_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     assert f"{broken}:" in result.stderr and "malformed YAML" in result.stderr and "Traceback" not in result.stderr
 
 
+
+@pytest.mark.parametrize("command", ["explain", "simulate", "harden"])
+def test_a_value_its_tag_cannot_read_is_malformed_yaml_naming_file_and_line(tmp_path: Path, command: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: Workflow\nspec:\n  parallelism: !!int abc\n")
+    result = run(command, str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:3: malformed YAML: 'abc' is not a valid !!int" in result.stderr
+    assert "Traceback" not in result.stderr and bad.read_text().endswith("!!int abc\n")
+
 def test_explain_of_missing_file_or_non_argo_file_exits_2(tmp_path: Path) -> None:
     assert run("explain", str(tmp_path / "nope.yaml")).returncode == 2
     other = tmp_path / "cm.yaml"
