@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test run lint typecheck unit docs bench clean
+.PHONY: test test-fast run lint typecheck unit unit-fast docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## make test: ruff, mypy (strict), the whole test suite with branch coverage, and the docs site.
+## make test: ruff, mypy (strict), the whole test suite with branch coverage, and the docs site. What CI runs.
 test: lint typecheck unit docs
+
+## make test-fast: ruff and the quick tests, for the edit-test loop (under 2 minutes): no coverage, a few
+## examples per property test, and none of the slow, browser, PostgreSQL, adversarial or whole-corpus tests.
+test-fast: lint unit-fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -22,8 +26,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite runs on every core (pytest-xdist; a module whose tests share a server stays on one worker).
+# Bytecode is written even when the shell says PYTHONDONTWRITEBYTECODE: the suite starts hundreds of
+# `python -m generator` processes, which would otherwise compile the project again each time.
+WORKERS ?= auto
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(WORKERS) --dist loadgroup
+FAST_MARKERS := not slow and not browser and not postgres and not adversarial and not corpus
+
 unit: $(STAMP)
-	$(BIN)/pytest --cov --cov-branch --cov-report=term:skip-covered
+	HYPOTHESIS_PROFILE=ci $(PYTEST) --cov --cov-branch --cov-report=term:skip-covered
+
+unit-fast: $(STAMP)
+	HYPOTHESIS_PROFILE=fast $(PYTEST) -q -m "$(FAST_MARKERS)"
 
 ## make docs: the mkdocs site into site/ (gitignored); --strict fails on a broken link, anchor or nav entry.
 docs: $(STAMP)

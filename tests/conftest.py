@@ -28,6 +28,7 @@ from generator.scaffold import MANIFEST_FILE, Pipeline, build
 from generator.template_spec import find_template, list_templates
 from generator.yamlio import load_documents
 from tests.gitserver import REPO, SEED, GitServer, serving
+from tests.hypokit import PROFILE as HYPOTHESIS_PROFILE
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +40,33 @@ def pytest_configure(config: pytest.Config) -> None:
     atexit.register(shutil.rmtree, data_home, True)
     os.environ["XDG_DATA_HOME"] = data_home
     os.environ.pop("PIPEFORGE_DATABASE_URL", None)
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (HYPOTHESIS_PROFILE: ci, dev or fast)"
+
+
+_POSTGRES_FIXTURES = {"postgres_databases", "shared_postgres_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test's PostgreSQL half ``postgres``, so a quick run can leave the server out; and keeps a
+    module's tests on one xdist worker when they share a module-scoped fixture (a registry, a server
+    process), so that it starts once rather than once per worker."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _POSTGRES_FIXTURES or (callspec is not None and "postgresql" in callspec.params.values()):
+            item.add_marker(pytest.mark.postgres)
+        if _shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(d.scope in ("module", "package", "class") for defs in info.name2fixturedefs.values() for d in defs)
 
 
 ROOT = Path(__file__).resolve().parent.parent

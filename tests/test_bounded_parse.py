@@ -23,6 +23,7 @@ from generator.yamlio import (
     load_documents,
     read_documents,
 )
+from tests.hypokit import examples
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 WORKFLOW_HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  entrypoint: main\n"
@@ -194,7 +195,7 @@ def _expanded(value: object, memo: dict[int, int] | None = None) -> int:
     return memo[id(value)]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_shared_data())
 def test_the_bounded_loader_agrees_with_pyyaml_or_names_the_limit(data: object) -> None:
     text = yaml.safe_dump(data)
@@ -207,7 +208,7 @@ def test_the_bounded_loader_agrees_with_pyyaml_or_names_the_limit(data: object) 
     assert ours == yaml.safe_load(text)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.text(alphabet="[]{}:,-&*ab \n<", max_size=60))
 def test_arbitrary_text_is_read_as_pyyaml_reads_it_or_refused(text: str) -> None:
     try:

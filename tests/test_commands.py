@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.commands import CREATE, DELETE, CommandEffect, effects_of_command, effects_of_template, kube_kind
+from tests.hypokit import examples
 
 
 def _summary(effects: list[CommandEffect]) -> list[tuple[str, str, str | None]]:
@@ -167,7 +168,7 @@ def test_malformed_templates_have_no_effects() -> None:
     assert effects_of_template({"inputs": {"artifacts": [{"raw": {"data": 3}}]}}) == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("kubectl delete helm -f -l |&;\n'\"\\<EOF{}$()#=/x"))))
 def test_any_text_is_read_without_error(text: str) -> None:
     for effect in effects_of_command(text):

@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 
 from generator.harden import harden_text
 from generator.lint import lint_text
+from tests.hypokit import examples
 
 STEP = st.fixed_dictionaries({
     "kind": st.sampled_from(["container", "script", "resource", "suspend"]),
@@ -76,7 +77,7 @@ def _inside_block_scalar(lines: list[str], at: int) -> bool:
     return any(line.rstrip().endswith("|") or line.rstrip().endswith("|-") for line in lines[max(at - 4, 0):at])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @example(  # a comment inside a moved DAG task, after the dependency line that is dropped
     [{"kind": "container", "retry": {}, "deadline": True, "cleanup": False},
      {"kind": "container", "retry": None, "deadline": False, "cleanup": True},

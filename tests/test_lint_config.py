@@ -28,6 +28,7 @@ from generator.lintconfig import (
     selectors,
 )
 from generator.rules import RULES
+from tests.hypokit import examples
 from tests.test_cli import run
 
 # One pod step with nothing bounded: PF103 (error), PF205 and PF502-PF505 (warnings), PF507 (info).
@@ -174,7 +175,7 @@ _LAYERS = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(config=_LAYERS, command_line=_LAYERS)
 def test_precedence_properties_hold_for_any_configuration_and_command_line(
         config: RuleSelection, command_line: RuleSelection) -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from generator.depends import DependsSyntaxError, evaluate, parse_depends
 from generator.harden import harden_text
 from generator.lint import lint_text
+from tests.hypokit import examples
 
 TASKS = ("a", "b-2", "c_3")
 RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned")
@@ -40,7 +41,7 @@ def combine(children: st.SearchStrategy[tuple[str, str]]) -> st.SearchStrategy[t
 EXPRESSIONS = st.recursive(operand(), combine, max_leaves=8)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(EXPRESSIONS, st.fixed_dictionaries({t: st.sampled_from(PHASES) for t in TASKS}))
 def test_depends_evaluates_like_the_reference(expression: tuple[str, str], phases: dict[str, str]) -> None:
     text, reference = expression
@@ -73,7 +74,7 @@ VALUES: st.SearchStrategy[Any] = st.recursive(
     SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=12)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.dictionaries(KEYS, VALUES, max_size=5), max_size=4), VALUES)
 def test_lint_and_harden_never_crash_on_odd_documents(templates: list[dict[str, Any]], extra: Any) -> None:
     doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w"},

@@ -7,12 +7,14 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from anyio.from_thread import start_blocking_portal
 
 from tests.test_lint_cli import ARTICLE
 
@@ -20,19 +22,39 @@ TOOLS = {"list_templates", "describe_template", "render_pipeline", "lint_manifes
          "harden_manifest", "simulate_manifest"}
 
 
-def with_session(body: Callable[[Any], Awaitable[None]], env: dict[str, str] | None = None) -> None:
-    """Start `python -m generator mcp` as a subprocess and run `body` with an initialised ClientSession.
+@asynccontextmanager
+async def _session(env: dict[str, str] | None = None) -> AsyncIterator[Any]:
+    """`python -m generator mcp` as a subprocess, and an initialised ClientSession on it.
 
     The SDK starts servers with a minimal environment: the test's private data folder is passed on, so a
     catalog in the developer's own data folder never answers."""
     from mcp.client.session import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
+    params = StdioServerParameters(command=sys.executable, args=["-m", "generator", "mcp"],
+                                   env={"XDG_DATA_HOME": os.environ["XDG_DATA_HOME"], **(env or {})})
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+Body = Callable[[Any], Awaitable[None]]
+Runner = Callable[[Body], None]
+
+
+@pytest.fixture(scope="module")
+def with_session() -> Iterator[Runner]:
+    """Runs a test's ``body`` with the module's one server session: the tools keep no state between calls,
+    and a server that goes on answering after every bad input is what the error tests check."""
+    with start_blocking_portal() as portal, portal.wrap_async_context_manager(_session()) as session:
+        yield lambda body: portal.call(body, session)
+
+
+def with_own_session(body: Body, env: dict[str, str]) -> None:
+    """``body`` on a server of its own, started with ``env`` added to its environment."""
+
     async def main() -> None:
-        params = StdioServerParameters(command=sys.executable, args=["-m", "generator", "mcp"],
-                                       env={"XDG_DATA_HOME": os.environ["XDG_DATA_HOME"], **(env or {})})
-        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
+        async with _session(env) as session:
             await body(session)
 
     anyio.run(main)
@@ -54,7 +76,7 @@ def error_text(result: Any) -> str:
     return " ".join(getattr(block, "text", "") for block in result.content)
 
 
-def test_tools_and_prompt_are_listed_with_schemas() -> None:
+def test_tools_and_prompt_are_listed_with_schemas(with_session: Runner) -> None:
     async def body(session: Any) -> None:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
         assert set(tools) == TOOLS
@@ -71,7 +93,7 @@ def test_tools_and_prompt_are_listed_with_schemas() -> None:
     with_session(body)
 
 
-def test_each_tool_with_valid_input() -> None:
+def test_each_tool_with_valid_input(with_session: Runner) -> None:
     async def body(session: Any) -> None:
         names = {t["name"] for t in structured(await call(session, "list_templates"))["templates"]}
         assert names >= {"provision-process-publish", "saga-compensation", "approval-gated-delete"}
@@ -111,7 +133,7 @@ def test_each_tool_with_valid_input() -> None:
     ("simulate_manifest", {"manifest": ARTICLE, "matrix": True, "hang": ["process"]}, "matrix"),
 ])
 def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tool: str, arguments: dict[str, Any],
-                                                                  expected: str) -> None:
+                                                                  expected: str, with_session: Runner) -> None:
     async def body(session: Any) -> None:
         message = error_text(await call(session, tool, **arguments))
         assert expected in message
@@ -122,7 +144,7 @@ def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tool: str, argum
     with_session(body)
 
 
-def test_invalid_parameters_are_all_named() -> None:
+def test_invalid_parameters_are_all_named(with_session: Runner) -> None:
     async def body(session: Any) -> None:
         message = error_text(await call(session, "render_pipeline", template="approval-gated-delete",
                                         parameters={"target_name": "Prod DB", "retry_limit": 99}))
@@ -131,7 +153,7 @@ def test_invalid_parameters_are_all_named() -> None:
     with_session(body)
 
 
-def test_the_assistant_loop_on_the_articles_broken_pipeline() -> None:
+def test_the_assistant_loop_on_the_articles_broken_pipeline(with_session: Runner) -> None:
     """lint the draft (cleanup as the last DAG node), harden it, simulate --matrix: the draft fails the
     matrix naming the orphaned volume; the hardened pipeline passes it."""
 
@@ -174,4 +196,4 @@ def test_versions_come_from_the_catalog(tmp_path: Path) -> None:
         assert rendered["digest"] == version["digest"] and rendered["fault_matrix"].startswith("PASSED")
         assert "no-such" in error_text(await call(session, "render_pipeline", template="no-such", version="1.0.0"))
 
-    with_session(body, env={"PIPEFORGE_DATABASE_URL": url})
+    with_own_session(body, env={"PIPEFORGE_DATABASE_URL": url})

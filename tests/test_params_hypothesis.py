@@ -19,6 +19,7 @@ from generator.errors import InvalidParametersError
 from generator.scaffold import MANIFEST_FILE, build
 from generator.template_spec import find_template
 from generator.yamlio import load_documents
+from tests.hypokit import examples
 
 EXAMPLES = 2000
 
@@ -86,7 +87,8 @@ def render_or_refuse(template: str, name: str, value: Any) -> Any:
     return doc
 
 
-_settings = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+_settings = settings(max_examples=examples(EXAMPLES), deadline=None, suppress_health_check=list(HealthCheck),
+                     database=None)
 
 
 @pytest.mark.parametrize(("template", "name", "path"), STRING_PARAMETERS)

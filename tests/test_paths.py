@@ -23,6 +23,7 @@ from generator.scaffold import build, write
 from generator.template_spec import TemplateSpec, load_template
 from generator.upgrade import UpgradePlan, apply, plan
 from tests.hostile import CONTROL, ESCAPES, path_template, tree_snapshot
+from tests.hypokit import examples
 
 PLAIN = ("workflowtemplate.yaml", "README.md", "notes/today.txt", "a/b/c/d.yaml", ".pipeforge-answers.yaml",
          ".gitignore", ".github/workflows/ci.yaml", "gitx/y", "git~a", "my.git/x", "hooks/x")
@@ -73,7 +74,7 @@ _COMPONENT = st.text(_CHARS, min_size=1, max_size=8)
 
 
 @given(st.text(_CHARS, max_size=30))
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), suppress_health_check=[HealthCheck.too_slow])
 def test_any_accepted_path_stays_inside_and_is_never_git(path: str) -> None:
     if path_problem(path) is not None:
         return
@@ -85,7 +86,7 @@ def test_any_accepted_path_stays_inside_and_is_never_git(path: str) -> None:
 
 
 @given(st.lists(_COMPONENT, max_size=4), _BAD_COMPONENTS, st.lists(_COMPONENT, max_size=4))
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 def test_any_path_with_a_bad_component_anywhere_is_refused(before: list[str], bad: str, after: list[str]) -> None:
     path = "/".join([*before, bad, *after])
     assert path_problem(path) is not None
@@ -97,7 +98,7 @@ def notes_dir_template(tmp_path_factory: pytest.TempPathFactory) -> TemplateSpec
 
 
 @given(value=st.text(_CHARS, min_size=1, max_size=24))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_any_parameter_value_renders_inside_the_folder_or_is_refused(notes_dir_template: TemplateSpec,
                                                                     value: str) -> None:
     try:

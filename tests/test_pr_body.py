@@ -11,11 +11,12 @@ from generator.errors import InvalidParametersError
 from generator.gitops.pull_request import BLOCK_START, body, lint_summary, read_metadata, title
 from generator.scaffold import build
 from generator.template_spec import find_template
+from tests.hypokit import examples
 
 TEMPLATE = "provision-process-publish"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(description=st.text(max_size=120))
 def test_the_hidden_block_reads_back_whatever_the_parameters_hold(description: str) -> None:
     try:

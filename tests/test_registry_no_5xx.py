@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from generator.bundle import pack
 from tests.conftest import TEMPLATE_NAMES, RegistryServer, template_variant
+from tests.hypokit import examples
 from tests.test_registry_api import PROBLEM
 
 PARAMETER_NAMES = ["pipeline_name", "description", "namespace", "service_account", "image", "retry_limit",
@@ -55,7 +56,7 @@ def _assert_answered(response: Any) -> None:
         assert len(response.content) < 64_000
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(body=BODIES)
 def test_no_render_body_gets_a_5xx(registry: RegistryServer, body: dict[str, Any]) -> None:
     with registry.client() as client:
@@ -79,7 +80,7 @@ def publish_token(tokens: dict[str, str]) -> str:
     return tokens["publish"]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(default=VALUES, field=st.sampled_from(PARAMETER_NAMES[:6]),
        raw=st.none() | st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=200),
        version=st.sampled_from(["1.0.0", "2147483648.0.0", "1.0.0+build", "0.0.1-rc.01"]))

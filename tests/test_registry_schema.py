@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from registry_api.app import create_app
 from registry_api.settings import Settings
 from tests.conftest import RegistryServer
+from tests.hypokit import examples
 
 DOCUMENT = create_app(Settings(database_url="sqlite://", publish_builtins=False)).openapi()
 # A request the schema admits may still name no template or version (404), or carry a version spec that
@@ -45,6 +46,6 @@ def test_the_tested_document_is_the_served_one(schema_server: RegistryServer) ->
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_operation_answers_as_documented_and_never_with_5xx(case: Any, schema_server: RegistryServer) -> None:
     case.call_and_validate(base_url=schema_server.base_url)

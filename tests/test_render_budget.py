@@ -24,6 +24,7 @@ from generator.render import render
 from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS
 from generator.template_spec import load_template
 from tests.conftest import template_variant
+from tests.hypokit import examples
 
 SCHEMA = {"type": "object", "properties": {
     "n": {"type": "integer", "default": 3, "minimum": 0, "maximum": 100000},
@@ -111,7 +112,7 @@ def test_the_same_operations_within_bounds_render_as_jinja_does(tmp_path: Path) 
                                            "[[1, 2], [3]] True")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(base=st.integers(-50, 50), exponent=st.integers(0, 400), text=st.text(max_size=20),
        count=st.integers(-5, 2000))
 def test_bounded_arithmetic_and_repetition_agree_with_python(base: int, exponent: int, text: str,
@@ -230,7 +231,7 @@ def _expressions(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(binary, filtered, called)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(expression=st.recursive(_LEAVES, _expressions, max_leaves=6))
 def test_any_expression_renders_within_the_budget_or_is_refused_cleanly(tmp_path_factory: pytest.TempPathFactory,
                                                                        expression: str) -> None:

@@ -25,6 +25,7 @@ from generator.scaffold import build
 from generator.template_spec import find_template
 from registry_api.settings import Settings
 from tests.gitserver import GitServer, in_thread
+from tests.hypokit import examples
 
 PREFIX = "https://git.example.com/team/"
 EXACT = "https://git.example.com/platform/deploy.git"
@@ -112,7 +113,7 @@ def _resolved(path: str) -> str:
 
 
 @given(st.lists(_PIECES, max_size=10))
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 def test_any_allowed_url_lies_inside_the_prefix_however_it_is_read(pieces: list[str]) -> None:
     url = PREFIX + "".join(pieces)
     if not allowed(url, [PREFIX]):
@@ -124,7 +125,7 @@ def test_any_allowed_url_lies_inside_the_prefix_however_it_is_read(pieces: list[
 
 
 @given(st.text(st.sampled_from(list("aZ./%2eE5cf:@?#\\-_~")), max_size=40))
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 def test_any_text_that_parses_has_no_dot_segment_after_decoding(tail: str) -> None:
     url = "https://h.example/" + tail
     try:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from catalog.semver import MAX_NUMBER, InvalidVersionError, Version, parse_spec
 from registry_api.guard import MAX_JSON_DEPTH, MAX_JSON_INTEGER, MAX_JSON_MEMBERS, json_body_problem
+from tests.hypokit import examples
 
 KEYS = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=8)
 FINE = st.recursive(
@@ -24,13 +25,13 @@ OFFENDERS = st.sampled_from([("1e400", "too large for a 64-bit float"), ("-1E+99
                              (str(-MAX_JSON_INTEGER - 1) + "0", "outside the 64-bit range")])
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(value=FINE)
 def test_json_within_the_limits_passes(value: Any) -> None:
     assert json_body_problem(json.dumps(value).encode()) is None
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(keys=st.lists(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True), min_size=1, max_size=5),
        offender=OFFENDERS, value=FINE)
 def test_an_offending_number_anywhere_is_named_by_its_path(keys: list[str], offender: tuple[str, str],
@@ -74,7 +75,7 @@ NUMBERS = st.integers(min_value=0, max_value=MAX_NUMBER) | st.sampled_from([0, 1
 OPERATORS = st.sampled_from(["^", "~", ">=", ">", "<=", "<", "=", ""])
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(op=OPERATORS, parts=st.lists(NUMBERS, min_size=1, max_size=3), probe=st.tuples(NUMBERS, NUMBERS, NUMBERS))
 def test_sql_bounds_stay_storable_and_keep_every_admitted_version(op: str, parts: list[int],
                                                                   probe: tuple[int, int, int]) -> None:

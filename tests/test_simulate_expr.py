@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from generator.depends import DependsSyntaxError, evaluate, from_dependencies, handles_failure, parse_depends
 from generator.sim.expr import ExpressionError, evaluate_when
+from tests.hypokit import examples
 
 TASKS = ["A", "b-c", "D_1", "extract-data"]
 RESULTS = ["Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned"]
@@ -53,7 +54,7 @@ def reference(tree: Tree, phases: dict[str, str]) -> bool:
     return left and right if tree[0] == "and" else left or right
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(trees, st.fixed_dictionaries({name: st.sampled_from(PHASES) for name in TASKS}), st.booleans())
 def test_depends_evaluation_matches_the_reference(tree: Tree, phases: dict[str, str], spaced: bool) -> None:
     """§4: depends operands, && || ! and parentheses, hyphenated names, evaluated as Argo does."""
@@ -61,7 +62,7 @@ def test_depends_evaluation_matches_the_reference(tree: Tree, phases: dict[str, 
     assert got == reference(tree, phases)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.sampled_from(TASKS), min_size=1, max_size=4, unique=True),
        st.fixed_dictionaries({name: st.sampled_from(PHASES) for name in TASKS}),
        st.sets(st.sampled_from(TASKS)))
@@ -77,7 +78,7 @@ def test_dependencies_with_continue_on_match_their_expansion(names: list[str], p
     assert handles_failure(depends) == frozenset(continuing & set(names))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.one_of(st.integers(-1000, 1000), st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True)),
        st.one_of(st.integers(-1000, 1000), st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True)),
        st.sampled_from(["==", "!=", "<", ">", "<=", ">="]))

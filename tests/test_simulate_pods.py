@@ -19,6 +19,7 @@ from generator.model import Template
 from generator.sim.faults import UNSCHEDULABLE, parse_resume
 from generator.sim.matrix import run_matrix
 from generator.simulate import Faults, check_faults, simulate
+from tests.hypokit import examples
 from tests.simkit import node, run, target
 
 LEAF = """\
@@ -320,7 +321,7 @@ def test_builtin_templates_pass_the_matrix_including_their_exit_handlers_own_fai
         assert exit_steps and exit_steps <= faulted
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), st.text(max_size=30), max_size=4))
 def test_any_resume_value_round_trips_through_the_json_string_form(values: dict[str, str]) -> None:
     """Reference §6: a supplied value is any string: commas, quotes, equals signs and newlines included."""
