@@ -149,6 +149,7 @@ def _corpus() -> list[Path]:
     return sorted(p for root in roots if root.is_dir() for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
 
 
+@pytest.mark.corpus
 @pytest.mark.skipif(not _corpus(), reason="needs ../shared (Argo's examples and the real-world corpus)")
 def test_every_example_and_real_world_manifest_is_within_the_limits() -> None:
     refused = []

@@ -19,6 +19,8 @@ from generator.harden import harden_text
 from generator.yamlio import load_documents
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.corpus
+
 
 @cache
 def _strict_validator() -> Any:

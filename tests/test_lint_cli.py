@@ -72,6 +72,7 @@ def test_built_in_templates_lint_without_errors_or_warnings(template: str, case:
     assert [f for f in findings if f.severity in ("error", "warning")] == []
 
 
+@pytest.mark.corpus
 def test_the_whole_argo_example_corpus_lints_without_a_crash() -> None:
     examples = shared_path("argo", "examples")
     expected = sorted(p for p in examples.rglob("*") if p.suffix in (".yaml", ".yml"))
@@ -211,6 +212,7 @@ def test_harden_renames_keys_misspelt_only_in_case() -> None:
     assert "PF003" not in {f.rule for f in lint_text(result.text, "a.yaml")}
 
 
+@pytest.mark.corpus
 def test_harden_over_the_corpus_is_idempotent_and_fixes_what_it_claims() -> None:
     examples = shared_path("argo", "examples")
     changed = 0

@@ -6,10 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from generator.lint import collect_files, lint_file
 from generator.rules import RULES
 from generator.yamlio import load_documents
 from tests.conftest import shared_path
+
+pytestmark = pytest.mark.corpus
 
 
 def _resolve(documents: list[Any], path: list[str | int]) -> bool:

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import RegistryServer, private_catalog, template_variant
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1800")

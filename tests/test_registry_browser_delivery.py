@@ -21,6 +21,8 @@ from tests.fake_forge import serving as serving_forge
 from tests.gitserver import GitServer
 from tests.test_registry_browser import _wait, browser  # noqa: F401 - the shared Chromium fixture
 
+pytestmark = pytest.mark.browser
+
 TEMPLATE = "provision-process-publish"
 
 

@@ -169,6 +169,7 @@ def test_new_prints_the_matrix_verdict_and_the_readme_carries_it(tmp_path: Path)
 # --- Argo's examples ------------------------------------------------------------------------------
 
 
+@pytest.mark.corpus
 def test_every_argo_example_simulates_fault_free_without_a_crash() -> None:
     """All 217 examples: each is simulated (or, for files with no runnable workflow, refused with a
     clear message); none raises anything else."""

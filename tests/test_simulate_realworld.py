@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from generator.errors import PipeforgeError
 from generator.sim.matrix import run_matrix
 from generator.simulate import load, simulate
 from tests.conftest import shared_path
+
+pytestmark = pytest.mark.corpus
 
 
 def test_every_realworld_file_simulates_and_runs_its_matrix_without_a_crash() -> None:

@@ -82,6 +82,7 @@ def test_cron_workflow_spec_is_checked() -> None:
     assert [p.suggestion for p in check_document(doc)] == ["onExit"]
 
 
+@pytest.mark.corpus
 def test_every_argo_example_is_structurally_clean() -> None:
     root = shared_path("argo", "examples")
     files = sorted(root.rglob("*.yaml"))
