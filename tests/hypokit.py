@@ -9,6 +9,8 @@ profile scales it; a count written as a bare number would win over every profile
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from hypothesis import settings
 
@@ -29,3 +31,27 @@ settings.load_profile(PROFILE)
 def examples(count: int) -> int:
     """``count`` examples under ``ci``; the profile's share of them (at least one) otherwise."""
     return max(1, round(count * SHARES[PROFILE]))
+
+
+@contextmanager
+def measured_first(count: int) -> Iterator[Callable[[], None]]:
+    """For a property test of thousands of examples, each a whole render: coverage traces the first
+    ``count`` examples and the rest run untraced, then tracing resumes. Tracing makes an example about
+    three times slower, and the later examples run the lines the first ones ran; what they test is
+    unchanged. The test calls the yielded function at the start of each example."""
+    import coverage
+
+    tracer = coverage.Coverage.current()
+    started = 0
+
+    def example_started() -> None:
+        nonlocal started
+        started += 1
+        if started == count + 1 and tracer is not None:
+            tracer.stop()
+
+    try:
+        yield example_started
+    finally:
+        if started > count and tracer is not None:
+            tracer.start()

@@ -15,13 +15,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from generator import bundle
 from generator.errors import InvalidParametersError
 from generator.scaffold import MANIFEST_FILE, build
 from generator.template_spec import find_template
 from generator.yamlio import load_documents
-from tests.hypokit import examples
+from tests.hypokit import examples, measured_first
 
 EXAMPLES = 2000
+MEASURED = 200  # examples of each test that coverage traces (see measured_first)
 
 #: (template, parameter, where the value must appear verbatim in the manifest)
 STRING_PARAMETERS = [
@@ -77,9 +79,15 @@ def dig(node: Any, path: tuple[Any, ...]) -> Any:
     return node
 
 
+@cache
+def digest(template: str) -> str:
+    """The template folder's digest, once: it does not depend on the parameters."""
+    return bundle.digest(find_template(template).path)
+
+
 def render_or_refuse(template: str, name: str, value: Any) -> Any:
     try:
-        pipeline = build(find_template(template), {name: value})
+        pipeline = build(find_template(template), {name: value}, digest=digest(template))
     except InvalidParametersError as exc:
         assert [p.field for p in exc.problems] == [name]
         return None
@@ -96,6 +104,7 @@ def test_string_parameter_is_verbatim_or_refused(template: str, name: str, path:
     @_settings
     @given(value=_text)
     def check(value: str) -> None:
+        example_started()
         doc = render_or_refuse(template, name, value)
         if doc is None:
             return
@@ -104,7 +113,8 @@ def test_string_parameter_is_verbatim_or_refused(template: str, name: str, path:
         if path is not None:
             assert dig(doc, path) == value
 
-    check()
+    with measured_first(MEASURED) as example_started:
+        check()
 
 
 @pytest.mark.parametrize(("template", "name"), INTEGER_PARAMETERS)
@@ -119,6 +129,7 @@ def test_integer_parameter_is_in_range_or_refused(template: str, name: str) -> N
     @example(value="\u0663")  # ARABIC-INDIC DIGIT THREE: int() takes it, a YAML reader would not
     @example(value=" 3 ")
     def check(value: Any) -> None:
+        example_started()
         doc = render_or_refuse(template, name, value if isinstance(value, str) else str(value))
         if doc is None:
             return
@@ -126,4 +137,5 @@ def test_integer_parameter_is_in_range_or_refused(template: str, name: str) -> N
         assert spec.schema["minimum"] <= int(value) <= spec.schema["maximum"]
         assert shape(doc) == baseline(template)
 
-    check()
+    with measured_first(MEASURED) as example_started:
+        check()
