@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator.exit_codes import BY_COMMAND, MEANINGS
-from tests.test_cli import run
+from tests.clikit import run
 
 
 def run_wide(*args: str, columns: int, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_cli import run
+from tests.clikit import run
 from tests.test_lint_cli import ARTICLE
 
 SAFE = """\

@@ -1,5 +1,6 @@
-"""`pipeforge lint` and `pipeforge harden` as users run them: real processes, real files, exit codes,
-every output format, the built-in templates and Argo's own example corpus."""
+"""`pipeforge lint` and `pipeforge harden` as users run them: real files, exit codes, every output format,
+the built-in templates and Argo's own example corpus. The command line runs in-process, except where
+stdin is the point: those cases start the real process."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from generator.harden import FIXES, harden_text
 from generator.lint import Finding, LintReport, format_github, format_sarif, lint_paths, lint_text, rule_url
 from generator.rules import RULES
 from generator.scaffold import MANIFEST_FILE
+from tests.clikit import run
 from tests.conftest import CASES, pipeline_for, shared_path
-from tests.test_cli import run
 
 ARTICLE = """\
 # The article's pipeline: cleanup as the last DAG node.

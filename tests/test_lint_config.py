@@ -1,7 +1,7 @@
 """Lint configuration as a team writes it: ``[tool.pipeforge.lint]`` in pyproject.toml or ``[lint]`` in
 .pipeforge.toml, found upwards from each file, with ruff's precedence for select/extend-select/ignore and
 gitignore-style globs relative to the configuration file's folder. Real files in ``tmp_path``; the CLI
-cases run the real ``python -m generator`` process."""
+cases run the command line in-process (``tests.clikit.run``)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from generator.lintconfig import (
     selectors,
 )
 from generator.rules import RULES
+from tests.clikit import run
 from tests.hypokit import examples
-from tests.test_cli import run
 
 # One pod step with nothing bounded: PF103 (error), PF205 and PF502-PF505 (warnings), PF507 (info).
 MINI = """\

@@ -12,8 +12,8 @@ from generator.errors import PipeforgeError
 from generator.scaffold import MANIFEST_FILE, SIMULATION_END, SIMULATION_START
 from generator.sim.matrix import run_matrix
 from generator.simulate import Faults, check_faults, load, simulate
+from tests.clikit import run
 from tests.conftest import CASES, pipeline_for, shared_path
-from tests.test_cli import run
 
 BROKEN = Path(__file__).parent / "sim_fixtures" / "cleanup-as-last-dag-node.yaml"
 
