@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from generator import __version__
 from generator.yamlio import load_documents
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "error"}
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd, env=env,
-        stdin=subprocess.DEVNULL, check=False,
-    )
+from tests.clikit import run_process as run
 
 
 def test_help_teaches_commands_and_exit_codes() -> None:
