@@ -14,7 +14,8 @@ import os
 import subprocess
 import sys
 import traceback
-from contextlib import chdir, redirect_stderr, redirect_stdout
+from collections.abc import Iterator
+from contextlib import chdir, contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from unittest import mock
 
@@ -29,13 +30,15 @@ class _EmptyStdin(io.TextIOWrapper):
         return False
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`pipeforge ARGS` in this process: its exit code, stdout and stderr."""
+def run(*args: str, cwd: Path | None = None,
+        env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+    """`pipeforge ARGS` in this process: its exit code, stdout and stderr. ``env`` adds variables to the
+    environment for the call (None: removes one)."""
     from generator.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with (chdir(cwd or Path.cwd()), mock.patch.dict(os.environ, env or {}),
-          mock.patch.object(sys, "stdin", _EmptyStdin()), redirect_stdout(out), redirect_stderr(err)):
+    with (chdir(cwd or Path.cwd()), _environment(env or {}), mock.patch.object(sys, "stdin", _EmptyStdin()),
+          redirect_stdout(out), redirect_stderr(err)):
         try:
             code = main(list(args))
         except SystemExit as exc:  # argparse's usage errors and --help/--version
@@ -48,10 +51,27 @@ def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
     return subprocess.CompletedProcess(["pipeforge", *args], code, out.getvalue(), err.getvalue())
 
 
-def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+@contextmanager
+def _environment(changes: dict[str, str | None]) -> Iterator[None]:
+    with mock.patch.dict(os.environ):
+        for name, value in changes.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+
+
+def run_process(*args: str, cwd: Path | None = None,
+                env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m generator ARGS` as a process of its own, with warnings as errors and no stdin."""
-    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    environment = {**os.environ, "PYTHONWARNINGS": "error"}
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
     return subprocess.run(
-        [sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd, env=env,
+        [sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd, env=environment,
         stdin=subprocess.DEVNULL, check=False,
     )

@@ -1,5 +1,6 @@
-"""`pipeforge catalog ...` and `pipeforge new NAME@SPEC` as a user runs them: real processes, real
-databases, exit codes 0/1/2/3, and never a traceback for a user mistake."""
+"""`pipeforge catalog ...` and `pipeforge new NAME@SPEC` as a user runs them: real databases, exit codes
+0/1/2/3, and never a traceback for a user mistake. The command line runs in-process; help, an
+unreachable database and the import check run the real process."""
 
 from __future__ import annotations
 
@@ -13,20 +14,22 @@ import pytest
 
 from generator.bundle import digest
 from generator.yamlio import load_documents
+from tests import clikit
 from tests.conftest import ROOT, template_variant
 
 MANIFEST = "[[cookiecutter.pipeline_name]][#{{}}#]/workflowtemplate.yaml"
 
 
 def run(*args: str, url: str | None, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PYTHONWARNINGS": "error", "PYTHONPATH": str(ROOT), **env}
-    environment.pop("PIPEFORGE_DATABASE_URL", None)
-    if url:
-        environment["PIPEFORGE_DATABASE_URL"] = url
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd or ROOT,
-        env=environment, stdin=subprocess.DEVNULL, check=False,
-    )
+    """The command line in-process, on the catalog at ``url`` (None: the default one)."""
+    result = clikit.run(*args, cwd=cwd or ROOT, env={"PIPEFORGE_DATABASE_URL": url, **env})
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def run_process(*args: str, url: str | None) -> subprocess.CompletedProcess[str]:
+    """The real process: exit codes and messages as a shell sees them."""
+    result = clikit.run_process(*args, cwd=ROOT, env={"PIPEFORGE_DATABASE_URL": url, "PYTHONPATH": str(ROOT)})
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -37,12 +40,12 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def test_catalog_help_teaches_subcommands_specs_and_exit_codes() -> None:
-    result = run("catalog", "--help", url=None)
+    result = run_process("catalog", "--help", url=None)
     assert result.returncode == 0
     for word in ("publish", "list", "show", "yank", "unyank", "migrate", "PIPEFORGE_DATABASE_URL", "^1.2",
                  "3  conflict", "1  the template renders with lint errors"):
         assert word in result.stdout
-    assert run("catalog", url=None).returncode == 2
+    assert run_process("catalog", url=None).returncode == 2
 
 
 def test_publish_list_show_yank_and_unyank(database_url: str, tmp_path: Path) -> None:
@@ -122,7 +125,7 @@ def test_user_mistakes_exit_2_with_a_message(sqlite_url: str, args: tuple[str, .
 
 
 def test_an_unreachable_database_exits_2_without_its_password() -> None:
-    result = run("catalog", "list", url="postgresql://deployer:hunter2@127.0.0.1:1/catalog")
+    result = run_process("catalog", "list", url="postgresql://deployer:hunter2@127.0.0.1:1/catalog")
     assert result.returncode == 2
     assert "deployer:***@127.0.0.1:1/catalog" in result.stderr and "hunter2" not in result.stderr
 
