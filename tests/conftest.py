@@ -346,7 +346,9 @@ class RegistryServer:
         import time
 
         self._thread.start()
-        deadline = time.monotonic() + 60
+        # A liveness bound, not a timing: the first start in a worker imports the app and starts the
+        # render workers' fork server, which takes long on a loaded machine.
+        deadline = time.monotonic() + 180
         while not self.server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the registry did not start")
