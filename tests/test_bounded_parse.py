@@ -23,9 +23,9 @@ from generator.yamlio import (
     load_documents,
     read_documents,
 )
+from tests.conftest import SHARED
 from tests.hypokit import examples
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 WORKFLOW_HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  entrypoint: main\n"
 
 

@@ -16,8 +16,8 @@ import yaml
 
 from generator.cli import build_parser
 from generator.lint_cli import FORMATS, LEVELS
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 GOOD = """\
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
+
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 MARKER = "<!-- runnable -->"

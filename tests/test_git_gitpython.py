@@ -13,6 +13,7 @@ import pytest
 from generator.cli import main
 from generator.errors import PipeforgeError
 from generator.gitops.git import Credentials, Git, RemoteError
+from tests.conftest import ROOT
 from tests.gitserver import GitServer, run
 from tests.test_pr import BRANCH, TARGET, TEMPLATE, remote
 
@@ -118,7 +119,7 @@ def test_a_fresh_process_without_git_says_so(git_server: GitServer, tmp_path: Pa
     (tmp_path / "no-git").mkdir()
     done = subprocess.run([sys.executable, "-m", "generator", "pr", TEMPLATE, "--repo", git_server.repo_url,
                            "--path", TARGET], env={"PATH": str(tmp_path / "no-git"), "HOME": str(tmp_path),
-                                                   "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+                                                   "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2, done.stderr
     assert "git is not installed (or not on PATH)" in done.stderr and "Traceback" not in done.stderr

@@ -7,13 +7,12 @@ and review the diff like any other change.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, pipeline_for
+from tests.conftest import CASES, ROOT, pipeline_for
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = ROOT / "tests" / "golden"
 UPDATE = bool(os.environ.get("PIPEFORGE_UPDATE_GOLDEN"))
 
 

@@ -20,7 +20,7 @@ from generator.lint import Finding, LintReport, format_github, format_sarif, lin
 from generator.rules import RULES
 from generator.scaffold import MANIFEST_FILE
 from tests.clikit import run
-from tests.conftest import CASES, pipeline_for, shared_path
+from tests.conftest import CASES, ROOT, pipeline_for, shared_path
 
 ARTICLE = """\
 # The article's pipeline: cleanup as the last DAG node.
@@ -174,7 +174,7 @@ def test_ignore_and_list_rules(tmp_path: Path) -> None:
 def test_pre_commit_hook_runs_pipeforge_lint() -> None:
     import yaml
 
-    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     [hook] = [h for h in hooks if h["id"] == "pipeforge-lint"]
     assert hook["entry"].split()[:2] == ["pipeforge", "lint"]
     assert re.search(hook["files"], "deploy/workflows/nightly.yaml")
@@ -268,7 +268,7 @@ def test_harden_keeps_a_copy_of_the_corpus_untouched(tmp_path: Path) -> None:
 
 
 def test_the_lint_docs_page_lists_every_rule() -> None:
-    readme = (Path(__file__).parent.parent / "docs" / "lint.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "lint.md").read_text(encoding="utf-8")
     for rule in RULES.values():
         assert f"| {rule.code} | `{rule.name}` | {rule.severity} |" in readme, rule.code
 

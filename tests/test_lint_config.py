@@ -29,6 +29,7 @@ from generator.lintconfig import (
 )
 from generator.rules import RULES
 from tests.clikit import run
+from tests.conftest import ROOT
 from tests.hypokit import examples
 
 # One pod step with nothing bounded: PF103 (error), PF205 and PF502-PF505 (warnings), PF507 (info).
@@ -320,7 +321,7 @@ def test_selectors_are_case_insensitive_codes_names_prefixes_or_all() -> None:
 
 
 def test_the_documented_example_configuration_is_valid_and_means_what_its_comments_say(tmp_path: Path) -> None:
-    readme = (Path(__file__).parent.parent / "docs" / "lint.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "lint.md").read_text(encoding="utf-8")
     block = readme.split("```toml\n[tool.pipeforge.lint]\n", 1)[1].split("```", 1)[0]
     config = load_config(pyproject(tmp_path, block).parent)
     assert config.force_exclude and config.default_deadline_seconds == 1800 and config.kubernetes_version == "1.30"

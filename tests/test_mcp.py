@@ -16,6 +16,7 @@ import anyio
 import pytest
 from anyio.from_thread import start_blocking_portal
 
+from tests.conftest import ROOT
 from tests.test_lint_cli import ARTICLE
 
 TOOLS = {"list_templates", "describe_template", "render_pipeline", "lint_manifest", "explain_manifest",
@@ -181,7 +182,7 @@ def test_the_assistant_loop_on_the_articles_broken_pipeline(with_session: Runner
 
 def test_versions_come_from_the_catalog(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    root = Path(__file__).parent.parent
+    root = ROOT
     published = subprocess.run(
         [sys.executable, "-m", "generator", "catalog", "publish", str(root / "templates" / "saga-compensation")],
         env={**os.environ, "PIPEFORGE_DATABASE_URL": url}, capture_output=True, text=True, check=False)

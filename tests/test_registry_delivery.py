@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from generator.delivery import archive, new_command
-from tests.conftest import RegistryServer
+from tests.conftest import ROOT, RegistryServer
 from tests.test_registry_api import assert_problem, bundle_of, publish, unique_name
 
 VALUES = {"pipeline_name": "orders-cleanup", "namespace": "orders",
@@ -86,7 +86,7 @@ def test_the_page_command_run_in_a_shell_writes_the_archive_s_files(registry: Re
     assert "--set 'description=it'\"'\"'s \"old\" $HOME; `rm -rf /`'" in command
     env = {**os.environ, "PIPEFORGE_DATABASE_URL": registry.database_url,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+           "PYTHONPATH": str(ROOT)}
     done = subprocess.run(["sh", "-c", command + " --quiet"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           check=False, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr

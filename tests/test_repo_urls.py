@@ -24,6 +24,7 @@ from generator.gitops.urls import allowed, parse_repo_url
 from generator.scaffold import build
 from generator.template_spec import find_template
 from registry_api.settings import Settings
+from tests.conftest import ROOT
 from tests.gitserver import GitServer, in_thread
 from tests.hypokit import examples
 
@@ -174,7 +175,7 @@ def test_an_entry_naming_a_whole_server_allows_its_repositories_only() -> None:
 
 
 def test_serve_with_a_malformed_allowlist_entry_exits_2_naming_it(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
            "PIPEFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
            "PIPEFORGE_PR_ALLOWED_REPOS": "https://git.example.com/ok/ https://git.example.com/team/%2e%2e/"}
     done = subprocess.run([sys.executable, "-m", "generator", "serve", "--port", "1"], env=env, capture_output=True,

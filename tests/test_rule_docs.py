@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from generator.rules import RULES
 from generator.rules.docs import pages
+from tests.conftest import ROOT
 from tests.test_lint_cli import run
 
-FOLDER = Path(__file__).resolve().parent.parent / "docs" / "rules"
+FOLDER = ROOT / "docs" / "rules"
 
 
 def test_the_committed_rule_pages_equal_the_generated_ones() -> None:

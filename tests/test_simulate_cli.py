@@ -13,9 +13,9 @@ from generator.scaffold import MANIFEST_FILE, SIMULATION_END, SIMULATION_START
 from generator.sim.matrix import run_matrix
 from generator.simulate import Faults, check_faults, load, simulate
 from tests.clikit import run
-from tests.conftest import CASES, pipeline_for, shared_path
+from tests.conftest import CASES, ROOT, pipeline_for, shared_path
 
-BROKEN = Path(__file__).parent / "sim_fixtures" / "cleanup-as-last-dag-node.yaml"
+BROKEN = ROOT / "tests" / "sim_fixtures" / "cleanup-as-last-dag-node.yaml"
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 
 from generator.template_spec import load_template
 from generator.upgrade import migrate_answers
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "workflowtemplate.yaml"
 
 
