@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## make test: ruff, mypy (strict), the whole test suite with branch coverage, and the docs site. What CI runs.
+## make test: ruff and the layer contracts (lint-imports), mypy (strict), the whole test suite with branch coverage, and the docs site.
+## What CI runs.
 test: lint typecheck unit docs
 
 ## make test-fast: ruff and the quick tests, for the edit-test loop (under 2 minutes): no coverage, a few
@@ -22,6 +23,7 @@ test-fast: lint unit-fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -68,4 +70,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_harden.py --scaling
 
 clean:
-	rm -rf $(VENV) demo site .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage
+	rm -rf $(VENV) demo site .import_linter_cache .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage

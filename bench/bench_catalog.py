@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from catalog.db import open_catalog  # noqa: E402
+from catalog.migrate import open_catalog  # noqa: E402
 from catalog.publication import Publication, prepare_folder  # noqa: E402
 from catalog.service import publish, resolve  # noqa: E402
 

@@ -101,7 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    from catalog.db import open_catalog
+    from catalog.migrate import open_catalog
     from catalog.tokens import create
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -181,7 +181,7 @@ def mcp(port: int, pid: int, token: str) -> None:
 
 def worker(url: str, pid: int, repo: str) -> None:
     from catalog import jobs
-    from catalog.db import open_catalog
+    from catalog.migrate import open_catalog
 
     catalog = open_catalog(url)
     rows = {}
@@ -219,7 +219,7 @@ def urls() -> None:
 
 
 def main() -> None:
-    from catalog.db import open_catalog
+    from catalog.migrate import open_catalog
     from catalog.tokens import create
     from registry_api.services.registry import publish_builtins
 

@@ -31,6 +31,21 @@ def checked_out(catalog: Catalog, *, name: str, spec: str) -> Iterator[CheckedOu
     with reporting(catalog.engine.url), catalog.session() as session:
         row = resolve(session, name=name, spec=spec)
         data = bundle_bytes(session, digest=row.digest)
+    with _unpacked_template(row, data) as template:
+        yield CheckedOut(row, template)
+
+
+@contextmanager
+def version_folder(catalog: Catalog, row: TemplateVersion) -> Iterator[TemplateSpec]:
+    """The template of a version already resolved, valid until the block ends."""
+    with reporting(catalog.engine.url), catalog.session() as session:
+        data = bundle_bytes(session, digest=row.digest)
+    with _unpacked_template(row, data) as template:
+        yield template
+
+
+@contextmanager
+def _unpacked_template(row: TemplateVersion, data: bytes) -> Iterator[TemplateSpec]:
     source = f"{row.name}@{row.version} ({row.digest})"
     with unpacked(data, source=source) as folder:
-        yield CheckedOut(row, load_unpacked(folder, source, name=row.name))
+        yield load_unpacked(folder, source, name=row.name)

@@ -11,12 +11,11 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from generator.errors import PipeforgeError, TemplateNotFoundError, UsageError
+from catalog.resolution import open_default_catalog
+from generator.errors import PipeforgeError, UsageError
 
 if TYPE_CHECKING:
     from catalog.db import Catalog
@@ -137,18 +136,6 @@ def _usage(parser: argparse.ArgumentParser, out: TextIO) -> int:
     return EXIT_USAGE
 
 
-@contextmanager
-def _opened(*, migrate: bool = True) -> Iterator[Catalog]:
-    """The catalog for one command; its connections are closed when the command ends."""
-    from catalog.db import open_catalog
-
-    catalog = open_catalog(migrate=migrate)
-    try:
-        yield catalog
-    finally:
-        catalog.engine.dispose()
-
-
 def _dump(payload: Any, out: TextIO) -> None:
     json.dump(payload, out, indent=2, ensure_ascii=False)
     out.write("\n")
@@ -200,7 +187,7 @@ def _cmd_publish(args: argparse.Namespace, out: TextIO) -> int:
 
     publisher = args.publisher or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
     first_failure, published = EXIT_OK, []
-    with _opened() as catalog:
+    with open_default_catalog() as catalog:
         results = [_try_publish(catalog, folder, publisher) for folder in args.folders]
     for outcome in results:
         if isinstance(outcome, PipeforgeError):
@@ -224,7 +211,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.db import reporting
     from catalog.service import index
 
-    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         entries = index(session)
     if args.json:
         _dump([_entry_json(name, latest, rows) for name, latest, rows in entries], out)
@@ -258,7 +245,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.service import describe, resolve, versions
 
     name, _, spec = args.reference.partition("@")
-    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         row = resolve(session, name=name, spec=spec or "latest")
         every = versions(session, name=name)
     if args.json:
@@ -294,7 +281,7 @@ def _set_yanked(args: argparse.Namespace, out: TextIO, *, yanked: bool) -> int:
     from catalog.db import reporting
     from catalog.service import set_yanked
 
-    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         row, changed = set_yanked(session, reference=args.reference, yanked=yanked,
                                   reason=getattr(args, "reason", None))
     if yanked:
@@ -319,7 +306,7 @@ def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     from catalog.service import remove_version
 
     who = args.by or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
-    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         gone = remove_version(session, reference=args.reference, reason=args.reason, removed_by=who)
         out.write(f"Removed {gone.name} {gone.version} ({gone.digest}): {gone.reason}\n"
                   f"The version number {gone.version} stays taken; publish a new version instead.\n")
@@ -330,44 +317,10 @@ def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:
     from catalog.db import reporting
     from catalog.migrate import upgrade
 
-    with _opened(migrate=False) as catalog, reporting(catalog.engine.url):
+    with open_default_catalog(migrate=False) as catalog, reporting(catalog.engine.url):
         before, after = upgrade(catalog.engine)
     if before == after:
         out.write(f"Catalog database {catalog.location} is at the current schema (revision {after})\n")
     else:
         out.write(f"Migrated catalog database {catalog.location} from revision {before or 'none'} to {after}\n")
     return EXIT_OK
-
-
-def _empty_default_catalog() -> bool:
-    """No PIPEFORGE_DATABASE_URL and no default SQLite file: there is nothing to look up (and a typo in
-    a template name should not create a database)."""
-    from catalog.db import DATABASE_URL_ENV, default_database_url
-
-    return not os.environ.get(DATABASE_URL_ENV) and not Path(default_database_url()[len("sqlite:///"):]).exists()
-
-
-Render = Callable[[Any, "str | None", argparse.Namespace, TextIO], int]
-
-
-def new_from_catalog(name: str, spec: str, args: argparse.Namespace, out: TextIO, *, render: Render,
-                     local_problem: str | None) -> int:
-    """``pipeforge new NAME@SPEC`` for a template that is not a local folder: render the resolved
-    version's stored bundle. ``local_problem`` is why no local template was used (for the message)."""
-    from catalog.checkout import checked_out
-    from catalog.errors import UnknownTemplateError
-
-    if local_problem and _empty_default_catalog():
-        raise TemplateNotFoundError(f"{local_problem}; the catalog is empty")
-    try:
-        with _opened() as catalog, checked_out(catalog, name=name, spec=spec or "latest") as found:
-            if found.version.yanked:  # only an exact pin resolves to a yanked version: say why it was pulled
-                sys.stderr.write(f"pipeforge: warning: {name} {found.version.version} is yanked: "
-                                 f"{found.version.yank_reason}\n")
-            return render(found.template, found.digest, args, out)
-    except UnknownTemplateError as exc:
-        if local_problem is None:
-            raise
-        raise TemplateNotFoundError(
-            f"{local_problem}; the catalog has none either (published there: {exc.published_text})"
-        ) from None

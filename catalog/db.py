@@ -1,4 +1,4 @@
-"""Where the catalog lives: the database URL, engines, sessions, and the migration on first use.
+"""Where the catalog lives: the database URL, engines and sessions (``catalog.migrate`` opens it, migrated).
 
 ``PIPEFORGE_DATABASE_URL`` names the database: a SQLite file by default
 (``$XDG_DATA_HOME/pipeforge/catalog.db``, i.e. ``~/.local/share/pipeforge/catalog.db``), or PostgreSQL for
@@ -138,16 +138,3 @@ def reporting(url: str | URL) -> Iterator[None]:
         ) from None
     except SQLAlchemyError as exc:
         raise CatalogUnavailableError(f"catalog database {masked(url)}: {type(exc).__name__}: {exc}") from None
-
-
-def open_catalog(url: str | None = None, *, migrate: bool = True) -> Catalog:
-    """The catalog at ``url`` (default: ``PIPEFORGE_DATABASE_URL`` or the SQLite file), migrated to the
-    current schema unless ``migrate`` is false."""
-    text = url or database_url()
-    engine = engine_for(text)
-    if migrate:
-        from catalog.migrate import ensure_current
-
-        with reporting(engine.url):
-            ensure_current(engine)
-    return Catalog(engine)

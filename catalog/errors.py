@@ -1,4 +1,5 @@
-"""The catalog's errors, in the same tree as the core library's, so the CLI maps them to exit codes."""
+"""The catalog's errors, in the same tree as the core library's (``CatalogError`` is a ``PipeforgeError``),
+so the CLI maps them to exit codes and ``registry_api.problems`` to HTTP status without knowing more."""
 
 from __future__ import annotations
 
@@ -49,3 +50,21 @@ class VersionConflictError(CatalogError, ConflictError):
     """The version exists with other content: versions are write-once (exit code 3)."""
 
     exit_code = 3
+
+
+class IdempotencyConflict(CatalogError, ConflictError):
+    """The Idempotency-Key already names a pull-request job made for another request (HTTP 409)."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"this Idempotency-Key already names job {job_id}, for another request; "
+                         "use a new key for a new request")
+        self.job_id = job_id
+
+
+class RolloutKeyConflict(CatalogError, ConflictError):
+    """The Idempotency-Key already names a roll-out made for another request (HTTP 409)."""
+
+    def __init__(self, rollout_id: int) -> None:
+        super().__init__(f"this Idempotency-Key already names roll-out {rollout_id}, for another request; "
+                         "use a new key for a new roll-out")
+        self.rollout_id = rollout_id

@@ -14,23 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.db import begin_write
+from catalog.errors import IdempotencyConflict
 from catalog.models import PullRequestJob
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 RENDER, UPGRADE = "render", "upgrade"
-
-
-class IdempotencyConflict(Exception):
-    """The Idempotency-Key was used before with another request."""
-
-    def __init__(self, job: PullRequestJob) -> None:
-        super().__init__(f"Idempotency-Key already used for job {job.id} with another request")
-        self.job = job
 
 
 @dataclass(frozen=True)
@@ -81,7 +74,7 @@ def _keyed(session: Session, requested_by: str, key: str) -> PullRequestJob | No
 def _same(job: PullRequestJob, request: dict[str, Any], kind: str) -> Enqueued:
     asked = {k: v for k, v in request.items() if k != "resolved"}
     if job.kind != kind or {k: v for k, v in job.request.items() if k != "resolved"} != asked:
-        raise IdempotencyConflict(job)
+        raise IdempotencyConflict(job.id)
     return Enqueued(job, False)
 
 
@@ -150,8 +143,6 @@ class QueueFigures:
 
 def queue_figures(session: Session) -> QueueFigures:
     """What the metrics show of the queue: two grouped queries, whatever the table's size."""
-    from sqlalchemy import func
-
     rows = session.execute(
         select(PullRequestJob.kind, PullRequestJob.status, func.count(), func.min(PullRequestJob.created_at))
         .where(PullRequestJob.status.in_((QUEUED, RUNNING)))

@@ -1,4 +1,4 @@
-"""Schema migrations: run on first use, and by ``pipeforge catalog migrate``.
+"""Schema migrations: run on first use (``open_catalog``), and by ``pipeforge catalog migrate``.
 
 The check on every open is one query and needs no Alembic import: the schema revision is compared with
 ``HEAD`` (a test keeps it equal to the newest Alembic revision). Upgrading runs Alembic in a single
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from catalog.db import WRITE_OPTION
+from catalog.db import WRITE_OPTION, Catalog, database_url, engine_for, reporting
 from catalog.errors import CatalogUnavailableError
 
 if TYPE_CHECKING:
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: Alembic (about a second) only when the schema is migrated
 
 HEAD = "0005"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -40,7 +40,7 @@ def ensure_current(engine: Engine) -> None:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: Alembic (about a second) only when the schema is migrated
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -49,14 +49,14 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def known_revisions() -> list[str]:
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # lazy: Alembic (about a second) only when the schema is migrated
 
     return [s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     """Upgrade to the newest revision; returns the revision before and after."""
-    from alembic import command
+    from alembic import command  # lazy: Alembic (about a second) only when the schema is migrated
 
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
         if connection.dialect.name == "postgresql":
@@ -70,3 +70,14 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
         command.upgrade(alembic_config(connection), "head")
         after = current_revision(connection)
     return before, after
+
+
+def open_catalog(url: str | None = None, *, migrate: bool = True) -> Catalog:
+    """The catalog at ``url`` (default: ``PIPEFORGE_DATABASE_URL`` or the SQLite file), migrated to the
+    current schema unless ``migrate`` is false."""
+    text = url or database_url()
+    engine = engine_for(text)
+    if migrate:
+        with reporting(engine.url):
+            ensure_current(engine)
+    return Catalog(engine)

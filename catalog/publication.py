@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slugify import slugify
+
 from catalog.checks import lint_summary
 from catalog.safety import pack_folder, unpacked
-from catalog.semver import InvalidVersionError, Version, parse_version
 from generator.boundaries import check_boundaries
 from generator.bundle import pack
 from generator.errors import InvalidParametersError, ManifestError, TemplateDefinitionError
 from generator.params import schema_problems
 from generator.scaffold import build
+from generator.semver import InvalidVersionError, Version, parse_version
 from generator.template_spec import TEMPLATE_FILE, TemplateSpec, load_template
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -142,6 +144,4 @@ def prepare(data: bytes, *, source: str = "bundle", name: str | None = None) -> 
 
 def prepare_folder(folder: Path) -> Publication:
     """``prepare`` for a template folder, checked before it is packed (packing would drop links)."""
-    from slugify import slugify
-
     return prepare(pack_folder(folder), source=str(folder), name=slugify(folder.resolve().name, max_length=63))

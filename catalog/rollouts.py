@@ -21,23 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.db import begin_write
+from catalog.errors import RolloutKeyConflict
 from catalog.jobs import FAILED, QUEUED, RUNNING, UPGRADE
 from catalog.models import Delivery, PullRequestJob, Rollout, TemplateVersion
-from catalog.semver import InvalidVersionError, Version, parse_version
+from generator.semver import InvalidVersionError, Version, parse_version
 
 #: a target's status, as the API, the page and the CLI show it
 #: (declined: a person closed this very upgrade's pull request unmerged; it is left closed, nothing pushed)
 PENDING, OPENED, UP_TO_DATE, CONFLICT, DECLINED, TARGET_FAILED = (
     "pending", "opened", "up-to-date", "conflict", "declined", "failed")
 STATUSES = (PENDING, OPENED, UP_TO_DATE, CONFLICT, DECLINED, TARGET_FAILED)
-
-
-class RolloutKeyConflict(Exception):
-    """The Idempotency-Key was used before for another roll-out."""
-
-    def __init__(self, rollout: Rollout) -> None:
-        super().__init__(f"Idempotency-Key already used for roll-out {rollout.id} with another request")
-        self.rollout = rollout
 
 
 def _now() -> datetime:
@@ -75,7 +68,10 @@ def record_delivery(session: Session, *, repo: str, path: str, template: str, ve
     recorders of one target cannot both insert: the insert ignores a conflict and the row is then
     updated under its lock."""
     key, now = repo_key(repo), _now()
-    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.dialects import (  # lazy: the PostgreSQL dialect loads only for a PostgreSQL catalog
+        postgresql,
+        sqlite,
+    )
 
     values = {"repo": repo, "repo_key": key, "path": path, "template": template, "version": version,
               "digest": digest, "base": base, "provider": provider, "created_at": now, "updated_at": now}
@@ -162,7 +158,7 @@ def _keyed(session: Session, requested_by: str, key: str) -> Rollout | None:
 
 def _same(rollout: Rollout, template: str, to_spec: str) -> Rollout:
     if (rollout.template, rollout.to_spec) != (template, to_spec):
-        raise RolloutKeyConflict(rollout)
+        raise RolloutKeyConflict(rollout.id)
     return rollout
 
 

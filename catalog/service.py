@@ -28,8 +28,8 @@ from catalog.db import begin_write
 from catalog.errors import CatalogError, NotInCatalogError, UnknownTemplateError, VersionConflictError
 from catalog.models import Bundle, RemovedVersion, TemplateVersion, utcnow
 from catalog.publication import Publication
-from catalog.semver import InvalidVersionError, Spec, Version, best, parse_spec, parse_version
 from generator.errors import UsageError
+from generator.semver import InvalidVersionError, Spec, Version, best, parse_spec, parse_version
 
 _CANDIDATE_COLUMNS = (
     TemplateVersion.id, TemplateVersion.major, TemplateVersion.minor, TemplateVersion.patch,
@@ -64,11 +64,11 @@ def _insert_bundle(session: Session, publication: Publication) -> None:
     values = {"digest": publication.digest, "size": len(publication.bundle), "data": publication.bundle}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert  # lazy: only a PostgreSQL catalog loads it
 
         session.execute(pg_insert(Bundle).values(values).on_conflict_do_nothing(index_elements=["digest"]))
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # lazy: only a SQLite catalog loads it
 
         session.execute(sqlite_insert(Bundle).values(values).on_conflict_do_nothing(index_elements=["digest"]))
 

@@ -353,44 +353,19 @@ def _new_tables(pipeline: Any, fmt: str) -> str:
             + fault_matrix(pipeline.simulation))
 
 
-def _local_template(name: str, spec: str) -> tuple[Any, str | None]:
-    """The local template NAME (checked against SPEC), or None and why there is none."""
-    from generator.errors import TemplateNotFoundError
-    from generator.template_spec import find_template
-
-    try:
-        template = find_template(name)
-    except TemplateNotFoundError as exc:
-        return None, exc.message
-    if spec:
-        from catalog.semver import parse_spec, parse_version
-
-        if not parse_spec(spec).admits(parse_version(template.version)):
-            raise UsageError(
-                f"the local template {name} is version {template.version}, which does not match '{spec}'; "
-                f"to take {name}@{spec} from the catalog, add --from-catalog"
-            )
-    return template, None
-
-
 def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
     return with_template(args, out, _render_new)
 
 
 def with_template(args: argparse.Namespace, out: TextIO, render: Callable[..., int]) -> int:
     """Resolve TEMPLATE (local first unless --from-catalog, then the catalog) and call ``render`` with it."""
-    reference = args.template
-    name, _, spec = reference.rpartition("@") if "@" in reference and not Path(reference).is_dir() else (
-        reference, "", "")
-    if not args.from_catalog:
-        template, problem = _local_template(name, spec)
-        if template is not None:
-            return render(template, None, args, out)
-    else:
-        problem = None
-    from catalog.cli import new_from_catalog
+    from catalog.resolution import CATALOG, LOCAL_FIRST, resolved, split_reference
 
-    return new_from_catalog(name, spec, args, out, render=render, local_problem=problem)
+    name, spec = split_reference(args.template)
+    with resolved(name, spec, sources=(CATALOG,) if args.from_catalog else LOCAL_FIRST) as found:
+        if found.row is not None and found.row.yanked:  # only an exact pin gets a yanked version: say why
+            sys.stderr.write(f"pipeforge: warning: {name} {found.row.version} is yanked: {found.row.yank_reason}\n")
+        return render(found.template, found.digest, args, out)
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
@@ -448,62 +423,16 @@ def _cmd_harden(args: argparse.Namespace, out: TextIO) -> int:
     return run(args, out)
 
 
-def template_history(stack: Any) -> Any:
-    """(name, after, upto) -> the changelog of each catalog version in (after, upto]; None without a catalog
-    (the upgrade then shows the target version's own changelog)."""
-    from catalog.cli import _empty_default_catalog
-
-    if _empty_default_catalog():
-        return None
-
-    def history(name: str, after: str, upto: str) -> list[tuple[str, str | None]]:
-        from catalog.cli import _opened
-        from catalog.db import reporting
-        from catalog.service import changelog
-
-        catalog = stack.enter_context(_opened())
-        with reporting(catalog.engine.url), catalog.session() as session:
-            return changelog(session, name=name, after=after, upto=upto)
-
-    return history
-
-
-def template_versions(stack: Any) -> Any:
-    """Resolve (name, spec) to a template: from the catalog when it has the name, else the local folder."""
-    from catalog.cli import _empty_default_catalog
-    from catalog.semver import parse_spec, parse_version
-    from generator.template_spec import find_template
-
-    def resolve(name: str, spec: str) -> tuple[Any, str | None]:
-        if not _empty_default_catalog():
-            from catalog.checkout import checked_out
-            from catalog.cli import _opened
-            from catalog.errors import UnknownTemplateError
-
-            catalog = stack.enter_context(_opened())
-            try:
-                found = stack.enter_context(checked_out(catalog, name=name, spec=spec))
-                return found.template, found.digest
-            except UnknownTemplateError:
-                pass
-        template = find_template(name)
-        if spec != "latest" and not parse_spec(spec).admits(parse_version(template.version)):
-            raise UsageError(f"{name}@{spec}: the local template is {template.version} and the catalog has no "
-                             "such version (publish it with `pipeforge catalog publish`)")
-        return template, None
-
-    return resolve
-
-
 def _cmd_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     from contextlib import ExitStack
 
+    from catalog.resolution import resolver
     from generator.upgrade import apply, plan
 
     if not args.path.is_dir():
         raise UsageError(f"{args.path}: no such folder")
     with ExitStack() as stack:
-        result = plan(args.path, args.to, template_versions(stack))
+        result = plan(args.path, args.to, resolver(stack))
     for warning in result.warnings:
         sys.stderr.write(f"pipeforge: warning: {warning}\n")
     if result.noop:

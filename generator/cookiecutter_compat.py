@@ -49,7 +49,7 @@ def needs_rendering(cookiecutter: Mapping[str, Any], env: BoundedSandbox) -> boo
 
 
 def _render(env: BoundedSandbox, key: str, raw: Any, so_far: dict[str, Any]) -> Any:
-    from cookiecutter.prompt import render_variable
+    from cookiecutter.prompt import render_variable  # lazy: cookiecutter.prompt loads rich
 
     try:
         return render_variable(env, raw, so_far)
@@ -140,8 +140,11 @@ def user_default_context(parameters: list[str]) -> dict[str, Any]:
     (the configuration is shared by every template, so other keys are ignored, not refused)."""
     if "COOKIECUTTER_CONFIG" not in os.environ and not Path("~/.cookiecutterrc").expanduser().exists():
         return {}  # get_user_config's own rule, checked first: importing cookiecutter costs more than a render
-    from cookiecutter.config import get_user_config
-    from cookiecutter.exceptions import ConfigDoesNotExistException, InvalidConfiguration
+    from cookiecutter.config import get_user_config  # lazy: importing cookiecutter costs more than a render
+    from cookiecutter.exceptions import (  # lazy: importing cookiecutter costs more than a render
+        ConfigDoesNotExistException,
+        InvalidConfiguration,
+    )
 
     try:
         config = get_user_config()

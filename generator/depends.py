@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
 
+from generator.errors import PipeforgeError
+
 RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed")
 _TOKEN = re.compile(r"\s*(?:(&&|\|\||!|\(|\))|([A-Za-z0-9_][A-Za-z0-9_\-]*(?:\.[A-Za-z]+)?))")
 
@@ -36,8 +38,11 @@ _HOLDS = {
 }
 
 
-class DependsSyntaxError(ValueError):
-    """A depends expression Argo would refuse to evaluate."""
+class DependsSyntaxError(PipeforgeError, ValueError):
+    """A depends expression Argo would refuse to evaluate.
+
+    Lint (``generator.rules.graph``) and the simulator catch it and report its text; it is in
+    the tree for a library caller of ``parse_depends``, and stays a ValueError for code that catches one."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 """The error tree of the core library.
 
-Every error carries a ``message`` a person can act on: what was wrong, where, and what to do.
-Only the CLI (and later the API's exception handlers) turn these into exit codes.
+Every error a user can see derives from ``PipeforgeError`` and carries a ``message`` a person can act
+on: what was wrong, where, and what to do. The errors several modules raise are defined here; one that a
+single module raises is defined beside it (``ConfigError``, ``UnsafePathError``, ``UnsafeURLError``,
+``UpgradeError``, ``InvalidVersionError``, ...) and derives from this tree; the catalog's grow from
+``catalog.errors.CatalogError``. Only the CLI (exit codes) and ``registry_api.problems`` (HTTP status)
+turn them into anything else; docs/architecture.md has the whole tree and both mappings.
 """
 
 from __future__ import annotations
@@ -65,7 +69,11 @@ class TemplateDefinitionError(PipeforgeError):
 
 @dataclass(frozen=True)
 class ParameterProblem:
-    """One invalid parameter: the field, the value given and the rule it breaks."""
+    """One invalid parameter: the field, the value given and the rule it breaks.
+
+    Not a finding (``generator.findings``): it is about what a user typed into a template's form, not
+    about a manifest, and has no file, line or lint rule; ``InvalidParametersError`` carries every one.
+    """
 
     field: str
     value: object
@@ -110,6 +118,13 @@ class ConflictError(PipeforgeError):
     """The operation would overwrite something that exists (exit code 3)."""
 
     exit_code = 3
+
+
+class RemoteError(PipeforgeError):
+    """A git server, forge or registry refused or could not be reached: authentication, a rejected push, the
+    network (exit code 4)."""
+
+    exit_code = 4
 
 
 class BudgetExceeded(PipeforgeError):

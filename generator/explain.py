@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from generator.model import Manifest, RetryStrategy, SideEffect, Task, Template, WorkflowSpec
+from generator.rules import deletions, unsafe_cleanups
 
 _POLICY_SCOPE = {
     "OnFailure": "failures (non-zero exit, deadline), not errors",
@@ -159,8 +160,6 @@ def _effects(template: Template) -> tuple[list[str], list[str]]:
 
 def _success_only(spec: WorkflowSpec) -> set[str]:
     """Deleting steps of the main graph that do not run once an earlier step has failed."""
-    from generator.rules import deletions, unsafe_cleanups
-
     found: set[str] = set()
     for template in spec.templates.values():
         deleting = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -87,7 +88,7 @@ def _type_of(spec: Any, pending: list[Any]) -> FieldType:
 
 
 def _is_simple(cls: type) -> bool:
-    from argo_workflows.model_utils import ModelSimple
+    from argo_workflows.model_utils import ModelSimple  # lazy: argo_workflows only on a cold field cache
 
     return issubclass(cls, ModelSimple)
 
@@ -114,8 +115,6 @@ def derive_table() -> FieldTable:
 
 def _sdk_identity() -> str:
     """Where the SDK is installed and when it was: cheaper than importlib.metadata on the CLI's path."""
-    import importlib.util
-
     spec = importlib.util.find_spec("argo_workflows")
     if spec is None or spec.origin is None:
         raise ModuleNotFoundError("the argo-workflows package is not installed")
@@ -138,7 +137,7 @@ def field_table() -> FieldTable:
         table: FieldTable = json.loads(path.read_text(encoding="utf-8"))
         return table
     table = derive_table()
-    import tempfile  # keeps lint start-up fast: only the first run writes the cache
+    import tempfile  # lazy: keeps lint start-up fast: only the first run writes the cache
 
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)

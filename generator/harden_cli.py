@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from generator.errors import ManifestError, UsageError
+from generator.severity import Severity
 
 DESCRIPTION = (
     "Apply the fixes a reviewer would merge, as minimal edits: every line harden does not change comes "
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             _write(path, result, targets.get(path), out)
     if args.check:
         return 1 if any(r.changed for _, r in results) else 0
-    return 1 if any(f.severity == "error" for _, r in results for f in r.needs_human) else 0
+    return 1 if any(f.severity == Severity.ERROR for _, r in results for f in r.needs_human) else 0
 
 
 def _targets(args: argparse.Namespace, files: list[Path]) -> dict[Path, Path | None]:

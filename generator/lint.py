@@ -23,44 +23,18 @@ from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
 
 from generator.errors import ManifestError, UsageError, YamlLimitError
+from generator.findings import Finding, Hit
 from generator.lintconfig import ConfigResolver, LintConfig, RuleSelection, resolve_rules, selectors
 from generator.model import Manifest, is_workflow_document, parse_manifest
-from generator.rules import ERROR, INFO, RULES, WARNING, Hit, Options, check_manifest, docs_url, rule_url
+from generator.rules import RULES, Options, check_manifest, docs_url, rule_url
 from generator.rules import resolve_rule as resolve_rule  # re-exported: the CLI resolves --ignore names
+from generator.severity import SEVERITIES, Severity
 from generator.yamlio import check_size, gc_paused, load_documents
 
 SUPPRESS = "pipeforge.io/lint-ignore"
-SEVERITIES = (ERROR, WARNING, INFO)
 YAML_SUFFIXES = (".yaml", ".yml")
 STDIN_NAME = "<stdin>"
-__all__ = ["Finding", "LintReport", "docs_url", "lint_paths", "lint_text", "resolve_rule", "rule_url"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: which rule, how bad, where (file, line, template) and what to do about it.
-
-    ``data`` is the structured form for tools: ``template``, ``path`` (from the document root) and, when
-    relevant, ``task``/``step``, ``object`` and ``field`` (see ``generator.rules.base.Hit``).
-    """
-
-    rule: str
-    severity: str
-    file: str
-    line: int
-    template: str | None
-    message: str
-    fix: str
-    data: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The fields as JSON-ready values; ``data`` is shared, not copied (dataclasses.asdict's deep copy
-        was a fifth of a JSON report's time)."""
-        return {"rule": self.rule, "severity": self.severity, "file": self.file, "line": self.line,
-                "template": self.template, "message": self.message, "fix": self.fix, "data": self.data}
-
-    def sort_key(self) -> tuple[str, int, str]:
-        return self.file, self.line, self.rule
+__all__ = ["Finding", "LintReport", "as_finding", "docs_url", "lint_paths", "lint_text", "resolve_rule", "rule_url"]
 
 
 @dataclass
@@ -68,17 +42,16 @@ class LintReport:
     files: int
     findings: list[Finding]
 
-    def count(self, severity: str) -> int:
+    def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
     @property
     def failed(self) -> bool:
-        return self.count(ERROR) > 0
+        return self.count(Severity.ERROR) > 0
 
     def fails_at(self, threshold: str) -> bool:
         """Whether any finding is at least as severe as ``threshold`` (error > warning > info)."""
-        worst = SEVERITIES[: SEVERITIES.index(threshold) + 1]
-        return any(f.severity in worst for f in self.findings)
+        return any(Severity(f.severity).at_least(threshold) for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "findings": [f.as_dict() for f in self.findings]}
@@ -114,7 +87,7 @@ class _Rules:
     """The rules that run on one file and the severities they report at."""
 
     enabled: frozenset[str]
-    severity: Mapping[str, str]
+    severity: Mapping[str, Severity]
     options: Options = field(default_factory=Options)
 
     @classmethod
@@ -133,21 +106,9 @@ def _finding(hit: Hit, file: str, rules: _Rules = _ALL) -> Finding:
     return Finding(hit.code, severity, file, hit.line, hit.template, hit.message, hit.fix, data)
 
 
-def template_of_path(document: Any, path: str) -> str | None:
-    """The template a dotted structure path points into (``spec.templates[3].container``)."""
-    marker = "templates["
-    if marker not in path:
-        return None
-    index = path.split(marker, 1)[1].split("]", 1)[0]
-    spec = document.get("spec", {}) if isinstance(document, dict) else {}
-    if document.get("kind") == "CronWorkflow" and isinstance(spec, dict):
-        spec = spec.get("workflowSpec", {})
-    templates = spec.get("templates") if isinstance(spec, dict) else None
-    try:
-        name = templates[int(index)].get("name")  # type: ignore[index]
-    except (TypeError, ValueError, IndexError, AttributeError):
-        return None
-    return name if isinstance(name, str) else None
+def as_finding(hit: Hit, file: str) -> Finding:
+    """``hit`` as the finding it is in ``file`` at its rule's default severity (what ``harden`` fixes)."""
+    return _finding(hit, file)
 
 
 def _lint_document(document: Any, manifest: Manifest, file: str, rules: _Rules) -> list[Finding]:
@@ -177,6 +138,13 @@ def _lint_document(document: Any, manifest: Manifest, file: str, rules: _Rules) 
     return findings
 
 
+def _severities(levels: Mapping[str, str]) -> dict[str, Severity]:
+    wrong = sorted(f"{code}={level!r}" for code, level in levels.items() if level not in SEVERITIES)
+    if wrong:
+        raise UsageError(f"severity must be one of {', '.join(SEVERITIES)}; got {', '.join(wrong)}")
+    return {code: Severity(level) for code, level in levels.items()}
+
+
 def lint_text(text: str, filename: str = "<string>", *, select: Iterable[str] | None = None,
               ignore: Iterable[str] = (), severity: Mapping[str, str] | None = None,
               kubernetes_version: str | None = None) -> list[Finding]:
@@ -189,7 +157,7 @@ def lint_text(text: str, filename: str = "<string>", *, select: Iterable[str] | 
     layer = RuleSelection(None if select is None else selectors(select, where="select"),
                           (), selectors(ignore, where="ignore"))
     options = Options(kubernetes_version) if kubernetes_version else Options()
-    return _lint_source(text, filename, _Rules(resolve_rules([layer]), dict(severity or {}), options))
+    return _lint_source(text, filename, _Rules(resolve_rules([layer]), _severities(severity or {}), options))
 
 
 def _lint_source(text: str, filename: str, rules: _Rules) -> list[Finding]:
@@ -343,7 +311,7 @@ def dumps(value: Any) -> str:
     The standard library's encoder falls back to pure Python whenever it indents (a large report took
     longer to print than to lint); the fallback covers what orjson refuses (lone surrogates, huge ints).
     """
-    import orjson  # keeps lint start-up fast for the text format
+    import orjson  # lazy: keeps lint start-up fast for the text format
 
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
@@ -355,7 +323,7 @@ def format_json(report: LintReport) -> str:
     return dumps(report.as_dict()) + "\n"
 
 
-_GITHUB_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "notice"}
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def _github_data(text: str) -> str:
@@ -380,7 +348,7 @@ def format_github(report: LintReport) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-_SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _SRCROOT = "%SRCROOT%"
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from generator.errors import UsageError
+from generator.severity import SEVERITIES, Severity
 
 if TYPE_CHECKING:
     from generator.lint import LintOptions, LintReport
     from generator.lintconfig import LintConfig
 
 FORMATS = ("text", "json", "sarif", "github")
-LEVELS = ("error", "warning", "info")
+LEVELS = tuple(str(s) for s in SEVERITIES)
 
 
 def _comma_list(text: str) -> list[str]:
@@ -71,7 +72,7 @@ def _add_setting_arguments(lint: argparse.ArgumentParser) -> None:
     config.add_argument("--show-settings", action="store_true",
                         help="print the settings the first PATH is linted with, and exit")
     exits = lint.add_argument_group("exit code")
-    exits.add_argument("--fail-on", choices=LEVELS, default="error",
+    exits.add_argument("--fail-on", choices=LEVELS, default=Severity.ERROR.value,
                        help="exit 1 when a finding is at least this severe (default: error)")
     exits.add_argument("--exit-zero", action="store_true",
                        help="exit 0 even with findings (2 still means a usage or configuration error)")

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pathspec
+    import pathspec  # lazy:
 
 from generator.errors import UsageError
-from generator.rules import ERROR, INFO, RULES, RULES_BY_NAME, WARNING
+from generator.rules import RULES, RULES_BY_NAME
+from generator.severity import SEVERITIES, Severity
 
 PYPROJECT, DOTFILE = "pyproject.toml", ".pipeforge.toml"
-SEVERITY_LEVELS = (ERROR, WARNING, INFO)
 DEFAULT_EXCLUDE = (".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox")
 DEFAULT_DEADLINE_SECONDS = 3600
 SELECTOR_FORMS = "a rule code (PF205), a rule name (no-retry), a code prefix (PF2) or ALL"
@@ -172,7 +172,7 @@ def bare_names(patterns: tuple[str, ...]) -> frozenset[str] | None:
 
 @cache
 def _compiled(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    import pathspec  # keeps lint start-up fast: only a configuration with globs needs it
+    import pathspec  # lazy: keeps lint start-up fast: only a configuration with globs needs it
 
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
@@ -205,7 +205,7 @@ class LintConfig:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     force_exclude: bool = False
-    severity: Mapping[str, str] = field(default_factory=dict)
+    severity: Mapping[str, Severity] = field(default_factory=dict)
     default_deadline_seconds: int = DEFAULT_DEADLINE_SECONDS
     kubernetes_version: str | None = None
     command_line: RuleSelection = RuleSelection()
@@ -298,7 +298,7 @@ def read_config(path: Path) -> LintConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib  # keeps lint start-up fast: most runs find no configuration file
+    import tomllib  # lazy: keeps lint start-up fast: most runs find no configuration file
 
     try:
         with path.open("rb") as stream:
@@ -333,7 +333,7 @@ class _ConfigReader:
 
     def read(self, table: Mapping[str, Any]) -> LintConfig:
         for key in sorted(set(table) - set(self.KEYS)):
-            import difflib  # keeps lint start-up fast: only a misspelt key needs it
+            import difflib  # lazy: keeps lint start-up fast: only a misspelt key needs it
 
             close = difflib.get_close_matches(key.replace("_", "-"), self.KEYS, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
@@ -396,18 +396,18 @@ class _ConfigReader:
             entries.append(PerFileIgnore(pattern, negated, PatternSet(root, (glob,)), selected))
         return tuple(entries)
 
-    def severity(self, value: Any) -> dict[str, str]:
+    def severity(self, value: Any) -> dict[str, Severity]:
         if not isinstance(value, dict):
             self.problem("severity", f"expected a table of RULE = \"error\"|\"warning\"|\"info\", got {_shown(value)}")
             return {}
-        by_specificity: list[tuple[int, frozenset[str], str]] = []
+        by_specificity: list[tuple[int, frozenset[str], Severity]] = []
         for name, level in value.items():
-            if level not in SEVERITY_LEVELS:
-                self.problem(f"severity.{name}", f"expected one of {', '.join(SEVERITY_LEVELS)}, got {_shown(level)}")
+            if level not in SEVERITIES:
+                self.problem(f"severity.{name}", f"expected one of {', '.join(SEVERITIES)}, got {_shown(level)}")
                 continue
             for selector in self.selectors([name], f"severity.{name}"):
-                by_specificity.append((selector.specificity, selector.codes, level))
-        overrides: dict[str, str] = {}
+                by_specificity.append((selector.specificity, selector.codes, Severity(level)))
+        overrides: dict[str, Severity] = {}
         for _, codes, level in sorted(by_specificity, key=lambda item: item[0]):
             overrides.update(dict.fromkeys(codes, level))
         return overrides

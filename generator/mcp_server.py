@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from generator import __version__
 from generator.errors import PipeforgeError
 from generator.sandbox_worker import run_bounded
+from generator.severity import Severity
 from generator.shapes import FailureModeRow, LintFinding
 
 #: Largest manifest text a tool accepts (characters); Argo's biggest example is under 20 KB.
@@ -138,8 +139,8 @@ def _check_text(text: str, what: str = "manifest") -> None:
 def _findings(findings: list[Any]) -> LintResult:
     out = [LintFinding(**f.as_dict()) for f in findings]
     return LintResult(
-        errors=sum(1 for f in out if f.severity == "error"),
-        warnings=sum(1 for f in out if f.severity == "warning"),
+        errors=sum(1 for f in out if f.severity == Severity.ERROR),
+        warnings=sum(1 for f in out if f.severity == Severity.WARNING),
         findings=out,
     )
 
@@ -223,17 +224,6 @@ def list_templates() -> TemplateList:
     ])
 
 
-def _template(name: str) -> Any:
-    from generator.template_spec import find_template
-
-    if "/" in name or "\\" in name or name.startswith("."):
-        raise _tool_error(f"template '{name}': give a template name from list_templates, not a path")
-    try:
-        return find_template(name)
-    except PipeforgeError as exc:
-        raise _tool_error(exc.message) from None
-
-
 #: Opens the catalog for one tool call: a context manager yielding a ``catalog.db.Catalog``.
 CatalogSource = Callable[[], AbstractContextManager[Any]]
 
@@ -241,41 +231,37 @@ CatalogSource = Callable[[], AbstractContextManager[Any]]
 @contextmanager
 def default_catalog() -> Iterator[Any]:
     """The catalog of ``PIPEFORGE_DATABASE_URL`` or the default SQLite file (never created here)."""
-    from catalog.cli import _empty_default_catalog
-    from catalog.db import open_catalog
+    from catalog.resolution import default_catalog_exists, open_default_catalog  # lazy: only versioned calls
 
-    if _empty_default_catalog():
+    if not default_catalog_exists():
         raise _tool_error("the catalog is empty (no PIPEFORGE_DATABASE_URL and no catalog file): publish "
                           "templates with `pipeforge catalog publish`, or leave out the version")
-    catalog = open_catalog()
-    try:
+    with open_default_catalog() as catalog:
         yield catalog
-    finally:
-        catalog.engine.dispose()
 
 
 @contextmanager
 def _resolved(name: str, version: str | None, catalog: CatalogSource) -> Iterator[tuple[Any, str | None]]:
     """(template, digest): the local template when no version is asked for, else NAME@version from the
     catalog (an exact version, a range such as ^1.2, or latest)."""
-    if not version:
-        yield _template(name), None
-        return
-    from catalog.checkout import checked_out
+    from catalog.resolution import CATALOG, LOCAL, resolved  # lazy: the catalog loads only when a call needs it
 
-    try:
-        with catalog() as opened, checked_out(opened, name=name, spec=version) as found:
-            yield found.template, found.digest
-    except PipeforgeError as exc:
-        raise _tool_error(exc.message) from None
+    if not version and ("/" in name or "\\" in name or name.startswith(".")):
+        raise _tool_error(f"template '{name}': give a template name from list_templates, not a path")
+    with ExitStack() as stack:
+        try:
+            found = stack.enter_context(resolved(name, version or "", sources=(CATALOG,) if version else (LOCAL,),
+                                                 catalog=catalog))
+        except PipeforgeError as exc:
+            raise _tool_error(exc.message) from None
+        yield found.template, found.digest
 
 
 def _versions(name: str, catalog: CatalogSource) -> list[VersionOut]:
-    from catalog.service import versions
+    from catalog.resolution import versions  # lazy: the catalog loads only when a call needs it
 
     try:
-        with catalog() as opened, opened.session() as session:
-            rows = versions(session, name=name)
+        rows = versions(name, catalog=catalog)
     except Exception:
         return []
     return [VersionOut(version=r.version, digest=r.digest, yanked=r.yanked, yank_reason=r.yank_reason)
@@ -291,8 +277,8 @@ def _safety(spec: Any, digest: str | None) -> list[str]:
     findings = lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)
     manifest = pipeline.manifest
     return [
-        f"lint on the defaults: {sum(f.severity == 'error' for f in findings)} errors, "
-        f"{sum(f.severity == 'warning' for f in findings)} warnings",
+        f"lint on the defaults: {sum(f.severity == Severity.ERROR for f in findings)} errors, "
+        f"{sum(f.severity == Severity.WARNING for f in findings)} warnings",
         f"fault matrix on the defaults: {pipeline.verdict}",
         f"exit handler: {manifest.spec.exit_handler or 'none'}",
         f"workflow deadline: {manifest.spec.active_deadline_seconds}s",

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from generator.yamlio import LineDict, read_documents
+from generator.errors import ManifestError
+from generator.yamlio import LineDict, load_documents, read_documents
 
 ARGO_API_GROUP = "argoproj.io"
 WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -250,9 +251,6 @@ def _parse_embedded_manifest(text: Any) -> dict[str, Any]:
     """The object inside ``resource.manifest`` (best effort: Argo expressions may make it unparsable)."""
     if not isinstance(text, str):
         return {}
-    from generator.errors import ManifestError
-    from generator.yamlio import load_documents
-
     try:
         docs = load_documents(text, file="<resource manifest>")
     except ManifestError:

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from generator.errors import InvalidParametersError, ParameterProblem, TemplateDefinitionError
+from generator.render import cookiecutter_context
 from generator.template_spec import ParameterSpec, TemplateSpec
 
 _ALLOWED_CONTROLS = {"\t", "\n"}
@@ -70,7 +71,7 @@ def _fullmatch_pattern(validator: Any, pattern: str, value: Any, schema: Mapping
     semantics would let an unanchored pattern pass text around it that the author never meant."""
     del validator
     if isinstance(value, str) and re.fullmatch(pattern, value) is None:
-        from jsonschema.exceptions import ValidationError
+        from jsonschema.exceptions import ValidationError  # lazy: jsonschema only where parameters are checked
 
         yield ValidationError("must be " + str(schema.get("x-rule") or f"text matching {pattern}"))
 
@@ -78,7 +79,7 @@ def _fullmatch_pattern(validator: Any, pattern: str, value: Any, schema: Mapping
 @cache
 def _validator_class() -> Any:
     """Draft 2020-12 with whole-value patterns, and booleans or 3.0 never taken for integers."""
-    from jsonschema import Draft202012Validator, validators
+    from jsonschema import Draft202012Validator, validators  # lazy: jsonschema only where parameters are checked
 
     checker = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _checker, v: isinstance(v, int) and not isinstance(v, bool))
@@ -88,7 +89,7 @@ def _validator_class() -> Any:
 def schema_problems(schema: Mapping[str, Any]) -> list[str]:
     """What is wrong with a parameter schema itself (draft 2020-12's metaschema, regular expressions
     compiled), every problem, each with where it is."""
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # lazy: jsonschema only where parameters are checked
 
     meta = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
     return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in meta.iter_errors(schema)]
@@ -132,7 +133,7 @@ def _said(error: Any, spec: ParameterSpec, value: Any) -> str:
 def _errors(spec: ParameterSpec, value: Any) -> list[Any]:
     """jsonschema's findings; a schema it cannot apply is the template's fault, said with every problem
     (publishing checks the whole schema first, a local template meets it here)."""
-    from jsonschema.exceptions import SchemaError, UnknownType
+    from jsonschema.exceptions import SchemaError, UnknownType  # lazy: jsonschema only where parameters are checked
 
     try:
         return list(_validator_class()(spec.schema).iter_errors(value))
@@ -182,8 +183,6 @@ def _cross_field(template: TemplateSpec, values: Mapping[str, Any]) -> list[Para
 def _derived_defaults(template: TemplateSpec, chosen: dict[str, Any]) -> dict[str, Any]:
     """A cookiecutter.json default may be computed from other values: computed again from the chosen
     ones, as cookiecutter would (``generator.cookiecutter_compat``)."""
-    from generator.render import cookiecutter_context
-
     return cookiecutter_context(template, chosen)
 
 

@@ -91,7 +91,7 @@ def _task(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any], s
 
 
 def _pool(memory_mb: int) -> Any:
-    from pebble import ProcessPool
+    from pebble import ProcessPool  # lazy: pebble only when untrusted work runs in a worker process
 
     with _pools_lock:
         pool = _pools.get(memory_mb)
@@ -109,7 +109,7 @@ def run_bounded(fn: Callable[..., R], *args: Any, timeout: float = WORKER_SECOND
     """``fn(*args, **kwargs)`` in a worker process, within ``timeout`` seconds (wall clock and CPU) and
     ``memory_mb`` of address space. ``fn`` and its arguments and result must pickle (a module-level
     function). Errors ``fn`` raises are raised here; an overrun is a BudgetExceeded naming the limit."""
-    from pebble import ProcessExpired
+    from pebble import ProcessExpired  # lazy: pebble only when untrusted work runs in a worker process
 
     future = _pool(memory_mb).schedule(_task, args=(fn, args, kwargs, timeout, memory_mb),
                                        timeout=timeout + GRACE_SECONDS)

@@ -135,7 +135,7 @@ def build_judged(template: TemplateSpec, given: dict[str, Any], *, digest: str |
 def build_bounded(template: TemplateSpec, given: dict[str, Any], *, digest: str | None = None) -> Pipeline:
     """``build`` in a worker process with CPU, memory and time limits (``generator.sandbox_worker``): for
     a server rendering what others chose (catalog templates, answers read from a repository)."""
-    from generator.sandbox_worker import run_bounded
+    from generator.sandbox_worker import run_bounded  # lazy: worker processes only for untrusted renders
 
     return run_bounded(build_judged, template, given, digest=digest)  # the matrix stays inside the bounds
 

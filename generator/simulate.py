@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError
-from generator.model import Manifest, load_manifests
+from generator.model import Manifest, load_manifests, parse_documents
 from generator.sim.catalogue import StepInfo, aliases_of, steps_of
-from generator.sim.engine import Engine, Event, SimNode, workflow_name
+from generator.sim.engine import Engine, workflow_name
 from generator.sim.faults import UNSCHEDULABLE, Faults
 from generator.sim.ledger import Ledger, Resource
+from generator.sim.nodes import Event, SimNode
+from generator.sim.validate import validate
+from generator.sim.verdict import excuse
+from generator.yamlio import load_documents
 
 __all__ = ["Faults", "SimulationResult", "Target", "check_faults", "load", "simulate"]
 
@@ -75,8 +79,6 @@ class Target:
 
     def validate(self) -> None:
         """Raise InvalidWorkflowError listing every problem Argo would reject the workflow for."""
-        from generator.sim.validate import validate
-
         validate(self.manifest, self.library)
 
     def roots(self) -> dict[str, str]:
@@ -159,9 +161,6 @@ def load(path: Path) -> Target:
 
 def load_text(text: str, file: str = "<string>") -> Target:
     """``load`` for YAML text (malformed YAML raises ManifestError)."""
-    from generator.model import parse_documents
-    from generator.yamlio import load_documents
-
     return _target(parse_documents(load_documents(text, file=file), file=file), file)
 
 
@@ -268,8 +267,6 @@ def simulate(target: Target, faults: Faults | None = None) -> SimulationResult:
         removed_with_workflow=tuple((r.ref, removal(target.manifest, phase))
                                     for r in (engine.ledger.owned_left() if engine.finished else [])),
     )
-    from generator.sim.verdict import excuse
-
     excused, mitigations = excuse(result, steps)
     return dataclasses.replace(result, excused=excused, mitigations=tuple(mitigations))
 

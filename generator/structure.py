@@ -18,17 +18,18 @@ from generator.yamlio import LineDict, LineList
 
 @dataclass(frozen=True)
 class StructureProblem:
-    """One structural problem: where (dotted path and line), what, and a suggested fix."""
+    """One mismatch with Argo's field table: where (dotted path and line), what, and a suggested field.
+
+    Not a finding (``generator.findings``): it has no rule, no severity and no template yet. The rules
+    PF003 (``unknown``) and PF004 (``generator.rules.structural``) turn each one into a finding, tying it to
+    its template through the typed model; the renderer lists them in a ``TemplateDefinitionError``.
+    """
 
     path: str
     line: int
     message: str
     suggestion: str | None = None
     unknown: bool = False  # a key the object does not have (rather than a value of the wrong shape)
-
-    @property
-    def unknown_key(self) -> bool:
-        return self.unknown
 
 
 def _line(container: Any, key: str | int, fallback: int) -> int:

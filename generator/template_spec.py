@@ -152,7 +152,7 @@ def load_template(path: Path, *, name: str | None = None) -> TemplateSpec:
     if not cc_path.is_file():
         raise _fail(path, f"a template folder needs {COOKIECUTTER_FILE} (and may have {TEMPLATE_FILE})")
     if not meta_path.is_file():
-        from slugify import slugify
+        from slugify import slugify  # lazy: python-slugify only for a plain cookiecutter folder's name
 
         return _load_plain(path, cc_path, name or slugify(path.name, max_length=63) or "template")
     meta, cookiecutter = _read_files(path, meta_path, cc_path)
@@ -182,8 +182,8 @@ def load_template(path: Path, *, name: str | None = None) -> TemplateSpec:
 def _load_plain(path: Path, cc_path: Path, name: str) -> TemplateSpec:
     """An ordinary cookiecutter template: its parameters and their schema derived from cookiecutter.json
     (``generator.cookiecutter_compat``); version 0.0.0 until a template.yaml says otherwise."""
-    from generator.cookiecutter_compat import derive_schema
-    from generator.render import environment
+    from generator.cookiecutter_compat import derive_schema  # lazy: Jinja only for plain cookiecutter templates
+    from generator.template_env import environment  # lazy: `pipeforge templates` lists without loading Jinja
 
     cookiecutter = _read_cookiecutter(path, cc_path)
     if not isinstance(cookiecutter, dict):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from generator.explain import FailureMode
-    from generator.sim.matrix import MatrixResult
+    from generator.sim.matrix import MatrixResult  # lazy: the simulator loads only for the matrix view
 
 NARROWEST = 11  # below this average column width a table is unreadable: one block per row instead
 READABLE = 10  # narrowest a column of long text gets: a step name or a word still reads whole
@@ -30,9 +30,9 @@ def width() -> int:
 def table(headings: Sequence[str], rows: Sequence[Sequence[str]], *, columns: int | None = None) -> str:
     """``rows`` as a boxed table that fits ``columns`` characters, long cells wrapped within their column.
     Plain text: no colour or styles, so it reads the same in a pipe, a log and with NO_COLOR."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    from rich import box  # lazy: rich only for the tables a command prints
+    from rich.console import Console  # lazy: rich only for the tables a command prints
+    from rich.table import Table  # lazy: rich only for the tables a command prints
 
     total = columns or width()
     if (total - 3 * len(headings) - 1) // len(headings) < NARROWEST:
@@ -98,8 +98,8 @@ def failure_modes(rows: Sequence[FailureMode], *, columns: int | None = None) ->
 
 def fault_matrix(matrix: MatrixResult, *, columns: int | None = None) -> str:
     """The fault matrix (``simulate --matrix``) for a terminal, then its summary line."""
-    from generator.sim.matrix import HEADINGS as MATRIX_HEADINGS
-    from generator.sim.matrix import _cells  # the matrix's own cell text, so both views agree
+    from generator.sim.matrix import HEADINGS as MATRIX_HEADINGS  # lazy: the simulator loads only for the matrix view
+    from generator.sim.matrix import _cells  # lazy: the simulator loads only for the matrix view
 
     rows = [["\n".join(cell) for cell in _cells(row)] for row in matrix.rows]
     summary = textwrap.fill(matrix.summary(), width=columns or width(), break_on_hyphens=False)

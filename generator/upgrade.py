@@ -23,6 +23,7 @@ from typing import Any
 from generator.errors import PipeforgeError, UsageError, echo
 from generator.safe_write import read_text, write_files
 from generator.scaffold import ANSWERS_FILE, Pipeline, _swap, build
+from generator.semver import parse_version
 from generator.template_spec import TemplateSpec
 from generator.yamlio import SizeLimit, read_documents
 
@@ -125,8 +126,6 @@ class UpgradePlan:
 
 
 def _version_key(text: str) -> Any:
-    from catalog.semver import parse_version
-
     return parse_version(text).key
 
 

@@ -28,6 +28,12 @@ import yaml
 from generator.errors import ManifestError, YamlLimitError
 
 try:
+    from yaml import CSafeDumper as _Dumper
+except ImportError:  # pragma: no cover
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+import json
+
+try:
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml is in every PyYAML wheel
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
@@ -367,11 +373,7 @@ def dump_yaml(data: Any) -> str:
     Files that are read, edited and written back (``harden``) go through ruamel.yaml's round-trip mode
     instead, so that their comments and layout survive.
     """
-    try:
-        from yaml import CSafeDumper as Dumper
-    except ImportError:  # pragma: no cover
-        from yaml import SafeDumper as Dumper  # type: ignore[assignment]
-    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
 
 
 #: The largest JSON text read (``cookiecutter.json``, embedded JSON values, provenance blocks).
@@ -384,8 +386,6 @@ def load_json(text: str, *, file: str, limit: SizeLimit = JSON_SIZE) -> Any:
 
     Malformed JSON raises ``ValueError`` as ``json.loads`` does; a limit broken raises ``YamlLimitError``.
     """
-    import json
-
     check_size(len(text), file=file, limit=limit)
     try:
         value = json.loads(text)

@@ -114,11 +114,11 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
 
 
 def _cmd_token_create(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.cli import _opened
     from catalog.db import reporting
+    from catalog.resolution import open_default_catalog
     from catalog.tokens import create
 
-    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         row, secret = create(session, name=args.name, scopes=list(args.scopes))
     if args.json:
         out.write(json.dumps({"name": row.name, "scopes": row.scopes, "token": secret}) + "\n")
@@ -130,23 +130,23 @@ def _cmd_token_create(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_token_revoke(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.cli import _opened
     from catalog.db import reporting
+    from catalog.resolution import open_default_catalog
     from catalog.tokens import revoke
 
-    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         changed = revoke(session, name=args.name)
     out.write(f"Revoked token '{args.name}'\n" if changed else f"Token '{args.name}' was revoked already\n")
     return EXIT_OK
 
 
 def _cmd_token_list(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.cli import _opened
     from catalog.db import reporting
+    from catalog.resolution import open_default_catalog
     from catalog.service import iso
     from catalog.tokens import listed
 
-    with _opened() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
         rows: list[dict[str, Any]] = [
             {"name": r.name, "scopes": r.scopes, "created_at": iso(r.created_at),
              "revoked_at": iso(r.revoked_at) if r.revoked_at else None}

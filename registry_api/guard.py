@@ -46,7 +46,7 @@ _ESCAPE_HINT = " (a \\u escape is 4 hex digits naming a character; a lone surrog
 
 
 class _Disconnected(Exception):
-    pass
+    """Private control flow (the client went away mid-body): caught in this module, never shown to anyone."""
 
 
 class RequestGuard:

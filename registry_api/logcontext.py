@@ -44,8 +44,6 @@ class ContextFields(logging.Filter):
     ``job_id`` to records made inside a request or a job."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from registry_api.middleware import route_of
-
         request = current_request.get()
         if request is not None:
             record.request_id = request.request_id
@@ -58,3 +56,17 @@ class ContextFields(logging.Filter):
         if job is not None:
             record.job_id = job
         return True
+
+
+#: Paths served outside FastAPI's routes (no ``scope["route"]``), each under a label of its own.
+MOUNTED = ("/mcp", "/static")
+
+
+def route_of(scope: MutableMapping[str, Any]) -> str:
+    """The route template a request matched (never the raw path), the label its logs and metrics carry."""
+    route: Any = scope.get("route")
+    path = getattr(route, "path", None)
+    if path:
+        return str(path)
+    requested = str(scope.get("path", ""))
+    return next((m for m in MOUNTED if requested == m or requested.startswith(m + "/")), "<unmatched>")

@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager
 from typing import Any
 
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from generator.mcp_server import build_server
 from registry_api.deps import _presented, current_registry, require
 from registry_api.problems import ProblemError, problem
 
@@ -45,10 +47,6 @@ class McpMount:
     """Builds the MCP server and its transport; ``route`` goes into the app, ``running`` into its lifespan."""
 
     def __init__(self, catalog: Callable[[], AbstractContextManager[Any]]) -> None:
-        from mcp.server.transport_security import TransportSecuritySettings
-
-        from generator.mcp_server import build_server
-
         self.server = build_server(catalog)
         # DNS-rebinding protection guards unauthenticated local servers; this one needs a bearer token and
         # may be served under any host name, so the Host header is not pinned.

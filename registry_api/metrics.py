@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Info, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from catalog.jobs import queue_figures
+
 if TYPE_CHECKING:
     from catalog.db import Catalog
 
@@ -32,8 +34,6 @@ class QueueCollector(Collector):
         return []  # values come from the database at scrape time: nothing to check at registration
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from catalog.jobs import queue_figures
-
         catalog = self.catalog()
         if catalog is None:
             return

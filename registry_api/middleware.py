@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry_api.logcontext import RequestContext, current_request, request_id_from, route_of
+from registry_api.metrics import add_operational_metrics
 
 #: The methods the metrics name; any other token a client sends is counted as ``OTHER``, so that the
 #: label's values (and ``/metrics``) stay bounded whatever clients send.
@@ -19,8 +21,6 @@ class RequestMetrics:
     path) and status."""
 
     def __init__(self, *, version: str = "unknown") -> None:
-        from registry_api.metrics import add_operational_metrics
-
         self.registry = CollectorRegistry()
         self.jobs_finished, self.forge_calls = add_operational_metrics(self.registry, version)
         self.requests = Counter("pipeforge_http_requests", "HTTP requests", ["method", "route", "status"],
@@ -46,8 +46,6 @@ class Metrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from registry_api.logcontext import RequestContext, current_request, request_id_from
-
         start = time.perf_counter()
         status = 500
         context = RequestContext(request_id_from(scope.get("headers", [])), scope, start)
@@ -69,16 +67,3 @@ class Metrics:
             self.recorder.requests.labels(method, route, str(status)).inc()
             self.recorder.latency.labels(method, route).observe(time.perf_counter() - start)
             current_request.reset(token)
-
-
-#: Paths served outside FastAPI's routes (no ``scope["route"]``), each under a label of its own.
-MOUNTED = ("/mcp", "/static")
-
-
-def route_of(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
-    if path:
-        return str(path)
-    requested = str(scope.get("path", ""))
-    return next((m for m in MOUNTED if requested == m or requested.startswith(m + "/")), "<unmatched>")

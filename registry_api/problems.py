@@ -1,6 +1,8 @@
 """Errors as problem details (RFC 9457): ``application/problem+json`` with type, title, status, detail
 and, where there is more than one thing wrong, every one of them (``errors``). The only place where
-pipeforge's errors become HTTP status codes."""
+pipeforge's errors become HTTP status codes: services and routes raise the library's and the catalog's
+errors (``generator.errors``, ``catalog.errors``) and ``_MAPPING`` gives each its status and title; a
+route raises ``ProblemError`` only for a problem of HTTP itself (a token, a missing job)."""
 
 from __future__ import annotations
 
@@ -14,15 +16,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from catalog.errors import (
     CatalogUnavailableError,
     HostileBundleError,
+    IdempotencyConflict,
     LintFailedError,
     NotInCatalogError,
+    RolloutKeyConflict,
     VersionConflictError,
 )
-from catalog.semver import InvalidVersionError
 from generator.errors import (
     BudgetExceeded,
     InvalidParametersError,
@@ -30,13 +34,16 @@ from generator.errors import (
     TemplateDefinitionError,
     YamlLimitError,
 )
+from generator.semver import InvalidVersionError
 
 PROBLEM_TYPE = "application/problem+json"
 TYPE_BASE = "https://pipeforge.dev/problems/"
 log = logging.getLogger("pipeforge.registry")
 
-# (error class, status, type slug, title); the first match wins, so subclasses come first.
+# (error class, status, type slug, title); the first match wins, so subclasses come first. Any other
+# PipeforgeError is a 400 (bad request); an exception outside the tree is a 500 (a bug, logged).
 _MAPPING: tuple[tuple[type[PipeforgeError], int, str, str], ...] = (
+    (CatalogUnavailableError, 503, "catalog-unavailable", "Catalog unavailable"),
     (InvalidParametersError, 422, "invalid-parameters", "Invalid parameters"),
     (BudgetExceeded, 422, "budget-exceeded", "The work exceeded its budget"),
     (YamlLimitError, 422, "input-limit", "The input is beyond a reading limit"),
@@ -45,6 +52,8 @@ _MAPPING: tuple[tuple[type[PipeforgeError], int, str, str], ...] = (
     (TemplateDefinitionError, 422, "invalid-template", "The template is invalid"),
     (InvalidVersionError, 422, "invalid-version", "Invalid version or spec"),
     (VersionConflictError, 409, "version-conflict", "Version already published with other content"),
+    (IdempotencyConflict, 409, "idempotency-key-reused", "Idempotency-Key reused"),
+    (RolloutKeyConflict, 409, "idempotency-key-reused", "Idempotency-Key reused"),
     (NotInCatalogError, 404, "not-found", "Not in the catalog"),
 )
 #: Bounds of every problem document: a request with 20,000 bad fields gets a short answer, not 10 MB.
@@ -61,7 +70,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class ProblemError(Exception):
-    """Raised by routes and dependencies for a problem of their own (auth, size, not found)."""
+    """Raised by routes and dependencies for a problem of the HTTP layer itself (auth, size, a missing job).
+
+    Not in the ``PipeforgeError`` tree: it is already an HTTP answer (status, type, title), which the
+    library and the catalog know nothing of; their errors are mapped in ``_MAPPING`` instead. Not a
+    finding either: a finding is what lint says about a manifest (``generator.findings``)."""
 
     def __init__(self, status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None,
                  **extra: Any) -> None:
@@ -110,6 +123,10 @@ def _extras(exc: PipeforgeError) -> dict[str, Any]:
         return {"errors": [{"rule": p} for p in exc.problems]}
     if isinstance(exc, BudgetExceeded):
         return {"budget": exc.budget}
+    if isinstance(exc, IdempotencyConflict):
+        return {"job": exc.job_id}
+    if isinstance(exc, RolloutKeyConflict):
+        return {"rollout": exc.rollout_id}
     return {}
 
 
@@ -123,15 +140,21 @@ def _jsonable(value: Any) -> Any:
     return _clip(_printable(text), MAX_TEXT)
 
 
-def from_pipeforge_error(exc: PipeforgeError, path: str) -> JSONResponse:
-    if isinstance(exc, CatalogUnavailableError):  # its message names the database: for the log only
-        log.warning("catalog unavailable on %s: %s", path, exc.message)
-        return problem(503, "catalog-unavailable", "Catalog unavailable",
-                       "the catalog database is unavailable; the error is logged", instance=path)
+def status_of(exc: PipeforgeError) -> tuple[int, str, str]:
+    """The HTTP status, problem type slug and title of a library or catalog error (``_MAPPING``)."""
     for cls, status, slug, title in _MAPPING:
         if isinstance(exc, cls):
-            return problem(status, slug, title, exc.message, instance=path, **_extras(exc))
-    return problem(400, "bad-request", "Bad request", exc.message, instance=path)
+            return status, slug, title
+    return 400, "bad-request", "Bad request"
+
+
+def from_pipeforge_error(exc: PipeforgeError, path: str) -> JSONResponse:
+    status, slug, title = status_of(exc)
+    if isinstance(exc, CatalogUnavailableError):  # its message names the database: for the log only
+        log.warning("catalog unavailable on %s: %s", path, exc.message)
+        return problem(status, slug, title, "the catalog database is unavailable; the error is logged",
+                       instance=path)
+    return problem(status, slug, title, exc.message, instance=path, **_extras(exc))
 
 
 def _validation(exc: RequestValidationError, path: str) -> JSONResponse:
@@ -146,8 +169,6 @@ def _validation(exc: RequestValidationError, path: str) -> JSONResponse:
 
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette's own 405 names only the first route's)."""
-    from starlette.routing import Match
-
     return ", ".join(
         method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
         if any(route.matches({**request.scope, "method": method})[0] == Match.FULL

@@ -157,6 +157,9 @@ class ChangeResult(BaseModel):
     version: VersionPublic
 
 
+# The HTTP form of an error, not a finding (generator.findings): registry_api.problems is the only place
+# that builds one; a render's lint findings travel in the render's own answer. (A comment, not the
+# docstring: the docstring is the schema's description in the published OpenAPI document.)
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from catalog.safety import MAX_BUNDLE_BYTES
+from generator.gitops.urls import UnsafeURLError, parse_repo_url
 
 
 class Settings(BaseSettings):
@@ -66,8 +67,6 @@ class Settings(BaseSettings):
     def _strict_repos(cls, value: list[str]) -> list[str]:
         """Every entry parses strictly (no dot-segments, encoded dots, query or userinfo), so a typo in the
         allowlist stops the registry at start rather than allowing nothing or more than meant."""
-        from generator.gitops.urls import UnsafeURLError, parse_repo_url
-
         for entry in value:
             try:
                 parse_repo_url(entry, what="PIPEFORGE_PR_ALLOWED_REPOS entry")

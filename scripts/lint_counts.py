@@ -15,7 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 from generator.lint import collect_files, lint_file
-from generator.rules import ERROR, RULES
+from generator.rules import RULES
+from generator.severity import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT.parent / "shared" / "realworld"
@@ -37,7 +38,7 @@ def main() -> int:
         found = lint_file(path)
         findings.update(f.rule for f in found)
         files_with.update({f.rule for f in found})
-        failing += any(f.severity == ERROR for f in found)
+        failing += any(f.severity == Severity.ERROR for f in found)
     print(f"{'rule':<6}  {'name':<32} {'severity':<8} {'findings':>8} {'files':>6}")
     for code in sorted(set(RULES) | set(findings)):
         rule = RULES.get(code)

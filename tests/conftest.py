@@ -244,7 +244,7 @@ def shared_postgres_url(postgres_databases: PostgresDatabases) -> str:
 def _empty_catalog(url: str) -> None:
     from sqlalchemy import delete
 
-    from catalog.db import open_catalog
+    from catalog.migrate import open_catalog
     from catalog.models import Bundle, RemovedVersion, TemplateVersion
 
     catalog = open_catalog(url)

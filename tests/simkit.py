@@ -6,7 +6,7 @@ import textwrap
 from typing import Any
 
 from generator.model import parse_documents
-from generator.sim.engine import SimNode
+from generator.sim.nodes import SimNode
 from generator.simulate import Faults, SimulationResult, Target, simulate
 from generator.yamlio import load_documents
 

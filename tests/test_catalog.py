@@ -13,15 +13,15 @@ from sqlalchemy import select, update
 
 from catalog import service
 from catalog.checkout import checked_out
-from catalog.db import open_catalog
 from catalog.errors import LintFailedError, NotInCatalogError, UnknownTemplateError, VersionConflictError
+from catalog.migrate import open_catalog
 from catalog.models import Bundle, TemplateVersion
 from catalog.publication import prepare_folder
-from catalog.semver import InvalidVersionError
 from catalog.service import Published, bundle_bytes, describe, index, publish, resolve, set_yanked, versions
 from generator.bundle import digest
 from generator.errors import PipeforgeError, TemplateDefinitionError, UsageError
 from generator.scaffold import build
+from generator.semver import InvalidVersionError
 from generator.template_spec import find_template
 from tests.conftest import template_variant
 

@@ -18,8 +18,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from catalog.db import Catalog, begin_write, create_catalog_engine, open_catalog
+from catalog.db import Catalog, begin_write, create_catalog_engine
 from catalog.errors import VersionConflictError
+from catalog.migrate import open_catalog
 from catalog.models import Bundle, TemplateVersion
 from catalog.publication import Publication, prepare_folder
 from catalog.service import publish, resolve
@@ -97,7 +98,7 @@ import sys, time
 from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from catalog.db import open_catalog
+from catalog.migrate import open_catalog
 from catalog.publication import prepare_folder
 from catalog.service import publish
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from catalog.db import open_catalog
 from catalog.errors import HostileBundleError, NotInCatalogError, VersionConflictError
+from catalog.migrate import open_catalog
 from catalog.models import Bundle, RemovedVersion, TemplateVersion, utcnow
 from catalog.publication import MAX_SCHEMA_BYTES, prepare_folder
 from catalog.service import index, publish, remove_version, resolve

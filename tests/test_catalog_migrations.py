@@ -12,9 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from catalog.db import engine_for, masked, open_catalog
+from catalog.db import engine_for, masked
 from catalog.errors import CatalogUnavailableError
-from catalog.migrate import HEAD, MIGRATIONS_DIR, alembic_config, current_revision, upgrade
+from catalog.migrate import HEAD, MIGRATIONS_DIR, alembic_config, current_revision, open_catalog, upgrade
 from catalog.models import Base
 
 

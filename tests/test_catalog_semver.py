@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.semver import InvalidVersionError, Version, best, parse_spec, parse_version
+from generator.semver import InvalidVersionError, Version, best, parse_spec, parse_version
 
 # semver.org's own precedence example, lowest first.
 PRECEDENCE = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11",

@@ -19,8 +19,9 @@ from catalog.publication import prepare
 from catalog.safety import pack_folder
 from generator.errors import BudgetExceeded, InvalidParametersError, TemplateDefinitionError
 from generator.params import validate
-from generator.render import environment, render
+from generator.render import render
 from generator.sandbox import budgeted
+from generator.template_env import environment
 from generator.template_spec import find_template
 from generator.yamlio import load_documents
 from tests.conftest import ROOT

@@ -165,6 +165,8 @@ def test_lint_text_filters_while_linting_with_select_ignore_and_severity() -> No
     assert lint_text("a: [\n", "bad.yaml", ignore=["yaml-syntax"]) == []
     with pytest.raises(UsageError, match="'PF9' is not a rule"):
         lint_text(MINI, select=["PF9"])
+    with pytest.raises(UsageError, match=r"severity must be one of error, warning, info; got PF205='fatal'"):
+        lint_text(MINI, severity={"PF205": "fatal"})
 
 
 _SELECTORS = st.sampled_from(["ALL", "PF", "PF1", "PF2", "PF20", "PF5", *sorted(RULES)[::3], "no-retry"])

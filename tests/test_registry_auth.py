@@ -131,7 +131,7 @@ def test_token_secret_is_printed_once_and_only_its_hash_is_stored(database_url: 
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy import text
 
-    from catalog.db import open_catalog
+    from catalog.migrate import open_catalog
 
     monkeypatch.setenv("PIPEFORGE_DATABASE_URL", database_url)
     code, out, _ = _run(["token", "create", "--name", "deployer", "--scope", "admin"])

@@ -152,7 +152,10 @@ def test_idempotency_key_names_one_job(served: tuple[RegistryServer, dict[str, s
     with server.client(tokens["pr"]) as client:
         reused = client.post("/api/v1/pull-requests", json=request(git_server, base="develop"),
                              headers={"Idempotency-Key": "abc-1"})
-    assert reused.status_code == 409 and reused.json()["job"] == first["id"]
+    assert reused.status_code == 409 and reused.json() == {
+        "type": "https://pipeforge.dev/problems/idempotency-key-reused", "title": "Idempotency-Key reused",
+        "status": 409, "detail": f"this Idempotency-Key already names job {first['id']}, for another request; "
+        "use a new key for a new request", "instance": "/api/v1/pull-requests", "job": first["id"]}
     assert wait(server, tokens["pr"], first["id"])["status"] == "succeeded"
 
 

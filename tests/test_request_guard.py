@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.semver import MAX_NUMBER, InvalidVersionError, Version, parse_spec
+from generator.semver import MAX_NUMBER, InvalidVersionError, Version, parse_spec
 from registry_api.guard import MAX_JSON_DEPTH, MAX_JSON_INTEGER, MAX_JSON_MEMBERS, json_body_problem
 from tests.hypokit import examples
 

@@ -120,7 +120,10 @@ def test_an_idempotency_key_names_one_rollout(idle: tuple[RegistryServer, dict[s
                             headers={"Idempotency-Key": "r-1"})
         assert first.status_code == 202 and again.status_code == 200
         assert again.json()["id"] == first.json()["id"] and again.json()["total"] == 1
-        assert other.status_code == 409 and other.json()["rollout"] == first.json()["id"]
+        assert other.status_code == 409 and other.json() == {
+            "type": "https://pipeforge.dev/problems/idempotency-key-reused", "title": "Idempotency-Key reused",
+            "status": 409, "detail": f"this Idempotency-Key already names roll-out {first.json()['id']}, for another "
+            "request; use a new key for a new roll-out", "instance": "/api/v1/rollouts", "rollout": first.json()["id"]}
         assert len(client.get("/api/v1/rollouts").json()["items"]) == 1
 
     def post(_: int) -> int:

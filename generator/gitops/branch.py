@@ -17,8 +17,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import ConflictError, UsageError
-from generator.gitops.git import Credentials, RemoteError, check_branch, check_url, explain
+from generator.errors import ConflictError, RemoteError, UsageError
+from generator.gitops.git import Credentials, check_branch, check_url, explain
 from generator.gitops.mirror import BRANCH_PREFIX, Mirror, locked, target_lock
 from generator.paths import UnsafePathError, path_problem, shown, tree_problems
 from generator.safe_write import write_files

@@ -117,15 +117,15 @@ def _cmd_pr(args: argparse.Namespace, out: TextIO) -> int:
 def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
     from contextlib import ExitStack
 
-    from generator.cli import template_history, template_versions
+    from catalog.resolution import history, resolver
     from generator.gitops.upgrade_pr import CONFLICT, DECLINED, UP_TO_DATE, open_upgrade_pull_request
 
     author, credentials = _who(args)
     with ExitStack() as stack:
         outcome = open_upgrade_pull_request(
-            repo=args.repo, path=args.path, to=args.to, resolve=template_versions(stack), base=args.base,
+            repo=args.repo, path=args.path, to=args.to, resolve=resolver(stack), base=args.base,
             provider=args.provider, author=author, credentials=credentials, api_url=args.api_url,
-            history=template_history(stack))
+            history=history())
     if args.json:
         json.dump(outcome.as_dict(), out, indent=2)
         out.write("\n")

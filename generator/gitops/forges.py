@@ -20,8 +20,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 import tenacity
 
-from generator.errors import UsageError
-from generator.gitops.git import TOKEN_ENV, RemoteError, scrub
+from generator.errors import RemoteError, UsageError
+from generator.gitops.git import TOKEN_ENV, scrub
 from generator.gitops.ratelimit import MAX_WAIT_ENV, RateLimit, rate_limit
 from generator.gitops.ratelimit import max_wait as _max_wait
 
@@ -46,12 +46,16 @@ class MaybeCreated(RemoteError):
 
 
 class _RateLimited(Exception):
+    """Private control flow for the retry loop below; what a user sees of it is a RemoteError."""
+
     def __init__(self, limit: RateLimit) -> None:
         super().__init__(limit)
         self.limit = limit
 
 
 class _Transient(Exception):
+    """Private control flow for the retry loop below; what a user sees of it is a RemoteError."""
+
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem

@@ -19,7 +19,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import PipeforgeError, UsageError
+from generator.errors import PipeforgeError, RemoteError, UsageError
+from generator.gitops.urls import UnsafeURLError, parse_repo_url
 
 TOKEN_ENV = "PIPEFORGE_GIT_TOKEN"
 USERNAME_ENV = "PIPEFORGE_GIT_USERNAME"
@@ -33,12 +34,6 @@ _DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"
 #: git's "The requested URL returned error: 403" (a status, not digits of a port such as 127.0.0.1:40389)
 _REFUSED = re.compile(r"(returned error|http)[: ]+40[13]\b")
 _AUTH_HEADER = re.compile(r"(authorization:\s*\w+\s+)\S+", re.IGNORECASE)
-
-
-class RemoteError(PipeforgeError):
-    """The git server or forge refused or could not be reached: authentication, a rejected push, the network."""
-
-    exit_code = 4
 
 
 def check_branch(name: str, option: str = "--base") -> str:
@@ -55,8 +50,6 @@ def check_branch(name: str, option: str = "--base") -> str:
 def check_url(url: str) -> str:
     """``url`` if it is a remote pipeforge can push to: strictly parsed (``generator.gitops.urls``: no
     credentials, no dot-segments, no encoded dots or slashes, no query); else a UsageError."""
-    from generator.gitops.urls import UnsafeURLError, parse_repo_url
-
     if not parse_repo_url(url).segments:
         raise UnsafeURLError(f"--repo {url!r}: it names no repository path; give a plain URL such as "
                              "https://git.example.com/team/app.git")
@@ -146,8 +139,8 @@ class Git:
         """``git ARGS`` through GitPython: (status, stdout as bytes, stderr scrubbed). GitPython's own errors
         (git missing, a failed start) become pipeforge errors with scrubbed messages."""
         _require_gitpython()
-        from git.cmd import Git as GitCommand
-        from git.exc import GitCommandNotFound, GitError
+        from git.cmd import Git as GitCommand  # lazy: GitPython only for commands that run git
+        from git.exc import GitCommandNotFound, GitError  # lazy: GitPython only for commands that run git
 
         data = input.encode() if isinstance(input, str) else input
         command = GitCommand(self.git_dir if self.git_dir.is_dir() else None)
@@ -170,8 +163,8 @@ class Git:
         """Create ``git_dir`` as a bare repository (GitPython's ``Repo.init``) with ``settings`` in its config:
         (section, option) -> value."""
         _require_gitpython()
-        from git import GitConfigParser, Repo
-        from git.exc import GitCommandError, GitError
+        from git import GitConfigParser, Repo  # lazy: GitPython only for commands that run git
+        from git.exc import GitCommandError, GitError  # lazy: GitPython only for commands that run git
 
         # git refuses ``init --bare`` under a GIT_WORK_TREE it cannot be told to forget (GitPython merges the
         # caller's environment): then the repository is made plain and turned bare in its config.
@@ -224,7 +217,7 @@ _NO_GIT = "git is not installed (or not on PATH): pipeforge pr needs the git com
 def _require_gitpython() -> None:
     """Import GitPython, which refuses to load (ImportError) when it finds no git to run."""
     try:
-        import git  # noqa: F401
+        import git  # lazy: GitPython only for commands that run git  # noqa: F401
     except ImportError:
         raise PipeforgeError(_NO_GIT) from None
 

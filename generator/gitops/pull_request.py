@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import UsageError, YamlLimitError
+from generator.errors import RemoteError, UsageError, YamlLimitError
 from generator.gitops.branch import (
     Author,
     BranchResult,
@@ -24,16 +24,16 @@ from generator.gitops.branch import (
     target_locked,
     target_path,
 )
-from generator.gitops.git import Credentials, RemoteError
+from generator.gitops.git import Credentials
 from generator.lint import lint_text
-from generator.rules import ERROR, INFO, WARNING
 from generator.scaffold import MANIFEST_FILE, Pipeline
+from generator.severity import SEVERITIES
 from generator.yamlio import load_json
 
 if TYPE_CHECKING:  # httpx and the forges load only when a forge is asked for
     import httpx
 
-    from generator.gitops.forges import Forge, Found
+    from generator.gitops.forges import Forge, Found  # lazy: httpx and the forges load only when a forge is asked for
 
 PROVIDERS = ("none", "github", "gitlab", "gitea")
 BLOCK_START = "<!-- pipeforge:metadata "
@@ -67,7 +67,7 @@ def lint_summary(pipeline: Pipeline) -> str:
 def lint_counts(manifest: str) -> str:
     """'0 errors, 1 warning, 2 infos': what ``pipeforge lint`` finds in a manifest."""
     findings = lint_text(manifest, MANIFEST_FILE)
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in (ERROR, WARNING, INFO)}
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     return ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
 
 
@@ -158,7 +158,7 @@ class Review:
         if provider == "none":
             yield None
             return
-        from generator.gitops.forges import FORGES
+        from generator.gitops.forges import FORGES  # lazy: httpx and the forges load only when a forge is asked for
 
         forge = FORGES[provider](repo=repo, token=credentials.token if credentials else None, api_url=api_url,
                                  transport=transport)
@@ -190,7 +190,7 @@ def _ensure_pull_request(forge: Forge, branch: BranchResult, base: str, wanted_t
                          known: Found | None = None) -> PullRequest:
     """Update the open PR of the branch, or create it; a create that loses a race finds the winner's.
     ``known``: the open PR as just looked up (saves a second listing)."""
-    from generator.gitops.forges import MaybeCreated
+    from generator.gitops.forges import MaybeCreated  # lazy: httpx and the forges load only when a forge is asked for
 
     unsure: MaybeCreated | None = None
     for _ in range(3):

@@ -35,6 +35,8 @@ from generator.gitops.git import Credentials, check_url
 from generator.gitops.mirror import Mirror
 from generator.gitops.pull_request import PROVIDERS, PullRequest, Review, hidden_block, lint_counts
 from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE
+from generator.sim.matrix import run_matrix
+from generator.simulate import load_text
 from generator.upgrade import ANSWERS_SIZE, Answers, Builder, DowngradeError, Resolver, UpgradePlan, plan_from
 from generator.yamlio import check_size, load_documents
 
@@ -219,9 +221,6 @@ def verdicts(manifest: str | None) -> tuple[str, str]:
         return "no manifest", "no manifest"
     if any(line.startswith(("<<<<<<<", ">>>>>>>")) for line in manifest.splitlines()):
         return "not checked: conflict markers", "not checked: conflict markers"
-    from generator.sim.matrix import run_matrix
-    from generator.simulate import load_text
-
     lint = lint_counts(manifest)
     try:
         matrix = run_matrix(load_text(manifest, MANIFEST_FILE)).summary()

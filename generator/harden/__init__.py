@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ManifestError
+from generator.findings import Finding
 from generator.harden import cleanup, fixes, rename  # noqa: F401  (registers the fixes)
 from generator.harden.judge import compiler_of
-from generator.harden.plan import Change, Finding, NeedsHuman, Options, Plan, fix_for, fixed_rules
+from generator.harden.plan import Change, NeedsHuman, Options, Plan, fix_for, fixed_rules
 from generator.harden.text import MappingNode, Source, apply, compose
-from generator.lint import Finding as LintFinding
-from generator.lint import lint_text
+from generator.lint import as_finding, lint_text
 from generator.model import parse_manifest
-from generator.rules import ERROR, WARNING, check_manifest
+from generator.rules import check_manifest
+from generator.severity import Severity
 from generator.yamlio import gc_paused, load_documents
 
 __all__ = ["DEFAULT_DEADLINE", "FIXES", "Change", "HardenResult", "NeedsHuman", "harden_text"]
@@ -47,7 +48,7 @@ class HardenResult:
     text: str
     original: str
     changes: list[Change] = field(default_factory=list)
-    needs_human: list[LintFinding] = field(default_factory=list)
+    needs_human: list[Finding] = field(default_factory=list)
     held: list[NeedsHuman] = field(default_factory=list)
     touched: tuple[int, ...] = ()  # input lines (1-based) rewritten or removed; every other line is kept
 
@@ -101,7 +102,7 @@ def harden_text(text: str, filename: str = "<string>", *, deadline: int | None =
         if rules.allows("PF003"):
             text, documents = _rename_pass(text, filename, documents, options, changes, touched)
         source = Source(text)
-        plans = _plans(source, documents, options, rules)
+        plans = _plans(source, filename, documents, options, rules)
         edits = [edit for plan in plans for edit in plan.edits]
         held = [h for plan in plans for h in plan.held]
         changes += [c for plan in plans for c in sorted(plan.changes, key=lambda c: c.line)]
@@ -131,8 +132,8 @@ def _rename_pass(text: str, filename: str, documents: list[Any], options: Option
             if manifest is None or not isinstance(node, MappingNode) or fix is None:
                 continue
             plan = Plan(source, node, document, manifest, options)
-            for finding in rename.findings(document):
-                fix(plan, finding)
+            for hit in check_manifest(manifest, document, select=("PF003",)):
+                fix(plan, as_finding(hit, filename))
             plans.append(plan)
         edits = [edit for plan in plans for edit in plan.edits]
         if not edits:
@@ -148,7 +149,7 @@ def _rename_pass(text: str, filename: str, documents: list[Any], options: Option
     return text, documents
 
 
-def _plans(source: Source, documents: list[Any], options: Options, rules: RuleFilter) -> list[Plan]:
+def _plans(source: Source, filename: str, documents: list[Any], options: Options, rules: RuleFilter) -> list[Plan]:
     plans = []
     for index, (document, node) in enumerate(zip(documents, compose(source.text), strict=False)):
         manifest = parse_manifest(document, index=index)
@@ -160,18 +161,18 @@ def _plans(source: Source, documents: list[Any], options: Options, rules: RuleFi
         for hit in check_manifest(manifest):
             fix = fix_for(hit.code)
             if fix is not None and rules.allows(hit.code):
-                fix(plan, Finding(hit.code, hit.line, {"template": hit.template, **hit.data}))
+                fix(plan, as_finding(hit, filename))
         cleanup.place_cleanups(plan)
         plan.finish()
         plans.append(plan)
     return plans
 
 
-def _remaining(findings: list[LintFinding], rules: RuleFilter, held: list[NeedsHuman]) -> list[LintFinding]:
+def _remaining(findings: list[Finding], rules: RuleFilter, held: list[NeedsHuman]) -> list[Finding]:
     """What the linter still finds, less what a held-back entry already explains (same rule and template)."""
     explained = {(h.rule, h.template) for h in held}
     return [f for f in findings
-            if f.severity in (ERROR, WARNING) and rules.allows(f.rule) and (f.rule, f.template) not in explained]
+            if f.severity.at_least(Severity.WARNING) and rules.allows(f.rule) and (f.rule, f.template) not in explained]
 
 
 def harden_file(path: Path, display: str | None = None, **options: Any) -> HardenResult:

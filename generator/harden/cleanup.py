@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from generator.findings import Finding
 from generator.harden import text
-from generator.harden.plan import Finding, Plan, fixes
+from generator.harden.plan import Plan, fixes
 from generator.harden.text import Edit, MappingNode, ScalarNode, SequenceNode
 from generator.model import Task, Template
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.findings import Finding
 from generator.harden import text
 from generator.harden.judge import IDEMPOTENT, retry_verdict
-from generator.harden.plan import Finding, Plan, fixes, quoted
+from generator.harden.plan import Plan, fixes, quoted
 from generator.harden.text import MappingNode, ScalarNode
 from generator.model import Template
 

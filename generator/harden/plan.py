@@ -1,7 +1,8 @@
 """One document's plan: the findings harden may fix, the edits it decided on, and what it left to a human.
 
 Fixes are registered per rule code with ``@fixes("PF201")`` and found only through ``fix_for(code)``; a
-fix reads the finding's structured ``data`` (template, task, path), never its message text. Each fix
+fix gets the lint finding (``generator.findings.Finding``) and reads its structured ``data`` (template,
+task, path), never its message text. Each fix
 adds text edits (``generator.harden.text``) and a ``Change`` saying what it did, or a ``NeedsHuman``
 saying why it did not.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from generator.findings import Finding
 from generator.harden import text
 from generator.harden.text import Edit, MappingNode, Node, Quoted, ScalarNode, SequenceNode, Source
 from generator.model import Manifest, Template
@@ -42,26 +44,6 @@ class NeedsHuman:
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "template": self.template, "rule": self.rule, "reason": self.reason,
                 "suggestion": self.suggestion}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What a fix reads: the rule, the line, and the finding's structured data (never its message)."""
-
-    rule: str
-    line: int
-    data: dict[str, Any]
-
-    @property
-    def template(self) -> str | None:
-        value = self.data.get("template")
-        return value if isinstance(value, str) else None
-
-    @property
-    def task(self) -> str | None:
-        """The step or task the finding is about (``task`` in a DAG, ``step`` in a steps template)."""
-        value = self.data.get("task", self.data.get("step"))
-        return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

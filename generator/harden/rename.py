@@ -8,35 +8,10 @@ until nothing is left to rename.
 
 from __future__ import annotations
 
-from typing import Any
-
+from generator.findings import Finding
 from generator.harden import text
-from generator.harden.plan import Finding, Plan, fixes
+from generator.harden.plan import Plan, fixes
 from generator.harden.text import Edit, MappingNode, ScalarNode
-from generator.lint import template_of_path
-from generator.structure import check_document
-
-
-def split_path(path: str) -> list[str | int]:
-    """``spec.templates[3].retrystrategy`` as keys and indexes."""
-    parts: list[str | int] = []
-    for chunk in path.split("."):
-        name, *indexes = chunk.split("[")
-        if name:
-            parts.append(name)
-        parts.extend(int(i.rstrip("]")) for i in indexes if i.rstrip("]").isdigit())
-    return parts
-
-
-def findings(document: Any) -> list[Finding]:
-    """PF003 findings of a document with what a rename needs: the key's path and the field it folds to."""
-    found = []
-    for problem in check_document(document):
-        if problem.unknown_key and problem.suggestion:
-            found.append(Finding("PF003", problem.line, {
-                "template": template_of_path(document, problem.path), "path": split_path(problem.path),
-                "suggestion": problem.suggestion}))
-    return found
 
 
 def _fold(key: str) -> str:

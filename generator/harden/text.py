@@ -208,7 +208,7 @@ def _thawed(frozen: Any) -> Any:
 
 @lru_cache(maxsize=16)
 def _emitter(step: int, offset: int) -> Any:
-    from ruamel.yaml import YAML
+    from ruamel.yaml import YAML  # lazy: ruamel.yaml only when a fix inserts a block
 
     emitter = YAML(typ="rt")
     emitter.indent(mapping=step, sequence=step + offset, offset=offset)
@@ -217,7 +217,7 @@ def _emitter(step: int, offset: int) -> Any:
 
 
 def _plain(data: Any) -> Any:
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString  # lazy: ruamel.yaml only when a fix inserts a block
 
     if isinstance(data, Quoted):
         return DoubleQuotedScalarString(str(data))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from generator.findings import Hit
 from generator.model import Manifest, SideEffect
 from generator.rules import (  # noqa: F401  (importing a module registers its rules)
     cleanup,
@@ -25,13 +26,8 @@ from generator.rules import (  # noqa: F401  (importing a module registers its r
 )
 from generator.rules.base import (
     DOCS_BASE_URL,
-    ERROR,
-    INFO,
     RULES,
     RULES_BY_NAME,
-    SEVERITIES,
-    WARNING,
-    Hit,
     Rule,
     docs_url,
     resolve_rule,
@@ -64,7 +60,7 @@ def check_manifest(manifest: Manifest, document: Any = None, *, options: Options
 
 
 __all__ = [
-    "DOCS_BASE_URL", "ERROR", "INFO", "RULES", "RULES_BY_NAME", "SEVERITIES", "WARNING", "Context", "Hit",
+    "DOCS_BASE_URL", "RULES", "RULES_BY_NAME", "Context", "Hit",
     "Options", "Rule", "SideEffect", "check_manifest", "creations", "deletions", "docs_url", "resolve_rule",
     "rule_unit",
     "rule_url", "unsafe_cleanups",

@@ -9,36 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from generator.findings import Hit
+from generator.severity import Severity
 
 if TYPE_CHECKING:
     from generator.rules.context import Context
 
-ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITIES = (ERROR, WARNING, INFO)
-
 #: Where the documentation (``docs/``, rule pages under ``rules/PFxxx/``) is published;
 #: ``PIPEFORGE_DOCS_URL`` points the links at another copy (a mirror, an internal site).
 DOCS_BASE_URL = "https://pipeforge.readthedocs.io/en/latest"
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A finding before it is tied to a file: rule, line, template, message, fix text and structured data.
-
-    ``data`` always holds ``template`` (name or None) and ``path`` (keys and indexes from the document root
-    to the offending node); when relevant also ``task``/``step``, ``object`` ({kind, name}) and ``field``.
-    Tools (``harden``, editors) read ``data``; the message is for people.
-    """
-
-    code: str
-    line: int
-    template: str | None
-    message: str
-    fix: str
-    severity: str | None = None  # None: the rule's default
-    data: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 Check = Callable[["Context"], Iterable[Hit]]
@@ -50,7 +32,7 @@ class Rule:
 
     code: str
     name: str
-    severity: str
+    severity: Severity
     summary: str
     why: str
     source: str  # the fact it rests on: a section of the failure-semantics reference or docs/argo-semantics.md
@@ -78,7 +60,7 @@ def register(unit: Rule) -> Rule:
     return unit
 
 
-def rule(code: str, name: str, severity: str, *, summary: str, why: str, source: str, bad: str, good: str,
+def rule(code: str, name: str, severity: Severity, *, summary: str, why: str, source: str, bad: str, good: str,
          confident: str, leaves: str) -> Callable[[Check], Check]:
     """Register the decorated check function as rule ``code`` with its metadata (see ``Rule``)."""
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.rules.base import ERROR, Hit, rule
+from generator.findings import Hit
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.rules.effects import deletions
 from generator.rules.graph import unsafe_cleanups
+from generator.severity import Severity
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
 _LEAVES = """\
@@ -24,7 +26,7 @@ _LEAVES = """\
 
 
 @rule(
-    "PF101", "cleanup-not-in-exit-handler", ERROR,
+    "PF101", "cleanup-not-in-exit-handler", Severity.ERROR,
     summary="cleanup runs as an ordinary DAG or steps node, so it never runs when an earlier step fails",
     why="A failed task omits its dependents and a failed step group stops the template; only the exit handler "
         "runs whatever the outcome (exit-handlers.md). The temporary resource is orphaned. Cleanup is "

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from generator.findings import Hit
 from generator.model import Manifest, RetryStrategy, Task, Template, WorkflowSpec
-from generator.rules.base import Hit
 from generator.rules.effects import (
     Target,
     creations,
@@ -22,6 +22,7 @@ from generator.rules.effects import (
     resource_target,
     unmodelled_destructive,
 )
+from generator.severity import Severity
 
 Path = list[str | int]
 
@@ -76,7 +77,7 @@ class Context:
         return self.template_path(template, *task.position)
 
     def hit(self, code: str, line: int, template: str | None, message: str, fix: str,
-            severity: str | None = None, *, path: Path, **data: Any) -> Hit:
+            severity: Severity | None = None, *, path: Path, **data: Any) -> Hit:
         return Hit(code, line, template, message, fix, severity,
                    {"template": template, "path": list(path), **data})
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.commands import SHELLS, inline_script, simple_commands
+from generator.findings import Hit
 from generator.model import Template
-from generator.rules.base import ERROR, WARNING, Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
+from generator.severity import Severity
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
 _WORK = "  - name: work\n    container: {image: 'alpine/git:2.45.2', command: [git, clone, 'https://example.org/r']}\n"
@@ -69,7 +71,7 @@ def _finite(argv: list[str]) -> bool:
 
 
 @rule(
-    "PF102", "exit-handler-no-deadline", ERROR,
+    "PF102", "exit-handler-no-deadline", Severity.ERROR,
     summary="an exit-handler step has no deadline of its own",
     why="Exit-handler pods ignore the workflow's activeDeadlineSeconds (workflowpod.go onExitPod), so a hung "
         "cleanup step keeps the workflow Running forever.",
@@ -95,7 +97,7 @@ def exit_handler_no_deadline(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF103", "step-no-deadline", ERROR,
+    "PF103", "step-no-deadline", Severity.ERROR,
     summary="a step that can hang has no deadline",
     why="A container, script or polling resource template with no activeDeadlineSeconds/timeout can hang "
         "forever. Under spec.activeDeadlineSeconds the hang ends with the workflow, but the step then fails "
@@ -122,5 +124,5 @@ def step_no_deadline(ctx: Context) -> Iterator[Hit]:
         yield ctx.hit("PF103", template.line, template.name,
                       f"template '{template.name}' has no {what}"
                       + (" (only the workflow deadline bounds it)" if covered else ""),
-                      f"add {what.split(' ')[0]} to '{template.name}'", WARNING if covered else None,
+                      f"add {what.split(' ')[0]} to '{template.name}'", Severity.WARNING if covered else None,
                       path=ctx.template_path(template), field=what.split(" ")[0], workflow_deadline=covered)

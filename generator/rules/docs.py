@@ -7,16 +7,12 @@ means the documentation cannot drift from the rule.
 
 from __future__ import annotations
 
+import generator.harden  # noqa: F401  (importing it attaches the automatic fixes to the rule units)
 from generator.rules.base import RULES, Rule
-
-
-def _register_fixes() -> None:
-    import generator.harden  # noqa: F401  (importing it attaches the automatic fixes to the rule units)
 
 
 def rule_page(unit: Rule) -> str:
     """The Markdown page of one rule."""
-    _register_fixes()
     fix = "yes (applied by `pipeforge harden`)" if unit.fix is not None else "none"
     return "\n".join([
         f"# {unit.code} {unit.name}",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from generator.findings import Hit
 from generator.model import Template
-from generator.rules.base import INFO, WARNING, Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context, key_line
+from generator.severity import Severity
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
 _ECHO = "  templates:\n  - name: main\n    container: {image: 'busybox:1.36', command: [echo, hi]}\n"
@@ -20,7 +22,7 @@ def _workflow_level(ctx: Context) -> bool:
 
 
 @rule(
-    "PF501", "image-not-pinned", WARNING,
+    "PF501", "image-not-pinned", Severity.WARNING,
     summary="an image without a tag, or `latest`",
     why="A retry or a resubmission may run other code than the first attempt.",
     source="docs/argo-semantics.md, Image tags other than a digest can change under a retry",
@@ -44,7 +46,7 @@ def image_not_pinned(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF502", "no-pod-gc", WARNING,
+    "PF502", "no-pod-gc", Severity.WARNING,
     summary="no podGC",
     why="Without podGC, finished pods are never deleted.",
     source="argo-failure-semantics.md §7 (podGC unset means pods are never deleted)",
@@ -61,7 +63,7 @@ def no_pod_gc(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF503", "ttl-misses-errors", WARNING,
+    "PF503", "ttl-misses-errors", Severity.WARNING,
     summary="no ttlStrategy, or one that never removes Error workflows",
     why="secondsAfterFailure matches phase Failed only; an Error workflow needs secondsAfterCompletion.",
     source="argo-failure-semantics.md §7 (secondsAfterFailure matches phase Failed only)",
@@ -91,7 +93,7 @@ def _pods(ctx: Context) -> list[Template]:
 
 
 @rule(
-    "PF504", "default-service-account", WARNING,
+    "PF504", "default-service-account", Severity.WARNING,
     summary="serviceAccountName missing or `default`",
     why="Steps then run with the namespace's default account, usually more or less than they need.",
     source="argo-failure-semantics.md §9 (security notes); Argo docs/service-accounts.md",
@@ -120,7 +122,7 @@ def _non_root(template: Template) -> bool:
 
 
 @rule(
-    "PF505", "no-run-as-non-root", WARNING,
+    "PF505", "no-run-as-non-root", Severity.WARNING,
     summary="runAsNonRoot is not set",
     why="Pods may run as root.",
     source="argo-failure-semantics.md §9 (security notes); Kubernetes Pod Security Standards (restricted)",
@@ -140,7 +142,7 @@ def no_run_as_non_root(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF506", "dag-fail-fast-off", WARNING,
+    "PF506", "dag-fail-fast-off", Severity.WARNING,
     summary="`failFast: false` on a DAG",
     why="Every branch keeps running after one failed, spending time and side effects on a lost run.",
     source="argo-failure-semantics.md §4 (DAG failFast)",
@@ -163,7 +165,7 @@ def dag_fail_fast_off(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF507", "no-workflow-deadline", INFO,
+    "PF507", "no-workflow-deadline", Severity.INFO,
     summary="no workflow-level activeDeadlineSeconds",
     why="Nothing bounds the whole run: an unanswered approval gate waits forever.",
     source="argo-failure-semantics.md §2 (spec.activeDeadlineSeconds) and §6 (suspend waits until resumed)",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from generator.findings import Hit
 from generator.model import Template
-from generator.rules.base import ERROR, WARNING, Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.rules.effects import inline_scripts
+from generator.severity import Severity
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: greet}\nspec:\n"
 _PARAM = re.compile(r"{{\s*=?[^}]*\b(?:inputs|workflow)\.parameters\b")
@@ -18,7 +20,7 @@ _FROM_RUN = re.compile(r"\b(?:steps|tasks)\.[^}]*\.outputs\b|\bitem\b")
 
 
 @rule(
-    "PF401", "parameter-in-script", ERROR,
+    "PF401", "parameter-in-script", Severity.ERROR,
     summary="a parameter is spliced into script source or a shell string",
     why="Parameters are substituted as text, so a quote in a value runs commands (argo-workflows#12534); pass "
         "values through env and quote \"$VAR\". An error where a value can come from a caller (template kinds, "
@@ -51,7 +53,7 @@ def parameter_in_script(ctx: Context) -> Iterator[Hit]:
                               f"template '{template.name}' splices a parameter into its {what} ({spliced}): a quote "
                               "in the value runs commands", "pass the value through env (value: "
                               "'{{inputs.parameters.x}}') and use \"$X\" in the script",
-                              None if _from_caller(ctx, template) else WARNING,
+                              None if _from_caller(ctx, template) else Severity.WARNING,
                               path=ctx.template_path(template, template.kind,
                                                      "source" if what == "script source" else "args"),
                               field=what, parameter=spliced)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from generator.findings import Hit
 from generator.model import Task, Template
-from generator.rules.base import ERROR, Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
 from generator.rules.graph import earlier_tasks, gated_tasks
+from generator.severity import Severity
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
 _DROP = """\
@@ -95,7 +97,7 @@ def _timed_before(ctx: Context, template: Template, before: frozenset[str]) -> t
 
 
 @rule(
-    "PF301", "ungated-irreversible", ERROR,
+    "PF301", "ungated-irreversible", Severity.ERROR,
     summary="an irreversible action without an approval gate whose answer it checks",
     why="A delete or replace of something the workflow did not create, or a command that deletes, drops or "
         "destroys, must follow a suspend gate and check its answer with `when`. Deleting, reverting or rolling "
@@ -131,7 +133,7 @@ def ungated_irreversible(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF302", "auto-approving-gate", ERROR,
+    "PF302", "auto-approving-gate", Severity.ERROR,
     summary="an approval gate with a duration",
     why="`suspend: {duration: ...}` auto-resumes as Succeeded: the gate approves by itself (suspending.md). "
         "Reported for a timed gate whose answer an irreversible step checks, and for one that merely runs "

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ManifestError
+from generator.findings import Hit
 from generator.model import Template
-from generator.rules.base import ERROR, Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context
+from generator.severity import Severity
 from generator.yamlio import LineDict, LineList, load_documents
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
@@ -88,7 +90,7 @@ def _schema(version: str, kind: str, api_version: str) -> tuple[dict[str, Any], 
     except (OSError, ValueError):
         return None
     pruned = _prune(schema, definitions.get("$defs", {}))
-    import tempfile  # keeps lint start-up fast: only a kind's first check writes its cache
+    import tempfile  # lazy: keeps lint start-up fast: only a kind's first check writes its cache
 
     with contextlib.suppress(OSError):
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -233,7 +235,7 @@ def _line_in(node: Any, path: list[str | int]) -> int:
 
 
 @rule(
-    "PF010", "kubernetes-schema", ERROR,
+    "PF010", "kubernetes-schema", Severity.ERROR,
     summary="the Kubernetes object of a resource template does not match Kubernetes' schema",
     why="Argo hands the manifest to the Kubernetes API only when the step runs: a misspelt field "
         "(`accesModes`) is refused by strict field validation or silently dropped, and a value of the wrong "

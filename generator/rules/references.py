@@ -6,15 +6,17 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.rules.base import ERROR, Hit, rule
+from generator.findings import Hit
+from generator.rules.base import rule
 from generator.rules.context import Context, Path, key_line
+from generator.severity import Severity
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
 _MAIN = "  - name: main\n    activeDeadlineSeconds: 60\n    container: {image: 'busybox:1.36', command: [true]}\n"
 
 
 @rule(
-    "PF006", "missing-template", ERROR,
+    "PF006", "missing-template", Severity.ERROR,
     summary="onExit, a hook or a step names a template that does not exist",
     why="A workflow whose exit handler cannot be resolved never finishes (argo-workflows#5835).",
     source="argo-failure-semantics.md §3 (exit handlers) and Appendix (#5835)",
@@ -59,7 +61,7 @@ def missing_template(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF008", "duplicate-template", ERROR,
+    "PF008", "duplicate-template", Severity.ERROR,
     summary="two templates have the same name",
     why="Template names must be unique: Argo's validator rejects the workflow (`templates.<name> is "
         "duplicated`), and a reader cannot tell which of the two a step calls.",
@@ -94,7 +96,7 @@ _INT_OR_STRING = (("retryStrategy", "limit"), ("retryStrategy", "backoff", "fact
 
 
 @rule(
-    "PF009", "not-a-number", ERROR,
+    "PF009", "not-a-number", Severity.ERROR,
     summary="an IntOrString field (retry limit, backoff factor, template deadline) holds text that is no number",
     why="`limit`, `backoff.factor` and a template's `activeDeadlineSeconds` are IntOrString so that they can be "
         "templated; any other text passes the schema and fails when Argo converts it to a number at run time.",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from generator.findings import Hit
 from generator.model import RetryStrategy, Template
-from generator.rules.base import ERROR, WARNING, Hit, rule
+from generator.rules.base import rule
 from generator.rules.context import Context, Path
 from generator.rules.effects import creations
+from generator.severity import Severity
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
 _BACKOFF = "{duration: 10s, factor: 2}"
@@ -37,7 +39,7 @@ def _retry_path(ctx: Context, template: Template) -> Path:
 
 
 @rule(
-    "PF201", "unbounded-retry", ERROR,
+    "PF201", "unbounded-retry", Severity.ERROR,
     summary="a retryStrategy without limit retries forever",
     why="`retryStrategy: {}` retries until the step succeeds (retries.md). In spec.templateDefaults it applies "
         "to every template.",
@@ -69,7 +71,7 @@ def unbounded_retry(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF204", "retry-on-composite", ERROR,
+    "PF204", "retry-on-composite", Severity.ERROR,
     summary="retryStrategy on a steps/DAG template or at spec level re-runs succeeded children",
     why="Each attempt re-runs the whole sub-graph, including steps that already succeeded, so their side "
         "effects happen again (argo-workflows#12009, #5073, #9190). A warning when the sub-graph has none.",
@@ -104,7 +106,7 @@ def _composite(ctx: Context, retry: RetryStrategy, template: str | None, what: s
     if effects:
         return ctx.hit("PF204", retry.line, template, f"{what} re-runs every child on each attempt, succeeded ones "
                        "too, and its children have side effects", fix, path=path, side_effects=True)
-    return ctx.hit("PF204", retry.line, template, f"{what} re-runs every child on each attempt", fix, WARNING,
+    return ctx.hit("PF204", retry.line, template, f"{what} re-runs every child on each attempt", fix, Severity.WARNING,
                    path=path, side_effects=False)
 
 
@@ -115,7 +117,7 @@ def _pod_leaves(ctx: Context) -> Iterator[tuple[Template, RetryStrategy | None]]
 
 
 @rule(
-    "PF205", "no-retry", WARNING,
+    "PF205", "no-retry", Severity.WARNING,
     summary="a step without retryStrategy",
     why="One evicted pod or image-pull hiccup fails the whole workflow.",
     source="argo-failure-semantics.md §0 (Error: infrastructure faults) and §1",
@@ -134,7 +136,7 @@ def no_retry(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF206", "retry-without-backoff", WARNING,
+    "PF206", "retry-without-backoff", Severity.WARNING,
     summary="retries without backoff",
     why="Without backoff every retry follows at once and hits the same transient fault.",
     source="argo-failure-semantics.md §1 (backoff)",
@@ -152,7 +154,7 @@ def retry_without_backoff(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF207", "implicit-retry-policy", WARNING,
+    "PF207", "implicit-retry-policy", Severity.WARNING,
     summary="retryPolicy left implicit",
     why="The default is OnFailure (Always with an expression): infrastructure errors are not retried and "
         "non-zero exits are; say which one is meant.",
@@ -183,7 +185,7 @@ def per_attempt_names(template: Template) -> str | None:
 
 
 @rule(
-    "PF202", "non-idempotent-retry", ERROR,
+    "PF202", "non-idempotent-retry", Severity.ERROR,
     summary="a retried step creates a new object on every attempt",
     why="With generateName, or a name built from the pod name, the retry number or the time, every retry "
         "creates another object that nothing cleans up (argo-workflows#6150).",
@@ -210,7 +212,7 @@ def _object(ref: str) -> dict[str, str]:
 
 
 @rule(
-    "PF203", "create-under-retry", WARNING,
+    "PF203", "create-under-retry", Severity.WARNING,
     summary="`create` of a fixed name under a retryStrategy",
     why="A retry after the object was created fails with AlreadyExists; apply converges instead.",
     source="argo-failure-semantics.md §8 (with name, a retry hits AlreadyExists)",
@@ -231,7 +233,7 @@ def create_under_retry(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF208", "always-on-non-idempotent", WARNING,
+    "PF208", "always-on-non-idempotent", Severity.WARNING,
     summary="retryPolicy Always on a step that is not idempotent",
     why="Always retries errors too, where the previous attempt may already have acted.",
     source="argo-failure-semantics.md §1 (Always retries Failed and Error) and §8",

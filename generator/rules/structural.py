@@ -6,14 +6,17 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.rules.base import ERROR, WARNING, Hit, Rule, register, rule
+from generator.findings import Hit
+from generator.rules.base import Rule, register, rule
 from generator.rules.context import Context, Path, key_line
+from generator.severity import Severity
+from generator.structure import check_document
 from generator.yamlio import LineDict, LineList
 
 _HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: demo-}\nspec:\n"
 
 register(Rule(
-    "PF001", "yaml-syntax", ERROR, "the file is not valid YAML",
+    "PF001", "yaml-syntax", Severity.ERROR, "the file is not valid YAML",
     "Argo never sees a file it cannot parse; nothing in it is checked until it parses.",
     source="YAML 1.1 (the reader is libyaml, as in Kubernetes' own YAML handling)",
     bad=_HEAD + "  entrypoint: main\n  templates:\n  - name: main\n    container: {image: 'busybox:1.36'\n",
@@ -24,7 +27,7 @@ register(Rule(
 ))
 
 register(Rule(
-    "PF007", "bad-suppression", WARNING, "a lint-ignore annotation without a reason or rule",
+    "PF007", "bad-suppression", Severity.WARNING, "a lint-ignore annotation without a reason or rule",
     "A suppression must say which rule it silences and why, or it is not honoured.",
     source="pipeforge's own convention (docs/lint.md, Suppressions)",
     bad=_HEAD.replace("metadata: {generateName: demo-}", "metadata:\n  generateName: demo-\n  annotations:\n"
@@ -37,7 +40,7 @@ register(Rule(
 
 
 @rule(
-    "PF002", "duplicate-key", ERROR,
+    "PF002", "duplicate-key", Severity.ERROR,
     summary="a mapping repeats a key",
     why="Only one of the values survives, and which one depends on the tool that reads the file. Keys merged "
         "in with a YAML merge key (`<<: *anchor`) and then overridden are not duplicates (YAML 1.1).",
@@ -98,12 +101,10 @@ def split_path(dotted: str) -> Path:
 
 
 def _structure(ctx: Context, unknown: bool) -> Iterator[Hit]:
-    from generator.structure import check_document
-
     if "structure" not in ctx.cache:  # one walk for both PF003 and PF004
         ctx.cache["structure"] = check_document(ctx.document)
     for problem in ctx.cache["structure"]:
-        if problem.unknown_key != unknown:
+        if problem.unknown != unknown:
             continue
         path = split_path(problem.path)
         template = _template_at(ctx, path)
@@ -118,7 +119,7 @@ def _structure(ctx: Context, unknown: bool) -> Iterator[Hit]:
 
 
 @rule(
-    "PF003", "unknown-field", ERROR,
+    "PF003", "unknown-field", Severity.ERROR,
     summary="a key Argo does not know (a typo silently disables safety)",
     why="Argo's schema has no additionalProperties: false, so `onexit` or `retrystrategy` validates and is "
         "ignored: the exit handler or the retry limit silently does not exist.",
@@ -134,7 +135,7 @@ def unknown_field(ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
-    "PF004", "wrong-type", ERROR,
+    "PF004", "wrong-type", Severity.ERROR,
     summary="a field holds a value of the wrong shape",
     why="Argo refuses the manifest, or reads the field as absent.",
     source="argo-failure-semantics.md §10; api/jsonschema/schema.json",
@@ -155,7 +156,7 @@ SHUTDOWN = ("Stop", "Terminate")
 
 
 @rule(
-    "PF005", "invalid-value", ERROR,
+    "PF005", "invalid-value", Severity.ERROR,
     summary="a value the schema does not constrain but Argo refuses",
     why="retryPolicy, podGC.strategy, resource.action, mergeStrategy and shutdown are free strings in the "
         "schema; a wrong value fails at run time, often only on the failure path.",

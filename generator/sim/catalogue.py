@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.model import Manifest, Task, Template, WorkflowSpec
+from generator.sim.inferred import command_deletes
+from generator.sim.variables import task_inline
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,6 @@ class StepInfo:
     @property
     def cleanup(self) -> bool:
         """It deletes or undoes something: a cleanup or compensation step."""
-        from generator.sim.inferred import command_deletes
-
         resource = self.template.resource
         return (bool(self.template.effects("deletes")) or (resource is not None and resource.action == "delete")
                 or command_deletes(self.template))
@@ -51,8 +51,6 @@ def resolve_task(spec: WorkflowSpec, task: Task, library: list[Manifest]) -> tup
                 return other.spec.templates[str(ref["template"])], other.spec
         return None
     if task.inline:
-        from generator.sim.variables import task_inline
-
         raw = task_inline(spec, task)
         return (Template.parse(raw, 0), spec) if raw is not None else None
     template = spec.templates.get(task.template or "")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.depends import (
     DependsSyntaxError,
@@ -33,11 +33,14 @@ from generator.depends import (
 )
 from generator.errors import ManifestError
 from generator.model import Task, Template, WorkflowSpec
-from generator.sim.engine import COMPLETED, Call, Done, Engine, SimNode
 from generator.sim.expr import ExpressionError, evaluate_expr, evaluate_when, truth
+from generator.sim.nodes import COMPLETED, Call, Done, SimNode
 from generator.sim.values import Scope, item_node_name, item_values, to_int
 from generator.sim.variables import call_task
 from generator.yamlio import load_json
+
+if TYPE_CHECKING:
+    from generator.sim.engine import Engine
 
 NodeDone = Callable[[SimNode], None]
 FAILING = ("Failed", "Error")

@@ -13,7 +13,8 @@ from generator.sim.expr import ExpressionError
 from generator.sim.values import to_int
 
 if TYPE_CHECKING:
-    from generator.sim.engine import Call, Engine
+    from generator.sim.engine import Engine
+    from generator.sim.nodes import Call
 
 
 def runs_in_pod(engine: Engine, call: Call) -> int:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from generator.sim.inferred import command_effects, perform_commands
 from generator.sim.values import suffix
 
 if TYPE_CHECKING:
-    from generator.sim.engine import Call, Engine
+    from generator.sim.engine import Engine
+    from generator.sim.nodes import Call
 
 _SYMBOLIC = {"retries": "<retries>", "pod.name": "<pod.name>"}
 
@@ -22,8 +24,6 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
     """Apply an attempt's side effects to the ledger; returns what it did and an AlreadyExists error.
 
     The worst case for a failing attempt: it created and produced what it declares, but deleted nothing."""
-    from generator.sim.inferred import command_effects, perform_commands
-
     template = call.template
     resource = template.resource
     if not template.side_effects and (resource is None or not resource.kind) and not command_effects(template):

@@ -27,90 +27,21 @@ import heapq
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from generator.model import AGENT_KINDS, Manifest, RetryStrategy, Task, Template, WorkflowSpec
+from generator.model import AGENT_KINDS, Manifest, RetryStrategy, Task, Template
+from generator.sim.composite import DagRun, StepsRun
 from generator.sim.containerset import recovers_in_pod
+from generator.sim.effects import perform
 from generator.sim.expr import ExpressionError
 from generator.sim.faults import UNSCHEDULABLE, Faults
+from generator.sim.gate import run_gate
+from generator.sim.inferred import deleted_somewhere
 from generator.sim.ledger import Ledger
+from generator.sim.nodes import MAX_DEPTH, STEP_SECONDS, Activity, Call, Done, Event, SimNode
+from generator.sim.retry import RetryRun
 from generator.sim.values import Scope, parse_duration, suffix, to_int
 from generator.sim.variables import Variables
-
-STEP_SECONDS = 10.0
-MAX_ATTEMPTS = 100  # an unbounded retryStrategy over a permanent fault is cut here (and said so)
-MAX_DEPTH = 16  # recursion over values not known offline would not end: cut here (and said so)
-COMPLETED = ("Succeeded", "Failed", "Error")
-
-Done = Callable[[str, str], None]
-
-
-@dataclass(slots=True)
-class SimNode:
-    """One node of the run: a task or step (or the entry node, an exit handler, a hook)."""
-
-    name: str
-    template: str
-    in_exit: bool
-    step: str  # the task or step name before fan-out: what --fail and friends name
-    phase: str = "Pending"
-    attempts: int = 0
-    message: str = ""
-    started: float = 0.0
-    finished: float | None = None
-    outputs: dict[str, str] = field(default_factory=dict)
-    children: list[str] | None = None  # phases of fan-out items (a TaskGroup)
-    last: Event | None = None  # its latest timeline event
-
-
-@dataclass(slots=True)
-class Event:
-    time: float
-    node: str
-    phase: str
-    attempt: int | None = None
-    effects: tuple[str, ...] = ()
-    message: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"time": self.time, "node": self.node, "phase": self.phase}
-        if self.attempt is not None:
-            out["attempt"] = self.attempt
-        if self.effects:
-            out["effects"] = list(self.effects)
-        if self.message:
-            out["message"] = self.message
-        return out
-
-
-@dataclass(slots=True)
-class Call:
-    """A template invoked for a node, with the variables it sees."""
-
-    node: SimNode
-    template: Template
-    spec: WorkflowSpec
-    scope: Scope
-    in_exit: bool
-    depth: int = 0  # how many templates deep (recursive templates are cut at MAX_DEPTH)
-
-
-class Activity:
-    """Something that holds a node open on the clock: a pod, a waiting gate, a retry backoff."""
-
-    __slots__ = ("attempt", "call", "cancelled", "done", "hung", "id", "kind", "nth", "undecided")
-
-    def __init__(self, engine: Engine, kind: str, call: Call, attempt: int, done: Done) -> None:
-        self.id = next(engine.ids)
-        self.kind = kind
-        self.call = call
-        self.attempt = attempt
-        self.done = done
-        self.cancelled = False
-        self.hung = False
-        self.undecided = False
-        self.nth = 0  # the how-manieth attempt of this node name in the whole run (re-runs included)
 
 
 class Engine(Variables):
@@ -325,8 +256,6 @@ class Engine(Variables):
 
     def execute(self, call: Call, done: Done) -> None:
         """Run a template for a node: with its retryStrategy (or spec.retryStrategy) if it has one."""
-        from generator.sim.retry import RetryRun
-
         self._arm_shutdown(call)
         retry: RetryStrategy | None = call.template.retry or self.spec.retry
         if retry is None or call.template.kind == "suspend":
@@ -337,8 +266,6 @@ class Engine(Variables):
 
     def attempt(self, call: Call, index: int, done: Done, clamp: float | None) -> None:
         """One attempt of a template; ``clamp`` is what maxDuration leaves of the pod deadline."""
-        from generator.sim.composite import DagRun, StepsRun
-
         kind = call.template.kind
         reason = self.blocked(call.in_exit)
         if reason is not None:
@@ -359,8 +286,6 @@ class Engine(Variables):
                 self.assume(f"data templates are simulated as a pod that takes {STEP_SECONDS:g} s")
             self._run_pod(attempt_call, index, done, clamp)
         elif kind == "suspend":
-            from generator.sim.gate import run_gate
-
             run_gate(self, attempt_call, done)
         elif kind == "dag":
             DagRun(self, attempt_call, done).start()
@@ -468,15 +393,11 @@ class Engine(Variables):
         activity.done(phase, message)
 
     def perform_effects(self, call: Call, *, failing: bool) -> tuple[tuple[str, ...], str | None]:
-        from generator.sim.effects import perform
-
         return perform(self, call, failing=failing)
 
     @functools.cached_property
     def temporary(self) -> frozenset[tuple[str, str]]:
         """What some step of the workflow deletes: an object a command creates is temporary when listed."""
-        from generator.sim.inferred import deleted_somewhere
-
         return deleted_somewhere(self.spec)
 
     # --- stop, terminate, deadline --------------------------------------------------------------------

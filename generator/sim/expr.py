@@ -18,11 +18,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from generator.errors import PipeforgeError
+
 Node = tuple[Any, ...]
 
 
-class ExpressionError(ValueError):
-    """An expression that cannot be parsed or evaluated."""
+class ExpressionError(PipeforgeError, ValueError):
+    """An expression that cannot be parsed or evaluated.
+
+    The simulator catches it and reports its text (an Error node, an assumption); it is in the tree for a
+    library caller of ``evaluate_when``, and stays a ValueError for code that catches one."""
 
 
 _TOKEN = re.compile(

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from generator.sim.nodes import Activity, Call, Done
 from generator.sim.values import parse_duration, text
 
 if TYPE_CHECKING:
-    from generator.sim.engine import Call, Done, Engine
+    from generator.sim.engine import Engine
 
 
 def run_gate(engine: Engine, call: Call, done: Done) -> None:
-    from generator.sim.engine import Activity
-
     node = call.node
     name = node.step
     engine.touched.add(name)
@@ -47,8 +46,6 @@ def run_gate(engine: Engine, call: Call, done: Done) -> None:
 
 
 def _decide(engine: Engine, activity: object, values: Mapping[str, str] | None, how: str) -> None:
-    from generator.sim.engine import Activity
-
     assert isinstance(activity, Activity)
     if activity.cancelled:
         return

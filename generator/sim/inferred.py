@@ -18,8 +18,9 @@ from generator.commands import CREATE, CommandEffect, effects_of_template
 
 if TYPE_CHECKING:
     from generator.model import Template, WorkflowSpec
-    from generator.sim.engine import Call, Engine
+    from generator.sim.engine import Engine
     from generator.sim.ledger import Ledger
+    from generator.sim.nodes import Call
     from generator.sim.values import Scope
 
 FROM_FILE = "objects"  # the kind of what ``-f FILE`` applied when the command does not show the file

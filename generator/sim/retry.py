@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from generator.model import RetryStrategy
 from generator.sim.expr import ExpressionError, evaluate_expr, truth
+from generator.sim.nodes import MAX_ATTEMPTS, Activity, Call, Done
 from generator.sim.values import parse_duration, to_int
 
 if TYPE_CHECKING:
-    from generator.sim.engine import Call, Done, Engine
+    from generator.sim.engine import Engine
 
 #: Which attempt phases each policy retries (§1 table). OnTransientError retries only transient errors;
 #: an injected fault is never transient.
@@ -107,7 +108,7 @@ class RetryRun:
                 self.done(phase, "Backoff would exceed max duration limit")
                 return
         self.index += 1
-        if self.limit is None and self.index >= _max_attempts():
+        if self.limit is None and self.index >= MAX_ATTEMPTS:
             self.engine.never_ends = "retries forever"
             self.engine.halted = (f"{self.call.node.name} retries forever: its retryStrategy has no limit and the "
                                   f"fault is permanent (stopped after {self.index} attempts)")
@@ -115,15 +116,11 @@ class RetryRun:
         self._wait(wait)
 
     def _wait(self, wait: float) -> None:
-        from generator.sim.engine import Activity
-
         activity = Activity(self.engine, "backoff", self.call, self.index, self._interrupted)
         self.engine.active[activity.id] = activity
         self.engine.schedule(wait, self._wake, activity)
 
     def _wake(self, activity: object) -> None:
-        from generator.sim.engine import Activity
-
         assert isinstance(activity, Activity)
         if activity.cancelled:
             return
@@ -159,8 +156,3 @@ class RetryRun:
             self.engine.assume(f"retry expression of {self.call.template.name} not evaluated ({exc}): taken as true")
             return True
 
-
-def _max_attempts() -> int:
-    from generator.sim.engine import MAX_ATTEMPTS
-
-    return MAX_ATTEMPTS

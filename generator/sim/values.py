@@ -8,6 +8,7 @@ such as ``<run-key>``, and the caller names that as an assumption.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -76,8 +77,6 @@ def placeholder(name: str, *, in_expression: bool) -> str:
 
 def item_values(item: Any) -> dict[str, str]:
     """``{{item}}`` and ``{{item.field}}`` of one withItems/withParam element."""
-    import json
-
     if isinstance(item, dict):
         values = {"item": json.dumps(item, separators=(",", ":"))}
         values.update({f"item.{k}": _text(v) for k, v in item.items()})
@@ -86,8 +85,6 @@ def item_values(item: Any) -> dict[str, str]:
 
 
 def _text(value: Any) -> str:
-    import json
-
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -110,8 +107,6 @@ def text(value: Any) -> str:
 
 def _go_item(value: Any) -> str:
     """Argo's ``Item.String``: JSON, with the quotes of a string dropped (docs/argo-semantics.md)."""
-    import json
-
     if isinstance(value, str):
         if value.isprintable() and '"' not in value and "\\" not in value:
             return value  # what JSON would write between the quotes anyway

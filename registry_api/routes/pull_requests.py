@@ -32,13 +32,7 @@ def _enqueue(registry: Registry, principal: Principal, body: dict[str, Any],
     checked = service.check_upgrade(registry, body) if kind == jobs.UPGRADE else service.check(registry, body)
     catalog = registry.catalog
     with reporting(catalog.engine.url), catalog.session() as session:
-        try:
-            done = jobs.enqueue(session, requested_by=principal.name, request=checked, idempotency_key=key,
-                                kind=kind)
-        except jobs.IdempotencyConflict as exc:
-            raise ProblemError(409, "idempotency-key-reused", "Idempotency-Key reused",
-                               f"this Idempotency-Key already names job {exc.job.id}, for another request; "
-                               "use a new key for a new request", job=exc.job.id) from None
+        done = jobs.enqueue(session, requested_by=principal.name, request=checked, idempotency_key=key, kind=kind)
         return jobs.describe(done.job), done.created
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Path, Request, Response
 
-from catalog.semver import parse_version
+from generator.semver import parse_version
 from registry_api.deps import AdminDep, PublisherDep, ReaderDep, RegistryDep, current_registry, read_access
 from registry_api.problems import PROBLEM_RESPONSES
 from registry_api.schemas import (

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from catalog.errors import NotInCatalogError
 from registry_api.deps import ReaderDep, RegistryDep
+from registry_api.problems import status_of
 from registry_api.schemas import NAME
 from registry_api.services import apidoc, pages
 
@@ -40,8 +41,9 @@ def template(request: Request, name: Annotated[str, Path(pattern=NAME, max_lengt
     try:
         context = pages.template_page(registry, name=name, version=version, given=query)
     except NotInCatalogError as exc:
-        return jinja.TemplateResponse(request, "error.html", {"title": "Not in the catalog", "detail": exc.message},
-                                      status_code=404)
+        status, _, title = status_of(exc)
+        return jinja.TemplateResponse(request, "error.html", {"title": title, "detail": exc.message},
+                                      status_code=status)
     status = 200 if context["problem"] is None else 422
     return jinja.TemplateResponse(request, "template.html", context, status_code=status)
 

@@ -53,7 +53,7 @@ PUBLISH_SECONDS = 30.0
 
 
 def _exact(version: str) -> str:
-    from catalog.semver import parse_version
+    from generator.semver import parse_version
 
     return str(parse_version(version))
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from html import escape
 
 from generator.depends import depends_tasks
+from generator.explain import failure_modes
 from generator.model import Manifest, Task, Template, WorkflowSpec
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD, LANE_HEAD = 210, 90, 56, 18, 16, 26
@@ -142,8 +143,6 @@ def _no_exit_handler(manifest: Manifest, y: float) -> str:
     """A red warning only when the pipeline creates something and nothing is left to clean it up after a
     failure; a pipeline that creates nothing (approval-gated-delete deletes, it creates nothing) needs no
     exit handler, and a red warning there would teach people to ignore it."""
-    from generator.explain import failure_modes
-
     rows = failure_modes(manifest)
     created = any(effect.startswith("creates") for row in rows for effect in row.side_effects)
     if created:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from catalog.db import Catalog, reporting
 from catalog.models import TemplateVersion
 from catalog.service import index, iso
+from registry_api.problems import ProblemError
 
 MAX_PAGE = 200
 
@@ -151,8 +152,6 @@ def _integer(text: str | None, name: str, default: int, low: int, high: int, err
 
 def listing_query(params: Mapping[str, str]) -> dict[str, Any]:
     """``q``, ``tag``, ``limit`` and ``offset`` of a listing, checked; every bad one is reported."""
-    from registry_api.problems import ProblemError
-
     errors: list[dict[str, str]] = []
     q, tag = params.get("q", ""), params.get("tag") or None
     if len(q) > 200:

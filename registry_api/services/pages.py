@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from catalog.errors import NotInCatalogError
-from catalog.semver import InvalidVersionError
 from generator.errors import BudgetExceeded, InvalidParametersError, TemplateDefinitionError
+from generator.semver import InvalidVersionError
 from registry_api.services import catalog_ops, render, rollouts
 from registry_api.services.registry import Registry
 
@@ -102,8 +103,6 @@ def template_page(registry: Registry, *, name: str, version: str | None, given: 
 
 def download_urls(name: str, version: str | None, given: dict[str, str]) -> dict[str, str]:
     """The archive links for the values in the form (the page's script keeps them current as it changes)."""
-    from urllib.parse import urlencode
-
     query = urlencode({"template": name, **({"version": version} if version else {}), **given})
     return {fmt: f"/api/v1/render/archive.{fmt}?{query}" for fmt in ("tar.gz", "zip")}
 

@@ -78,7 +78,7 @@ def _check_target(registry: Registry, request: dict[str, Any]) -> str:
 
 def check_upgrade(registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
     """Validate an upgrade request (the target as for a render, and ``to`` a version or spec)."""
-    from catalog.semver import parse_spec
+    from generator.semver import parse_spec
 
     _check_target(registry, request)
     parse_spec(request["to"])
@@ -155,8 +155,8 @@ def record_delivery(session: Session, job: PullRequestJob) -> None:
     """After a job succeeded: what PATH of the repository now holds (or, for an open upgrade PR, still
     holds: the base's version), so that roll-outs select the right targets."""
     from catalog import rollouts
-    from catalog.semver import parse_version
     from generator.gitops.branch import target_path
+    from generator.semver import parse_version
 
     request, result = job.request, job.result or {}
     where = {"repo": request["repo"], "path": target_path(request["path"]), "base": request["base"],

@@ -28,6 +28,7 @@ from catalog.safety import unpacked
 from generator.delivery import archive, new_command
 from generator.sandbox_worker import run_bounded
 from generator.scaffold import MANIFEST_FILE, Pipeline, build
+from generator.severity import SEVERITIES, Severity
 from generator.template_spec import TemplateSpec
 from generator.verdict import verdict_of
 from registry_api.services.dag import conditions, dag_svg
@@ -132,13 +133,13 @@ class Rendered:
 
 def describe(pipeline: Pipeline, findings: list[dict[str, Any]]) -> dict[str, Any]:
     """The render's part of the answer to ``POST /api/v1/render``: files, lint, failure modes, the graph."""
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in ("error", "warning", "info")}
+    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
     return {
         "parameters": pipeline.values,
         "folder": pipeline.folder_name,
         "manifest_file": MANIFEST_FILE,
         "files": dict(sorted(pipeline.files.items())),
-        "lint": {"errors": counts["error"], "warnings": counts["warning"], "infos": counts["info"],
+        "lint": {"errors": counts[Severity.ERROR], "warnings": counts[Severity.WARNING], "infos": counts[Severity.INFO],
                  "findings": findings},
         "failure_modes": [m.as_dict() for m in pipeline.modes],
         "failure_modes_markdown": pipeline.table,

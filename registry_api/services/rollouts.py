@@ -7,7 +7,6 @@ from typing import Any
 from catalog import rollouts, service
 from catalog.db import reporting
 from catalog.models import Delivery
-from registry_api.problems import ProblemError
 from registry_api.services.pull_requests import refusal
 from registry_api.services.registry import Registry
 
@@ -24,13 +23,8 @@ def create(registry: Registry, requested_by: str, template: str, to: str,
     with reporting(catalog.engine.url), catalog.session() as session:
         version = service.resolve(session, name=template, spec=to).version
     with reporting(catalog.engine.url), catalog.session() as session:
-        try:
-            rollout, created = rollouts.create(session, template=template, to_spec=to, to_version=version,
-                                                requested_by=requested_by, idempotency_key=key, refuse=refuse)
-        except rollouts.RolloutKeyConflict as exc:
-            raise ProblemError(409, "idempotency-key-reused", "Idempotency-Key reused",
-                               f"this Idempotency-Key already names roll-out {exc.rollout.id}, for another "
-                               "request; use a new key for a new roll-out", rollout=exc.rollout.id) from None
+        rollout, created = rollouts.create(session, template=template, to_spec=to, to_version=version,
+                                            requested_by=requested_by, idempotency_key=key, refuse=refuse)
         return rollouts.describe_rollout(session, rollout), created
 
 

@@ -9,6 +9,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import tenacity
+
 from catalog.db import database_url, masked
 from catalog.errors import CatalogUnavailableError
 from registry_api.services.registry import Registry, open_registry
@@ -64,8 +66,6 @@ class Opener:
         return f"{reason} (the registry keeps retrying)"
 
     def _run(self) -> None:
-        import tenacity
-
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(CatalogUnavailableError),
             wait=tenacity.wait_exponential(multiplier=0.5, max=MAX_WAIT_SECONDS),
