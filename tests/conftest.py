@@ -34,12 +34,36 @@ from tests.hypokit import PROFILE as HYPOTHESIS_PROFILE
 def pytest_configure(config: pytest.Config) -> None:
     """Tests never read or write the user's own catalog: the default SQLite file lives under a private
     XDG_DATA_HOME for the whole run (subprocesses inherit it), and a PIPEFORGE_DATABASE_URL from the
-    developer's shell does not leak in. Tests that want a database say which."""
-    del config
+    developer's shell does not leak in. Tests that want a database say which. An xdist worker gets the
+    run's own COLUMNS and LINES back."""
+    _terminal_size_of_the_run(config)
     data_home = tempfile.mkdtemp(prefix="pipeforge-test-data-")
     atexit.register(shutil.rmtree, data_home, True)
     os.environ["XDG_DATA_HOME"] = data_home
     os.environ.pop("PIPEFORGE_DATABASE_URL", None)
+
+
+_TERMINAL_SIZE = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist's workers start with COLUMNS=80 and LINES=24 in their environment; each is told what the run
+    itself had, so that tables (and the processes tests start) are as wide as without xdist."""
+    for name in _TERMINAL_SIZE:
+        node.workerinput[f"environ_{name}"] = os.environ.get(name)
+
+
+def _terminal_size_of_the_run(config: pytest.Config) -> None:
+    given = getattr(config, "workerinput", None)
+    if given is None:
+        return
+    for name in _TERMINAL_SIZE:
+        value = given.get(f"environ_{name}")
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def pytest_report_header() -> str:
