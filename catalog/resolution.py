@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -24,6 +24,8 @@ from generator.semver import parse_spec, parse_version
 from generator.template_spec import TemplateSpec, find_template
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from catalog.db import Catalog
     from catalog.models import TemplateVersion
 
@@ -94,6 +96,22 @@ def open_default_catalog(*, migrate: bool = True) -> Iterator[Catalog]:
 
 
 @contextmanager
+def default_session(*, migrate: bool = True) -> Iterator[tuple[Catalog, Session]]:
+    """:func:`open_default_catalog` and one session on it, database failures reported as catalog errors
+    (a message naming the database, never a driver's traceback)."""
+    with _session(lambda: open_default_catalog(migrate=migrate)) as opened:
+        yield opened
+
+
+@contextmanager
+def _session(opener: Opener) -> Iterator[tuple[Catalog, Session]]:
+    from catalog.db import reporting  # lazy: catalog.db loads SQLAlchemy
+
+    with opener() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+        yield catalog, session
+
+
+@contextmanager
 def unpacked_version(catalog: Catalog, row: TemplateVersion) -> Iterator[TemplateSpec]:
     """The default checkout: the stored bundle, checked again, unpacked until the block ends."""
     from catalog.checkout import version_folder  # lazy: catalog.checkout loads SQLAlchemy
@@ -129,13 +147,12 @@ def resolver(stack: ExitStack, *, sources: Sequence[Source] = CATALOG_FIRST, cat
 def versions(name: str, *, catalog: Opener | None = None) -> list[TemplateVersion]:
     """Every catalog version of NAME, oldest first (yanked ones included); none without a default catalog.
     An UnknownTemplateError names the templates the catalog has."""
-    from catalog.db import reporting  # lazy: catalog.db loads SQLAlchemy
-    from catalog.service import versions as every  # lazy: the catalog's service loads SQLAlchemy
+    from catalog import service  # lazy: the catalog's service loads SQLAlchemy
 
     if catalog is None and not default_catalog_exists():
         return []
-    with (catalog or open_default_catalog)() as opened, reporting(opened.engine.url), opened.session() as session:
-        return every(session, name=name)
+    with _session(catalog or open_default_catalog) as (_, session):
+        return service.versions(session, name=name)
 
 
 def history(*, catalog: Opener | None = None) -> History | None:
@@ -146,11 +163,10 @@ def history(*, catalog: Opener | None = None) -> History | None:
     opener = catalog or open_default_catalog
 
     def read(name: str, after: str, upto: str) -> list[tuple[str, str | None]]:
-        from catalog.db import reporting  # lazy: catalog.db loads SQLAlchemy
-        from catalog.service import changelog  # lazy: the catalog's service loads SQLAlchemy
+        from catalog import service  # lazy: the catalog's service loads SQLAlchemy
 
-        with opener() as opened, reporting(opened.engine.url), opened.session() as session:
-            return changelog(session, name=name, after=after, upto=upto)
+        with _session(opener) as (_, session):
+            return service.changelog(session, name=name, after=after, upto=upto)
 
     return read
 
@@ -193,14 +209,13 @@ def _resolve(stack: ExitStack, name: str, spec: str, sources: tuple[Source, ...]
 def _from_catalog(stack: ExitStack, name: str, spec: str, catalog: Opener | None,
                   checkout: Checkout) -> Resolved | None:
     """NAME@SPEC from the catalog; None when there is no default catalog to ask."""
-    from catalog.db import reporting  # lazy: catalog.db loads SQLAlchemy
-    from catalog.service import resolve  # lazy: the catalog's service loads SQLAlchemy
+    from catalog import service  # lazy: the catalog's service loads SQLAlchemy
 
     if catalog is None and not default_catalog_exists():
         return None
     opened = stack.enter_context((catalog or open_default_catalog)())
-    with reporting(opened.engine.url), opened.session() as session:
-        row = resolve(session, name=name, spec=spec or "latest")
+    with _session(lambda: nullcontext(opened)) as (_, session):
+        row = service.resolve(session, name=name, spec=spec or "latest")
     return Resolved(stack.enter_context(checkout(opened, row)), row)
 
 

@@ -20,11 +20,23 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from catalog.resolution import CATALOG, LOCAL, default_catalog_exists, open_default_catalog, resolved, versions
 from generator import __version__
-from generator.errors import PipeforgeError
+from generator.errors import ManifestError, PipeforgeError, YamlLimitError
+from generator.explain import failure_modes, to_markdown
+from generator.harden import DEFAULT_DEADLINE, harden_text
+from generator.lint import lint_text
+from generator.model import parse_documents
 from generator.sandbox_worker import run_bounded
+from generator.scaffold import MANIFEST_FILE, build
 from generator.severity import Severity
 from generator.shapes import FailureModeRow, LintFinding
+from generator.sim.faults import Faults, parse_fail, parse_resume
+from generator.sim.matrix import run_matrix
+from generator.sim.report import verdict
+from generator.simulate import check_faults, load_text, simulate
+from generator.template_spec import list_templates as available_templates
+from generator.yamlio import MAX_YAML_DEPTH, json_depth, load_documents
 
 #: Largest manifest text a tool accepts (characters); Argo's biggest example is under 20 KB.
 MAX_MANIFEST_CHARS = 1_000_000
@@ -124,7 +136,7 @@ class SimulateResult(BaseModel):
 
 
 def _tool_error(message: str) -> Exception:
-    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.server.mcpserver.exceptions import ToolError  # lazy: the MCP SDK loads only when a tool fails
 
     return ToolError(message)
 
@@ -149,8 +161,6 @@ def lint_manifest(manifest: str, filename: str = "manifest.yaml") -> LintResult:
     """Check an Argo manifest (YAML text, one or more documents) for failure-safety: cleanup outside the
     exit handler, unbounded or non-idempotent retries, missing deadlines, ungated deletes, parameters in
     scripts, misspelt keys. Every finding has its rule, line, template and a concrete fix."""
-    from generator.errors import YamlLimitError
-    from generator.lint import lint_text
 
     _check_text(manifest)
     try:
@@ -163,10 +173,6 @@ def explain_manifest(manifest: str) -> ExplainResult:
     """The failure-mode table of an Argo manifest: per step, its retries (what they will and will not
     retry), backoff, deadline, side effects and idempotency key, what cleans up after it, and what the
     workflow does when it fails."""
-    from generator.errors import ManifestError
-    from generator.explain import failure_modes, to_markdown
-    from generator.model import parse_documents
-    from generator.yamlio import load_documents
 
     _check_text(manifest)
     try:
@@ -188,8 +194,6 @@ HARDEN_LIST_CAP = 200
 def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: int = 3) -> HardenResult:
     """Apply the fixes a reviewer would make (cleanup into the exit handler, bounded retries with an
     explicit policy and backoff, deadlines, podGC and ttl), keeping comments; report what needs a human."""
-    from generator.errors import ManifestError
-    from generator.harden import DEFAULT_DEADLINE, harden_text
 
     _check_text(manifest)
     if not 1 <= deadline_seconds <= 7 * 86400 or not 1 <= retry_limit <= 20:
@@ -217,10 +221,10 @@ def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: in
 
 def list_templates() -> TemplateList:
     """The pipeline templates pipeforge can render (name, version, summary, tags)."""
-    from generator.template_spec import list_templates as available
 
     return TemplateList(templates=[
-        TemplateSummary(name=t.name, version=t.version, summary=t.summary, tags=list(t.tags)) for t in available()
+        TemplateSummary(name=t.name, version=t.version, summary=t.summary, tags=list(t.tags))
+        for t in available_templates()
     ])
 
 
@@ -231,8 +235,6 @@ CatalogSource = Callable[[], AbstractContextManager[Any]]
 @contextmanager
 def default_catalog() -> Iterator[Any]:
     """The catalog of ``PIPEFORGE_DATABASE_URL`` or the default SQLite file (never created here)."""
-    from catalog.resolution import default_catalog_exists, open_default_catalog  # lazy: only versioned calls
-
     if not default_catalog_exists():
         raise _tool_error("the catalog is empty (no PIPEFORGE_DATABASE_URL and no catalog file): publish "
                           "templates with `pipeforge catalog publish`, or leave out the version")
@@ -244,8 +246,6 @@ def default_catalog() -> Iterator[Any]:
 def _resolved(name: str, version: str | None, catalog: CatalogSource) -> Iterator[tuple[Any, str | None]]:
     """(template, digest): the local template when no version is asked for, else NAME@version from the
     catalog (an exact version, a range such as ^1.2, or latest)."""
-    from catalog.resolution import CATALOG, LOCAL, resolved  # lazy: the catalog loads only when a call needs it
-
     if not version and ("/" in name or "\\" in name or name.startswith(".")):
         raise _tool_error(f"template '{name}': give a template name from list_templates, not a path")
     with ExitStack() as stack:
@@ -258,8 +258,6 @@ def _resolved(name: str, version: str | None, catalog: CatalogSource) -> Iterato
 
 
 def _versions(name: str, catalog: CatalogSource) -> list[VersionOut]:
-    from catalog.resolution import versions  # lazy: the catalog loads only when a call needs it
-
     try:
         rows = versions(name, catalog=catalog)
     except Exception:
@@ -270,8 +268,6 @@ def _versions(name: str, catalog: CatalogSource) -> list[VersionOut]:
 
 def _safety(spec: Any, digest: str | None) -> list[str]:
     """Runs in a worker process: what the template renders on its defaults, as describe_template says it."""
-    from generator.lint import lint_text
-    from generator.scaffold import MANIFEST_FILE, build
 
     pipeline = build(spec, {}, digest=digest)
     findings = lint_text(pipeline.files[MANIFEST_FILE], MANIFEST_FILE)
@@ -301,8 +297,6 @@ def _describe(name: str, version: str | None, catalog: CatalogSource) -> Templat
 
 def _rendered(spec: Any, values: dict[str, Any], digest: str | None) -> RenderResult:
     """Runs in a worker process: the render, its lint and its fault matrix."""
-    from generator.lint import lint_text
-    from generator.scaffold import MANIFEST_FILE, build
 
     pipeline = build(spec, values, digest=digest)
     return RenderResult(
@@ -314,7 +308,6 @@ def _rendered(spec: Any, values: dict[str, Any], digest: str | None) -> RenderRe
 
 def _render(template: str, parameters: dict[str, Any] | None, version: str | None,
             catalog: CatalogSource) -> RenderResult:
-    from generator.yamlio import MAX_YAML_DEPTH, json_depth
 
     values = dict(parameters or {})
     if len(values) > MAX_PARAMETERS:
@@ -364,9 +357,6 @@ def simulate_manifest(
     fault-free run and every single fault (each step failed, errored, failed once, hung, unschedulable;
     stop and terminate during each step; each gate approved and rejected) and says whether anything is
     orphaned or duplicated."""
-    from generator.errors import ManifestError
-    from generator.sim.faults import Faults, parse_fail, parse_resume
-    from generator.simulate import check_faults, load_text, simulate
 
     _check_text(manifest)
     try:
@@ -380,7 +370,6 @@ def simulate_manifest(
         if matrix:
             if faults.steps():
                 raise _tool_error("matrix runs every single fault itself: give no other fault with it")
-            from generator.sim.matrix import run_matrix
 
             result = run_matrix(target)
             return SimulateResult(safe=result.passed, summary=result.summary(), matrix=result.as_dict())
@@ -390,7 +379,6 @@ def simulate_manifest(
     except ValueError as exc:
         raise _tool_error(str(exc)) from None
     run = simulate(target, faults)
-    from generator.sim.report import verdict
 
     return SimulateResult(safe=run.ok, summary=verdict(run), simulation=run.as_dict())
 
@@ -431,7 +419,7 @@ def review_prompt(manifest: str) -> str:
 def build_server(catalog: CatalogSource | None = None) -> Any:
     """The MCP server with every tool and the review prompt registered; ``catalog`` opens the catalog
     that versioned describe/render calls read (default: the user's, as ``pipeforge catalog`` does)."""
-    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver import MCPServer  # lazy: the MCP SDK loads only when a server is built
 
     server = MCPServer(
         name="pipeforge",
@@ -469,7 +457,7 @@ def _bounded(tool: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _prompt(fn: Any, name: str) -> Any:
-    from mcp.server.mcpserver.prompts import Prompt
+    from mcp.server.mcpserver.prompts import Prompt  # lazy: the MCP SDK loads only when a server is built
 
     return Prompt.from_function(fn, name=name, description=fn.__doc__)
 

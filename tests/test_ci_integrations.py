@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from generator.cli import build_parser
-from generator.lint_cli import FORMATS, LEVELS
+from generator.cli.lint import FORMATS, LEVELS
 from tests.conftest import ROOT
 
 GOOD = """\

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from generator import __version__
 from generator.yamlio import load_documents
 from tests.clikit import run_process as run
+from tests.conftest import ROOT
 
 
 def test_help_teaches_commands_and_exit_codes() -> None:
@@ -148,3 +151,57 @@ def test_explain_of_missing_file_or_non_argo_file_exits_2(tmp_path: Path) -> Non
     other.write_text("apiVersion: v1\nkind: ConfigMap\n")
     result = run("explain", str(other))
     assert result.returncode == 2 and "no Argo Workflow" in result.stderr
+
+
+HEAVY_LIBRARIES = ("sqlalchemy", "fastapi", "uvicorn", "mcp", "httpx", "git")
+LOADED = """\
+import json, runpy, sys
+sys.argv = ["pipeforge", *json.loads(sys.argv[1])]
+try:
+    runpy.run_module("generator", run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+with open({report!r}, "w") as report:
+    json.dump({{"code": code, "modules": sorted(sys.modules)}}, report)
+"""
+
+
+@pytest.mark.parametrize("words", [
+    ["lint", "templates/saga-compensation"],
+    ["new", "saga-compensation", "--no-input", "--quiet", "-o", "{tmp}/orders"],
+    ["simulate", "tests/sim_fixtures/cleanup-as-last-dag-node.yaml"],
+    ["--help"],
+], ids=["lint", "new", "simulate", "help"])
+def test_the_everyday_commands_load_no_database_web_git_or_mcp_library(words: list[str], tmp_path: Path) -> None:
+    report = tmp_path / "loaded.json"
+    argv = json.dumps([w.format(tmp=tmp_path) for w in words])
+    root = ROOT
+    done = subprocess.run([sys.executable, "-c", LOADED.format(report=str(report)), argv], cwd=root,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    loaded = json.loads(report.read_text(encoding="utf-8"))
+    assert loaded["code"] in (0, 1)
+    assert [m for m in loaded["modules"] if m.split(".")[0] in HEAVY_LIBRARIES] == []
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls, *(sub for direct in cls.__subclasses__() for sub in _subclasses(direct))]
+
+
+def test_every_error_ends_a_command_with_one_of_the_documented_exit_codes() -> None:
+    import importlib
+
+    from catalog.errors import LintFailedError, VersionConflictError
+    from generator.cli.common import exit_code_for
+    from generator.errors import ConflictError, PipeforgeError, RemoteError, UsageError
+    from generator.exit_codes import MEANINGS, ExitCode
+
+    for module in ("catalog.tokens", "generator.cli.registry_client", "generator.gitops.git", "generator.lintconfig",
+                   "generator.paths", "generator.upgrade", "generator.gitops.forges"):  # each defines errors of its own
+        importlib.import_module(module)
+    assert [exit_code_for(e) for e in (UsageError("x"), ConflictError("x"), RemoteError("x"))] == [
+        ExitCode.USAGE, ExitCode.CONFLICT, ExitCode.REMOTE]
+    assert exit_code_for(LintFailedError("x")) == ExitCode.FINDINGS
+    assert exit_code_for(VersionConflictError("x")) == ExitCode.CONFLICT
+    assert {cls.__name__: cls.exit_code for cls in _subclasses(PipeforgeError)
+            if cls.exit_code not in MEANINGS or cls.exit_code == ExitCode.INTERRUPTED} == {}

@@ -5,12 +5,16 @@ what exists, and a default catalog that a lookup never creates."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
 
+from catalog.db import Catalog, engine_for
 from catalog.errors import NotInCatalogError, UnknownTemplateError
+from catalog.migrate import open_catalog
+from catalog.models import TemplateVersion
+from catalog.publication import prepare_folder
 from catalog.resolution import (
     CATALOG,
     CATALOG_FIRST,
@@ -21,16 +25,13 @@ from catalog.resolution import (
     split_reference,
     versions,
 )
+from catalog.service import publish
 from generator.errors import TemplateNotFoundError, UsageError
-from generator.template_spec import find_template
+from generator.template_spec import TemplateSpec, find_template
 from tests.conftest import template_variant
 
 
 def _publish(url: str, folder: Path) -> str:
-    from catalog.migrate import open_catalog
-    from catalog.publication import prepare_folder
-    from catalog.service import publish
-
     catalog = open_catalog(url)
     try:
         with catalog.session() as session:
@@ -51,8 +52,6 @@ def no_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def catalog_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The default catalog is a SQLite file holding demo-pipeline 1.0.0, 1.1.0 and 2.0.0, and a
     saga-compensation 9.0.0 that shadows nothing (the built-in one of that name is local)."""
-    from catalog.db import engine_for
-
     url = f"sqlite:///{tmp_path / 'catalog.db'}"
     monkeypatch.setenv("PIPEFORGE_DATABASE_URL", url)
     for version, note in (("1.0.0", "first"), ("1.1.0", "adds a retry"), ("2.0.0", "renames a parameter")):
@@ -172,3 +171,25 @@ def test_an_error_raised_inside_the_block_is_not_taken_for_a_lookup_s() -> None:
     with pytest.raises(UnknownTemplateError) as caught, resolved("saga-compensation"):
         raise raised
     assert caught.value is raised
+
+
+def test_a_server_passes_its_own_open_catalog_and_checkout(catalog_url: str, no_catalog: Path) -> None:
+    """The registry resolves in the catalog it holds open and leases files from its render cache; the
+    user's default catalog (absent here) is never asked."""
+    served = open_catalog(catalog_url)
+    leased: list[str] = []
+
+    @contextmanager
+    def lease(catalog: Catalog, row: TemplateVersion) -> Iterator[TemplateSpec]:
+        assert catalog is served
+        leased.append(row.version)
+        yield find_template("provision-process-publish")
+
+    try:
+        with resolved("demo-pipeline", "~1.0", sources=(CATALOG,), catalog=lambda: nullcontext(served),
+                      checkout=lease) as found:
+            assert (found.digest is not None, leased) == (True, ["1.0.0"])
+        assert history(catalog=lambda: nullcontext(served)) is not None
+    finally:
+        served.engine.dispose()
+    assert not no_catalog.exists()

@@ -1,5 +1,5 @@
-"""``pipeforge serve`` and ``pipeforge token ...``. Importing this module is cheap: uvicorn, FastAPI and
-SQLAlchemy load inside the handlers."""
+"""``pipeforge serve`` (the registry) and ``pipeforge token ...`` (its API tokens). Importing this module is
+cheap: uvicorn, FastAPI and SQLAlchemy load inside the handlers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import json
 import os
 from typing import Any, TextIO
 
+from catalog.resolution import default_session
+from generator.cli.common import command, usage
 from generator.errors import UsageError
-
-EXIT_OK, EXIT_USAGE = 0, 2
+from generator.exit_codes import ExitCode
 
 SERVE_HELP = """\
 Serve the registry: the JSON API under /api/v1 (OpenAPI at /openapi.json, docs at /docs), the web
@@ -39,8 +40,8 @@ PIPEFORGE_REQUIRE_READ_TOKEN is set), publish (publish, yank, unyank), pr, admin
 """
 
 
-def add_registry_commands(commands: Any, command: Any) -> None:
-    """Add ``serve`` and ``token`` to the top-level subparsers; ``command`` makes a subcommand parser."""
+def add_command(commands: Any) -> None:
+    """Add ``serve`` and ``token`` to the top-level subparsers."""
     serve = command(commands, "serve", "serve the registry API and web catalog", SERVE_HELP,
                     "examples:\n  pipeforge serve\n  PIPEFORGE_DATABASE_URL=postgresql://pipeforge@db/pipeforge "
                     "pipeforge serve --host 0.0.0.0 --port 8080\n\n")
@@ -54,7 +55,7 @@ def add_registry_commands(commands: Any, command: Any) -> None:
     serve.set_defaults(handler=_cmd_serve)
 
     token = command(commands, "token", "create, list and revoke registry API tokens", TOKEN_HELP)
-    token.set_defaults(handler=lambda _args, out: _usage(token, out))
+    token.set_defaults(handler=lambda _args, out: usage(token, out))
     subs = token.add_subparsers(dest="token_command", metavar="SUBCOMMAND", parser_class=type(token))
     create = subs.add_parser("create", help="create a token and print its secret once", description=TOKEN_HELP,
                              formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -73,21 +74,17 @@ def add_registry_commands(commands: Any, command: Any) -> None:
     listing.set_defaults(handler=_cmd_token_list)
 
 
-def _usage(parser: argparse.ArgumentParser, out: TextIO) -> int:
-    parser.print_help(out)
-    return EXIT_USAGE
-
 
 def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
-    import uvicorn
+    import uvicorn  # lazy: uvicorn and FastAPI load only for serve
 
-    from registry_api.app import create_app
-    from registry_api.server import install_logging, server_config
-    from registry_api.settings import Settings
+    from registry_api.app import create_app  # lazy: uvicorn and FastAPI load only for serve
+    from registry_api.server import install_logging, server_config  # lazy: uvicorn and FastAPI load only for serve
+    from registry_api.settings import Settings  # lazy: uvicorn and FastAPI load only for serve
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: give a port between 1 and 65535")
-    from pydantic import ValidationError
+    from pydantic import ValidationError  # lazy: uvicorn and FastAPI load only for serve
 
     try:
         settings = Settings()
@@ -97,7 +94,7 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
             for e in exc.errors()
         )
         raise UsageError(f"invalid registry settings in the environment: {problems}") from None
-    from catalog.db import create_catalog_engine, database_url
+    from catalog.db import create_catalog_engine, database_url  # lazy: SQLAlchemy loads only for serve
 
     # A malformed or unsupported URL is a message and exit code 2 (no connection is made here); an
     # unreachable database is not: the registry starts, /readyz says 503 and the catalog is retried.
@@ -110,15 +107,13 @@ def _cmd_serve(args: argparse.Namespace, _out: TextIO) -> int:
     config = server_config(create_app(settings), settings, host=args.host, port=args.port,
                            log_level=args.log_level, access_log=not args.no_access_log)
     uvicorn.Server(config).run()
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_token_create(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.db import reporting
-    from catalog.resolution import open_default_catalog
-    from catalog.tokens import create
+    from catalog.tokens import create  # lazy: SQLAlchemy loads only for token commands
 
-    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with default_session() as (catalog, session):
         row, secret = create(session, name=args.name, scopes=list(args.scopes))
     if args.json:
         out.write(json.dumps({"name": row.name, "scopes": row.scopes, "token": secret}) + "\n")
@@ -126,27 +121,23 @@ def _cmd_token_create(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"Created token '{row.name}' with scopes {', '.join(row.scopes)} in {catalog.location}.\n"
                   "Its secret is shown only now; store it (e.g. in your CI's secret store):\n"
                   f"{secret}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_token_revoke(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.db import reporting
-    from catalog.resolution import open_default_catalog
-    from catalog.tokens import revoke
+    from catalog.tokens import revoke  # lazy: SQLAlchemy loads only for token commands
 
-    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with default_session() as (_catalog, session):
         changed = revoke(session, name=args.name)
     out.write(f"Revoked token '{args.name}'\n" if changed else f"Token '{args.name}' was revoked already\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_token_list(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.db import reporting
-    from catalog.resolution import open_default_catalog
-    from catalog.service import iso
-    from catalog.tokens import listed
+    from catalog.service import iso  # lazy: SQLAlchemy loads only for token commands
+    from catalog.tokens import listed  # lazy: SQLAlchemy loads only for token commands
 
-    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with default_session() as (_catalog, session):
         rows: list[dict[str, Any]] = [
             {"name": r.name, "scopes": r.scopes, "created_at": iso(r.created_at),
              "revoked_at": iso(r.revoked_at) if r.revoked_at else None}
@@ -160,4 +151,4 @@ def _cmd_token_list(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{r['name']}\t{','.join(r['scopes'])}\t{state}\n")
         if not rows:
             out.write(f"No tokens yet; create one with: pipeforge token create --name NAME --scope publish{os.linesep}")
-    return EXIT_OK
+    return ExitCode.OK

@@ -1,4 +1,5 @@
-"""``pipeforge pr``: its arguments and output; the work is :func:`generator.gitops.pull_request.open_pull_request`.
+"""``pipeforge pr``: its arguments and output; the work is :func:`generator.gitops.pull_request.open_pull_request`
+(and :func:`generator.gitops.upgrade_pr.open_upgrade_pull_request` for --upgrade).
 
 Imported by the CLI's parser, so it imports nothing heavy at module level."""
 
@@ -7,15 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any, TextIO
 
-from generator.cli import EXIT_FINDINGS, EXIT_OK, set_pair
+from generator.cli.common import command, set_pair, with_template
 from generator.errors import UsageError
+from generator.exit_codes import ExitCode
 
 
-def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
-    """The ``pr`` subcommand (``command`` is the CLI's subcommand factory)."""
+def add_command(commands: Any) -> None:
     pr = command(
         commands, "pr", "render a pipeline into a GitOps repository on its own branch (and pull request)",
         "Render TEMPLATE (a local template or catalog NAME[@SPEC], as for 'pipeforge new') into the folder PATH "
@@ -72,8 +73,8 @@ def add_pr_command(commands: Any, command: Callable[..., Any]) -> None:
 
 
 def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out: TextIO) -> int:
-    from generator.gitops.pull_request import open_pull_request
-    from generator.scaffold import build
+    from generator.gitops.pull_request import open_pull_request  # lazy: git and the forges load only for pr
+    from generator.scaffold import build  # lazy: rendering loads only for pr
 
     author, credentials = _who(args)
     pipeline = build(template, dict(args.values), digest=digest)
@@ -82,7 +83,7 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
     if args.json:
         json.dump(outcome.as_dict(), out, indent=2)
         out.write("\n")
-        return EXIT_OK
+        return ExitCode.OK
     result = outcome.branch
     if outcome.pull_request is not None and outcome.pull_request.action == "declined":
         pass  # nothing was pushed; said below
@@ -96,12 +97,10 @@ def _render_pr(template: Any, digest: str | None, args: argparse.Namespace, out:
         out.write(f"{args.base} already holds this pipeline at {result.commit[:12]}: no branch needed\n")
     _say_pull_request(outcome.pull_request, out)
     out.write(f"Simulated failures: {pipeline.verdict}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_pr(args: argparse.Namespace, out: TextIO) -> int:
-    from generator.cli import with_template
-
     if args.upgrade:
         if args.template is not None or args.values or args.from_catalog:
             raise UsageError("--upgrade takes the template and parameters from PATH's .pipeforge-answers.yaml: "
@@ -115,10 +114,13 @@ def _cmd_pr(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
-    from contextlib import ExitStack
-
-    from catalog.resolution import history, resolver
-    from generator.gitops.upgrade_pr import CONFLICT, DECLINED, UP_TO_DATE, open_upgrade_pull_request
+    from catalog.resolution import history, resolver  # lazy: the catalog loads only for pr --upgrade
+    from generator.gitops.upgrade_pr import (  # lazy: git and the forges load only for pr
+        CONFLICT,
+        DECLINED,
+        UP_TO_DATE,
+        open_upgrade_pull_request,
+    )
 
     author, credentials = _who(args)
     with ExitStack() as stack:
@@ -129,13 +131,13 @@ def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         json.dump(outcome.as_dict(), out, indent=2)
         out.write("\n")
-        return EXIT_FINDINGS if outcome.status == CONFLICT else EXIT_OK
+        return ExitCode.FINDINGS if outcome.status == CONFLICT else ExitCode.OK
     for note in outcome.notes:
         out.write(f"note: {note}\n")
     if outcome.status == UP_TO_DATE:
         out.write(f"{args.path} on {args.base} is at {outcome.template} {outcome.from_version}, not below "
                   f"{outcome.to_version}: nothing to upgrade, nothing pushed\n")
-        return EXIT_OK
+        return ExitCode.OK
     plan, result = outcome.plan, outcome.branch
     assert plan is not None
     what = f"{outcome.template} {outcome.from_version} -> {outcome.to_version} ({outcome.digest}) in {args.path}"
@@ -150,12 +152,12 @@ def _upgrade_pr(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"  {change.status:<9} {change.path}" + (f"  ({change.detail})" if change.detail else "") + "\n")
     _say_pull_request(outcome.pull_request, out)
     if outcome.status == DECLINED:
-        return EXIT_OK
+        return ExitCode.OK
     if plan.conflicts:
         out.write(f"{len(plan.conflicts)} conflict(s) to resolve on {result.branch} (look for <<<<<<< markers): "
                   + ", ".join(c.path for c in plan.conflicts) + "\n")
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def _say_pull_request(pull: Any, out: TextIO) -> None:
@@ -172,8 +174,8 @@ def _say_pull_request(pull: Any, out: TextIO) -> None:
 def _who(args: argparse.Namespace) -> tuple[Any, Any]:
     """(author, credentials) from --author / PIPEFORGE_GIT_AUTHOR and the token variables; URL, PATH and
     base are checked here, before anything is rendered or fetched."""
-    from generator.gitops.branch import Author, target_path
-    from generator.gitops.git import Credentials, check_branch, check_url
+    from generator.gitops.branch import Author, target_path  # lazy: git loads only for pr
+    from generator.gitops.git import Credentials, check_branch, check_url  # lazy: git loads only for pr
 
     author_text = args.author or os.environ.get("PIPEFORGE_GIT_AUTHOR", "")
     author = Author.parse(author_text) if author_text.strip() else None

@@ -1,5 +1,5 @@
-"""Subcommands and help whose text comes from the code it describes (the MCP server's registered tools,
-a template's parameters), built only when asked so the other commands start fast."""
+"""``pipeforge mcp``: pipeforge's tools served to a coding assistant over stdio. Its --help lists the
+tools the server registers, read from the server itself, so it is built only when the help is asked for."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import argparse
 import asyncio
 import shutil
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TextIO
+
+from generator.cli.common import command
+from generator.exit_codes import ExitCode
 
 MCP_HELP = (
     "Run a Model Context Protocol server on stdin/stdout, so a coding assistant can verify and fix its own "
@@ -18,7 +21,7 @@ MCP_HELP = (
 
 def mcp_inventory() -> str:
     """The tools and prompts the server registers, one line each, read from the server itself."""
-    from generator.mcp_server import build_server
+    from generator.mcp_server import build_server  # lazy: the MCP SDK loads only for `pipeforge mcp`
 
     server = build_server()
 
@@ -54,7 +57,7 @@ class _InventoryHelp(argparse.Action):
         parser.exit()
 
 
-def add_mcp_command(commands: Any, command: Callable[..., Any]) -> None:
+def add_command(commands: Any) -> None:
     mcp = command(commands, "mcp", "serve pipeforge's tools to a coding assistant (Model Context Protocol, stdio)",
                   MCP_HELP, "examples:\n  claude mcp add pipeforge -- pipeforge mcp\n\n", add_help=False)
     mcp.add_argument("-h", "--help", action=_InventoryHelp, help="show this help, with every tool, and exit")
@@ -63,39 +66,7 @@ def add_mcp_command(commands: Any, command: Callable[..., Any]) -> None:
 
 def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
     del args, out  # the protocol owns stdin and stdout
-    from generator.mcp_server import serve_stdio
+    from generator.mcp_server import serve_stdio  # lazy: the MCP SDK loads only for `pipeforge mcp`
 
     serve_stdio()
-    return 0
-
-
-def _allowed(schema: dict[str, Any]) -> str:
-    """What a value must be, in words: the template's own rule, else its enum or bounds."""
-    if isinstance(schema.get("x-rule"), str):
-        return str(schema["x-rule"])
-    if isinstance(schema.get("enum"), list):
-        return "one of " + ", ".join(map(str, schema["enum"]))
-    bounds = [text.format(schema[key]) for key, text in (("minimum", "at least {}"), ("maximum", "at most {}"),
-                                                         ("maxLength", "at most {} characters")) if key in schema]
-    return "; ".join(bounds) or "any text"
-
-
-def show_template(name: str, *, as_json: bool, out: TextIO) -> int:
-    """``pipeforge templates NAME``: the template's summary and a table of its parameters."""
-    import json
-
-    from generator.template_spec import find_template
-    from generator.terminal import table
-
-    template = find_template(name)
-    if as_json:
-        json.dump(template.describe(), out, indent=2)
-        out.write("\n")
-        return 0
-    summary = textwrap.fill(template.summary, width=shutil.get_terminal_size().columns)
-    out.write(f"{template.name} {template.version}\n{summary}\n\n")
-    rows = [[p.name + (" *" if p.required else ""), p.type, json.dumps(p.default), _allowed(p.schema), p.description]
-            for p in template.parameters]
-    out.write(table(("Parameter", "Type", "Default", "Allowed", "Meaning"), rows))
-    out.write("\n* required. Set a parameter with: pipeforge new " + template.name + " --set NAME=VALUE\n")
-    return 0
+    return ExitCode.OK

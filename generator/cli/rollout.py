@@ -1,34 +1,22 @@
-"""``pipeforge rollout``: a client of the registry's roll-out API (``POST``/``GET /api/v1/rollouts``).
-
-Imported by the CLI's parser, so it imports nothing heavy at module level (httpx loads when it runs)."""
+"""``pipeforge rollout``: start, follow, show and list roll-outs through the registry's roll-out API
+(``POST``/``GET /api/v1/rollouts``); the HTTP side is :mod:`generator.cli.registry_client`."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from generator.cli import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE
-from generator.errors import PipeforgeError, UsageError
+from generator.cli.common import command
+from generator.cli.registry_client import REGISTRY_ENV, Client, settings
+from generator.errors import UsageError
+from generator.exit_codes import ExitCode
 
-if TYPE_CHECKING:
-    import httpx
-
-REGISTRY_ENV, TOKEN_ENV = "PIPEFORGE_REGISTRY_URL", "PIPEFORGE_TOKEN"
 STATUSES = ("pending", "opened", "up-to-date", "conflict", "declined", "failed")
 
 
-class RegistryError(PipeforgeError):
-    """The registry could not be reached, or refused the request."""
-
-    exit_code = EXIT_REMOTE
-
-
-def add_rollout_command(commands: Any, command: Callable[..., Any]) -> None:
-    """The ``rollout`` subcommand (``command`` is the CLI's subcommand factory)."""
+def add_command(commands: Any) -> None:
     rollout = command(
         commands, "rollout", "upgrade every pipeline the registry delivered from a template, one PR each",
         "Ask the registry (--registry or PIPEFORGE_REGISTRY_URL) to move every pipeline it delivered from "
@@ -66,62 +54,6 @@ def add_rollout_command(commands: Any, command: Callable[..., Any]) -> None:
     rollout.set_defaults(handler=_cmd_rollout, no_input=True)
 
 
-class _Client:
-    """The registry's API with the token from the environment; every failure a RegistryError."""
-
-    def __init__(self, url: str, token: str) -> None:
-        import httpx
-
-        self.url = url.rstrip("/")
-        self.http = httpx.Client(base_url=self.url, timeout=30.0, headers={
-            "Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": "pipeforge"})
-
-    def close(self) -> None:
-        self.http.close()
-
-    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        import httpx
-
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise RegistryError(f"the registry at {self.url} cannot be reached ({type(exc).__name__}); check "
-                                f"--registry or {REGISTRY_ENV} and that it is running") from None
-        return self._checked(response)
-
-    def _checked(self, response: httpx.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        detail = body.get("detail") if isinstance(body, dict) else None
-        status = response.status_code
-        if status == 401:
-            raise RegistryError(f"the registry refused the token (401): {detail or 'unknown token'}; set "
-                                f"{TOKEN_ENV} to a token from `pipeforge token create --scope pr`")
-        if status == 403:
-            raise RegistryError(f"the registry refused (403): {detail or 'the token lacks scope pr'}")
-        if status in (404, 409, 422):
-            raise UsageError(f"the registry answered {status}: {detail or response.reason_phrase}")
-        if status >= 400 or not isinstance(body, dict):
-            raise RegistryError(f"the registry answered {status} to {response.request.method} "
-                                f"{response.request.url.path}: {detail or response.text[:200]}")
-        return body
-
-
-def _settings(args: argparse.Namespace) -> tuple[str, str]:
-    url = (args.registry or os.environ.get(REGISTRY_ENV, "")).strip()
-    if not url:
-        raise UsageError(f"which registry? pass --registry URL or set {REGISTRY_ENV}")
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--registry {url!r}: expected an http:// or https:// URL")
-    token = os.environ.get(TOKEN_ENV, "").strip()
-    if not token:
-        raise UsageError(f"set {TOKEN_ENV} to a registry token with scope pr (`pipeforge token create --name "
-                         "rollouts --scope pr` on the registry); it is never read from the command line")
-    return url, token
-
-
 def _cmd_rollout(args: argparse.Namespace, out: TextIO) -> int:
     if args.list:
         if args.show is not None:
@@ -129,8 +61,7 @@ def _cmd_rollout(args: argparse.Namespace, out: TextIO) -> int:
         return _list(args, out)
     if (args.template is None) == (args.show is None):
         raise UsageError("name a TEMPLATE to roll out, or --show ID to show a roll-out, or --list (not both)")
-    url, token = _settings(args)
-    client = _Client(url, token)
+    client = Client(*settings(args.registry))
     try:
         if args.show is not None:
             rollout = client.call("GET", f"/api/v1/rollouts/{args.show}")
@@ -149,12 +80,11 @@ def _cmd_rollout(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         _table(rollout, out)
-    return exit_code(rollout)
+    return _exit_code(rollout)
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
-    url, token = _settings(args)
-    client = _Client(url, token)
+    client = Client(*settings(args.registry))
     try:
         params = {"template": args.template} if args.template else {}
         items = client.call("GET", "/api/v1/rollouts", params=params)["items"]
@@ -163,10 +93,10 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         json.dump(items, out, indent=2)
         out.write("\n")
-        return EXIT_OK
+        return ExitCode.OK
     if not items:
         out.write("No roll-out yet" + (f" of {args.template}" if args.template else "") + "\n")
-        return EXIT_OK
+        return ExitCode.OK
     rows = [("ID", "TEMPLATE", "TO", "STATE", "CREATED", "TARGETS")]
     for item in items:
         counts = ", ".join(f"{item['counts'][s]} {s}" for s in STATUSES if item["counts"].get(s)) or "none"
@@ -175,23 +105,24 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         out.write(("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5]).rstrip() + "\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _targets(count: int) -> str:
     return f"{count} target{'s' if count != 1 else ''}" if count else "no pipeline below that version: nothing to do"
 
 
-def exit_code(rollout: dict[str, Any]) -> int:
+def _exit_code(rollout: dict[str, Any]) -> ExitCode:
+    """A roll-out's outcome for scripts: some failed (4), some have conflicts (1), else 0."""
     counts = rollout["counts"]
     if counts.get("failed"):
-        return EXIT_REMOTE
+        return ExitCode.REMOTE
     if counts.get("conflict"):
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
-def _follow(client: _Client, rollout: dict[str, Any], out: TextIO, *, interval: float, quiet: bool) -> dict[str, Any]:
+def _follow(client: Client, rollout: dict[str, Any], out: TextIO, *, interval: float, quiet: bool) -> dict[str, Any]:
     """Poll until no target is pending: a bar redrawn in place on a terminal, else a line per change."""
     tty = out.isatty() and not quiet
     seen: dict[int, str] = {}

@@ -1,4 +1,4 @@
-"""``pipeforge catalog ...`` and catalog rendering for ``pipeforge new NAME@SPEC``.
+"""``pipeforge catalog ...``: publish, pack, list, show, yank, unyank, remove and migrate.
 
 Importing this module is cheap: SQLAlchemy and the rest of the catalog load inside the handlers, so
 ``pipeforge --help`` and ``pipeforge new`` of a local template never pay for them.
@@ -11,11 +11,14 @@ import getpass
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from catalog.resolution import open_default_catalog
+from catalog.resolution import default_session, open_default_catalog
+from generator.cli.common import exit_code_for, usage
 from generator.errors import PipeforgeError, UsageError
+from generator.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from catalog.db import Catalog
@@ -23,7 +26,6 @@ if TYPE_CHECKING:
     from catalog.service import Listed
 
 PUBLISHER_ENV = "PIPEFORGE_PUBLISHER"
-EXIT_OK, EXIT_USAGE = 0, 2
 
 CATALOG_HELP = """\
 The template catalog: write-once template versions with content digests, yanking and semver ranges.
@@ -42,13 +44,13 @@ exit codes:
 """
 
 
-def add_catalog_command(commands: Any) -> None:
+def add_command(commands: Any) -> None:
     """Add ``catalog`` and its subcommands to the top-level subparsers."""
     group = commands.add_parser(
         "catalog", help="publish, list, show, yank and remove template versions",
         description=CATALOG_HELP, epilog=CATALOG_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    group.set_defaults(handler=lambda _args, out: _usage(group, out))
+    group.set_defaults(handler=lambda _args, out: usage(group, out))
     subs = group.add_subparsers(dest="catalog_command", metavar="SUBCOMMAND", parser_class=type(group))
 
     def sub(name: str, summary: str, description: str, examples: str) -> argparse.ArgumentParser:
@@ -131,10 +133,6 @@ def add_catalog_command(commands: Any) -> None:
     migrate.set_defaults(handler=_cmd_migrate)
 
 
-def _usage(parser: argparse.ArgumentParser, out: TextIO) -> int:
-    parser.print_help(out)
-    return EXIT_USAGE
-
 
 def _dump(payload: Any, out: TextIO) -> None:
     json.dump(payload, out, indent=2, ensure_ascii=False)
@@ -142,9 +140,9 @@ def _dump(payload: Any, out: TextIO) -> None:
 
 
 def _publish_one(catalog: Catalog, folder: Path, publisher: str) -> tuple[TemplateVersion, bool]:
-    from catalog.db import reporting
-    from catalog.publication import prepare_folder
-    from catalog.service import publish
+    from catalog.db import reporting  # lazy: SQLAlchemy loads only for catalog commands
+    from catalog.publication import prepare_folder  # lazy: SQLAlchemy loads only for catalog commands
+    from catalog.service import publish  # lazy: SQLAlchemy loads only for catalog commands
 
     publication = prepare_folder(folder)
     with reporting(catalog.engine.url), catalog.session() as session:
@@ -161,9 +159,7 @@ def _try_publish(catalog: Catalog, folder: Path, publisher: str) -> tuple[Templa
 
 def _cmd_pack(args: argparse.Namespace, out: TextIO) -> int:
     """The bundle publishing would store, checked the same way, written in one rename."""
-    import tempfile
-
-    from catalog.publication import prepare_folder
+    from catalog.publication import prepare_folder  # lazy: SQLAlchemy loads only for catalog commands
 
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
@@ -179,20 +175,21 @@ def _cmd_pack(args: argparse.Namespace, out: TextIO) -> int:
             staged.unlink(missing_ok=True)
         raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
     out.write(f"Packed {publication.name} {publication.version} ({publication.digest}) into {target}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_publish(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.service import describe
+    from catalog.service import describe  # lazy: SQLAlchemy loads only for catalog commands
 
     publisher = args.publisher or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
-    first_failure, published = EXIT_OK, []
+    first_failure: int = ExitCode.OK
+    published = []
     with open_default_catalog() as catalog:
         results = [_try_publish(catalog, folder, publisher) for folder in args.folders]
     for outcome in results:
         if isinstance(outcome, PipeforgeError):
             sys.stderr.write(f"pipeforge: error: {outcome.message}\n")
-            first_failure = first_failure or outcome.exit_code
+            first_failure = first_failure or exit_code_for(outcome)
             continue
         row, created = outcome
         published.append({**describe(row), "created": created})
@@ -208,28 +205,27 @@ def _cmd_publish(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.db import reporting
-    from catalog.service import index
+    from catalog.service import index  # lazy: SQLAlchemy loads only for catalog commands
 
-    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with default_session() as (catalog, session):
         entries = index(session)
     if args.json:
         _dump([_entry_json(name, latest, rows) for name, latest, rows in entries], out)
-        return EXIT_OK
+        return ExitCode.OK
     if not entries:
         out.write(f"The catalog ({catalog.location}) is empty; add a template with: pipeforge catalog publish DIR\n")
-        return EXIT_OK
+        return ExitCode.OK
     width = max(len(name) for name, _, _ in entries)
     for name, latest, rows in entries:
         shown = latest or rows[-1]
         label = latest.version if latest else "-"
         out.write(f"{name:<{width}}  {label:<10}  {len(rows):>3} version{'s' if len(rows) != 1 else ' '}  "
                   f"{shown.summary.split('. ')[0].rstrip('.')}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _brief(row: TemplateVersion | Listed) -> dict[str, Any]:
-    from catalog.service import iso
+    from catalog.service import iso  # lazy: SQLAlchemy loads only for catalog commands
 
     return {"version": row.version, "digest": row.digest, "yanked": row.yanked, "yank_reason": row.yank_reason,
             "prerelease": bool(row.prerelease), "published_at": iso(row.published_at)}
@@ -241,18 +237,17 @@ def _entry_json(name: str, latest: Listed | None, rows: list[Listed]) -> dict[st
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.db import reporting
-    from catalog.service import describe, resolve, versions
+    from catalog.service import describe, resolve, versions  # lazy: SQLAlchemy loads only for catalog commands
 
     name, _, spec = args.reference.partition("@")
-    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with default_session() as (_catalog, session):
         row = resolve(session, name=name, spec=spec or "latest")
         every = versions(session, name=name)
     if args.json:
         _dump({**describe(row), "versions": [_brief(r) for r in every]}, out)
-        return EXIT_OK
+        return ExitCode.OK
     out.write(_show_text(describe(row), every))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _show_text(info: dict[str, Any], every: list[TemplateVersion]) -> str:
@@ -278,10 +273,9 @@ def _show_text(info: dict[str, Any], every: list[TemplateVersion]) -> str:
 
 
 def _set_yanked(args: argparse.Namespace, out: TextIO, *, yanked: bool) -> int:
-    from catalog.db import reporting
-    from catalog.service import set_yanked
+    from catalog.service import set_yanked  # lazy: SQLAlchemy loads only for catalog commands
 
-    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with default_session() as (_catalog, session):
         row, changed = set_yanked(session, reference=args.reference, yanked=yanked,
                                   reason=getattr(args, "reason", None))
     if yanked:
@@ -290,7 +284,7 @@ def _set_yanked(args: argparse.Namespace, out: TextIO, *, yanked: bool) -> int:
     else:
         out.write(f"Unyanked {row.name} {row.version}\n" if changed else
                   f"{row.name} {row.version} is not yanked; nothing changed\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_yank(args: argparse.Namespace, out: TextIO) -> int:
@@ -302,20 +296,19 @@ def _cmd_unyank(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.db import reporting
-    from catalog.service import remove_version
+    from catalog.service import remove_version  # lazy: SQLAlchemy loads only for catalog commands
 
     who = args.by or os.environ.get(PUBLISHER_ENV) or getpass.getuser()
-    with open_default_catalog() as catalog, reporting(catalog.engine.url), catalog.session() as session:
+    with default_session() as (_catalog, session):
         gone = remove_version(session, reference=args.reference, reason=args.reason, removed_by=who)
         out.write(f"Removed {gone.name} {gone.version} ({gone.digest}): {gone.reason}\n"
                   f"The version number {gone.version} stays taken; publish a new version instead.\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:
-    from catalog.db import reporting
-    from catalog.migrate import upgrade
+    from catalog.db import reporting  # lazy: SQLAlchemy loads only for catalog commands
+    from catalog.migrate import upgrade  # lazy: SQLAlchemy loads only for catalog commands
 
     with open_default_catalog(migrate=False) as catalog, reporting(catalog.engine.url):
         before, after = upgrade(catalog.engine)
@@ -323,4 +316,4 @@ def _cmd_migrate(_args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"Catalog database {catalog.location} is at the current schema (revision {after})\n")
     else:
         out.write(f"Migrated catalog database {catalog.location} from revision {before or 'none'} to {after}\n")
-    return EXIT_OK
+    return ExitCode.OK

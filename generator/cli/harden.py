@@ -1,4 +1,4 @@
-"""The ``pipeforge harden`` command: files and folders in, edits written (or shown, or checked) out.
+"""``pipeforge harden``: files and folders in, edits written (or shown, or checked) out.
 
 Every file is hardened in memory first; if any of them cannot be read or parsed, nothing is written.
 """
@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from generator.cli.common import command, positive
 from generator.errors import ManifestError, UsageError
+from generator.exit_codes import ExitCode
 from generator.severity import Severity
 
 DESCRIPTION = (
@@ -38,7 +40,9 @@ EXAMPLES = (
 )
 
 
-def add_arguments(harden: argparse.ArgumentParser, positive: Any) -> None:
+def add_command(commands: Any) -> None:
+    harden = command(commands, "harden", "apply the fixes a reviewer would merge to manifests", DESCRIPTION,
+                     EXAMPLES)
     harden.add_argument("paths", metavar="PATH", nargs="+", type=Path,
                         help="Argo manifests or folders of them (YAML, one or more documents per file)")
     where = harden.add_mutually_exclusive_group()
@@ -59,11 +63,12 @@ def add_arguments(harden: argparse.ArgumentParser, positive: Any) -> None:
                         help="fix only these rules (code or name; repeatable; default: the lint configuration)")
     harden.add_argument("--ignore", metavar="RULE", action="append", default=[],
                         help="leave a rule alone (code or name; repeatable)")
+    harden.set_defaults(handler=_run)
 
 
 def _resolver(args: argparse.Namespace) -> Any:
     """Each file's lint configuration (nearest ``[tool.pipeforge.lint]``) under --select/--ignore."""
-    from generator.lintconfig import ConfigResolver, RuleSelection, selectors
+    from generator.lintconfig import ConfigResolver, RuleSelection, selectors  # lazy: loads only for harden
 
     select = None if args.select is None else selectors(args.select, where="--select")
     return ConfigResolver(layer=RuleSelection(select, (), selectors(args.ignore, where="--ignore")))
@@ -71,7 +76,7 @@ def _resolver(args: argparse.Namespace) -> Any:
 
 def _options(args: argparse.Namespace, config: Any, path: Path) -> dict[str, Any]:
     """harden's options for one file: its rules, and the deadline (the option, else the configured one)."""
-    from generator.lintconfig import DEFAULT_DEADLINE_SECONDS
+    from generator.lintconfig import DEFAULT_DEADLINE_SECONDS  # lazy: the configuration loads only for harden
 
     configured = config.path is not None and config.default_deadline_seconds != DEFAULT_DEADLINE_SECONDS
     return {"deadline": args.deadline or (config.default_deadline_seconds if configured else None),
@@ -79,9 +84,9 @@ def _options(args: argparse.Namespace, config: Any, path: Path) -> dict[str, Any
             "select": sorted(config.rules_for(path))}
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
-    from generator.harden import harden_file
-    from generator.lint import collect_files
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from generator.harden import harden_file  # lazy: ruamel.yaml and the fixes load only for harden
+    from generator.lint import collect_files  # lazy: the linter loads only for harden
 
     resolver = _resolver(args)
     files = collect_files(args.paths, resolver)  # the configuration's exclude applies, as in lint
@@ -102,8 +107,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         elif writes:
             _write(path, result, targets.get(path), out)
     if args.check:
-        return 1 if any(r.changed for _, r in results) else 0
-    return 1 if any(f.severity == Severity.ERROR for _, r in results for f in r.needs_human) else 0
+        return ExitCode.FINDINGS if any(r.changed for _, r in results) else ExitCode.OK
+    remaining = any(f.severity == Severity.ERROR for _, r in results for f in r.needs_human)
+    return ExitCode.FINDINGS if remaining else ExitCode.OK
 
 
 def _targets(args: argparse.Namespace, files: list[Path]) -> dict[Path, Path | None]:
@@ -122,7 +128,7 @@ def _targets(args: argparse.Namespace, files: list[Path]) -> dict[Path, Path | N
 
 
 def _write(path: Path, result: Any, target: Path | None, out: TextIO) -> None:
-    from generator.scaffold import write_atomically
+    from generator.scaffold import write_atomically  # lazy: loads only when harden writes
 
     if target is None:
         out.write(result.text)
