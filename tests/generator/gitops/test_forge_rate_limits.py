@@ -100,7 +100,8 @@ def test_pr_over_the_bound_exits_4_with_the_wait_and_pushes_nothing(
                  "--api-url", fake.url])
     err = capfd.readouterr().err
     assert code == 4, err
-    assert re.search(r"UTC \(in 3,(599|600) s\), more than the 5 s pipeforge waits \(PIPEFORGE_FORGE_MAX_WAIT\); "
+    # the hour counted from when the fake was told, so a loaded machine may have spent a few seconds of it
+    assert re.search(r"UTC \(in 3,[0-9]{3} s\), more than the 5 s pipeforge waits \(PIPEFORGE_FORGE_MAX_WAIT\); "
                      "retry later", err), err
     assert "Traceback" not in err and git_token not in err and not fake.branch_exists(BRANCH)
 
