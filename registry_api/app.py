@@ -10,16 +10,22 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
+from catalog.worker import Workers
 from generator import __version__, sandbox_worker
+from generator.gitops import forges
 from registry_api import problems
 from registry_api.guard import RequestGuard
 from registry_api.mcp import McpMount
+from registry_api.metrics import QueueCollector
 from registry_api.middleware import Metrics, RequestMetrics
 from registry_api.routes import health, pull_requests, render, rollouts, templates, web
 from registry_api.schemas import Problem
+from registry_api.services.pull_requests import job_runner
 from registry_api.services.registry import Registry
+from registry_api.services.startup import Opener
 from registry_api.settings import Settings
 
 WEB = Path(__file__).with_name("web")
@@ -38,8 +44,6 @@ problem details (RFC 9457).
 def _document_read_security(app: FastAPI, *, required: bool) -> None:
     """Mark the read operations' bearer token in /openapi.json as optional, or required when
     PIPEFORGE_REQUIRE_READ_TOKEN is set (mutations always require it, through ``HTTPBearer``)."""
-    from fastapi.openapi.utils import get_openapi
-
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description,
@@ -74,15 +78,13 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from registry_api.services.pull_requests import Workers
-        from registry_api.services.startup import Opener
-
         workers: list[Workers] = []
 
         def opened(opened_registry: Registry) -> None:
             app.state.registry = opened_registry
             log.info("registry serving the catalog at %s", opened_registry.catalog.location)
-            started = Workers(opened_registry, count=settings.pr_workers, finished=app.state.metrics.count_job)
+            started = Workers(job_runner(opened_registry), count=settings.pr_workers,
+                              lease_seconds=settings.pr_lease_seconds, finished=app.state.metrics.count_job)
             started.start()
             workers.append(started)
 
@@ -95,8 +97,6 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
             opened(given)
         elif not await anyio.to_thread.run_sync(opener.open_now):
             opener.start()  # the database is not up yet: /readyz says 503 until it answers
-        from generator.gitops import forges
-
         forges.CALL_OBSERVERS.append(app.state.metrics.count_forge_call)
         await anyio.to_thread.run_sync(sandbox_worker.warm_up)  # renders and MCP tools run in these processes
         try:
@@ -125,8 +125,6 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
                        body_timeout=settings.body_timeout_seconds)
     _document_read_security(app, required=settings.require_read_token)
     app.state.metrics = RequestMetrics(version=__version__)
-    from registry_api.metrics import QueueCollector
-
     app.state.metrics.registry.register(QueueCollector(lambda: _catalog_of(app)))
     app.add_middleware(Metrics, recorder=app.state.metrics)  # outermost: also counts 413s
     return app

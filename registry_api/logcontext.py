@@ -15,6 +15,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.worker import current_job
+
 #: A client's own X-Request-ID is kept when it looks like an id (bounded, printable, no spaces).
 _CLIENT_ID = re.compile(r"\A[A-Za-z0-9._:-]{1,64}\Z")
 
@@ -27,7 +29,6 @@ class RequestContext:
 
 
 current_request: ContextVar[RequestContext | None] = ContextVar("pipeforge_request", default=None)
-current_job: ContextVar[int | None] = ContextVar("pipeforge_job", default=None)
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:

@@ -21,9 +21,14 @@ import sys
 from logging.handlers import QueueHandler, QueueListener
 from typing import IO, TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import uvicorn
+import h11
+import uvicorn
+from pythonjsonlogger.json import JsonFormatter
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from registry_api.logcontext import ContextFields
+
+if TYPE_CHECKING:
     from registry_api.settings import Settings
 
 LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -64,8 +69,6 @@ LOG_FORMATS = ("text", "json")
 
 def _formatter(log_format: str = "text") -> logging.Formatter:
     if log_format == "json":
-        from pythonjsonlogger.json import JsonFormatter
-
         # python-json-logger writes json.dumps of the record: one line, newlines in a traceback escaped.
         return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
                              rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
@@ -78,8 +81,6 @@ def install_logging(level: str = "info", *, access_log: bool = True, stream: IO[
     """Make the process's root logger the registry's (replacing any handler already there) and return the
     running listener (stopped at exit). Plain text carries no colour (nothing here writes ANSI codes, so
     ``NO_COLOR`` holds whatever the terminal)."""
-    from registry_api.logcontext import ContextFields
-
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(_formatter(log_format))
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
@@ -109,9 +110,6 @@ def timed_protocol(header_timeout: float) -> type[Any]:
     idle time between requests (``timeout_keep_alive``), so a client that connects and sends nothing, or
     sends its headers a byte at a time, would hold the connection for ever. The deadline starts when the
     connection opens or the first byte of the next request arrives; past it the connection is closed."""
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
     class TimedH11Protocol(H11Protocol):
         _header_deadline: Any = None
 
@@ -152,8 +150,6 @@ def server_config(app: Any, settings: Settings, *, host: str = "127.0.0.1", port
                   access_log: bool = True) -> uvicorn.Config:
     """The uvicorn configuration of the registry: header and keep-alive deadlines, no server header, no
     proxy headers trusted, and no logging config of uvicorn's own (``install_logging`` is the one)."""
-    import uvicorn
-
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, log_config=None, access_log=access_log,
                           proxy_headers=False, server_header=False, lifespan="on", timeout_keep_alive=5,
                           http=timed_protocol(settings.header_timeout_seconds),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.argo_values import int_or_string
 from generator.findings import Finding
 from generator.harden import text
 from generator.harden.judge import IDEMPOTENT, retry_verdict
@@ -67,9 +68,8 @@ def _deadline_value(plan: Plan, template: Template) -> tuple[int, str]:
     seconds = plan.options.deadline
     why = (" (pipeforge's default: review it, or pass --deadline or set default-deadline-seconds in the lint "
            "configuration)" if plan.options.deadline_is_default else "")
-    own = template.active_deadline_seconds
-    own = int(own) if isinstance(own, str) and own.strip().isdigit() else own
-    if isinstance(own, int) and own < seconds:
+    own = int_or_string(template.active_deadline_seconds)
+    if own is not None and own < seconds:
         return own, " (the template's own activeDeadlineSeconds)"
     workflow = plan.manifest.spec.active_deadline_seconds
     if workflow is not None and 0 < workflow < seconds:

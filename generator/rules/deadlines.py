@@ -64,6 +64,8 @@ def _terminates(template: Template) -> bool:
 
 
 def _finite(argv: list[str]) -> bool:
+    """Whether a command ends by itself; ``sleep``'s argument is the shell's (coreutils NUMBER[smhd]), not an
+    Argo duration, so it is read here and not by generator/argo_values.py."""
     program = argv[0].rsplit("/", 1)[-1]
     if program == "sleep":
         return len(argv) == 2 and argv[1].rstrip("smhd").replace(".", "", 1).isdigit()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
+from generator.argo_values import INT_OR_STRING_FIELDS, int_or_string
 from generator.findings import Hit
 from generator.rules.base import rule
 from generator.rules.context import Context, Path, key_line
@@ -90,9 +90,6 @@ def duplicate_template(ctx: Context) -> Iterator[Hit]:
             seen[name] = index
 
 
-_INTEGER = re.compile(r"^[ \t]*[+-]?[0-9]+[ \t]*$")
-#: IntOrString fields Argo reads as a number (argo-failure-semantics.md §10).
-_INT_OR_STRING = (("retryStrategy", "limit"), ("retryStrategy", "backoff", "factor"), ("activeDeadlineSeconds",))
 
 
 @rule(
@@ -116,11 +113,11 @@ def not_a_number(ctx: Context) -> Iterator[Hit]:
         owners.append((None, defaults, [*ctx.spec_path, "templateDefaults"]))
     owners += [(t.name, t.written, ctx.template_path(t)) for t in ctx.templates.values()]
     for template, node, base in owners:
-        for fields in _INT_OR_STRING:
+        for fields in INT_OR_STRING_FIELDS:
             if template is None and base == ctx.spec_path and fields == ("activeDeadlineSeconds",):
                 continue  # spec.activeDeadlineSeconds is an int, checked by PF004
             value, line = _lookup(node, fields)
-            if isinstance(value, str) and "{{" not in value and not _INTEGER.match(value):
+            if isinstance(value, str) and "{{" not in value and int_or_string(value) is None:
                 name = ".".join(fields)
                 yield ctx.hit("PF009", line or ctx.spec.line, template, f"{name} is '{value}', which is not a "
                               "number: Argo fails when it reads it", f"write {name} as a number (for example 3), "

@@ -40,7 +40,7 @@ from generator.sim.inferred import deleted_somewhere
 from generator.sim.ledger import Ledger
 from generator.sim.nodes import MAX_DEPTH, STEP_SECONDS, Activity, Call, Done, Event, SimNode
 from generator.sim.retry import RetryRun
-from generator.sim.values import Scope, parse_duration, suffix, to_int
+from generator.sim.values import Scope, suffix, to_int, wait_seconds
 from generator.sim.variables import Variables
 
 
@@ -314,7 +314,7 @@ class Engine(Variables):
             except ExpressionError:
                 self.assume(f"activeDeadlineSeconds of {template.name} is not a number: ignored")
         if template.timeout is not None:
-            seconds = parse_duration(self.subst(template.timeout, scope))
+            seconds = wait_seconds(self.subst(template.timeout, scope))
             if seconds is None:
                 self.assume(f"timeout {template.timeout!r} of {template.name} is not a duration: ignored")
             else:

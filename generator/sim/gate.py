@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from generator.sim.nodes import Activity, Call, Done
-from generator.sim.values import parse_duration, text
+from generator.sim.values import text, wait_seconds
 
 if TYPE_CHECKING:
     from generator.sim.engine import Engine
@@ -32,7 +32,7 @@ def run_gate(engine: Engine, call: Call, done: Done) -> None:
         engine.schedule(0.0, _decide, engine, activity, faults.resume[name], "resumed")
     else:
         template = call.template
-        duration = parse_duration(engine.subst(template.suspend_duration, call.scope)) \
+        duration = wait_seconds(engine.subst(template.suspend_duration, call.scope)) \
             if template.suspend_duration is not None else None
         if template.suspend_duration is not None and duration is None:
             engine.assume(f"suspend duration {template.suspend_duration!r} of {template.name} is not a duration: "

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from generator.argo_values import int32_of
 from generator.model import RetryStrategy
 from generator.sim.expr import ExpressionError, evaluate_expr, truth
 from generator.sim.nodes import MAX_ATTEMPTS, Activity, Call, Done
-from generator.sim.values import parse_duration, to_int
+from generator.sim.values import wait_seconds
 
 if TYPE_CHECKING:
     from generator.sim.engine import Engine
@@ -43,28 +44,27 @@ class RetryRun:
     def _seconds(self, value: str | None, what: str) -> float | None:
         if value is None:
             return None
-        seconds = parse_duration(self.engine.subst(value, self.call.scope))
+        seconds = wait_seconds(self.engine.subst(value, self.call.scope))
         if seconds is None:
             self.engine.assume(f"{what} {value!r} of {self.call.template.name} is not a duration: ignored")
         return seconds
 
     def _factor(self, value: int | str | None) -> float:
+        """Argo reads the factor as an int32 and ignores one that is not positive."""
         if value is None:
             return 1.0
-        try:
-            return float(self.engine.subst(str(value), self.call.scope))
-        except ValueError:
+        factor = int32_of(self.engine.subst(str(value), self.call.scope))
+        if factor is None:
             self.engine.assume(f"backoff.factor {value!r} of {self.call.template.name} is not a number: taken as 1")
             return 1.0
+        return float(factor) if factor > 0 else 1.0
 
     def _limit(self) -> int | str | None:
         limit = self.retry.limit
         if limit is None:
             return None
-        try:
-            return to_int(self.engine.subst(str(limit), self.call.scope))
-        except ExpressionError:
-            return f"retryStrategy.limit {limit!r} is not a number"
+        number = int32_of(self.engine.subst(str(limit), self.call.scope))
+        return f"retryStrategy.limit {limit!r} is not a number" if number is None else number
 
     def start(self) -> None:
         limit = self._limit()

@@ -1,4 +1,4 @@
-"""Simulated values: scopes of ``{{variables}}``, durations, deterministic names.
+"""Simulated values: scopes of ``{{variables}}``, numbers and durations on the virtual clock, deterministic names.
 
 Names resolve against simulated values (runs are reproducible): ``workflow.name`` is stable for a run, ``pod.name`` and
 ``generateName`` suffixes are unique per attempt, ``retries`` is the attempt index. A value the simulator
@@ -12,27 +12,17 @@ import json
 import re
 from typing import Any
 
+from generator.argo_values import atoi, duration_seconds
 from generator.sim.expr import ExpressionError
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.String alphabet: no vowels, no 0/1/3
 
 
-def parse_duration(text: str | int | None) -> float | None:
-    """Seconds of an Argo duration: a bare number is seconds, else Go units (and ``d``); None if invalid."""
-    if text is None:
-        return None
-    value = str(text).strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return float(value)
-    pos, total = 0, 0.0
-    for match in _DURATION_PART.finditer(value):
-        if match.start() != pos:
-            return None
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    return total if pos == len(value) and pos > 0 else None
+def wait_seconds(text: str | None) -> float | None:
+    """Seconds of an Argo duration on the virtual clock, None if Argo cannot parse it; a negative duration
+    (which Argo accepts) is a deadline already passed or a wait already over: 0."""
+    seconds = duration_seconds(text)
+    return None if seconds is None else max(seconds, 0.0)
 
 
 def suffix(seed: int, length: int = 5) -> str:
@@ -89,16 +79,19 @@ def _text(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))  # Go's encoding/json (how Argo renders {{= }} results) writes 6.0 as 6
     if isinstance(value, int | float):
         return str(value)
     return json.dumps(value, separators=(",", ":"))
 
 
 def to_int(value: str) -> int:
-    try:
-        return int(float(value))
-    except ValueError:
-        raise ExpressionError(f"{value!r} is not a number") from None
+    """A substituted IntOrString value as Argo reads it (``strconv.Atoi``: ``"3.5"`` and ``" 3"`` are no number)."""
+    number = atoi(value)
+    if number is None:
+        raise ExpressionError(f"{value!r} is not a number")
+    return number
 
 
 def text(value: Any) -> str:

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
+
 from catalog import service
 from catalog.db import Catalog, reporting
 from catalog.models import TemplateVersion
 from catalog.publication import prepare
 from catalog.service import describe, iso
+from generator.errors import UsageError
+from generator.sandbox_worker import run_bounded
+from generator.semver import parse_version
 from registry_api.services.registry import Registry
 
 
@@ -53,17 +58,12 @@ PUBLISH_SECONDS = 30.0
 
 
 def _exact(version: str) -> str:
-    from generator.semver import parse_version
-
     return str(parse_version(version))
 
 
 def publish_bundle(registry: Registry, *, name: str, data: bytes, publisher: str) -> tuple[dict[str, Any], bool]:
     """Check (as untrusted input), render, lint and record an uploaded bundle; nothing of it runs. The checks
     run in a worker process, with the publish budget (PUBLISH_SECONDS)."""
-    from generator.errors import UsageError
-    from generator.sandbox_worker import run_bounded
-
     publication = run_bounded(prepare, data, source="the uploaded bundle", timeout=PUBLISH_SECONDS)
     if publication.name != name:
         raise UsageError(
@@ -103,7 +103,5 @@ def remove_version(registry: Registry, *, name: str, version: str, reason: str, 
 
 def ready(catalog: Catalog) -> None:
     """Raise CatalogUnavailableError unless the database answers."""
-    from sqlalchemy import text
-
     with reporting(catalog.engine.url), catalog.engine.connect() as connection:
         connection.execute(text("SELECT 1"))

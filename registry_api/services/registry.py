@@ -5,9 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from catalog.db import Catalog, reporting
+from sqlalchemy import select
+
+from catalog.checkout import TemplateCache
+from catalog.db import Catalog, create_catalog_engine, database_url, reporting
+from catalog.migrate import ensure_current
+from catalog.models import TemplateVersion
+from catalog.publication import prepare_folder
+from catalog.service import publish
+from generator.template_spec import builtin_templates_dir, load_template
 from registry_api.services.index import IndexCache
-from registry_api.services.render import TemplateCache
 from registry_api.settings import Settings
 
 log = logging.getLogger("pipeforge.registry")
@@ -32,9 +39,6 @@ class Registry:
 def _open_catalog(url: str | None) -> Catalog:
     """The catalog on an engine (connection pool) of the server's own, sized for its thread pool, and
     migrated to the current schema."""
-    from catalog.db import create_catalog_engine, database_url
-    from catalog.migrate import ensure_current
-
     engine = create_catalog_engine(url or database_url(), pool_size=10, max_overflow=20)
     with reporting(engine.url):
         ensure_current(engine)
@@ -56,13 +60,6 @@ def open_registry(settings: Settings) -> Registry:
 
 def publish_builtins(catalog: Catalog) -> int:
     """Publish every built-in template when the catalog holds no template yet; returns how many."""
-    from sqlalchemy import select
-
-    from catalog.models import TemplateVersion
-    from catalog.publication import prepare_folder
-    from catalog.service import publish
-    from generator.template_spec import builtin_templates_dir, load_template
-
     with reporting(catalog.engine.url), catalog.session() as session:
         if session.scalars(select(TemplateVersion.id).limit(1)).first() is not None:
             return 0

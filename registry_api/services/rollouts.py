@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from catalog import rollouts, service
+from catalog.allowlist import refusal
 from catalog.db import reporting
 from catalog.models import Delivery
-from registry_api.services.pull_requests import refusal
 from registry_api.services.registry import Registry
 
 
@@ -18,7 +18,7 @@ def create(registry: Registry, requested_by: str, template: str, to: str,
     catalog = registry.catalog
 
     def refuse(delivery: Delivery) -> str | None:
-        return refusal(registry, delivery.repo)
+        return refusal(registry.settings.pr_allowed_repos, delivery.repo)
 
     with reporting(catalog.engine.url), catalog.session() as session:
         version = service.resolve(session, name=template, spec=to).version

@@ -20,19 +20,6 @@ import pytest
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())  # wherever tests/ nests
 PACKAGES = ("generator", "catalog", "registry_api")
 
-#: Being reshaped: these files move into the catalog's job worker, which
-#: mark (or hoist) their function-level imports as they go. Remove an entry once its file is reshaped.
-RESHAPED_ELSEWHERE = frozenset(
-    {
-        "registry_api/app.py",
-        "registry_api/server.py",
-        "registry_api/services/pull_requests.py",
-        "registry_api/services/registry.py",
-        "registry_api/services/render.py",
-        "registry_api/services/catalog_ops.py",
-    }
-)
-
 LAZY = re.compile(r"#\s*lazy:\s*\S")
 
 
@@ -166,7 +153,7 @@ def test_no_module_level_import_cycle() -> None:
 
 
 def test_every_function_level_import_says_why_it_is_lazy() -> None:
-    offenders = unexplained_function_imports(ROOT, PACKAGES, RESHAPED_ELSEWHERE)
+    offenders = unexplained_function_imports(ROOT, PACKAGES)
     assert not offenders, "imports inside functions need a `# lazy: <reason>` comment:\n" + "\n".join(offenders)
 
 

@@ -248,7 +248,7 @@ def test_a_keyed_enqueue_waits_for_a_writer_that_commits_meanwhile(tmp_path: Any
 
 
 def test_the_allowlist_comes_from_the_environment_as_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    from registry_api.services.pull_requests import allowed
+    from generator.gitops.urls import allowed
     from registry_api.settings import Settings
 
     monkeypatch.setenv("PIPEFORGE_PR_ALLOWED_REPOS", "https://git.example/ops/deploy.git, https://git.example/team/")

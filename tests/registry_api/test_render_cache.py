@@ -30,7 +30,7 @@ def _row(catalog: Any, name: str) -> Any:
 
 
 def test_an_evicted_version_keeps_its_files_while_a_render_reads_them(catalog: Any) -> None:
-    from registry_api.services.render import TemplateCache
+    from catalog.checkout import TemplateCache
 
     cache = TemplateCache(size=1)
     first, second = (_row(catalog, name) for name in TEMPLATE_NAMES[:2])
@@ -52,9 +52,9 @@ def test_a_stored_bundle_that_does_not_load_leaves_no_folder_behind(catalog: Any
     import io
     import tarfile
 
+    from catalog.checkout import TemplateCache
     from catalog.models import Bundle, TemplateVersion
     from generator.errors import TemplateDefinitionError
-    from registry_api.services.render import TemplateCache
 
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:

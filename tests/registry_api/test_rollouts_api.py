@@ -5,14 +5,13 @@ succeeded upgrade jobs, and PIPEFORGE_PR_API_URLS."""
 
 from __future__ import annotations
 
-import sys
 import time
-import types
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from catalog import worker
 from tests.conftest import RegistryServer, private_catalog, tokens_for
 
 TEMPLATE = "provision-process-publish"
@@ -179,9 +178,7 @@ def test_a_succeeded_upgrade_job_records_what_the_base_holds(status: str, record
         assert template.version == "1.0.0" and digest.startswith("sha256:")
         return Outcome()
 
-    fake = types.ModuleType("generator.gitops.upgrade_pr")
-    fake.open_upgrade_pull_request = open_upgrade_pull_request  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "generator.gitops.upgrade_pr", fake)
+    monkeypatch.setattr(worker, "open_upgrade_pull_request", open_upgrade_pull_request)
     with RegistryServer(f"sqlite:///{tmp_path / 'catalog.db'}", pr_allowed_repos=[REPO], pr_workers=1,
                         pr_api_urls={"https://git.example.com/": "https://api.git.example.com/v3"}) as server:
         tokens = tokens_for(server)

@@ -299,9 +299,10 @@ def test_duplicate_template_names_are_an_error_at_the_second_one() -> None:
     assert finding.severity == "error" and finding.data["path"] == ["spec", "templates", 1, "name"]
 
 
-@pytest.mark.parametrize(("value", "reported"), [("three", True), ("'3'", False), ("3", False),
-                                                 ("'{{inputs.parameters.n}}'", False), ("' 3 '", False)])
-def test_a_retry_limit_must_be_a_number_or_an_expression(value: str, reported: bool) -> None:
+@pytest.mark.parametrize(("value", "reported"), [("three", True), ("'3'", False), ("3", False), ("'+3'", False),
+                                                 ("'{{inputs.parameters.n}}'", False), ("' 3 '", True),
+                                                 ("'3.5'", True), ("'1e3'", True)])
+def test_a_retry_limit_must_be_a_number_strconv_atoi_reads_or_an_expression(value: str, reported: bool) -> None:
     body = FETCH.replace("  container", f"  retryStrategy: {{limit: {value}}}\n  container")
     assert bool(found(wf(body), "PF009")) is reported
 

@@ -107,6 +107,41 @@ def test_backoff_waits_duration_times_factor_to_the_attempt_capped() -> None:
     assert times == [0, 20, 50, 90, 130]
 
 
+@pytest.mark.parametrize(("backoff", "times"), [
+    ("{duration: '10', factor: '2'}", [0, 20, 50]),  # a bare integer is seconds
+    ("{duration: 0.25m, factor: '+2'}", [0, 25, 65]),  # a Go duration; Atoi takes a sign
+    ("{duration: 10s, factor: 0}", [0, 20, 40]),  # a factor that is not positive is ignored: constant backoff
+])
+def test_backoff_numbers_and_durations_read_as_argo_reads_them(backoff: str, times: list[float]) -> None:
+    """§1 backoff, docs/argo-semantics.md: ParseStringToDuration for durations, util/intstr.Int32 for factor."""
+    result = run(_retried(f"{{limit: 2, backoff: {backoff}}}"), fail={"work": ("Failed", None)})
+    assert starts(result, "work") == times
+
+
+@pytest.mark.parametrize(("backoff", "assumed"), [
+    ("{duration: '1.5', factor: 2}", "backoff.duration '1.5' of work is not a duration: ignored"),
+    ("{duration: 1d, factor: 2}", "backoff.duration '1d' of work is not a duration: ignored"),
+    ("{duration: 10s, factor: '1.5'}", "backoff.factor '1.5' of work is not a number: taken as 1"),
+])
+def test_backoff_values_go_cannot_parse_are_named_as_assumptions(backoff: str, assumed: str) -> None:
+    """docs/argo-semantics.md: Go's time.ParseDuration has no day unit and no bare decimal; strconv.Atoi no point."""
+    result = run(_retried(f"{{limit: 1, backoff: {backoff}}}"), fail={"work": ("Failed", None)})
+    assert assumed in result.assumptions
+
+
+@pytest.mark.parametrize("limit", ["'3.5'", "' 3'", "'1e3'"])
+def test_a_retry_limit_strconv_atoi_refuses_errors_the_node(limit: str) -> None:
+    """docs/argo-semantics.md: util/intstr.Int32 reads limit with strconv.Atoi; Argo errors the node otherwise."""
+    work = node(run(_retried(f"{{limit: {limit}}}"), fail={"work": ("Failed", None)}), "work")
+    assert work.phase == "Error" and "is not a number" in work.message
+
+
+def test_a_whole_number_from_an_expression_is_a_valid_limit() -> None:
+    """Argo renders a {{= }} result with Go's encoding/json, which writes the float 2.0 as 2."""
+    result = run(_retried("""{limit: "{{=asFloat('2')}}"}"""), fail={"work": ("Failed", None)})
+    assert node(result, "work").attempts == 3
+
+
 def test_backoff_that_would_pass_max_duration_stops_retrying() -> None:
     """§1: maxDuration counts from the first attempt's start; a backoff that would pass it fails the node."""
     retry = "{limit: 10, backoff: {duration: 30s, factor: 2, maxDuration: 2m}}"
