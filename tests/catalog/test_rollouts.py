@@ -173,6 +173,7 @@ def deliver(server: RegistryServer, token: str, repos: list[str]) -> list[dict[s
         return [wait_job(client, job_id) for job_id in queued]
 
 
+@pytest.mark.slow
 def test_a_rollout_over_twenty_repositories_with_two_unreachable_converges(
         fleet: Fleet, tmp_path: Path, registry_url_for_test: str, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
