@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test run lint typecheck unit docs bench clean
+.PHONY: test test-fast run lint typecheck unit unit-fast docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make test: ruff and the layer contracts (lint-imports), mypy (strict), the whole test suite with branch coverage, and the docs site.
+## What CI runs.
 test: lint typecheck unit docs
+
+## make test-fast: ruff and the quick tests, for the edit-test loop (under 2 minutes): no coverage, a few
+## examples per property test, and none of the slow, browser, PostgreSQL, adversarial or whole-corpus tests.
+test-fast: lint unit-fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -23,8 +28,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite runs on every core (pytest-xdist; a module whose tests share a server stays on one worker),
+# then the adversarial tests run alone: they check that a registry under attack still answers within a
+# second, which tests running beside them on the same cores would make untrue. Bytecode is written even
+# when the shell says PYTHONDONTWRITEBYTECODE: the suite starts many `python -m generator` processes,
+# which would otherwise compile the project again each time.
+WORKERS ?= auto
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
+FAST_MARKERS := not slow and not browser and not postgres and not adversarial and not corpus
+
 unit: $(STAMP)
-	$(BIN)/pytest --cov --cov-branch --cov-report=term:skip-covered
+	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) --dist loadgroup -m "not adversarial" --cov --cov-branch \
+	    --cov-report=
+	HYPOTHESIS_PROFILE=ci $(PYTEST) -m adversarial --cov --cov-branch --cov-append --cov-report=term:skip-covered
+
+unit-fast: $(STAMP)
+	HYPOTHESIS_PROFILE=fast $(PYTEST) -n $(WORKERS) --dist loadgroup -q -m "$(FAST_MARKERS)"
 
 ## make docs: the mkdocs site into site/ (gitignored); --strict fails on a broken link, anchor or nav entry.
 docs: $(STAMP)

@@ -160,7 +160,7 @@ def mcp(port: int, pid: int, token: str) -> None:
     """render_pipeline over the registry's /mcp, one session per payload (the SDK's own client)."""
     from types import SimpleNamespace
 
-    from tests.test_registry_mcp import with_http_session
+    from tests.registry_api.test_registry_mcp import with_http_session
 
     rows = {}
     for name, payload in API_PAYLOADS.items():

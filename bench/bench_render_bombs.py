@@ -167,7 +167,7 @@ def registry_costs(scratch: Path) -> None:
             now = peaks(pid)
             worst = (max(worst[0], now[0]), max(worst[1], now[1]))
         sys.path.insert(0, str(ROOT))
-        from tests.test_adversarial_render import big_manifest
+        from tests.registry_api.test_adversarial_render import big_manifest
 
         call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "harden_manifest",
                 "arguments": {"manifest": big_manifest(1000)}}}

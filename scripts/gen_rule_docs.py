@@ -1,4 +1,5 @@
-"""Write docs/rules/PFxxx.md (and index.md) from the rule units; tests/test_rule_docs.py checks they match.
+"""Write docs/rules/PFxxx.md (and index.md) from the rule units; tests/generator/rules/test_rule_docs.py checks
+they match.
 
     .venv/bin/python scripts/gen_rule_docs.py            # rewrite the pages
     .venv/bin/python scripts/gen_rule_docs.py --check    # exit 1 when a committed page is out of date

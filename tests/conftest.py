@@ -28,17 +28,69 @@ from generator.scaffold import MANIFEST_FILE, Pipeline, build
 from generator.template_spec import find_template, list_templates
 from generator.yamlio import load_documents
 from tests.gitserver import REPO, SEED, GitServer, serving
+from tests.hypokit import PROFILE as HYPOTHESIS_PROFILE
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Tests never read or write the user's own catalog: the default SQLite file lives under a private
     XDG_DATA_HOME for the whole run (subprocesses inherit it), and a PIPEFORGE_DATABASE_URL from the
-    developer's shell does not leak in. Tests that want a database say which."""
-    del config
+    developer's shell does not leak in. Tests that want a database say which. An xdist worker gets the
+    run's own COLUMNS and LINES back."""
+    _terminal_size_of_the_run(config)
     data_home = tempfile.mkdtemp(prefix="pipeforge-test-data-")
     atexit.register(shutil.rmtree, data_home, True)
     os.environ["XDG_DATA_HOME"] = data_home
     os.environ.pop("PIPEFORGE_DATABASE_URL", None)
+
+
+_TERMINAL_SIZE = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist's workers start with COLUMNS=80 and LINES=24 in their environment; each is told what the run
+    itself had, so that tables (and the processes tests start) are as wide as without xdist."""
+    for name in _TERMINAL_SIZE:
+        node.workerinput[f"environ_{name}"] = os.environ.get(name)
+
+
+def _terminal_size_of_the_run(config: pytest.Config) -> None:
+    given = getattr(config, "workerinput", None)
+    if given is None:
+        return
+    for name in _TERMINAL_SIZE:
+        value = given.get(f"environ_{name}")
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (HYPOTHESIS_PROFILE: ci, dev or fast)"
+
+
+_POSTGRES_FIXTURES = {"postgres_databases", "shared_postgres_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test's PostgreSQL half ``postgres``, so a quick run can leave the server out; and keeps a
+    module's tests on one xdist worker when they share a module-scoped fixture (a registry, a server
+    process), so that it starts once rather than once per worker."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _POSTGRES_FIXTURES or (callspec is not None and "postgresql" in callspec.params.values()):
+            item.add_marker(pytest.mark.postgres)
+        if _shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(d.scope in ("module", "package", "class") for defs in info.name2fixturedefs.values() for d in defs)
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -322,7 +374,9 @@ class RegistryServer:
         import time
 
         self._thread.start()
-        deadline = time.monotonic() + 60
+        # A liveness bound, not a timing: the first start in a worker imports the app and starts the
+        # render workers' fork server, which takes long on a loaded machine.
+        deadline = time.monotonic() + 180
         while not self.server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the registry did not start")

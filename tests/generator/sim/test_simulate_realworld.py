@@ -1,0 +1,38 @@
+"""The simulator on every file of the real-world corpus (../shared/realworld), in process: the fault-free
+run (what ``simulate --json`` prints) and the matrix (``--matrix --json``) run without a crash, and a file
+is refused only with a clear message. Times and the agreement table are bench/bench_realworld.py's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from generator.errors import PipeforgeError
+from generator.sim.matrix import run_matrix
+from generator.simulate import load, simulate
+from tests.conftest import shared_path
+
+pytestmark = pytest.mark.corpus
+
+
+def test_every_realworld_file_simulates_and_runs_its_matrix_without_a_crash() -> None:
+    files = sorted(p for p in shared_path("realworld").rglob("*") if p.suffix in (".yaml", ".yml"))
+    assert len(files) == 202
+    refused, injected = [], 0
+    for path in files:
+        try:
+            target = load(path)
+            target.validate()
+        except PipeforgeError as exc:
+            refused.append(exc.message)
+            continue
+        result = simulate(target)
+        assert result.phase in ("Succeeded", "Failed", "Error", "Running"), path
+        json.dumps(result.as_dict())
+        matrix = run_matrix(target)
+        json.dumps(matrix.as_dict())
+        assert matrix.rows[0].scenario.kind == "baseline", path
+        injected += matrix.injected > 0
+    assert all(message.strip() for message in refused)
+    assert len(files) - len(refused) > 150 and injected > 145

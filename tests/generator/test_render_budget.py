@@ -1,0 +1,266 @@
+"""Bounded rendering: a template cannot make one render cost more than its budget.
+
+Each payload is a different way to make Jinja work or allocate without end (numbers, strings, lists,
+format widths, loops, recursion, output); each is refused with an error that names the budget and the
+file, quickly, and nothing half-rendered comes back. ``{% include %}`` and friends are refused when the
+template is compiled, with the file and line. Renders here run in-process (the CLI's path); the worker
+process is tested in tests/generator/test_sandbox_worker.py and the registry in
+tests/registry_api/test_adversarial_render.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catalog.publication import prepare_folder
+from generator.errors import BudgetExceeded, TemplateDefinitionError
+from generator.render import render
+from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS
+from generator.template_spec import load_template
+from tests.conftest import template_variant
+from tests.hypokit import examples
+
+SCHEMA = {"type": "object", "properties": {
+    "n": {"type": "integer", "default": 3, "minimum": 0, "maximum": 100000},
+    "text": {"type": "string", "default": "abc", "maxLength": 5000},
+}}
+
+
+def mini_template(tmp_path: Path, body: str, name: str = "bomb") -> Path:
+    """A smallest template: one file whose content is ``body`` (pipeforge's [[ ]] / [% %] delimiters)."""
+    root = tmp_path / name
+    folder = root / "[[cookiecutter.n]]"
+    folder.mkdir(parents=True)
+    (folder / "out.txt").write_text(body, encoding="utf-8")
+    (root / "template.yaml").write_text(json.dumps({"name": name, "version": "1.0.0", "summary": "s",
+                                                    "parameters": SCHEMA}), encoding="utf-8")
+    (root / "cookiecutter.json").write_text(json.dumps({"n": 3, "text": "abc", "_jinja2_env_vars": {
+        "variable_start_string": "[[", "variable_end_string": "]]", "block_start_string": "[%",
+        "block_end_string": "%]"}}), encoding="utf-8")
+    return root
+
+
+def render_body(tmp_path: Path, body: str, **values: object) -> str:
+    template = load_template(mini_template(tmp_path, body))
+    _, files = render(template, {"n": 3, "text": "abc", **values})
+    return files[0].content
+
+
+PAYLOADS = {
+    "power tower": ("[[ 2 ** (2 ** cookiecutter.n) ]]", {"n": 40}, "render-size"),
+    "big string repetition": ("[[ cookiecutter.text * (cookiecutter.n * 100000) ]]", {"n": 50}, "render-size"),
+    "list repetition": ("[[ ([cookiecutter.text] * 10 ** 7) | length ]]", {}, "render-size"),
+    "nested loops over range": ("[% for i in range(100000) %][% for j in range(100000) %][% endfor %][% endfor %]",
+                                {}, "render-seconds"),
+    "nested loops over a string": ("[% for a in cookiecutter.text %][% for b in cookiecutter.text %]"
+                                   "[% for c in cookiecutter.text %][% endfor %][% endfor %][% endfor %]",
+                                   {"text": "q" * 5000}, "render-seconds"),
+    "huge join": ("[[ ([cookiecutter.text * 1000] * 5000) | join(',') ]]", {}, "render-size"),
+    "str.join": ("[[ '-'.join([cookiecutter.text * 900] * 9000) ]]", {}, "render-size"),
+    "format width": ("[[ '{:>{w}}'.format(cookiecutter.text, w=cookiecutter.n * 10000) ]]", {"n": 99999},
+                     "render-size"),
+    "printf width": ("[[ '%*d' % (cookiecutter.n * 100000, 7) ]]", {"n": 999}, "render-size"),
+    "center": ("[[ cookiecutter.text | center(cookiecutter.n ** 3) ]]", {"n": 9999}, "render-size"),
+    "doubling by ~": ("[% set ns = namespace(s=cookiecutter.text) %][% for i in range(cookiecutter.n) %]"
+                      "[% set ns.s = ns.s ~ ns.s %][% endfor %][[ ns.s | length ]]", {"n": 60}, "render-size"),
+    "recursion via macros": ("[% macro down(k) %][[ down(k + 1) ]][% endmacro %][[ down(0) ]]", {},
+                             "render-recursion"),
+    "exponential macros": ("[% macro f(k) %][% if k > 0 %][[ f(k - 1) ]][[ f(k - 1) ]][% endif %][% endmacro %]"
+                           "[[ f(cookiecutter.n) ]]", {"n": 60}, "render-seconds"),
+    "a loop writing 200 MB": ("[% for i in range(100000) %][[ cookiecutter.text * 2000 ]][% endfor %]", {},
+                              "render-output"),
+    "replace amplification": ("[[ (cookiecutter.text * 200000) | replace('', 'xxxxxxxx') ]]", {}, "render-size"),
+    "format_map width": ("[[ '{t:>999999999}'.format_map({'t': cookiecutter.text}) ]]", {}, "render-size"),
+    "batch padding": ("[[ [1] | batch(10 ** 9, cookiecutter.text) | list | length ]]", {}, "render-size"),
+    "shared nesting, printed": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
+                                "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ ns.x ]]", {}, "render-size"),
+    "shared nesting, as text": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
+                                "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ ns.x | tojson | length ]]", {},
+                                "render-size"),
+    "shared nesting in a namespace": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
+                                      "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ ns ]]", {}, "render-size"),
+    "shared nesting in dict items": ("[% set ns = namespace(x=[cookiecutter.text]) %][% for i in range(48) %]"
+                                     "[% set ns.x = [ns.x, ns.x] %][% endfor %][[ {'k': ns.x}.items() ]]", {},
+                                     "render-size"),
+    "lipsum": ("[[ lipsum(cookiecutter.n, max=10 ** 6) | length ]]", {"n": 1000}, "render-size"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PAYLOADS))
+def test_a_render_bomb_is_stopped_by_its_budget_with_the_file_named(tmp_path: Path, case: str) -> None:
+    body, values, budget = PAYLOADS[case]
+    with pytest.raises(BudgetExceeded) as raised:
+        render_body(tmp_path, body, **values)
+    assert raised.value.budget == budget
+    assert raised.value.message.startswith("template bomb: out.txt: ")
+    assert "budget" in raised.value.message
+
+
+def test_the_same_operations_within_bounds_render_as_jinja_does(tmp_path: Path) -> None:
+    body = ("[[ 2 ** 10 ]] [[ 'ab' * 3 ]] [[ [1, 2] * 2 ]] [[ '%5s|' % 'x' ]] [[ '{:>4}'.format(7) ]] "
+            "[[ 'x' | center(5) ]]|[[ ['a', 'b'] | join('+') ]] [[ 'a-b' | replace('-', '--') ]] "
+            "[% for i in range(3) %][[ i ]][% endfor %] [[ range(4) | list | length ]] [[ 7 // 2 ]] [[ 7 % 3 ]] "
+            "[[ '{a}!'.format_map({'a': 1}) ]] [[ [1, 2, 3] | batch(2) | list ]] "
+            "[[ lipsum(1, False, 5, 9) | length > 0 ]]")
+    assert render_body(tmp_path, body) == ("1024 ababab [1, 2, 1, 2]     x|    7   x  |a+b a--b 012 4 3 1 1! "
+                                           "[[1, 2], [3]] True")
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(base=st.integers(-50, 50), exponent=st.integers(0, 400), text=st.text(max_size=20),
+       count=st.integers(-5, 2000))
+def test_bounded_arithmetic_and_repetition_agree_with_python(base: int, exponent: int, text: str,
+                                                            count: int) -> None:
+    from jinja2 import StrictUndefined
+
+    from generator.sandbox import BoundedSandbox, budgeted
+
+    env = BoundedSandbox(undefined=StrictUndefined)
+    with budgeted():
+        power = env.from_string("{{ b ** e }}").render(b=base, e=exponent)
+        repeated = env.from_string("{{ t * c }}").render(t=text, c=count)
+    assert power == str(base**exponent)
+    assert repeated == text * count
+
+
+@pytest.mark.parametrize(("statement", "word"), [
+    ("[% include 'other.txt' %]", "include"),
+    ("[% import 'macros.txt' as m %]", "import"),
+    ("[% from 'macros.txt' import x %]", "from ... import"),
+    ("[% extends 'base.txt' %]", "extends"),
+])
+def test_loading_another_template_is_refused_at_compile_time_with_file_and_line(
+        tmp_path: Path, statement: str, word: str) -> None:
+    with pytest.raises(TemplateDefinitionError) as raised:
+        render_body(tmp_path, f"first line\nsecond\n{statement}\n")
+    assert f"out.txt line 3: {{% {word} %}} is not supported" in raised.value.message
+
+
+def test_publish_refuses_include_naming_the_file_and_line(tmp_path: Path) -> None:
+    folder = template_variant(tmp_path, name="includes")
+    notes = folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md"
+    notes.write_text("a\n[% include 'x' %]\n", encoding="utf-8")
+    with pytest.raises(TemplateDefinitionError) as raised:
+        prepare_folder(folder)
+    assert "notes.md line 2: {% include %} is not supported" in raised.value.message
+    assert "pipeforge-" not in raised.value.message  # the user's folder, never the private temporary one
+
+
+# A bomb its defaults do not set off: a triple loop over the description (62 characters by default, 238k
+# steps, milliseconds), which at the schema's longest allowed description (1,000 characters) is 10^9 steps.
+NESTED_BOMB = ("[% for a in cookiecutter.description %][% for b in cookiecutter.description %]"
+               "[% for c in cookiecutter.description %][% endfor %][% endfor %][% endfor %]\n")
+
+
+def bomb_variant(tmp_path: Path, body: str = NESTED_BOMB, name: str = "planted") -> Path:
+    folder = template_variant(tmp_path, name=name)
+    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(body, encoding="utf-8")
+    return folder
+
+
+def test_publish_renders_at_the_parameters_edges_and_refuses_a_bomb_the_defaults_hide(tmp_path: Path) -> None:
+    folder = bomb_variant(tmp_path)
+    render(load_template(folder), load_template(folder).defaults())  # the defaults are harmless
+    with pytest.raises(TemplateDefinitionError) as raised:
+        prepare_folder(folder)
+    message = raised.value.message
+    assert "with description='" in message and "(1,000 characters) (its longest allowed value)" in message
+    assert "notes.md: the render ran for more than" in message and "budget" in message
+
+
+def test_publish_catches_a_bomb_set_off_by_an_integer_maximum(tmp_path: Path) -> None:
+    folder = bomb_variant(tmp_path, "[[ 'x' * (cookiecutter.step_deadline_seconds * 20) ]]\n")
+    with pytest.raises(TemplateDefinitionError) as raised:
+        prepare_folder(folder)
+    assert "with step_deadline_seconds=86400 (its maximum)" in raised.value.message
+    assert "render budget" in raised.value.message
+
+
+def test_the_builtin_templates_pass_the_edge_renders() -> None:
+    from generator.boundaries import check_boundaries
+    from generator.template_spec import list_templates
+
+    for template in list_templates():
+        check_boundaries(template, source=template.name)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120, check=False)
+
+
+def test_pipeforge_new_stops_a_bomb_with_exit_2_naming_the_budget_and_writes_nothing(tmp_path: Path) -> None:
+    folder = bomb_variant(tmp_path, "[[ (cookiecutter.description ~ '\\n') * 5000 ]]\n")
+    done = run_cli("new", str(folder), "--no-input", "-o", str(tmp_path / "out"), "--set",
+                   "description=" + "d" * 999, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "notes.md" in done.stderr and "render budget" in done.stderr and f"{MAX_STRING:,}" in done.stderr
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_pipeforge_new_stops_an_output_flood(tmp_path: Path) -> None:
+    folder = bomb_variant(tmp_path, "[% for i in range(cookiecutter.step_deadline_seconds) %]"
+                                    "[[ cookiecutter.description ]][% endfor %]\n")
+    done = run_cli("new", str(folder), "--no-input", "-o", str(tmp_path / "out"), "--set",
+                   "step_deadline_seconds=86400", "--set", "description=" + "e" * 900, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"wrote more than {RENDER_OUTPUT_CHARS:,} characters" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+_LEAVES = st.one_of(st.integers(-10**6, 10**9).map(str), st.text("ab{}%:>*09", max_size=8).map(repr),
+                    st.just("cookiecutter.text"), st.just("cookiecutter.n"), st.just("[cookiecutter.text] * 3"))
+
+
+def _expressions(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    binary = st.tuples(children, st.sampled_from(["**", "*", "~", "+", "%", "//"]), children).map(
+        lambda t: f"({t[0]} {t[1]} {t[2]})")
+    filtered = st.tuples(children, st.sampled_from(["center", "indent", "join", "batch", "format", "replace"]),
+                         children).map(lambda t: f"({t[0]} | {t[1]}({t[2]}))")
+    called = st.tuples(children, st.sampled_from(["ljust", "zfill", "format", "join", "replace"]), children).map(
+        lambda t: f"({t[0]}).{t[1]}({t[2]})")
+    return st.one_of(binary, filtered, called)
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(expression=st.recursive(_LEAVES, _expressions, max_leaves=6))
+def test_any_expression_renders_within_the_budget_or_is_refused_cleanly(tmp_path_factory: pytest.TempPathFactory,
+                                                                       expression: str) -> None:
+    tmp_path = tmp_path_factory.mktemp("expr")
+    try:
+        out = render_body(tmp_path, "[[ " + expression + " ]]", n=99999, text="t" * 5000)
+    except (BudgetExceeded, TemplateDefinitionError) as exc:
+        assert exc.message.startswith("template bomb")
+    else:
+        assert len(out) <= RENDER_OUTPUT_CHARS
+
+
+def test_every_broken_file_is_named_with_its_line_at_once(tmp_path: Path) -> None:
+    root = mini_template(tmp_path, "ok\n[[ cookiecutter.n \n")
+    (root / "[[cookiecutter.n]]" / "second.txt").write_text("a\nb\n[% include 'x' %]\n", encoding="utf-8")
+    with pytest.raises(TemplateDefinitionError) as raised:
+        render(load_template(root), {"n": 3, "text": "abc"})
+    message = raised.value.message
+    assert "out.txt line 2: unexpected end of template" in message
+    assert "second.txt line 3: {% include %} is not supported" in message
+
+
+def test_publish_finds_the_longest_value_of_a_patterned_parameter(tmp_path: Path) -> None:
+    """The image pattern accepts neither ``xxx...`` nor the default with its last character repeated; the
+    default with one character stretched (``busyboxxx...:1.36.1``) it does."""
+    loop = "[% for {0} in cookiecutter.image %]"
+    folder = bomb_variant(tmp_path, loop.format("a") + loop.format("b") + loop.format("c") + "[% endfor %]" * 3)
+    with pytest.raises(TemplateDefinitionError) as raised:
+        prepare_folder(folder)
+    assert "with image='" in raised.value.message and "(512 characters) (its longest allowed value)" in \
+        raised.value.message

@@ -1,0 +1,82 @@
+"""The MCP server mounted in the registry at /mcp (streamable HTTP), driven by the SDK's own client over
+real HTTP: a token with scope read is required (401 without, unknown or revoked; 403 with only another
+scope), and the tools answer as they do over stdio."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from tests.conftest import RegistryServer
+from tests.generator.test_lint_cli import ARTICLE
+from tests.generator.test_mcp import TOOLS, structured
+
+
+def with_http_session(registry: RegistryServer, token: str, body: Callable[[Any], Awaitable[None]]) -> None:
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def main() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx2.AsyncClient(headers=headers, timeout=60) as http, \
+                streamable_http_client(f"{registry.base_url}/mcp", http_client=http) as (read, write), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            await body(session)
+
+    anyio.run(main)
+
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}}
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 401), ("unknown", 401), ("revoked", 401), ("publish", 403),
+                                             ("pr", 403)])
+def test_mcp_needs_a_token_with_scope_read(registry: RegistryServer, tokens: dict[str, str], who: str | None,
+                                           status: int) -> None:
+    token = {None: None, "unknown": "pft_not-a-token"}.get(who, tokens.get(who or ""))
+    headers = {"Accept": "application/json, text/event-stream"}
+    with registry.client(token) as client:
+        response = client.post("/mcp", json=INITIALIZE, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status and problem["instance"] == "/mcp"
+    if token:
+        assert token not in response.text
+
+
+@pytest.mark.parametrize("scope", ["read", "admin"])
+def test_mcp_tools_over_http_with_a_read_token(registry: RegistryServer, tokens: dict[str, str],
+                                               scope: str) -> None:
+    async def body(session: Any) -> None:
+        assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS
+        findings = structured(await session.call_tool("lint_manifest", {"manifest": ARTICLE}))
+        assert "PF101" in {f["rule"] for f in findings["findings"]}
+        bad = await session.call_tool("explain_manifest", {"manifest": "kind: [unclosed"})
+        assert bad.is_error
+        hardened = structured(await session.call_tool("harden_manifest", {"manifest": ARTICLE}))
+        verdict = structured(await session.call_tool("simulate_manifest",
+                                                     {"manifest": hardened["yaml"], "matrix": True}))
+        assert verdict["safe"] is True
+        # Versions come from the registry's own catalog (the built-in templates are published on start).
+        described = structured(await session.call_tool("describe_template", {"name": "saga-compensation"}))
+        assert [v["version"] for v in described["versions"]] == ["1.0.0"]
+        rendered = structured(await session.call_tool("render_pipeline", {
+            "template": "saga-compensation", "version": "^1", "parameters": {"namespace": "orders"}}))
+        assert rendered["version"] == "1.0.0" and rendered["digest"] == described["versions"][0]["digest"]
+        missing = await session.call_tool("render_pipeline", {"template": "saga-compensation", "version": "^2"})
+        assert missing.is_error
+
+    with_http_session(registry, tokens[scope], body)
+
+
+def test_mcp_is_not_in_the_openapi_document(registry: RegistryServer) -> None:
+    with httpx.Client(base_url=registry.base_url) as client:
+        assert "/mcp" not in client.get("/openapi.json").json()["paths"]
