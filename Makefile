@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 
 # The suite runs on every core (pytest-xdist; a module whose tests share a server stays on one worker),
 # then the adversarial tests run alone: they check that a registry under attack still answers within a
-# second, which tests running beside them on the same cores would make untrue. Bytecode is written even
+# liveness bound (tests/conftest.py RESPONSIVE_SECONDS), which tests beside them on the same cores would eat into. Bytecode is written even
 # when the shell says PYTHONDONTWRITEBYTECODE: the suite starts many `python -m generator` processes,
 # which would otherwise compile the project again each time.
 WORKERS ?= auto
