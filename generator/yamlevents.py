@@ -4,7 +4,7 @@ libyaml's composer (``yaml.CSafeLoader``) makes a Python node per node of the do
 Python to resolve each one, and the documents are then built by walking those nodes again. Building each
 mapping, sequence and scalar as its events arrive does that work once, and is the larger part of reading.
 
-This builder takes the common road only. On anything else it gives up (``Unsupported``) and
+This builder takes the common road only. On anything else it gives up (``_Unsupported``) and
 ``generator.yamlio`` reads the stream again with its node builder, the reference: a merge key (``<<``), an
 alias or anchor libyaml's composer would refuse, malformed YAML, a scalar a tag cannot construct, a limit
 reached (depth, aliases). The node builder then gives its documents or its error exactly as before, so a
@@ -33,8 +33,9 @@ from yaml.resolver import Resolver
 from generator.yamlbounds import LONG_SCALAR, MAX_ALIAS_NODES, MAX_YAML_DEPTH, LineDict, LineList
 
 
-class Unsupported(Exception):
-    """The stream needs the node builder (see the module's docstring)."""
+class _Unsupported(Exception):
+    """The stream needs the node builder (see the module's docstring). Private control flow between this
+    module and generator.yamlio, which always catches it: it never reaches a user, so it is outside the tree."""
 
 
 _RESOLVER = Resolver()  # SafeLoader's resolver: implicit tags only, no path resolvers
@@ -57,7 +58,7 @@ def _constructed(tag: str, text: str) -> Any:
     if tag in _CONSTRUCTED:
         return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, text))
     if tag == _MERGE:
-        raise Unsupported
+        raise _Unsupported
     return text  # timestamps, binary, `=` and local tags: the node builder keeps the text
 
 
@@ -124,27 +125,27 @@ class _Document:
         if kind is AliasEvent:
             return self._alias(event.anchor)
         if depth > MAX_YAML_DEPTH:
-            raise Unsupported
+            raise _Unsupported
         if kind is SequenceStartEvent:
             return self._sequence(event, depth)
         return self._mapping(event, depth)
 
     def _define(self, name: str, anchor: _Anchor) -> None:
         if name in self._anchors:  # libyaml's composer refuses a second anchor of the same name
-            raise Unsupported
+            raise _Unsupported
         self._anchors[name] = anchor
 
     def _alias(self, name: str) -> Any:
         anchor = self._anchors.get(name)
         if anchor is None or anchor.open:  # undefined, or recursive
-            raise Unsupported
+            raise _Unsupported
         if anchor.scalar:
             self._count += 1
         if anchor.cost:
             self._count += anchor.cost
             self._aliased += anchor.cost
             if self._aliased > MAX_ALIAS_NODES:
-                raise Unsupported
+                raise _Unsupported
         self.line = anchor.line
         return anchor.value
 
@@ -217,7 +218,7 @@ class _Document:
 
 
 def read_events(text: str) -> list[Any]:
-    """Every document of ``text`` (an exact str), or ``Unsupported`` when the node builder must read it."""
+    """Every document of ``text`` (an exact str), or ``_Unsupported`` when the node builder must read it."""
     parser = CParser(text)
     try:
         next_event: Callable[[], Any] = parser.get_event
@@ -228,9 +229,9 @@ def read_events(text: str) -> list[Any]:
             documents.append(_Document(parser).node(next_event(), 1))
             next_event()  # and its end
         return documents
-    except Unsupported:
+    except _Unsupported:
         raise
     except Exception:  # malformed YAML, a constructor's error, memory: the node builder reports it as before
-        raise Unsupported from None
+        raise _Unsupported from None
     finally:
         parser.dispose()

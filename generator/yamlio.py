@@ -33,7 +33,7 @@ from generator.yamlbounds import YAML_SIZE as YAML_SIZE
 from generator.yamlbounds import LineDict as LineDict
 from generator.yamlbounds import LineList as LineList
 from generator.yamlbounds import SizeLimit as SizeLimit
-from generator.yamlevents import Unsupported, read_events
+from generator.yamlevents import _Unsupported, read_events
 
 try:
     from yaml import CSafeDumper as _Dumper
@@ -276,7 +276,7 @@ def iter_documents(text: str, *, file: str, limit: SizeLimit = YAML_SIZE) -> Ite
     text = str(text)  # exactly str: libyaml refuses str subclasses (ruamel scalars)
     try:
         documents = read_events(text)
-    except Unsupported:
+    except _Unsupported:
         yield from _node_documents(text, file)
     else:
         yield from documents

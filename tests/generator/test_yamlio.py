@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from generator.errors import ManifestError, YamlLimitError
 from generator.lint import lint_file
-from generator.yamlevents import Unsupported, read_events
+from generator.yamlevents import _Unsupported, read_events
 from generator.yamlio import LineDict, LineList, _node_documents, load_documents, read_documents
 
 
@@ -113,7 +113,7 @@ FALLBACKS = {
 @pytest.mark.parametrize("name", sorted(FALLBACKS))
 def test_what_the_event_builder_leaves_alone_is_read_by_the_node_builder(name: str) -> None:
     text = FALLBACKS[name]
-    with pytest.raises(Unsupported):
+    with pytest.raises(_Unsupported):
         read_events(text)
     try:
         expected: object = _by_nodes(text)
@@ -131,7 +131,7 @@ def test_an_alias_bomb_stops_the_event_builder_where_the_node_builder_stops() ->
 
     # five levels of fan-out 9 stand for about 66,000 nodes, of fan-out 11 for about 177,000
     assert [_shape(doc) for doc in read_events(laughs(9))] == _by_nodes(laughs(9))
-    with pytest.raises(Unsupported):
+    with pytest.raises(_Unsupported):
         read_events(laughs(11))
     with pytest.raises(YamlLimitError, match="MAX_ALIAS_NODES"):
         load_documents(laughs(11))
@@ -145,7 +145,7 @@ _text = st.text(alphabet="ab1 -:&*[]{},\n'!<>|", max_size=50)
 def test_on_any_text_the_event_builder_agrees_with_the_node_builder_or_leaves_it(text: str) -> None:
     try:
         ours = [_shape(doc) for doc in read_events(text)]
-    except Unsupported:
+    except _Unsupported:
         return
     assert ours == _by_nodes(text)
 
