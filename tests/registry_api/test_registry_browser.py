@@ -53,15 +53,19 @@ def browser() -> Iterator[Any]:
 
 
 def _wait(driver: Any, condition: Any, what: str) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_SECONDS).until(condition, message=f"waited for {what}")
+    # The preview replaces the graph while the condition reads it: an element gone mid-read means "not yet".
+    return WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition, message=f"waited for {what}")
 
 
 def _steps_in_graph(driver: Any) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    return [g.get_attribute("data-step") for g in driver.find_elements(By.CSS_SELECTOR, "#dag svg g.node")]
+    """The graph's step names, read in one script call: the preview may replace the graph between two reads."""
+    steps: list[str] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#dag svg g.node'), g => g.getAttribute('data-step'))")
+    return steps
 
 
 def test_search_open_a_template_and_watch_the_preview_follow_the_form(web_server: RegistryServer,
