@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator import __version__
+from generator.cli import build_parser
 from generator.yamlio import load_documents
 from tests.clikit import run_process as run
 from tests.conftest import ROOT
@@ -20,6 +22,20 @@ def test_help_teaches_commands_and_exit_codes() -> None:
     assert result.returncode == 0
     for word in ("templates", "new", "explain", "exit codes", "3  conflict"):
         assert word in result.stdout
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_a_command_line_builds_only_its_command_with_the_same_options_and_help() -> None:
+    whole = _subcommands(build_parser())
+    assert len(whole) >= 13
+    for name, full in whole.items():
+        alone = _subcommands(build_parser([name, "--help"]))
+        assert list(alone) == [name] or (name in {"serve", "token"} and set(alone) == {"serve", "token"})
+        assert alone[name].format_help() == full.format_help()
 
 
 def test_version() -> None:
