@@ -4,8 +4,8 @@ Reading goes through libyaml when it is available: on Argo's example corpus that
 faster than ruamel.yaml's round-trip load, and line numbers are all the linter needs. Documents are built
 from libyaml's events (``generator.yamlevents``); a stream that builder leaves alone (merge keys, errors,
 limits) is read through libyaml's composer and the node builder here, which is the reference for what a
-stream reads as. Round-trip editing that must keep comments (``harden``) is ruamel.yaml's job; it calls
-``check_limits`` first, so the same bounds hold on that path.
+stream reads as. ``harden`` reads files here too and writes its edits into the original text
+(``generator.harden.text``), so every line it does not change is kept as written.
 
 Reading is bounded (``generator.yamlbounds``): a size cap, a nesting-depth cap, no recursive aliases, and a
 cap on the nodes that aliases and merge keys add. A limit broken is a ``YamlLimitError`` naming the limit.
@@ -357,8 +357,8 @@ def read_documents(path: Path, *, limit: SizeLimit = YAML_SIZE) -> list[Any]:
 def dump_yaml(data: Any) -> str:
     """Plain data as block-style YAML (libyaml's emitter; non-ASCII kept readable, order kept).
 
-    Files that are read, edited and written back (``harden``) go through ruamel.yaml's round-trip mode
-    instead, so that their comments and layout survive.
+    Files that are read, edited and written back (``harden``) are never re-emitted: their edits are
+    spliced into the original text (``generator.harden.text``).
     """
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
 

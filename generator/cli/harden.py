@@ -119,11 +119,18 @@ def _targets(args: argparse.Namespace, files: list[Path]) -> dict[Path, Path | N
         return {path: None for path in files}
     if len(files) == 1 and not args.output.is_dir():
         return {files[0]: args.output}
+    if args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"{args.output}: not a folder, and {len(files)} files are hardened into -o")
     roots = [p for p in args.paths if p.is_dir()]
     targets: dict[Path, Path | None] = {}
+    sources: dict[Path, Path] = {}
     for path in files:
         root = next((r for r in roots if path.is_relative_to(r)), path.parent)
-        targets[path] = args.output / path.relative_to(root)
+        target = targets[path] = args.output / path.relative_to(root)
+        if target in sources:  # checked before anything is written: one result would overwrite the other
+            raise UsageError(f"{sources[target]} and {path} would both be written to {target}; "
+                             "harden them into separate folders")
+        sources[target] = path
     return targets
 
 

@@ -57,6 +57,19 @@ _IMAGE_TOOLS = re.compile(
     r"chaos-mesh/[\w.-]+|gaiaadm/pumba)(?::|@|$)"
 )
 _URL = re.compile(r"https?://[^\s'\"`)]+")
+#: HTTP calls that change something (POST, PUT, PATCH, DELETE), written in a script's own language
+#: (Python, JavaScript) rather than through a CLI, and the client libraries of the SaaS tools above.
+_HTTP_CALL = re.compile(
+    r"\b(?:requests|httpx|aiohttp|urllib3|session|client|axios|got|superagent)\s*\.\s*(post|put|patch|delete)\s*\("
+    r"|\.request\s*\(\s*['\"](post|put|patch|delete)['\"]"
+    r"|\bmethod\s*[=:]\s*['\"](post|put|patch|delete)['\"]"
+    r"|\burlopen\s*\([^)\n]*\bdata\s*=()",
+    re.IGNORECASE,
+)
+_SAAS_CLIENTS = {"slack_sdk": "Slack", "slack": "Slack", "jira": "Jira", "pysnow": "ServiceNow",
+                 "servicenow": "ServiceNow", "pdpyras": "PagerDuty", "pagerduty": "PagerDuty",
+                 "github": "GitHub", "gitlab": "GitLab"}
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w]*)", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-z0-9_.\-/]+")
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -200,9 +213,29 @@ def _tool_call(body: dict[str, Any]) -> str | None:
         found = _external_words(words)
         if found:
             return found
+    found = _script_call("\n".join([*inline, *_strings(body.get("source"))]))
+    if found:
+        return found
     # Without a command of its own the image's entrypoint runs: a load or chaos tool image acts by itself.
     if not body.get("command") and not body.get("source") and _IMAGE_TOOLS.search(image.split("@")[0]):
         return f"image {image}"
+    return None
+
+
+def _script_call(text: str) -> str | None:
+    """A mutating HTTP call or a SaaS client a script makes in its own language (``requests.post(...)``,
+    ``fetch(url, {method: "POST"})``, ``from slack_sdk import ...``). A call whose line names only URLs
+    inside the cluster is no external call, as for curl; one whose URL is not on its line may be anything."""
+    for module in _IMPORT.findall(text):
+        if module.lower() in _SAAS_CLIENTS:
+            return f"{_SAAS_CLIENTS[module.lower()]} ({module})"
+    for match in _HTTP_CALL.finditer(text):
+        line = text[match.start():].split("\n", 1)[0]
+        urls = _URL.findall(line)
+        if urls and all(_in_cluster(u) for u in urls):
+            continue
+        method = next((g for g in match.groups() if g), "POST").upper()
+        return f"HTTP {method} from the script ({' '.join(match.group(0).split())[:40]})"
     return None
 
 

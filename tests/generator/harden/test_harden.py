@@ -173,6 +173,45 @@ def test_saas_chaos_load_and_infrastructure_clis_are_external_calls(command: str
     assert _held(result, "PF205", "main")
 
 
+@pytest.mark.parametrize("source", [
+    'import requests\nrequests.post("https://example.service-now.com/api/now/table/change_request", json=cr)',
+    'import httpx\nhttpx.patch(f"https://jira.example.com/rest/api/2/issue/{key}", json=body)',
+    'from urllib.request import Request, urlopen\nurlopen(Request(url, data=body, method="PUT"))',
+    'from slack_sdk import WebClient\nWebClient(token=token).chat_postMessage(channel="#ops", text="done")',
+    'const res = await fetch("https://api.pagerduty.com/incidents", {method: "POST", body})',
+])
+def test_a_script_making_a_mutating_http_call_or_using_a_saas_client_gets_no_retry(source: str) -> None:
+    body = "\n".join("        " + line for line in source.splitlines())
+    text = HEAD + f"""\
+  templates:
+  - name: main
+    script:
+      image: python:3.12
+      command: [python]
+      source: |
+{body}
+"""
+    result = harden_text(text, "script.yaml")
+    assert "retryStrategy" not in _template(result.text, "main")
+    [reason] = _held(result, "PF205", "main")
+    assert "external call" in reason
+
+
+def test_a_script_reading_over_http_or_calling_a_service_in_the_cluster_is_retried() -> None:
+    text = HEAD + """\
+  templates:
+  - name: main
+    script:
+      image: python:3.12
+      command: [python]
+      source: |
+        import requests
+        rows = requests.get("https://data.example.com/daily.csv").text
+        requests.post("http://scorer.ml.svc.cluster.local/score", data=rows)
+"""
+    assert _template(harden_text(text, "read.yaml").text, "main")["retryStrategy"]["retryPolicy"] == "OnError"
+
+
 @pytest.mark.parametrize("command", [
     "kubectl apply -f /manifests/deploy.yaml", "helm upgrade --install web ./chart --wait",
     "kubectl delete configmap settings --ignore-not-found", "aws s3 sync /out s3://reports/daily",

@@ -140,3 +140,22 @@ def test_folders_the_lint_configuration_excludes_are_not_hardened(tmp_path: Path
     result = run("harden", "--in-place", str(tmp_path))
     assert result.returncode in (0, 1) and "generated" not in result.stderr
     assert skipped.read_text(encoding="utf-8") == ARTICLE and kept.read_text(encoding="utf-8") != ARTICLE
+
+
+def test_two_files_of_one_name_into_one_output_folder_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    first, second, out = tmp_path / "x" / "a.yaml", tmp_path / "y" / "a.yaml", tmp_path / "out"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text(ARTICLE, encoding="utf-8")
+    refused = run("harden", str(first), str(second), "-o", str(out))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "a.yaml" in refused.stderr and not out.exists()
+
+
+def test_an_existing_file_as_the_output_of_several_files_is_a_usage_error(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    target = tmp_path / "taken.yaml"
+    target.write_text("kept\n", encoding="utf-8")
+    refused = run("harden", str(root), "-o", str(target))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "not a folder" in refused.stderr and target.read_text(encoding="utf-8") == "kept\n"

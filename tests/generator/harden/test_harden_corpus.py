@@ -88,3 +88,26 @@ def test_harden_output_of_a_schema_valid_input_stays_valid_on_enough_files() -> 
             checked += result.changed
             assert _valid(result.text), path.name
     assert checked >= 10
+
+
+def test_the_readme_and_the_harden_page_state_the_figures_bench_harden_prints() -> None:
+    """The figures are measured, not remembered: what ``bench/bench_harden.py`` prints over both corpora
+    is what the README and docs/harden.md say."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[3]
+    spec = importlib.util.spec_from_file_location("bench_harden", root / "bench" / "bench_harden.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    figures = bench.measure(_corpus("realworld") + _corpus("argo", "examples"))
+    readme = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    page = (root / "docs" / "harden.md").read_text(encoding="utf-8")
+    stated = {"files changed": figures["changed"], "lines inserted": figures["inserted"],
+              "lines rewritten": figures["rewritten"], "comment lines lost": figures["comments_lost"],
+              "files a second pass changes": figures["not_idempotent"]}
+    for label, value in stated.items():
+        assert f"{value:,} {label}" in readme, (label, value)
+    assert f"Over the {figures['files']} files" in page and f"{figures['files']} files" in readme
+    for value in (figures["changed"], figures["inserted"], figures["rewritten"]):
+        assert f"| {value:,} |" in page, value
