@@ -6,7 +6,7 @@ fault-free run) and ``--matrix``, in process, timed per file; then the table the
   matrix, or neither;
 - fault-free runs that orphan something, each listed with its orphans.
 
-    .venv/bin/python bench/bench_realworld.py [--list]
+    .venv/bin/python bench/bench_realworld.py [--list] [--corpus DIR]
 
 The 5 s per-file bound is a figure printed here, not a timed test assertion. The machine may be shared:
 per-file times are wall-clock.
@@ -47,8 +47,8 @@ class Outcome:
     failing: list[str] = field(default_factory=list)
 
 
-def examine(path: Path) -> Outcome:
-    outcome = Outcome(str(path.relative_to(CORPUS)))
+def examine(path: Path, corpus: Path = CORPUS) -> Outcome:
+    outcome = Outcome(str(path.relative_to(corpus)))
     outcome.pf101 = any(f.rule == "PF101" for f in lint_file(path))
     start, cpu = time.perf_counter(), time.process_time()
     try:
@@ -75,12 +75,15 @@ def examine(path: Path) -> Outcome:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="list every file's outcome")
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="the real-world corpus folder (default: ../shared/realworld beside the repository)")
     args = parser.parse_args()
-    if not CORPUS.is_dir():
-        print(f"{CORPUS} is absent: the corpus lives in ../shared beside the repository")
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        print(f"{corpus} is absent: the corpus lives in ../shared beside the repository (or pass --corpus DIR)")
         return 2
-    files = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml"))
-    outcomes = [examine(p) for p in files]
+    files = sorted(p for p in corpus.rglob("*") if p.suffix in (".yaml", ".yml"))
+    outcomes = [examine(p, corpus) for p in files]
     ran = [o for o in outcomes if o.refused is None]
     slow = [o for o in ran if o.seconds > BOUND_SECONDS]
     pf101 = [o for o in ran if o.pf101]
