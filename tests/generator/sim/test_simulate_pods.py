@@ -82,10 +82,13 @@ def test_an_exit_pod_that_cannot_be_created_errors_the_workflow_even_after_a_fai
     assert result.phase == "Error" and result.exit_phase == "Error"
 
 
-def test_an_unschedulable_step_errors_its_steps_template_whatever_continue_on_says() -> None:
-    """Entry and exit template errors: executeStepGroup marks the steps node Error ("step group deemed
-    errored due to child") when a child returns an error; later groups do not run."""
+def test_an_unschedulable_step_fails_its_steps_template_whatever_continue_on_says() -> None:
+    """Entry and exit template errors: executeStepGroup marks the step group Error ("step group deemed
+    errored due to child") when a child returns an error, whatever continueOn says; executeSteps then
+    marks the steps node Failed and returns no error, so the workflow ends Failed, the exit handler runs
+    and later groups do not run."""
     result = run("""
+    onExit: bye
     templates:
     - name: main
       steps:
@@ -93,8 +96,12 @@ def test_an_unschedulable_step_errors_its_steps_template_whatever_continue_on_sa
       - - {name: b, template: work}
     - name: work
       container: {image: busybox:1.36.1}
+    - name: bye
+      container: {image: busybox:1.36.1}
     """, fail={"a": (UNSCHEDULABLE, None)})
-    assert result.phase == "Error"
+    assert result.phase == "Failed" and node(result, result.workflow).phase == "Failed"
+    assert "step group deemed errored due to child a error" in node(result, result.workflow).message
+    assert result.exit_ran and result.exit_phase == "Succeeded"
     assert "b" not in result.touched
 
 
