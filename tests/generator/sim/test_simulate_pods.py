@@ -368,3 +368,24 @@ def test_stop_and_terminate_at_a_leaf_entrypoint() -> None:
     assert stopped.phase == "Failed" and stopped.exit_ran
     terminated = run(LEAF, terminate_at="main")
     assert terminated.phase == "Failed" and not terminated.exit_ran
+
+
+@pytest.mark.parametrize("name", ["bye", "onExit", "t.onExit"])
+def test_a_leaf_workflow_exit_hook_is_faultable_by_every_name(name: str) -> None:
+    """Reference §3 / Leaf entry and exit pods: spec.hooks.exit (without onExit) is the exit handler, run
+    as the pod <workflow>.onExit; a Failed exit handler after a Succeeded main run makes the workflow Failed."""
+    hooked = target("""
+    hooks: {exit: {template: bye}}
+    templates:
+    - name: main
+      steps: [[{name: work, template: work}]]
+    - name: work
+      container: {image: busybox:1.36.1}
+    - name: bye
+      container: {image: busybox:1.36.1}
+    """)
+    result = simulate(hooked, Faults(fail={name: ("Failed", None)}))
+    assert node(result, f"{result.workflow}.onExit").phase == "Failed"
+    assert result.phase == "Failed" and result.exit_phase == "Failed"
+    rows = [r.scenario.label for r in run_matrix(hooked).rows]
+    assert "bye failed permanently" in rows and "bye could not be scheduled (its pod is never created)" in rows
