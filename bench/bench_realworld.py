@@ -4,9 +4,11 @@ fault-free run) and ``--matrix``, in process, timed per file; then the table the
 - files whose matrix injects at least one fault (a matrix with none does not pass);
 - files where lint's PF101 (cleanup as an ordinary last step) and the matrix agree: PF101 and a failing
   matrix, or neither;
-- fault-free runs that orphan something, each listed with its orphans.
+- fault-free runs that orphan something, each listed with its orphans;
+- fault-free runs that leave something that is not an orphan: an output kept on success (``produces``, or
+  an undeclared creation no step deletes) or an object owned by the Workflow (removed with it).
 
-    .venv/bin/python bench/bench_realworld.py [--list]
+    .venv/bin/python bench/bench_realworld.py [--list] [--corpus DIR]
 
 The 5 s per-file bound is a figure printed here, not a timed test assertion. The machine may be shared:
 per-file times are wall-clock.
@@ -44,11 +46,12 @@ class Outcome:
     leaks: bool = False  # some scenario orphans or duplicates (not only "never ends")
     pf101: bool = False
     orphans: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # left by the fault-free run, not orphans: outputs, owned objects
     failing: list[str] = field(default_factory=list)
 
 
-def examine(path: Path) -> Outcome:
-    outcome = Outcome(str(path.relative_to(CORPUS)))
+def examine(path: Path, corpus: Path = CORPUS) -> Outcome:
+    outcome = Outcome(str(path.relative_to(corpus)))
     outcome.pf101 = any(f.rule == "PF101" for f in lint_file(path))
     start, cpu = time.perf_counter(), time.process_time()
     try:
@@ -68,6 +71,10 @@ def examine(path: Path) -> Outcome:
     outcome.failed = not matrix.ok
     outcome.leaks = any(row.result.never_ends is None for row in matrix.violations)
     outcome.orphans = [r.ref for r in baseline.orphaned]
+    orphaned = {r.ref for r in baseline.orphaned}
+    outcome.kept = [f"{r.ref} ({'owned by the Workflow' if r.owned else 'output'}"
+                    f"{', inferred from a command' if r.inferred else ''})"
+                    for r in baseline.ledger.resources.values() if r.present and r.ref not in orphaned]
     outcome.failing = [row.title for row in matrix.violations][:3]
     return outcome
 
@@ -75,12 +82,15 @@ def examine(path: Path) -> Outcome:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="list every file's outcome")
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="the real-world corpus folder (default: ../shared/realworld beside the repository)")
     args = parser.parse_args()
-    if not CORPUS.is_dir():
-        print(f"{CORPUS} is absent: the corpus lives in ../shared beside the repository")
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        print(f"{corpus} is absent: the corpus lives in ../shared beside the repository (or pass --corpus DIR)")
         return 2
-    files = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml"))
-    outcomes = [examine(p) for p in files]
+    files = sorted(p for p in corpus.rglob("*") if p.suffix in (".yaml", ".yml"))
+    outcomes = [examine(p, corpus) for p in files]
     ran = [o for o in outcomes if o.refused is None]
     slow = [o for o in ran if o.seconds > BOUND_SECONDS]
     pf101 = [o for o in ran if o.pf101]
@@ -110,6 +120,11 @@ def main() -> int:
     print(f"fault-free runs that orphan something: {len(orphaning)}")
     for o in orphaning:
         print(f"  {o.file}: {', '.join(o.orphans)}")
+    keeping = [o for o in ran if o.kept]
+    print(f"fault-free runs that leave something that is not an orphan (an output kept on success, or owned by "
+          f"the Workflow): {len(keeping)}")
+    for o in keeping:
+        print(f"  {o.file}: {', '.join(o.kept)}")
     if args.list:
         for o in outcomes:
             state = o.refused or (f"{'FAILED' if o.failed else 'passed'}, {o.injected} faults, {o.seconds:.2f} s"

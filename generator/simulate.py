@@ -154,6 +154,8 @@ class SimulationResult:
 def load(path: Path) -> Target:
     """The manifest a file asks to simulate: its first Workflow (or CronWorkflow), else its first
     WorkflowTemplate; every document of the file can be the target of a templateRef."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: simulate reads one manifest file")
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     return _target(load_manifests(path), str(path))

@@ -19,8 +19,10 @@ def add_command(commands: Any) -> None:
         "Run FILE's workflow on a virtual clock, following Argo's failure semantics (retries and their "
         "policies, deadlines, exit handlers, DAG and steps phases, approval gates, stop and terminate), with "
         "the faults you inject. Each attempt performs its declared side effects (pipeforge.io/creates, "
-        "produces, deletes annotations and resource templates); the verdict says whether anything was "
-        "orphaned (a temporary resource left behind, or a lasting output kept by a failed run) or "
+        "produces, deletes annotations and resource templates) and those read from its commands (kubectl, "
+        "helm, argocd, aws s3, terraform; marked as inferred); the verdict says whether anything was "
+        "orphaned (a temporary resource left behind, or a lasting output kept by a failed run; an object "
+        "owned by the Workflow goes with it) or "
         "duplicated (one declaration creating its resource under several names). Nothing runs on a "
         "cluster. What the simulator does not model is listed as an assumption.",
         "examples:\n"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from generator.depends import DependsSyntaxError, operands, parse_depends
 from generator.findings import Finding
 from generator.harden import text
 from generator.harden.plan import Plan, fixes
@@ -106,11 +107,20 @@ def _take(plan: Plan, finding: Finding, moving: set[str]) -> _Moved | str | None
     return _Moved(name, parent.name, finding.line, _step_lines(plan, item, parent, name, span), deletes)
 
 
+def _reads(depends: str, name: str) -> bool:
+    """The ``depends`` expression reads task ``name`` (one of its operands); a malformed one is taken to
+    (lint reports it, and nothing is moved on a guess)."""
+    try:
+        return name in operands(parse_depends(depends))
+    except DependsSyntaxError:
+        return True
+
+
 def _unmovable(plan: Plan, parent: Template, task: Task, moving: set[str]) -> str | None:
     for other in parent.dag_tasks:
         if other.name in moving:
             continue
-        if task.name in other.dependencies or (other.depends and task.name in other.depends):
+        if task.name in other.dependencies or (other.depends and _reads(other.depends, task.name)):
             return f"'{other.name}' depends on it"
     text_of = " ".join(f"{p.value}" for p in task.arguments) + " " + (task.when or "")
     if "steps." in text_of or "tasks." in text_of:

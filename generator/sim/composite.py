@@ -425,7 +425,6 @@ class StepsRun:
         self.pending = 0
         self.launching = False
         self.failed: str | None = None
-        self.failed_phase = "Failed"  # the steps template turns a child's Error into Failed, save one case
         self.local = call.scope.child({})
 
     def start(self) -> None:
@@ -435,7 +434,7 @@ class StepsRun:
         groups = self.call.template.steps
         while True:
             if self.failed is not None:
-                self.done(self.failed_phase, self.failed)
+                self.done("Failed", self.failed)
                 return
             self.group += 1
             if self.group >= len(groups):
@@ -467,10 +466,10 @@ class StepsRun:
 
     def _step_done(self, step: Task, node: SimNode) -> None:
         if node.name in self.engine.creation_failed:
-            # a child's pod creation error returns from executeStepGroup: the steps node is Error,
-            # whatever continueOn says (docs/argo-semantics.md "Entry and exit template errors")
+            # a child's pod creation error makes executeStepGroup mark the step group Error, whatever
+            # continueOn says; executeSteps then marks the steps node Failed, as for any failed group
+            # (docs/argo-semantics.md "Entry and exit template errors")
             self.failed = f"step group deemed errored due to child {node.name} error"
-            self.failed_phase = "Error"
         elif node.phase in FAILING and not continues_on(step, node.phase) and self.failed is None:
             self.failed = f"child '{node.name}' {node.phase.lower()}"
         self.pending -= 1

@@ -53,11 +53,13 @@ def command_deletes(template: Template) -> bool:
 
 
 def name_of(effect: CommandEffect) -> str:
+    """The object's name, else its selector or file; ``*`` when the command names none of them (terraform
+    without -chdir: the stack of the working directory), as lint writes it."""
     if effect.name:
         return effect.name
     if effect.selector:
         return f"-l {effect.selector}"
-    return f"-f {effect.file}"
+    return f"-f {effect.file}" if effect.file else "*"
 
 
 def deleted_somewhere(spec: WorkflowSpec) -> frozenset[tuple[str, str]]:

@@ -89,6 +89,8 @@ def test_bad_flags_exit_2_with_a_clear_message(provision: Path, args: list[str],
 def test_bad_files_exit_2(tmp_path: Path) -> None:
     missing = run("simulate", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+    folder = run("simulate", str(tmp_path))
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
     (tmp_path / "bad.yaml").write_text("kind: [", encoding="utf-8")
     bad = run("simulate", str(tmp_path / "bad.yaml"))
     assert bad.returncode == 2 and "malformed YAML" in bad.stderr

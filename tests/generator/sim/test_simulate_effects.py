@@ -7,6 +7,7 @@ from generator.sim.matrix import run_matrix
 from tests.simkit import run, target
 
 KUBECTL = "{image: bitnami/kubectl:1.30, command: [sh, -c], args: ['%s']}"
+TERRAFORM = "{image: hashicorp/terraform:1.9, command: [sh, -c], args: ['%s']}"
 
 
 def _pipeline(cleanup_in_exit: bool) -> str:
@@ -91,3 +92,34 @@ def test_an_owned_object_without_ttl_is_reported_removed_with_the_workflow_not_o
     result = run(_owned("ttlStrategy: {secondsAfterFailure: 60}"), fail={"main": ("Error", None)})
     assert not result.orphaned
     assert result.removed_with_workflow[0][1].startswith("removed with the Workflow when it is deleted")
+
+
+def test_a_terraform_stack_without_chdir_is_the_working_directory_stack_created_and_destroyed() -> None:
+    """Intent: terraform apply without -chdir creates the stack of its working directory, which a later
+    terraform destroy removes; it has no file, so it is named as lint names it (terraform-stack/*)."""
+    result = run(f"""
+    onExit: teardown
+    templates:
+    - name: main
+      activeDeadlineSeconds: 60
+      container: {TERRAFORM % "terraform apply -auto-approve"}
+    - name: teardown
+      activeDeadlineSeconds: 60
+      container: {TERRAFORM % "terraform destroy -auto-approve"}
+    """)
+    assert result.safe and list(dict.fromkeys(result.ledger.created)) == ["terraform-stack/*"]
+    assert result.ledger.deleted == ["terraform-stack/*"]
+    assert result.ledger.resources["terraform-stack/*"].verb == "creates"
+    failed = run_matrix(target(f"""
+    templates:
+    - name: main
+      steps: [[{{name: up, template: up}}], [{{name: down, template: down}}]]
+    - name: up
+      activeDeadlineSeconds: 60
+      container: {TERRAFORM % "terraform apply -auto-approve"}
+    - name: down
+      activeDeadlineSeconds: 60
+      container: {TERRAFORM % "terraform destroy -auto-approve"}
+    """))
+    row = next(r for r in failed.rows if r.scenario.label == "up failed permanently")
+    assert [r.ref for r in row.result.orphaned] == ["terraform-stack/*"]

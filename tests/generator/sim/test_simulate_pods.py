@@ -82,10 +82,13 @@ def test_an_exit_pod_that_cannot_be_created_errors_the_workflow_even_after_a_fai
     assert result.phase == "Error" and result.exit_phase == "Error"
 
 
-def test_an_unschedulable_step_errors_its_steps_template_whatever_continue_on_says() -> None:
-    """Entry and exit template errors: executeStepGroup marks the steps node Error ("step group deemed
-    errored due to child") when a child returns an error; later groups do not run."""
+def test_an_unschedulable_step_fails_its_steps_template_whatever_continue_on_says() -> None:
+    """Entry and exit template errors: executeStepGroup marks the step group Error ("step group deemed
+    errored due to child") when a child returns an error, whatever continueOn says; executeSteps then
+    marks the steps node Failed and returns no error, so the workflow ends Failed, the exit handler runs
+    and later groups do not run."""
     result = run("""
+    onExit: bye
     templates:
     - name: main
       steps:
@@ -93,8 +96,12 @@ def test_an_unschedulable_step_errors_its_steps_template_whatever_continue_on_sa
       - - {name: b, template: work}
     - name: work
       container: {image: busybox:1.36.1}
+    - name: bye
+      container: {image: busybox:1.36.1}
     """, fail={"a": (UNSCHEDULABLE, None)})
-    assert result.phase == "Error"
+    assert result.phase == "Failed" and node(result, result.workflow).phase == "Failed"
+    assert "step group deemed errored due to child a error" in node(result, result.workflow).message
+    assert result.exit_ran and result.exit_phase == "Succeeded"
     assert "b" not in result.touched
 
 
@@ -361,3 +368,24 @@ def test_stop_and_terminate_at_a_leaf_entrypoint() -> None:
     assert stopped.phase == "Failed" and stopped.exit_ran
     terminated = run(LEAF, terminate_at="main")
     assert terminated.phase == "Failed" and not terminated.exit_ran
+
+
+@pytest.mark.parametrize("name", ["bye", "onExit", "t.onExit"])
+def test_a_leaf_workflow_exit_hook_is_faultable_by_every_name(name: str) -> None:
+    """Reference §3 / Leaf entry and exit pods: spec.hooks.exit (without onExit) is the exit handler, run
+    as the pod <workflow>.onExit; a Failed exit handler after a Succeeded main run makes the workflow Failed."""
+    hooked = target("""
+    hooks: {exit: {template: bye}}
+    templates:
+    - name: main
+      steps: [[{name: work, template: work}]]
+    - name: work
+      container: {image: busybox:1.36.1}
+    - name: bye
+      container: {image: busybox:1.36.1}
+    """)
+    result = simulate(hooked, Faults(fail={name: ("Failed", None)}))
+    assert node(result, f"{result.workflow}.onExit").phase == "Failed"
+    assert result.phase == "Failed" and result.exit_phase == "Failed"
+    rows = [r.scenario.label for r in run_matrix(hooked).rows]
+    assert "bye failed permanently" in rows and "bye could not be scheduled (its pod is never created)" in rows
