@@ -198,9 +198,10 @@ def test_catalog_pack_writes_an_ordinary_file_and_refuses_a_folder_as_output(tmp
     out.mkdir()
 
     def pack(target: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "generator", "catalog", "pack", str(folder), "-o", target],
-                              capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=120,
-                              cwd=out, env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=lambda: os.umask(0o022))
+        command = [sys.executable, "-m", "generator", "catalog", "pack", str(folder), "-o", target]
+        return subprocess.run(["sh", "-c", 'umask 022 && exec "$@"', "sh", *command], capture_output=True, text=True,
+                              check=False, stdin=subprocess.DEVNULL, timeout=120, cwd=out,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
 
     for target in (str(out), "."):  # "-o ." said "cannot write: Device or resource busy"
         refused = pack(target)
