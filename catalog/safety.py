@@ -228,7 +228,10 @@ def _extract(data: bytes, into: Path) -> None:
     root = into.resolve()
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
         for member in tar:
-            rel = _relative(member.name, [])
+            refused: list[str] = []
+            rel = _relative(member.name, refused)
+            if rel is None and not refused:
+                continue  # the root folder itself ("." or "./", as `tar -C folder -cf bundle.tar .` writes)
             target = (root / rel).resolve() if rel else root
             if rel is None or not target.is_relative_to(root):  # check_bundle refused these already
                 raise HostileBundleError("bundle", [f"{member.name}: outside the template folder"])

@@ -76,7 +76,12 @@ def _widths(headings: Sequence[str], rows: Sequence[Sequence[str]], total: int) 
     words = [max([len(w) for r in rows for w in r[i].split()], default=0) for i in range(len(headings))]
     floor = [max(h, min(w, WHOLE_WORD)) for h, w in zip(heading, words, strict=True)]  # names stay whole
     if sum(floor) > total - 3 * len(headings) - 1:
+        # The first column names the row (a parameter, a step): it keeps its whole line ("name *") while
+        # that fits; the other columns go down to READABLE.
+        key = max(heading[0], min(natural[0], WHOLE_WORD))
         floor = [max(h, min(n, READABLE)) for h, n in zip(heading, natural, strict=True)]
+        if sum(floor) - floor[0] + key <= total - 3 * len(headings) - 1:
+            floor[0] = key
     room = max(total - 3 * len(headings) - 1, sum(floor))  # each column's padding and separator
     if sum(natural) <= room:
         return natural

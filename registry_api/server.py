@@ -25,6 +25,7 @@ from typing import IO, Any
 import h11
 import uvicorn
 from pydantic import ValidationError
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -73,9 +74,10 @@ LOG_FORMATS = ("text", "json")
 def _formatter(log_format: str = "text") -> logging.Formatter:
     if log_format == "json":
         # python-json-logger writes json.dumps of the record: one line, newlines in a traceback escaped.
+        # uvicorn's ``color_message`` (an ANSI-coloured copy of the message) is left out: no colour codes.
         return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
                              rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                             json_ensure_ascii=False)
+                             reserved_attrs=[*RESERVED_ATTRS, "color_message"], json_ensure_ascii=False)
     return LineFormatter(LINE_FORMAT)
 
 

@@ -162,12 +162,17 @@ def _cmd_pack(args: argparse.Namespace, out: TextIO) -> int:
 
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
+    if args.output.is_dir():
+        raise UsageError(f"{args.output}: is a folder; give the bundle file to write, such as -o bundle.tar")
     publication = prepare_folder(args.folder)  # raises as publishing would: hostile bundle, lint errors
     target, staged = args.output, None
     try:
         with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as f:
             staged = Path(f.name)
             f.write(publication.bundle)
+        umask = os.umask(0)
+        os.umask(umask)
+        staged.chmod(0o666 & ~umask)  # an ordinary file, as `tar -cf` writes it (the staging file is 0600)
         staged.replace(target)
     except OSError as exc:
         if staged is not None:

@@ -49,7 +49,12 @@ def _allowed(schema: dict[str, Any]) -> str:
         return "one of " + ", ".join(map(str, schema["enum"]))
     bounds = [text.format(schema[key]) for key, text in (("minimum", "at least {}"), ("maximum", "at most {}"),
                                                          ("maxLength", "at most {} characters")) if key in schema]
-    return "; ".join(bounds) or "any text"
+    return "; ".join(bounds) or _ANY.get(str(schema.get("type")), "any text")
+
+
+#: What ``--set`` takes for a type with no rule of its own (``generator.params.coerce``).
+_ANY = {"boolean": "true or false (yes, no)", "integer": "any whole number", "number": "any number (JSON)",
+        "object": "a JSON object", "array": "a JSON list"}
 
 
 def show_template(name: str, *, as_json: bool, out: TextIO) -> int:
@@ -67,5 +72,5 @@ def show_template(name: str, *, as_json: bool, out: TextIO) -> int:
     rows = [[p.name + (" *" if p.required else ""), p.type, json.dumps(p.default), _allowed(p.schema), p.description]
             for p in template.parameters]
     out.write(table(("Parameter", "Type", "Default", "Allowed", "Meaning"), rows))
-    out.write("\n* required. Set a parameter with: pipeforge new " + template.name + " --set NAME=VALUE\n")
+    out.write(f"\n* required. Set a parameter with:\n  pipeforge new {template.name} --set NAME=VALUE\n")
     return ExitCode.OK

@@ -152,3 +152,18 @@ def test_a_clean_bundle_unpacks_to_the_same_bytes_and_modes(tmp_path: Path) -> N
         assert (copy / "template.yaml").stat().st_mode & 0o777 == 0o644
         kept = copy
     assert not kept.exists(), "the temporary folder is removed afterwards"
+
+
+def test_a_bundle_made_with_tar_c_folder_dot_unpacks(tmp_path: Path) -> None:
+    """``tar -C folder -cf bundle.tar .`` names the root ``./`` and every entry ``./...``: the bundle check
+    accepts that, so unpacking it (every publish and render) must too, not refuse the root folder."""
+    folder = template_variant(tmp_path)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(folder, arcname=".")
+    data = buffer.getvalue()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        assert tar.getnames()[0] == "."
+    assert bundle_problems(data) == []
+    with unpacked(data) as copy:
+        assert pack(copy) == pack(folder)

@@ -137,6 +137,31 @@ def test_templates_name_shows_each_parameter_with_type_default_and_rule() -> Non
     assert max(len(line) for line in result.stdout.splitlines()) <= 140
 
 
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_templates_name_keeps_each_parameter_name_whole_on_an_ordinary_terminal(columns: int) -> None:
+    """The name is what ``--set NAME=VALUE`` needs: it is never cut mid-word, even where the long texts of
+    the other columns leave little room."""
+    from generator.template_spec import find_template
+
+    for template in ("saga-compensation", "approval-gated-delete"):
+        result = run_wide("templates", template, columns=columns)
+        assert result.returncode == 0, result.stderr
+        starts = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ") and line.split()}
+        for spec in find_template(template).parameters:
+            assert spec.name in starts, (spec.name, result.stdout)
+        assert max(len(line) for line in result.stdout.splitlines()) <= columns
+
+
+def test_templates_name_says_what_a_boolean_number_or_object_takes_not_any_text() -> None:
+    from tests.conftest import ROOT
+
+    result = run_wide("templates", str(ROOT / "tests" / "fixtures" / "plain-cookiecutter"), columns=160)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ") and line.split()}
+    assert "true or false" in rows["verbose"] and "any whole number" in rows["retries"]
+    assert "a JSON object" in rows["labels"] and "any text" in rows["namespace"]
+
 def test_templates_name_of_an_unknown_template_is_exit_2_with_the_choices() -> None:
     result = run("templates", "no-such")
     assert result.returncode == 2

@@ -80,13 +80,14 @@ def test_every_pipeforge_command_in_the_action_parses() -> None:
     assert {p.fail_on for p in parsed} == {"warning"}
 
 
-def _run_lint_step(tmp_path: Path, manifest: str, fmt: str) -> tuple[subprocess.CompletedProcess[str], str]:
+def _run_lint_step(tmp_path: Path, manifest: str, fmt: str,
+                   paths: str = "wf") -> tuple[subprocess.CompletedProcess[str], str]:
     """The lint step's script run by bash as the runner would, with the runner's variables."""
     (tmp_path / "wf").mkdir()
     (tmp_path / "wf" / "w.yaml").write_text(manifest, encoding="utf-8")
     output = tmp_path / "github_output"
     output.touch()
-    env = {**os.environ, "PIPEFORGE_PATHS": "wf", "PIPEFORGE_FORMAT": fmt, "PIPEFORGE_FAIL_ON": "error",
+    env = {**os.environ, "PIPEFORGE_PATHS": paths, "PIPEFORGE_FORMAT": fmt, "PIPEFORGE_FAIL_ON": "error",
            "GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(tmp_path),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": str(ROOT)}
@@ -111,6 +112,16 @@ def test_action_lint_step_rejects_an_unknown_format(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "format must be sarif or github" in done.stdout
 
+
+
+
+def test_action_uploads_only_a_report_lint_wrote(tmp_path: Path) -> None:
+    """Bad input (exit 2) leaves an empty report: the step fails with lint's message, and the upload, which
+    would fail again on the empty file with a JSON error, is skipped."""
+    done, outputs = _run_lint_step(tmp_path, GOOD, "sarif", paths="no-such-folder")
+    assert done.returncode == 2 and "status=2" in outputs
+    condition = _step("Upload")["if"]
+    assert "steps.lint.outputs.status == '0' || steps.lint.outputs.status == '1'" in condition, condition
 
 def _gitlab_job() -> dict[str, Any]:
     text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")

@@ -188,3 +188,25 @@ def test_catalog_pack_of_a_bad_folder_writes_nothing(tmp_path: Path) -> None:
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith("pipeforge: error: ") and "Traceback" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+def test_catalog_pack_writes_an_ordinary_file_and_refuses_a_folder_as_output(tmp_path: Path) -> None:
+    from tests.conftest import template_variant
+
+    folder = template_variant(tmp_path / "src", name=unique_name(), version="1.0.0")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def pack(target: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "generator", "catalog", "pack", str(folder), "-o", target]
+        return subprocess.run(["sh", "-c", 'umask 022 && exec "$@"', "sh", *command], capture_output=True, text=True,
+                              check=False, stdin=subprocess.DEVNULL, timeout=120, cwd=out,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    for target in (str(out), "."):  # "-o ." said "cannot write: Device or resource busy"
+        refused = pack(target)
+        assert refused.returncode == 2 and "is a folder" in refused.stderr, refused.stderr
+        assert list(out.iterdir()) == []  # no staged file left behind
+    done = pack(str(out / "bundle.tar"))
+    assert done.returncode == 0, done.stderr
+    assert (out / "bundle.tar").stat().st_mode & 0o777 == 0o644  # as the umask says, like tar's own output
