@@ -6,7 +6,8 @@ fault-free run) and ``--matrix``, in process, timed per file; then the table the
   matrix, or neither;
 - fault-free runs that orphan something, each listed with its orphans;
 - fault-free runs that leave something that is not an orphan: an output kept on success (``produces``, or
-  an undeclared creation no step deletes) or an object owned by the Workflow (removed with it).
+  an undeclared creation no step deletes, nor other objects of its kind by name) or an object owned by the
+  Workflow (removed with it).
 
     .venv/bin/python bench/bench_realworld.py [--list] [--corpus DIR]
 

@@ -230,6 +230,7 @@ class ResourceAction:
     failure_condition: str | None
     flags: tuple[str, ...]
     line: int
+    api_group: str | None = None  # from the manifest's apiVersion ("" for the core group; None: not written)
 
     @property
     def target(self) -> str | None:
@@ -252,7 +253,16 @@ class ResourceAction:
             failure_condition=_str(node.get("failureCondition")),
             flags=tuple(str(f) for f in _list(node.get("flags"))),
             line=_line(node),
+            api_group=_api_group(body.get("apiVersion")),
         )
+
+
+def _api_group(api_version: Any) -> str | None:
+    """``litmuschaos.io/v1alpha1`` → ``litmuschaos.io``; ``v1`` → ``""`` (the core group)."""
+    if not isinstance(api_version, str) or not api_version or "{{" in api_version:
+        return None
+    group, sep, _ = api_version.rpartition("/")
+    return group.lower() if sep else ""
 
 
 def _parse_embedded_manifest(text: Any) -> dict[str, Any]:

@@ -4,6 +4,8 @@ Names resolve against the attempt's values (``pod.name`` and ``generateName`` su
 attempt, ``retries`` is the attempt index). The *logical* name keeps those per-attempt parts symbolic:
 one declaration reaching two actual names for the same logical name is a duplicate (reference §8:
 ``generateName`` + retry, issue #12009). ``create`` of a name that exists fails the attempt (AlreadyExists).
+A resource-template creation no annotation declares is temporary or an output by ``generator.sim.intent``
+(the rule shared with objects read from commands), and the timeline says which and why.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from generator.sim.inferred import command_effects, perform_commands
+from generator.sim.intent import intent
 from generator.sim.values import suffix
 
 if TYPE_CHECKING:
+    from generator.model import ResourceAction
     from generator.sim.engine import Engine
     from generator.sim.nodes import Call
 
@@ -57,11 +61,9 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
                 error = f"{ref} AlreadyExists: create of a fixed name is not idempotent"
                 done.append(f"create {ref}: AlreadyExists")
             else:
-                verb = declared_as.verb if declared_as is not None and declared_as.verb != "deletes" else \
-                    _intent(engine, resource.kind, resource.name)
                 label = f"{template.name}: resource {action} {resource.target}"
-                engine.ledger.create(ref, verb=verb, declaration=label, logical=logical, owned=owned)
-                done.append(f"{action} {ref}" + (UNDECLARED[verb] if declared_as is None else ""))
+                verb = declared_as.verb if declared_as is not None and declared_as.verb != "deletes" else None
+                done.append(f"{action} {ref}" + _create(engine, resource, ref, verb, label, logical, owned=owned))
         elif action == "delete" and not failing:
             engine.ledger.delete(ref)
             done.append(f"delete {ref}")
@@ -83,17 +85,14 @@ def perform(engine: Engine, call: Call, *, failing: bool) -> tuple[tuple[str, ..
     return tuple(done), error
 
 
-UNDECLARED = {
-    "undeclared": " (no pipeforge.io annotation; a step deletes it, so it is temporary)",
-    "produces": " (no pipeforge.io annotation; nothing deletes it, so it is an output)",
-}
-
-
-def _intent(engine: Engine, kind: str, name: str | None) -> str:
-    """An undeclared creation is temporary when some step deletes it (by name, or by selector over its
-    kind), else an output the pipeline makes on purpose (kept on success, like ``produces``)."""
-    deleted = engine.temporary
-    lowered = kind.lower()
-    if (name and (lowered, name) in deleted) or any(k == lowered and n.startswith("-l ") for k, n in deleted):
-        return "undeclared"
-    return "produces"
+def _create(engine: Engine, resource: ResourceAction, ref: str, verb: str | None, label: str, logical: str, *,
+            owned: bool) -> str:
+    """Record a resource template's creation under its declared ``verb``, else as its intent says
+    (temporary or an output); returns the timeline's note on an undeclared creation."""
+    if verb is not None:
+        engine.ledger.create(ref, verb=verb, declaration=label, logical=logical, owned=owned)
+        return ""
+    why = intent(engine.temporary, resource.kind or "", resource.name, group=resource.api_group)
+    engine.ledger.create(ref, verb="undeclared" if why.temporary else "produces", declaration=label,
+                         logical=logical, owned=owned, why=why.note)
+    return f" ({why.note})"

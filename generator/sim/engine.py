@@ -37,6 +37,7 @@ from generator.sim.expr import ExpressionError
 from generator.sim.faults import UNSCHEDULABLE, Faults
 from generator.sim.gate import run_gate
 from generator.sim.inferred import deleted_somewhere
+from generator.sim.intent import Deletions
 from generator.sim.ledger import Ledger
 from generator.sim.nodes import MAX_DEPTH, STEP_SECONDS, Activity, Call, Done, Event, SimNode
 from generator.sim.retry import RetryRun
@@ -396,8 +397,9 @@ class Engine(Variables):
         return perform(self, call, failing=failing)
 
     @functools.cached_property
-    def temporary(self) -> frozenset[tuple[str, str]]:
-        """What some step of the workflow deletes: an object a command creates is temporary when listed."""
+    def temporary(self) -> Deletions:
+        """What the steps of the workflow delete: the evidence ``generator.sim.intent`` judges an undeclared
+        creation by (temporary or an output)."""
         return deleted_somewhere(self.spec)
 
     # --- stop, terminate, deadline --------------------------------------------------------------------

@@ -2,11 +2,12 @@
 ``kubectl apply/create/delete``, ``helm install/upgrade/uninstall/rollback``, ``argocd app create/delete``,
 ``aws s3 cp/sync/rm``, ``terraform apply/destroy``. Each is marked in the output as inferred from a command.
 
-Intent: an object some step of the workflow also deletes is temporary (``creates``: it must be gone when
-the workflow ends); any other object a command creates is what the pipeline deploys on purpose, an output
-(``produces``: kept on success). A delete by selector removes every object of its kind (and every object
-applied from a file whose kinds the command does not show); a delete ``-f FILE`` removes what ``-f FILE``
-applied. Names keep their ``{{...}}`` expressions until the attempt substitutes them.
+Intent: an object a command creates is temporary (``creates``: it must be gone when the workflow ends) or
+an output (``produces``: kept on success) by the rule ``generator.sim.intent`` states for every undeclared
+creation: temporary when a step deletes it (by name, by its ``-f`` file, by a selector over its kind) or
+deletes other objects of its kind by name. A delete by selector removes every object of its kind (and
+every object applied from a file whose kinds the command does not show); a delete ``-f FILE`` removes what
+``-f FILE`` applied. Names keep their ``{{...}}`` expressions until the attempt substitutes them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from generator.commands import CREATE, CommandEffect, effects_of_template
+from generator.sim.intent import FROM_FILE, NOT_KINDS, Deletions, intent
 
 if TYPE_CHECKING:
     from generator.model import Template, WorkflowSpec
@@ -22,9 +24,6 @@ if TYPE_CHECKING:
     from generator.sim.ledger import Ledger
     from generator.sim.nodes import Call
     from generator.sim.values import Scope
-
-FROM_FILE = "objects"  # the kind of what ``-f FILE`` applied when the command does not show the file
-
 
 #: id(raw template) → (raw, effects): templates hold dicts, which cannot be hashed, and a matrix asks for
 #: the same template hundreds of times; the raw dict is kept so its id cannot be reused while cached.
@@ -62,22 +61,29 @@ def name_of(effect: CommandEffect) -> str:
     return f"-f {effect.file}" if effect.file else "*"
 
 
-def deleted_somewhere(spec: WorkflowSpec) -> frozenset[tuple[str, str]]:
-    """(lower-case kind, raw name) of everything a template the workflow calls deletes (a template no
-    step calls, a step commented out, says nothing of intent)."""
-    found: set[tuple[str, str]] = set()
+def deleted_somewhere(spec: WorkflowSpec) -> Deletions:
+    """What the templates the workflow calls delete: each object by name, selector or file, and the kinds
+    deleted by name (a template no step calls, a step commented out, says nothing of intent)."""
+    names: set[tuple[str, str]] = set()
+    kinds: set[tuple[str, str | None, str]] = set()
     called = set().union(*(spec.reachable(root) for root in (spec.entrypoint, spec.exit_handler) if root))
     for template in (spec.templates[name] for name in sorted(called)):
-        found.update((e.kind.lower(), e.name) for e in template.effects("deletes"))
+        for declared in template.effects("deletes"):
+            names.add((declared.kind.lower(), declared.name))
+            kinds.add((declared.kind.lower(), None, template.name))
         resource = template.resource
         if resource is not None and resource.action == "delete" and resource.kind and resource.name:
-            found.add((resource.kind.lower(), resource.name))
+            names.add((resource.kind.lower(), resource.name))
+            kinds.add((resource.kind.lower(), resource.api_group, template.name))
         for effect in command_effects(template):
-            if effect.action != CREATE:
-                found.add((effect.kind or FROM_FILE, name_of(effect)))
-                if effect.file:
-                    found.add((FROM_FILE, f"-f {effect.file}"))
-    return frozenset(found)
+            if effect.action == CREATE:
+                continue
+            names.add((effect.kind or FROM_FILE, name_of(effect)))
+            if effect.file:
+                names.add((FROM_FILE, f"-f {effect.file}"))
+            if effect.name and effect.kind and effect.kind not in NOT_KINDS:
+                kinds.add((effect.kind, None, template.name))
+    return Deletions(frozenset(names), frozenset(kinds))
 
 
 def perform_commands(engine: Engine, call: Call, scope: Scope, *, failing: bool, handled: set[str]) -> list[str]:
@@ -93,22 +99,16 @@ def perform_commands(engine: Engine, call: Call, scope: Scope, *, failing: bool,
             ref = _existing(engine.ledger, kind, name) or f"{kind}/{name}"
             if ref in handled:
                 continue
-            verb = "creates" if _temporary(engine.temporary, effect, kind, raw) else "produces"
-            engine.ledger.create(ref, verb=verb, declaration=f"{call.template.name}: {effect.command}",
-                                 logical=f"{kind}/{raw}", owned=False, inferred=effect.command, file=effect.file)
-            done.append(f"{effect.tool} {effect.action} {ref}{note}")
+            why = intent(engine.temporary, kind, raw, file=effect.file)
+            engine.ledger.create(ref, verb="creates" if why.temporary else "produces",
+                                 declaration=f"{call.template.name}: {effect.command}", logical=f"{kind}/{raw}",
+                                 owned=False, inferred=effect.command, file=effect.file, why=why.note)
+            done.append(f"{effect.tool} {effect.action} {ref} (inferred from command: {effect.command}; {why.note})")
         elif not failing:
             for ref in _matching(engine.ledger, effect, kind, name):
                 engine.ledger.delete(ref)
                 done.append(f"{effect.tool} delete {ref}{note}")
     return done
-
-
-def _temporary(deleted: frozenset[tuple[str, str]], effect: CommandEffect, kind: str, raw: str) -> bool:
-    """Some step deletes it: by name, by the file it was applied from, or by a selector over its kind."""
-    if (kind, raw) in deleted or (effect.file and (FROM_FILE, f"-f {effect.file}") in deleted):
-        return True
-    return any(k in (kind, FROM_FILE) and n.startswith("-l ") for k, n in deleted)
 
 
 def _existing(ledger: Ledger, kind: str, name: str) -> str | None:

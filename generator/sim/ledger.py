@@ -1,9 +1,10 @@
 """The side-effect ledger of one simulated run: what was created, deleted, orphaned and duplicated.
 
-Rules: a ``creates`` resource, or a resource-template creation no annotation declares, still
-present when the workflow ends is orphaned; a ``produces`` resource still present when the workflow did
-not succeed is orphaned; one declaration creating its resource under more than one name (``{{retries}}``,
-``{{pod.name}}``, ``generateName``) is duplicated.
+Rules: a ``creates`` resource, or a temporary creation no annotation declares (``generator.sim.intent``:
+a step deletes it, its kind by selector, or other objects of its kind by name), still present when the
+workflow ends is orphaned; a ``produces`` resource (or an undeclared output) still present when the
+workflow did not succeed is orphaned; one declaration creating its resource under more than one name
+(``{{retries}}``, ``{{pod.name}}``, ``generateName``) is duplicated.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Resource:
     creations: int = 0
     inferred: str | None = None  # the command line it was inferred from (None: declared)
     file: str | None = None  # the -f file a command applied it from
+    why: str | None = None  # for an undeclared creation: why it is temporary or an output (generator.sim.intent)
 
 
 @dataclass
@@ -36,11 +38,12 @@ class Ledger:
         return resource is not None and resource.present
 
     def create(self, ref: str, *, verb: str, declaration: str, logical: str, owned: bool,
-               inferred: str | None = None, file: str | None = None) -> None:
+               inferred: str | None = None, file: str | None = None, why: str | None = None) -> None:
         """Record a creation; ``logical`` is the name with its per-attempt parts left symbolic."""
         resource = self.resources.get(ref)
         if resource is None:
-            resource = self.resources[ref] = Resource(ref, verb, declaration, owned, inferred=inferred, file=file)
+            resource = self.resources[ref] = Resource(ref, verb, declaration, owned, inferred=inferred, file=file,
+                                                          why=why)
         resource.present = True
         resource.creations += 1
         resource.owned = resource.owned or owned

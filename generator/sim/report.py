@@ -48,7 +48,8 @@ def verdict(result: SimulationResult) -> str:
     for resource in result.orphaned:
         why = "still present when the workflow ended" if resource.verb != "produces" else (
             f"lasting output kept although the workflow ended {result.phase}")
-        lines.append(f"ORPHANED: {resource.ref} ({resource.declaration}; {why})")
+        intent = f"; {resource.why}" if resource.why else ""
+        lines.append(f"ORPHANED: {resource.ref} ({resource.declaration}; {why}{intent})")
     for declaration, names in result.duplicated:
         lines.append(f"DUPLICATED: {declaration} made {len(names)} objects: {', '.join(names)}")
     for step in result.unreached:
