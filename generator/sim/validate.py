@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from generator.depends import DependsSyntaxError, ordered_operands, parse_depends
-from generator.errors import InvalidWorkflowError
+from generator.errors import InvalidWorkflowError, echo
 from generator.model import Manifest, Task, Template, WorkflowSpec
 
 
@@ -89,7 +89,7 @@ def _dag_problems(template: Template, where: str) -> list[str]:
         try:
             deps = list(ordered_operands(parse_depends(task.depends))) if task.depends else list(task.dependencies)
         except DependsSyntaxError as exc:
-            problems.append(f"{where} task {task.name!r}: depends {task.depends!r} is malformed: {exc}")
+            problems.append(f"{where} task {task.name!r}: depends {echo(task.depends)} is malformed: {exc}")
             continue
         deps = [alias.get(d, d) for d in deps]
         problems += [f"{where} task {task.name!r} depends on {d!r}, which is not a task of this DAG"

@@ -91,3 +91,10 @@ def test_repeated_task_names_are_found_in_a_number_of_comparisons_linear_in_the_
     found = problems_of(manifest, [])
     assert [p for p in found if "more than once" in p] == ["template 'main': task name 't0' is used more than once"]
     assert _CountedName.comparisons < 20 * tasks, _CountedName.comparisons
+
+
+def test_a_huge_malformed_depends_is_echoed_bounded() -> None:
+    depends = "(" * 3_000 + "a" + ")" * 3_000
+    (problem,) = problems_of(target("templates:\n- name: main\n  dag: {tasks: [{name: a, template: work},"
+                                    f" {{name: b, template: work, depends: '{depends}'}}]}}\n" + WORK).manifest, [])
+    assert "is malformed" in problem and "MAX_NESTING" in problem and len(problem) < 500, len(problem)
