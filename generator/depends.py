@@ -21,6 +21,8 @@ from typing import Union
 from generator.errors import PipeforgeError
 
 RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed")
+#: Levels of ``(`` and ``!`` a depends expression may nest (the walks over it recurse; real ones nest 2 or 3).
+MAX_NESTING = 100
 _TOKEN = re.compile(r"\s*(?:(&&|\|\||!|\(|\))|([A-Za-z0-9_][A-Za-z0-9_\-]*(?:\.[A-Za-z]+)?))")
 
 #: Phase of a task -> whether ``task.Result`` holds.
@@ -93,10 +95,21 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
+def _balanced(op: str, terms: list[Expr]) -> Expr:
+    """``terms`` joined by ``op`` (``&&`` and ``||`` are associative) as a balanced tree, in the order
+    written: a chain of thousands of operands (a generated fan-in) is log2(n) deep, so the recursive
+    walks below stay far from Python's recursion limit. Three terms or fewer keep the left-deep shape."""
+    if len(terms) == 1:
+        return terms[0]
+    middle = (len(terms) + 1) // 2
+    return BinOp(op, _balanced(op, terms[:middle]), _balanced(op, terms[middle:]))
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0  # open '(' and '!' around the current token
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -115,27 +128,29 @@ class _Parser:
         return expr
 
     def disjunction(self) -> Expr:
-        left = self.conjunction()
+        terms = [self.conjunction()]
         while self.peek() == "||":
             self.take()
-            left = BinOp("||", left, self.conjunction())
-        return left
+            terms.append(self.conjunction())
+        return _balanced("||", terms)
 
     def conjunction(self) -> Expr:
-        left = self.unary()
+        terms = [self.unary()]
         while self.peek() == "&&":
             self.take()
-            left = BinOp("&&", left, self.unary())
-        return left
+            terms.append(self.unary())
+        return _balanced("&&", terms)
 
     def unary(self) -> Expr:
         token = self.take()
-        if token == "!":
-            return Not(self.unary())
-        if token == "(":
-            inner = self.disjunction()
-            if self.take() != ")":
+        if token in ("!", "("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise DependsSyntaxError(f"nested deeper than {MAX_NESTING} levels of '(' and '!' (MAX_NESTING)")
+            inner = Not(self.unary()) if token == "!" else self.disjunction()
+            if token == "(" and self.take() != ")":
                 raise DependsSyntaxError("missing ')'")
+            self.depth -= 1
             return inner
         if token in ("&&", "||", ")"):
             raise DependsSyntaxError(f"unexpected {token!r}")
@@ -152,7 +167,7 @@ def parse_depends(text: str) -> Expr:
 
 def from_dependencies(dependencies: tuple[str, ...], continue_on: Callable[[str], tuple[bool, bool]]) -> Expr | None:
     """The expression a ``dependencies`` list stands for; ``continue_on(name)`` gives (failed, error)."""
-    expr: Expr | None = None
+    terms: list[Expr] = []
     for name in dependencies:
         term: Expr = Operand(name, None)
         failed, error = continue_on(name)
@@ -160,8 +175,8 @@ def from_dependencies(dependencies: tuple[str, ...], continue_on: Callable[[str]
             term = BinOp("||", term, Operand(name, "Failed"))
         if error:
             term = BinOp("||", term, Operand(name, "Errored"))
-        expr = term if expr is None else BinOp("&&", expr, term)
-    return expr
+        terms.append(term)
+    return _balanced("&&", terms) if terms else None
 
 
 def evaluate(expr: Expr, phase_of: Callable[[str], Phase],

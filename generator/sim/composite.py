@@ -31,7 +31,7 @@ from generator.depends import (
     ordered_operands,
     parse_depends,
 )
-from generator.errors import ManifestError
+from generator.errors import ManifestError, echo
 from generator.model import Task, Template, WorkflowSpec
 from generator.sim.expr import ExpressionError, evaluate_expr, evaluate_when, truth
 from generator.sim.nodes import COMPLETED, Call, Done, SimNode
@@ -280,7 +280,7 @@ def _condition(task: Task, tasks: tuple[Task, ...], index: dict[str, int]) -> tu
 
             return from_dependencies(task.dependencies, continue_on), None
     except DependsSyntaxError as exc:
-        return None, f"depends {task.depends!r} cannot be evaluated: {exc}"
+        return None, f"depends {echo(task.depends)} cannot be evaluated: {exc}"
     return None, None
 
 

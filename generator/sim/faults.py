@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from generator.errors import YamlLimitError
+from generator.yamlio import load_json
 
 #: The pod of the step cannot be created (Argo: a pod creation error, the node is Error).
 UNSCHEDULABLE = "Unschedulable"
@@ -111,8 +115,12 @@ def _value(text: str, rest: str, start: int) -> tuple[str, int]:
 
 
 def _json_values(text: str, rest: str) -> dict[str, str]:
+    # Bounded as every untrusted JSON is (an MCP caller writes these too): deep nesting is a limit named in
+    # a ValueError, never a RecursionError out of json.loads.
     try:
-        loaded = json.loads(rest)
+        loaded = load_json(rest, file="the resume values")
+    except YamlLimitError as exc:
+        raise ValueError(f"{reprlib.repr(text)}: {exc.message}") from None
     except ValueError as exc:
         raise ValueError(f"{text!r}: the values are not a JSON object: {exc}") from None
     if not isinstance(loaded, dict) or not all(isinstance(v, str | int | float | bool) for v in loaded.values()):

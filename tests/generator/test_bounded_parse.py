@@ -254,3 +254,22 @@ def test_each_command_refuses_its_bomb_with_exit_2_and_the_limit(command: str, t
     assert result.returncode == 2, result.stderr
     assert LIMITS[command] in result.stderr and str(path) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("depth", [MAX_YAML_DEPTH + 1, 20_000])
+def test_deep_json_in_resume_values_is_refused_naming_the_limit(depth: int) -> None:
+    from generator.sim.faults import parse_resume
+
+    with pytest.raises(ValueError, match="MAX_YAML_DEPTH"):
+        parse_resume('gate:{"msg": ' + "[" * depth + "]" * depth + "}")
+
+
+def test_simulate_refuses_deep_resume_json_with_exit_2_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(workflow_with("parameters: [{name: p, value: v}]"), encoding="utf-8")
+    resume = 'approve:{"msg": ' + "[" * 20_000 + "]" * 20_000 + "}"
+    result = subprocess.run([sys.executable, "-m", "generator", "simulate", str(path), "--resume", resume],
+                            capture_output=True, text=True, timeout=120, env=os.environ.copy(),
+                            stdin=subprocess.DEVNULL, check=False)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "MAX_YAML_DEPTH" in result.stderr and "Traceback" not in result.stderr

@@ -232,3 +232,23 @@ def test_resume_flag_grammar() -> None:
     assert parse_resume("approval") == ("approval", {})
     with pytest.raises(ValueError, match="expected NAME=VALUE"):
         parse_resume("approval:approve")
+
+
+@pytest.mark.parametrize("join", ["depends", "dependencies"])
+def test_a_fan_in_of_thousands_of_tasks_is_simulated_not_refused(tmp_path: Path, join: str) -> None:
+    """A generated DAG whose last task waits for 3,000 others: beyond Python's recursion limit if the
+    expression were one operand deep per task; simulated, in order, with nothing refused."""
+    names = [f"t{i}" for i in range(3_000)]
+    wait = (f"depends: '{' && '.join(names)}'" if join == "depends" else f"dependencies: [{', '.join(names)}]")
+    path = tmp_path / "fan-in.yaml"
+    path.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: fan-in}\nspec:\n"
+                    "  entrypoint: d\n  templates:\n    - name: work\n      container: {image: alpine:3.20}\n"
+                    "    - name: d\n      dag:\n        tasks:\n"
+                    + "".join(f"          - {{name: {n}, template: work}}\n" for n in names)
+                    + f"          - {{name: last, template: work, {wait}}}\n", encoding="utf-8")
+    result = run("simulate", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    run_ = json.loads(result.stdout)
+    phases = {node["name"]: node["phase"] for node in run_["nodes"]}
+    assert run_["phase"] == "Succeeded" and phases["last"] == "Succeeded"
+    assert [n["name"] for n in run_["nodes"]][-1] == "last"

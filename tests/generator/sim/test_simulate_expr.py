@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.depends import DependsSyntaxError, evaluate, from_dependencies, handles_failure, parse_depends
+from generator.depends import (
+    MAX_NESTING,
+    DependsSyntaxError,
+    evaluate,
+    from_dependencies,
+    handles_failure,
+    operands,
+    ordered_operands,
+    parse_depends,
+)
 from generator.sim.expr import ExpressionError, evaluate_when
 from tests.hypokit import examples
 
@@ -131,3 +140,36 @@ def test_depends_tasks_reads_operands_and_tolerates_a_malformed_expression() -> 
 
     assert depends_tasks("(a-b.Succeeded || c) && !a-b.Failed") == ("a-b", "c")
     assert depends_tasks("a &&") == () and depends_tasks(None) == ()
+
+
+WIDE = 5_000  # a generated fan-in: far more operands than Python's recursion limit of 1,000 frames
+
+
+@pytest.mark.parametrize("op", ["&&", "||"])
+def test_a_chain_of_thousands_of_operands_is_read_walked_and_evaluated_in_order(op: str) -> None:
+    names = [f"t{i}" for i in range(WIDE)]
+    expr = parse_depends(f" {op} ".join(names))
+    assert ordered_operands(expr) == tuple(names) and operands(expr) == set(names)
+    phases = {name: "Succeeded" for name in names} | {names[-1]: "Failed"}
+    assert evaluate(expr, phases.__getitem__) is (op == "||")
+    assert handles_failure(parse_depends(" && ".join(f"{n}.Failed" for n in names))) == frozenset(names)
+
+
+def test_a_dependencies_list_of_thousands_of_tasks_is_evaluated() -> None:
+    names = tuple(f"t{i}" for i in range(WIDE))
+    expr = from_dependencies(names, lambda n: (n == "t7", False))
+    assert expr is not None and ordered_operands(expr) == names
+    assert evaluate(expr, lambda n: "Failed" if n == "t7" else "Succeeded") is True
+    assert evaluate(expr, lambda n: "Failed" if n == "t8" else "Succeeded") is False
+
+
+@pytest.mark.parametrize("text", ["(" * (MAX_NESTING + 1) + "a" + ")" * (MAX_NESTING + 1), "!" * 20_000 + "a",
+                                  "(!" * 3_000 + "a" + ")" * 3_000])
+def test_nesting_beyond_the_limit_is_a_syntax_error_naming_it(text: str) -> None:
+    with pytest.raises(DependsSyntaxError, match="MAX_NESTING"):
+        parse_depends(text)
+
+
+def test_nesting_at_the_limit_is_read() -> None:
+    expr = parse_depends("(" * (MAX_NESTING - 1) + "!a" + ")" * (MAX_NESTING - 1))
+    assert evaluate(expr, {"a": "Failed"}.__getitem__) is True

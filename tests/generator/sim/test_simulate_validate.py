@@ -3,6 +3,8 @@ each problem on a manifest of its own, every problem listed, and a valid workflo
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from generator.errors import InvalidWorkflowError
@@ -60,3 +62,39 @@ def test_a_template_ref_outside_the_file_is_assumed_to_exist() -> None:
     """The simulator resolves templateRefs within the file only; others are named assumptions, not errors."""
     spec = "templates:\n- name: main\n  steps: [[{name: a, templateRef: {name: elsewhere, template: x}}]]\n"
     assert problems_of(target(spec).manifest, []) == []
+
+
+class _CountedName(str):
+    """A task name that counts how often it is compared for equality."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        _CountedName.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_repeated_task_names_are_found_in_a_number_of_comparisons_linear_in_the_dag() -> None:
+    """A DAG of thousands of tasks (a manifest under the 4 MiB reading cap holds about 100,000): finding
+    repeated names compares each name a bounded number of times, never once per other task."""
+    tasks = 2_000
+    spec = target("templates:\n- name: main\n  dag:\n    tasks:\n"
+                  + "".join(f"    - {{name: t{i}, template: work}}\n" for i in range(tasks - 1))
+                  + "    - {name: t0, template: work}\n" + WORK)
+    (main,) = [t for t in spec.manifest.spec.templates.values() if t.name == "main"]
+    counted = tuple(dataclasses.replace(task, name=_CountedName(task.name)) for task in main.dag_tasks)
+    templates = {**spec.manifest.spec.templates, "main": dataclasses.replace(main, dag_tasks=counted)}
+    manifest = dataclasses.replace(spec.manifest, spec=dataclasses.replace(spec.manifest.spec, templates=templates))
+    _CountedName.comparisons = 0
+    found = problems_of(manifest, [])
+    assert [p for p in found if "more than once" in p] == ["template 'main': task name 't0' is used more than once"]
+    assert _CountedName.comparisons < 20 * tasks, _CountedName.comparisons
+
+
+def test_a_huge_malformed_depends_is_echoed_bounded() -> None:
+    depends = "(" * 3_000 + "a" + ")" * 3_000
+    (problem,) = problems_of(target("templates:\n- name: main\n  dag: {tasks: [{name: a, template: work},"
+                                    f" {{name: b, template: work, depends: '{depends}'}}]}}\n" + WORK).manifest, [])
+    assert "is malformed" in problem and "MAX_NESTING" in problem and len(problem) < 500, len(problem)
