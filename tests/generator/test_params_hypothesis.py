@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from generator import bundle
 from generator.errors import InvalidParametersError
+from generator.params import validate
+from generator.render import render
 from generator.scaffold import MANIFEST_FILE, build
 from generator.template_spec import find_template
 from generator.yamlio import load_documents
@@ -79,19 +80,18 @@ def dig(node: Any, path: tuple[Any, ...]) -> Any:
     return node
 
 
-@cache
-def digest(template: str) -> str:
-    """The template folder's digest, once: it does not depend on the parameters."""
-    return bundle.digest(find_template(template).path)
-
-
 def render_or_refuse(template: str, name: str, value: Any) -> Any:
+    """The manifest one value renders, parsed; None when the value is refused, naming only its field.
+    Validation and rendering are what a value goes through (``build`` adds the checks, the failure-mode
+    table and the answers file, the same for every value), so each example costs one render and one parse."""
+    spec = find_template(template)
     try:
-        pipeline = build(find_template(template), {name: value}, digest=digest(template))
+        values = validate(spec, {name: value})
     except InvalidParametersError as exc:
         assert [p.field for p in exc.problems] == [name]
         return None
-    (doc,) = load_documents(pipeline.rendered[MANIFEST_FILE])
+    _, files = render(spec, values)
+    (doc,) = load_documents(next(f.content for f in files if f.path == MANIFEST_FILE))
     return doc
 
 

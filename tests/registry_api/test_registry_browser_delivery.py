@@ -41,11 +41,13 @@ def server(tmp_path: Path, git_server: GitServer, forge: FakeForge) -> Iterator[
 
 
 def _downloaded(folder: Path, suffix: str) -> Path:
-    """The finished download (Chromium writes a .crdownload first and renames it when done)."""
+    """The finished download. Chromium writes a .crdownload and renames it when done, and may create the
+    final name empty before that: done is a non-empty file with no .crdownload beside it."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        found = [p for p in folder.iterdir() if p.name.endswith(suffix)]
-        if found:
+        names = list(folder.iterdir())
+        found = [p for p in names if p.name.endswith(suffix) and p.stat().st_size > 0]
+        if found and not any(p.name.endswith(".crdownload") for p in names):
             return found[0]
         time.sleep(0.1)
     raise AssertionError(f"no {suffix} in {sorted(p.name for p in folder.iterdir())}")
