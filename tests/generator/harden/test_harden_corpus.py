@@ -15,11 +15,18 @@ from typing import Any
 
 import pytest
 
-from generator.harden import harden_text
+from generator.harden import HardenResult, harden_text
 from generator.yamlio import load_documents
 from tests.conftest import shared_path
 
-pytestmark = pytest.mark.corpus
+# One worker takes the module, so the figures test reads the results the corpus tests computed.
+pytestmark = [pytest.mark.corpus, pytest.mark.xdist_group("harden-corpus")]
+
+
+@cache
+def _harden(text: str, name: str) -> HardenResult:
+    """harden_text, once per input: each corpus file is hardened (and hardened again) by several tests."""
+    return harden_text(text, name)
 
 
 @cache
@@ -46,7 +53,7 @@ def _corpus(*parts: str) -> list[Path]:
 
 def _problems(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
-    once = harden_text(text, path.name)
+    once = _harden(text, path.name)
     problems = []
     if any(h.rule == "harden" for h in once.held):
         problems.append("its edits were refused as invalid YAML")
@@ -63,7 +70,7 @@ def _problems(path: Path) -> list[str]:
     lost = _comments(text) - _comments(once.text)
     if lost:
         problems.append(f"comment lines lost: {sorted(lost)[:3]}")
-    if harden_text(once.text, path.name).text != once.text:
+    if _harden(once.text, path.name).text != once.text:
         problems.append("a second pass changes it")
     if once.changed and _valid(text) and not _valid(once.text):
         problems.append("the input validates against Argo's schema and the output does not")
@@ -90,7 +97,7 @@ def test_harden_output_of_a_schema_valid_input_stays_valid_on_enough_files() -> 
     assert checked >= 10
 
 
-def test_the_readme_and_the_harden_page_state_the_figures_bench_harden_prints() -> None:
+def test_the_readme_and_the_harden_page_state_the_figures_bench_harden_prints(monkeypatch: pytest.MonkeyPatch) -> None:
     """The figures are measured, not remembered: what ``bench/bench_harden.py`` prints over both corpora
     is what the README and docs/harden.md say."""
     import importlib.util
@@ -100,6 +107,7 @@ def test_the_readme_and_the_harden_page_state_the_figures_bench_harden_prints() 
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    monkeypatch.setattr(bench, "harden_text", _harden)
     figures = bench.measure(_corpus("realworld") + _corpus("argo", "examples"))
     readme = " ".join((root / "README.md").read_text(encoding="utf-8").split())
     page = (root / "docs" / "harden.md").read_text(encoding="utf-8")
