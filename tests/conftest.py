@@ -99,6 +99,22 @@ SHARED = Path(os.environ.get("PIPEFORGE_SHARED_DIR", ROOT.parent / "shared"))
 #: speed figure (those live in bench/): a starved registry takes the whole 10 s render budget of the bomb
 #: that holds it, or never answers; a loaded CI machine takes a second or two.
 RESPONSIVE_SECONDS = 5.0
+_ANSWER_TIMES: list[float] = []
+
+
+def responsive(seconds: float) -> bool:
+    """Whether one answer of a registry under attack came within the liveness bound; every time is kept,
+    and the run ends with the slowest (the figure; the bound only catches a registry that is held)."""
+    _ANSWER_TIMES.append(seconds)
+    return seconds < RESPONSIVE_SECONDS
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _ANSWER_TIMES:
+        times = sorted(_ANSWER_TIMES)
+        terminalreporter.write_line(
+            f"registry under attack: {len(times)} answers to /healthz and normal renders, median "
+            f"{times[len(times) // 2]:.3f} s, slowest {times[-1]:.3f} s (liveness bound {RESPONSIVE_SECONDS:g} s)")
 TEMPLATE_NAMES = ("approval-gated-delete", "provision-process-publish", "saga-compensation")
 
 #: One non-default parameter set per template, for golden files and default checks.

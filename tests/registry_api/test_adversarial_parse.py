@@ -6,6 +6,7 @@ within a liveness bound" tells the two apart without timing the machine (speed f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +16,7 @@ import anyio
 import pytest
 
 from generator.bundle import pack
-from tests.conftest import RESPONSIVE_SECONDS, RegistryServer, private_catalog, template_variant
+from tests.conftest import RESPONSIVE_SECONDS, RegistryServer, private_catalog, responsive, template_variant
 from tests.gitserver import GitServer, commit, run
 from tests.registry_api.test_registry_pull_requests import wait
 
@@ -59,8 +60,10 @@ def assert_responsive(server: RegistryServer) -> None:
 
     with httpx.Client(base_url=server.base_url, timeout=RESPONSIVE_SECONDS) as client:
         for send in (lambda: client.get("/healthz"), lambda: client.post("/api/v1/render", json=NORMAL_RENDER)):
+            started = time.monotonic()
             answer = send()  # raises httpx.TimeoutException when the registry does not answer in time
             assert answer.status_code == 200, answer.text
+            assert responsive(time.monotonic() - started)
 
 
 def under_attack(server: RegistryServer, attack: Callable[[], Any]) -> list[Any]:

@@ -23,7 +23,7 @@ from catalog.publication import Publication, prepare_folder
 from catalog.safety import pack_folder, unpacked
 from generator.bundle import pack
 from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS
-from tests.conftest import RESPONSIVE_SECONDS, RegistryServer, private_catalog, template_variant, tokens_for
+from tests.conftest import RegistryServer, private_catalog, responsive, template_variant, tokens_for
 
 pytestmark = pytest.mark.adversarial
 
@@ -123,7 +123,7 @@ def test_the_registry_keeps_serving_while_bombs_burn(armed: tuple[RegistryServer
         assert bomb.result()[0] == 422
     assert len(answers) >= 4
     assert all(status == 200 for status, _ in answers)
-    assert max(seconds for _, seconds in answers) < RESPONSIVE_SECONDS, answers
+    assert all([responsive(seconds) for _, seconds in answers]), answers
 
 
 def test_mcp_render_of_a_bomb_is_a_tool_error_naming_the_budget(armed: tuple[RegistryServer, dict[str, str]]) -> None:
@@ -200,7 +200,7 @@ def test_harden_of_a_large_manifest_over_mcp_leaves_the_registry_responsive(
                     assert call().status_code == 200
                     waits.append(time.monotonic() - started)
         hardening.result()
-    assert waits and max(waits) < RESPONSIVE_SECONDS, waits
+    assert waits and all([responsive(wait) for wait in waits]), waits
     if outcome["error"]:  # past its budget on a slow machine: said so, not a traceback
         assert "budget" in outcome["text"] and "Traceback" not in outcome["text"]
 
