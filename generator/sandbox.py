@@ -58,6 +58,10 @@ class Budget:
     peak_kb: int = field(default_factory=lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     written: int = 0
     ticks: int = 0
+    #: set once an alarm has stopped the render, or the render has ended: the alarms still to come (every
+    #: 50 ms, while the stopped render unwinds and frees its memory) must not raise again from inside a
+    #: ``finally`` that is putting the signal handler and the timer back.
+    alarm_done: bool = False
 
     def check_time(self) -> None:
         elapsed = time.monotonic() - self.started
@@ -400,9 +404,14 @@ _FILTERS: dict[str, Callable[..., Any]] = {
 
 def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     budget = _CURRENT.get()
-    if budget is not None:
+    if budget is None or budget.alarm_done:
+        return
+    try:
         budget.check_time()
         budget.check_memory()
+    except BudgetExceeded:
+        budget.alarm_done = True  # an alarm stops a render once
+        raise
 
 
 @contextlib.contextmanager
@@ -443,6 +452,7 @@ def budgeted(budget: Budget | None = None) -> Iterator[Budget]:
         with _alarm():
             yield budget
     finally:
+        budget.alarm_done = True
         _CURRENT.reset(token)
 
 

@@ -264,3 +264,31 @@ def test_publish_finds_the_longest_value_of_a_patterned_parameter(tmp_path: Path
         prepare_folder(folder)
     assert "with image='" in raised.value.message and "(512 characters) (its longest allowed value)" in \
         raised.value.message
+
+
+def test_a_render_its_alarm_stops_leaves_no_alarm_behind_when_another_arrives_while_it_unwinds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alarm fires every 50 ms; a bomb that has just been stopped may take longer than that to unwind (it
+    frees what it built), so the next alarm can arrive inside the ``finally`` that puts the handler and the
+    timer back. It must not raise again there: the handler and the timer would stay, and a later wait in the
+    same process (a registry's request, the next command) would be stopped by a render long finished."""
+    import signal
+    import time
+
+    from generator import sandbox
+
+    original = signal.getsignal(signal.SIGALRM)
+    real_setitimer = signal.setitimer
+
+    def setitimer(which: int, seconds: float, interval: float = 0.0) -> tuple[float, float]:
+        if seconds == 0:  # the render's timer is being stopped: an alarm arrives right then
+            signal.raise_signal(signal.SIGALRM)
+        return real_setitimer(which, seconds, interval)
+
+    monkeypatch.setattr(signal, "setitimer", setitimer)
+    with pytest.raises(BudgetExceeded, match=r"more than 0\.01 s"), sandbox.budgeted(sandbox.Budget(seconds=0.01)):
+        time.sleep(0.02)
+        signal.raise_signal(signal.SIGALRM)  # the alarm that stops the render
+    assert signal.getsignal(signal.SIGALRM) is original
+    assert real_setitimer(signal.ITIMER_REAL, 0) == (0.0, 0.0)  # no timer left running
+    assert sandbox._CURRENT.get() is None
