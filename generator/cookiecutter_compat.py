@@ -138,8 +138,11 @@ def derive_schema(cookiecutter: Mapping[str, Any], env: BoundedSandbox) -> dict[
 def user_default_context(parameters: list[str]) -> dict[str, Any]:
     """``default_context`` of the user's cookiecutter configuration, for the parameters a template has
     (the configuration is shared by every template, so other keys are ignored, not refused)."""
-    if "COOKIECUTTER_CONFIG" not in os.environ and not Path("~/.cookiecutterrc").expanduser().exists():
-        return {}  # get_user_config's own rule, checked first: importing cookiecutter costs more than a render
+    # get_user_config's own rule, applied here: importing cookiecutter costs more than a render, and its default
+    # path is the home folder at the time it was imported, not at the time of the call.
+    path = os.environ.get("COOKIECUTTER_CONFIG") or str(Path("~/.cookiecutterrc").expanduser())
+    if not os.environ.get("COOKIECUTTER_CONFIG") and not Path(path).exists():
+        return {}
     from cookiecutter.config import get_user_config  # lazy: importing cookiecutter costs more than a render
     from cookiecutter.exceptions import (  # lazy: importing cookiecutter costs more than a render
         ConfigDoesNotExistException,
@@ -147,7 +150,7 @@ def user_default_context(parameters: list[str]) -> dict[str, Any]:
     )
 
     try:
-        config = get_user_config()
+        config = get_user_config(config_file=path)
     except (ConfigDoesNotExistException, InvalidConfiguration) as exc:
         raise TemplateDefinitionError(f"cookiecutter configuration: {exc}") from None
     preset = config.get("default_context") or {}

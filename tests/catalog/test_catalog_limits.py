@@ -4,10 +4,8 @@ that never read schemas, and `catalog remove` for what got in anyway, on SQLite 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,14 +20,13 @@ from catalog.publication import MAX_SCHEMA_BYTES, prepare_folder
 from catalog.service import index, publish, remove_version, resolve
 from generator.bundle import pack
 from generator.errors import TemplateDefinitionError, UsageError
-from tests.conftest import ROOT, RegistryServer, template_variant
+from tests.clikit import run
+from tests.conftest import RegistryServer, template_variant
 from tests.registry_api.test_registry_api import assert_problem, unique_name
 
 
 def cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIPEFORGE_DATABASE_URL": url, "PIPEFORGE_PUBLISHER": "ops-admin"}
-    result = subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, env=env,
-                            stdin=subprocess.DEVNULL, check=False, timeout=300)
+    result = run(*args, env={"PIPEFORGE_DATABASE_URL": url, "PIPEFORGE_PUBLISHER": "ops-admin"})
     assert "Traceback" not in result.stderr, result.stderr
     return result
 

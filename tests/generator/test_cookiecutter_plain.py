@@ -24,6 +24,7 @@ from generator.sandbox import budgeted
 from generator.template_env import environment
 from generator.template_spec import find_template
 from generator.yamlio import load_documents
+from tests.clikit import run
 from tests.conftest import ROOT
 
 PLAIN = ROOT / "tests" / "fixtures" / "plain-cookiecutter"
@@ -38,8 +39,10 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def pipeforge(*args: str, home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True,
-                            env=_env(home, **extra), stdin=subprocess.DEVNULL, check=False, cwd=home)
+    """The command line in-process, with ``home`` as the home folder (its ~/.cookiecutterrc) and no catalog
+    or cookiecutter configuration from the environment unless ``extra`` sets one."""
+    env: dict[str, str | None] = {"HOME": str(home), "COOKIECUTTER_CONFIG": None, "PIPEFORGE_DATABASE_URL": None}
+    result = run(*args, cwd=home, env={**env, **extra})
     assert "Traceback" not in result.stderr, result.stderr
     return result
 

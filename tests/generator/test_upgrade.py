@@ -4,10 +4,8 @@ targets only by exact pin, dry run writes nothing; and the parameter migrations 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +13,14 @@ import pytest
 
 from generator.template_spec import load_template
 from generator.upgrade import migrate_answers
+from tests.clikit import run
 from tests.conftest import ROOT
 
 MANIFEST = "workflowtemplate.yaml"
 
 
 def pipeforge(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PIPEFORGE_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, check=False)
+    return run(*args, cwd=cwd, env={"PIPEFORGE_DATABASE_URL": url})
 
 
 def version_of(source: Path, target: Path, version: str, edit: Any = None) -> Path:
