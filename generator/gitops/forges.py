@@ -26,6 +26,7 @@ from generator.gitops.ratelimit import MAX_WAIT_ENV, RateLimit, rate_limit
 from generator.gitops.ratelimit import max_wait as _max_wait
 
 _ATTEMPTS = 3
+RETRY_PAUSE = 0.5  # seconds before the first retry of a 5xx or a cut connection; then 2x, 3x...
 #: Called with (forge label, HTTP status or "error") after every API call; the registry counts them for
 #: /metrics (the library itself imports no metrics package).
 CALL_OBSERVERS: list[Callable[[str, str], None]] = []
@@ -83,12 +84,13 @@ class Forge:
     forbidden_is_rate_limit: ClassVar[bool] = False  # GitHub also says "rate-limited" with a 403
 
     def __init__(self, *, repo: str, token: str | None, api_url: str | None = None,
-                 transport: httpx.BaseTransport | None = None, pause: float = 0.5,
+                 transport: httpx.BaseTransport | None = None, pause: float | None = None,
                  max_wait: float | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         if not token:
             raise RemoteError(f"the {self.label} provider needs a token: set {TOKEN_ENV}")
         self.path = _repository_path(repo)
-        self.token, self.pause, self.sleep = token, pause, sleep
+        self.token, self.sleep = token, sleep
+        self.pause = RETRY_PAUSE if pause is None else pause
         self.max_wait = _max_wait() if max_wait is None else max_wait
         self.waited = 0.0  # seconds spent waiting out rate limits, over this forge's life (one run)
         headers = {"User-Agent": "pipeforge", "Accept": "application/json"} | self.auth_headers(token)

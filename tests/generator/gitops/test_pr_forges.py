@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from generator.cli import main
+from generator.gitops import forges
 from generator.gitops.forges import FORGES
 from generator.gitops.git import Credentials
 from generator.gitops.pull_request import Outcome, open_pull_request, read_metadata
@@ -33,6 +34,12 @@ def github(request: pytest.FixtureRequest, git_server: GitServer, git_token: str
     with serving_forge(FakeForge(DIALECTS[request.param], git_token, git_server.bare)) as fake:
         yield fake
     assert fake.violations == []
+
+
+@pytest.fixture(autouse=True)
+def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries of a 5xx after 10 ms rather than half a second: what is tested is that they happen."""
+    monkeypatch.setattr(forges, "RETRY_PAUSE", 0.01)
 
 
 def pr(git_server: GitServer, github: FakeForge, *extra: str) -> tuple[int, dict[str, Any]]:
