@@ -90,6 +90,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
     resolver = _resolver(args)
     files = collect_files(args.paths, resolver)  # the configuration's exclude applies, as in lint
+    if not files:  # as lint says it: a folder with nothing to harden is not an error, but worth a word
+        sys.stderr.write("pipeforge: warning: no *.yaml or *.yml files to harden under " +
+                         ", ".join(str(p) for p in args.paths) + "\n")
     writes = not (args.diff or args.check)
     if len(files) > 1 and writes and not args.in_place and args.output is None:
         raise UsageError(f"{len(files)} files to harden: pass --in-place, -o DIR, --diff or --check")

@@ -159,3 +159,11 @@ def test_an_existing_file_as_the_output_of_several_files_is_a_usage_error(tmp_pa
     refused = run("harden", str(root), "-o", str(target))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
     assert "not a folder" in refused.stderr and target.read_text(encoding="utf-8") == "kept\n"
+
+
+def test_a_folder_with_no_manifest_says_so_and_succeeds(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    for extra in ((), ("--check",), ("--in-place",)):
+        result = run("harden", str(tmp_path / "empty"), *extra)
+        assert (result.returncode, result.stdout) == (0, "")
+        assert "no *.yaml or *.yml files to harden under" in result.stderr
