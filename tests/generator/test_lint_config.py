@@ -30,22 +30,8 @@ from generator.lintconfig import (
 from generator.rules import RULES
 from tests.clikit import run
 from tests.conftest import ROOT
+from tests.generator.test_lint_cli import MINI  # one pod step with nothing bounded
 from tests.hypokit import examples
-
-# One pod step with nothing bounded: PF103 (error), PF205 and PF502-PF505 (warnings), PF507 (info).
-MINI = """\
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata:
-  generateName: mini-
-spec:
-  entrypoint: main
-  templates:
-  - name: main
-    container:
-      image: alpine/k8s:1.29.0
-      command: [sh, -c, ./process.sh]
-"""
 
 
 def write(path: Path, text: str = MINI) -> Path:
