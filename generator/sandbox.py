@@ -430,6 +430,12 @@ def _alarm() -> Iterator[None]:
             outer(signum, frame)
         _on_alarm(signum, frame)
 
+    def stop() -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer)
+        if delay:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_deadline[0] - time.monotonic(), 0.001), interval)
+
     signal.signal(signal.SIGALRM, on_alarm)
     delay, interval = signal.setitimer(signal.ITIMER_REAL, _ALARM_SECONDS, _ALARM_SECONDS)
     if delay:
@@ -437,10 +443,14 @@ def _alarm() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, outer)
-        if delay:
-            signal.setitimer(signal.ITIMER_REAL, max(outer_deadline[0] - time.monotonic(), 0.001), interval)
+        try:
+            stop()
+        except BudgetExceeded:
+            # A render that ended just as its time ran out: the alarm that stops it arrived before the timer
+            # was stopped. It raises once per budget, so stopping again completes; without this the timer and
+            # the handler would stay behind in the process.
+            stop()
+            raise
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -91,6 +92,16 @@ def _shares_a_module_fixture(item: pytest.Item) -> bool:
     if info is None:
         return False
     return any(d.scope in ("module", "package", "class") for defs in info.name2fixturedefs.values() for d in defs)
+
+
+@pytest.fixture(autouse=True)
+def _no_alarm_left_behind() -> Iterator[None]:
+    """A render's periodic alarm that outlives it interrupts every later wait in the process; the test that
+    leaves one fails, not whichever test the timer happens to hit next."""
+    yield
+    if hasattr(signal, "getitimer") and signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        pytest.fail("the test left a SIGALRM timer running")
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -255,6 +255,34 @@ def test_every_broken_file_is_named_with_its_line_at_once(tmp_path: Path) -> Non
     assert "second.txt line 3: {% include %} is not supported" in message
 
 
+def test_a_render_that_ends_as_its_time_runs_out_leaves_no_alarm_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render finished, but its time ran out just before: the alarm that stops it arrives while the timer is
+    being stopped. It is the render's one alarm, so it stops the render; the handler and the timer must still be
+    put back, or every later wait in the process would be interrupted every 50 ms."""
+    import signal
+    import time
+
+    from generator import sandbox
+
+    original = signal.getsignal(signal.SIGALRM)
+    real_setitimer = signal.setitimer
+    raised = []
+
+    def setitimer(which: int, seconds: float, interval: float = 0.0) -> tuple[float, float]:
+        if seconds == 0 and not raised:  # the render's timer is being stopped: its alarm arrives right then
+            raised.append(True)
+            signal.raise_signal(signal.SIGALRM)
+        return real_setitimer(which, seconds, interval)
+
+    monkeypatch.setattr(signal, "setitimer", setitimer)
+    with pytest.raises(BudgetExceeded, match=r"more than 0\.01 s"), sandbox.budgeted(sandbox.Budget(seconds=0.01)):
+        time.sleep(0.02)  # the render's own work, done; its 50 ms alarm has not come yet
+    assert raised
+    assert signal.getsignal(signal.SIGALRM) is original
+    assert real_setitimer(signal.ITIMER_REAL, 0) == (0.0, 0.0)  # no timer left running
+    assert sandbox._CURRENT.get() is None
+
+
 def test_publish_finds_the_longest_value_of_a_patterned_parameter(tmp_path: Path) -> None:
     """The image pattern accepts neither ``xxx...`` nor the default with its last character repeated; the
     default with one character stretched (``busyboxxx...:1.36.1``) it does."""
