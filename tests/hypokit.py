@@ -35,23 +35,29 @@ def examples(count: int) -> int:
 
 @contextmanager
 def measured_first(count: int) -> Iterator[Callable[[], None]]:
-    """For a property test of thousands of examples, each a whole render: coverage traces the first
-    ``count`` examples and the rest run untraced, then tracing resumes. Tracing makes an example about
-    three times slower, and the later examples run the lines the first ones ran; what they test is
-    unchanged. The test calls the yielded function at the start of each example."""
+    """For a test of thousands of examples (or a whole corpus), each a render or a file: coverage traces the
+    first ``count`` and the rest run untraced, then tracing resumes. Tracing makes an example about three
+    times slower, and the later examples run the lines the first ones ran; what they test is unchanged. The
+    test calls the yielded function at the start of each example.
+
+    Every running measurement is paused: an xdist worker has two (coverage's own, started with the process
+    through its subprocess patch, and pytest-cov's), and stopping the newer one alone resumes the older,
+    which traces at the same cost."""
     import coverage
 
-    tracer = coverage.Coverage.current()
+    stopped: list[coverage.Coverage] = []
     started = 0
 
     def example_started() -> None:
         nonlocal started
         started += 1
-        if started == count + 1 and tracer is not None:
-            tracer.stop()
+        if started == count + 1:
+            while (running := coverage.Coverage.current()) is not None:
+                running.stop()
+                stopped.append(running)
 
     try:
         yield example_started
     finally:
-        if started > count and tracer is not None:
-            tracer.start()
+        for running in reversed(stopped):
+            running.start()

@@ -299,3 +299,30 @@ def test_a_deploy_command_release_stays_an_output_when_another_release_is_uninst
     assert result.safe and not result.orphaned
     assert result.ledger.resources["helm-release/web"].verb == "produces"
     assert result.ledger.resources["s3-prefix/s3://reports/run/"].verb == "produces"
+
+
+def test_objects_applied_from_an_unread_file_are_temporary_when_a_step_deletes_that_file() -> None:
+    """The setup applies ``-f /manifests/app.yaml`` without the simulator seeing the file; the teardown,
+    which carries the file as a raw artifact, deletes ``-f`` it: what the setup applied is temporary, and
+    the exit handler removes it, so nothing is left behind."""
+    spec = f"""
+onExit: teardown
+templates:
+- name: main
+  steps: [[{{name: setup, template: setup}}]]
+- name: setup
+  activeDeadlineSeconds: 60
+  container: {KUBECTL % "kubectl apply -f /manifests/app.yaml"}
+- name: teardown
+  activeDeadlineSeconds: 60
+  inputs:
+    artifacts:
+    - name: app
+      path: /manifests/app.yaml
+      raw: {{data: "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: app-config}}\\n"}}
+  container: {KUBECTL % "kubectl delete -f /manifests/app.yaml"}
+"""
+    result = run(spec)
+    created = [effect for event in result.events for effect in event.effects if "kubectl create" in effect]
+    assert created and all("a step deletes it, so it is temporary" in effect for effect in created), created
+    assert result.orphaned == []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.simkit import node, phases, run
+from generator.sim.matrix import run_matrix
+from tests.simkit import node, phases, run, target
 
 EXIT = textwrap.dedent("""
 onExit: bye
@@ -184,3 +185,23 @@ def test_stop_fails_a_waiting_gate() -> None:
     """§6: suspend nodes are failed by Stop/Terminate."""
     result = run(GATE, stop_at="approval")
     assert phases(result)["approval"] == "Failed" and result.phase == "Failed"
+
+
+def test_a_gate_without_parameters_and_a_step_that_runs_no_pod_get_the_scenarios_that_apply() -> None:
+    """§6: a plain ``suspend: {}`` gate is approved or rejected, with no defaults to name; an HTTP template
+    runs in the controller, so it can fail or hang but there is no pod that could go unscheduled."""
+    matrix = run_matrix(target("""
+templates:
+  - name: main
+    steps:
+      - - {name: gate, template: gate}
+      - - {name: ping, template: ping}
+  - name: gate
+    suspend: {}
+  - name: ping
+    http: {url: "https://example.com/ping"}
+"""))
+    labels = [row.scenario.label for row in matrix.rows]
+    assert {"gate approved", "gate rejected", "ping failed permanently", "ping hung"} <= set(labels)
+    assert not any(label.startswith("ping could not be scheduled") for label in labels)
+    assert not any("approved with the defaults" in label for label in labels if label.startswith("gate"))

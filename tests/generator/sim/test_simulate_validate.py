@@ -48,6 +48,18 @@ def test_each_problem_argo_rejects_is_named(spec: str, problem: str) -> None:
     assert any(problem in p for p in found), found
 
 
+def test_a_dag_written_dependents_first_is_no_cycle() -> None:
+    """Tasks listed before what they depend on (``b`` then ``a``, a diamond after them): the search meets
+    finished tasks again and reports nothing; a cycle behind them is still found."""
+    diamond = ("templates:\n- name: main\n  dag: {tasks: [{name: d, template: work, depends: b && c},"
+               " {name: b, template: work, depends: a}, {name: c, template: work, depends: a},"
+               " {name: a, template: work}]}\n" + WORK)
+    assert problems_of(target(diamond).manifest, []) == []
+    looped = diamond.replace("{name: a, template: work}", "{name: a, template: work, depends: e},"
+                             " {name: e, template: work, depends: a}")
+    assert any("dependency cycle a -> e -> a" in p for p in problems_of(target(looped).manifest, []))
+
+
 def test_every_problem_is_listed_and_a_valid_workflow_passes() -> None:
     """STYLE: validation collects every problem, not just the first."""
     bad = target("onExit: gone\ntemplates:\n- name: main\n"
