@@ -120,6 +120,18 @@ def responsive(seconds: float) -> bool:
     return seconds < RESPONSIVE_SECONDS
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its answer times to the run, which prints them all."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["answer_times"] = list(_ANSWER_TIMES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    _ANSWER_TIMES.extend(getattr(node, "workeroutput", {}).get("answer_times", ()))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _ANSWER_TIMES:
         times = sorted(_ANSWER_TIMES)
