@@ -128,7 +128,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
+def pytest_testnodedown(node: Any) -> None:
     _ANSWER_TIMES.extend(getattr(node, "workeroutput", {}).get("answer_times", ()))
 
 
