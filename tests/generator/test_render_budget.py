@@ -255,34 +255,6 @@ def test_every_broken_file_is_named_with_its_line_at_once(tmp_path: Path) -> Non
     assert "second.txt line 3: {% include %} is not supported" in message
 
 
-def test_a_render_that_ends_as_its_time_runs_out_leaves_no_alarm_behind(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The render finished, but its time ran out just before: the alarm that stops it arrives while the timer is
-    being stopped. It is the render's one alarm, so it stops the render; the handler and the timer must still be
-    put back, or every later wait in the process would be interrupted every 50 ms."""
-    import signal
-    import time
-
-    from generator import sandbox
-
-    original = signal.getsignal(signal.SIGALRM)
-    real_setitimer = signal.setitimer
-    raised = []
-
-    def setitimer(which: int, seconds: float, interval: float = 0.0) -> tuple[float, float]:
-        if seconds == 0 and not raised:  # the render's timer is being stopped: its alarm arrives right then
-            raised.append(True)
-            signal.raise_signal(signal.SIGALRM)
-        return real_setitimer(which, seconds, interval)
-
-    monkeypatch.setattr(signal, "setitimer", setitimer)
-    with pytest.raises(BudgetExceeded, match=r"more than 0\.01 s"), sandbox.budgeted(sandbox.Budget(seconds=0.01)):
-        time.sleep(0.02)  # the render's own work, done; its 50 ms alarm has not come yet
-    assert raised
-    assert signal.getsignal(signal.SIGALRM) is original
-    assert real_setitimer(signal.ITIMER_REAL, 0) == (0.0, 0.0)  # no timer left running
-    assert sandbox._CURRENT.get() is None
-
-
 def test_publish_finds_the_longest_value_of_a_patterned_parameter(tmp_path: Path) -> None:
     """The image pattern accepts neither ``xxx...`` nor the default with its last character repeated; the
     default with one character stretched (``busyboxxx...:1.36.1``) it does."""
@@ -292,6 +264,34 @@ def test_publish_finds_the_longest_value_of_a_patterned_parameter(tmp_path: Path
         prepare_folder(folder)
     assert "with image='" in raised.value.message and "(512 characters) (its longest allowed value)" in \
         raised.value.message
+
+
+def _alarm_as_the_timer_stops(monkeypatch: pytest.MonkeyPatch, *, once: bool) -> list[bool]:
+    """An alarm arrives each time (or the first time) the render's timer is being stopped; the list
+    returned holds one entry per alarm sent."""
+    import signal
+
+    real_setitimer = signal.setitimer
+    sent: list[bool] = []
+
+    def setitimer(which: int, seconds: float, interval: float = 0.0) -> tuple[float, float]:
+        if seconds == 0 and not (once and sent):
+            sent.append(True)
+            signal.raise_signal(signal.SIGALRM)
+        return real_setitimer(which, seconds, interval)
+
+    monkeypatch.setattr(signal, "setitimer", setitimer)
+    return sent
+
+
+def _assert_no_alarm_left(original: object) -> None:
+    import signal
+
+    from generator import sandbox
+
+    assert signal.getsignal(signal.SIGALRM) is original
+    assert signal.setitimer(signal.ITIMER_REAL, 0) == (0.0, 0.0)  # no timer left running
+    assert sandbox._CURRENT.get() is None
 
 
 def test_a_render_its_alarm_stops_leaves_no_alarm_behind_when_another_arrives_while_it_unwinds(
@@ -306,17 +306,27 @@ def test_a_render_its_alarm_stops_leaves_no_alarm_behind_when_another_arrives_wh
     from generator import sandbox
 
     original = signal.getsignal(signal.SIGALRM)
-    real_setitimer = signal.setitimer
-
-    def setitimer(which: int, seconds: float, interval: float = 0.0) -> tuple[float, float]:
-        if seconds == 0:  # the render's timer is being stopped: an alarm arrives right then
-            signal.raise_signal(signal.SIGALRM)
-        return real_setitimer(which, seconds, interval)
-
-    monkeypatch.setattr(signal, "setitimer", setitimer)
+    _alarm_as_the_timer_stops(monkeypatch, once=False)
     with pytest.raises(BudgetExceeded, match=r"more than 0\.01 s"), sandbox.budgeted(sandbox.Budget(seconds=0.01)):
         time.sleep(0.02)
         signal.raise_signal(signal.SIGALRM)  # the alarm that stops the render
-    assert signal.getsignal(signal.SIGALRM) is original
-    assert real_setitimer(signal.ITIMER_REAL, 0) == (0.0, 0.0)  # no timer left running
-    assert sandbox._CURRENT.get() is None
+    monkeypatch.undo()
+    _assert_no_alarm_left(original)
+
+
+def test_a_render_that_ends_as_its_time_runs_out_leaves_no_alarm_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render finished, but its time ran out just before: the alarm that stops it arrives while the timer is
+    being stopped. It is the render's one alarm, so it stops the render; the handler and the timer must still be
+    put back, or every later wait in the process would be interrupted every 50 ms."""
+    import signal
+    import time
+
+    from generator import sandbox
+
+    original = signal.getsignal(signal.SIGALRM)
+    sent = _alarm_as_the_timer_stops(monkeypatch, once=True)
+    with pytest.raises(BudgetExceeded, match=r"more than 0\.01 s"), sandbox.budgeted(sandbox.Budget(seconds=0.01)):
+        time.sleep(0.02)  # the render's own work, done; its 50 ms alarm has not come yet
+    assert sent
+    monkeypatch.undo()
+    _assert_no_alarm_left(original)
