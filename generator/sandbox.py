@@ -60,7 +60,8 @@ class Budget:
     ticks: int = 0
     #: set once an alarm has stopped the render, or the render has ended: the alarms still to come (every
     #: 50 ms, while the stopped render unwinds and frees its memory) must not raise again from inside a
-    #: ``finally`` that is putting the signal handler and the timer back.
+    #: ``finally`` that is putting the signal handler and the timer back. They do raise again when the
+    #: template's own code is still running (see ``_in_template``).
     alarm_done: bool = False
 
     def check_time(self) -> None:
@@ -275,7 +276,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = _BoundedRange
         self.globals["lipsum"] = _lipsum
         self.filters.update(_FILTERS)
-        self.filters = {name: guarded(fn) for name, fn in self.filters.items()}
+        self.filters = {name: _guarded_once(fn) for name, fn in self.filters.items()}
 
     @staticmethod
     def checked(value: Any) -> Any:
@@ -325,6 +326,14 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             return _check_size(formatter.vformat(text, args, kwargs))  # type: ignore[no-any-return]
 
         return bounded
+
+
+@functools.lru_cache(maxsize=512)
+def _guarded_once(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``guarded(fn)``, made once per filter function: a sandbox is made for every render, and Jinja's
+    fifty-odd filters need not be wrapped again each time. Bounded, as an extension could add a new
+    function to every environment."""
+    return guarded(fn)
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -402,9 +411,9 @@ _FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
+def _on_alarm(_signum: int, frame: FrameType | None) -> None:
     budget = _CURRENT.get()
-    if budget is None or budget.alarm_done:
+    if budget is None or (budget.alarm_done and not _in_template(frame)):
         return
     try:
         budget.check_time()
@@ -412,6 +421,20 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     except BudgetExceeded:
         budget.alarm_done = True  # an alarm stops a render once
         raise
+
+
+def _in_template(frame: FrameType | None) -> bool:
+    """Whether the alarm interrupted a template's own code (or something it called): its render is still
+    running after its stop was raised, because the exception was swallowed where it landed (a finaliser,
+    a garbage-collector or weakref callback reports it as unraisable and carries on). Such a render is
+    stopped again; a render that is unwinding runs only the sandbox's code and Jinja's, never a template's,
+    so the ``finally`` that puts the handler back is never interrupted. Jinja runs a compiled template in
+    a namespace whose ``environment`` is the sandbox."""
+    while frame is not None:
+        if isinstance(frame.f_globals.get("environment"), BoundedSandbox):
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextlib.contextmanager

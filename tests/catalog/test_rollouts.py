@@ -5,7 +5,8 @@ two pull-request workers, and one fake GitHub per repository reached through PIP
 The pipelines are delivered by ``POST /api/v1/pull-requests`` (which records the deliveries), merged by a
 person, then rolled out to a new template version: 18 upgrade PRs and 2 failures naming their repository;
 again: nothing pushed, no new branch or PR; with the second server back: 20. A local edit survives in its
-upgrade PR; a repository outside the allowlist fails without a network call; the CLI drives a roll-out."""
+upgrade PR; a repository outside the allowlist fails without a network call; the CLI drives a roll-out.
+The fleet runs on PostgreSQL, the others on SQLite."""
 
 from __future__ import annotations
 
@@ -173,7 +174,11 @@ def deliver(server: RegistryServer, token: str, repos: list[str]) -> list[dict[s
         return [wait_job(client, job_id) for job_id in queued]
 
 
+# On PostgreSQL only, the database a fleet's registry runs on: its sixty pushes are most of the suite's
+# slowest test, and the SQLite half of the job and roll-out tables is covered by the tests below and by
+# tests/registry_api (test_rollouts_api, test_rollouts_rate_limit).
 @pytest.mark.slow
+@pytest.mark.parametrize("registry_url_for_test", ["postgresql"], indirect=True)
 def test_a_rollout_over_twenty_repositories_with_two_unreachable_converges(
         fleet: Fleet, tmp_path: Path, registry_url_for_test: str, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

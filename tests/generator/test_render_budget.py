@@ -330,3 +330,41 @@ def test_a_render_that_ends_as_its_time_runs_out_leaves_no_alarm_behind(monkeypa
     assert sent
     monkeypatch.undo()
     _assert_no_alarm_left(original)
+
+
+def test_a_render_whose_stop_is_swallowed_where_it_landed_is_stopped_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alarm's exception is raised wherever the main thread is. Landing in a finaliser or a garbage-collector
+    callback, it is reported as unraisable and dropped, and the template runs on: a loop that calls nothing (so
+    no cooperative check sees it) must be stopped by a later alarm, not run until it ends by itself."""
+    import signal
+
+    from generator import sandbox
+
+    real, swallowed, ignored = sandbox._on_alarm, [], []
+
+    def lands_in_a_finaliser(signum: int, frame: object) -> None:
+        budget = sandbox._CURRENT.get()
+        done_before = budget is not None and budget.alarm_done
+        try:
+            real(signum, frame)  # type: ignore[arg-type]
+        except BudgetExceeded:
+            if swallowed:
+                raise
+            swallowed.append(True)  # the first stop is lost, as an unraisable exception would be
+            return
+        if done_before and swallowed:
+            ignored.append(True)
+            assert len(ignored) < 40, "the render ran on for two seconds after its stop was swallowed"
+
+    monkeypatch.setattr(sandbox, "_on_alarm", lands_in_a_finaliser)
+    original = signal.getsignal(signal.SIGALRM)
+    quiet_loops = ("[% set t = cookiecutter.text %][% for a in t %][% for b in t %][% for c in t %]"
+                   "[% endfor %][% endfor %][% endfor %]")  # locals only: no lookup or call charges the budget
+    template = load_template(mini_template(tmp_path, quiet_loops))
+    with pytest.raises(BudgetExceeded) as raised:
+        render(template, {"n": 3, "text": "q" * 5000}, budget=sandbox.Budget(seconds=0.1))
+    assert swallowed and raised.value.budget == "render-seconds", raised.value.message
+    assert ignored == []  # stopped by the very next alarm
+    monkeypatch.undo()
+    _assert_no_alarm_left(original)
