@@ -19,7 +19,7 @@ from generator.errors import InvalidParametersError
 from generator.params import validate
 from generator.render import render
 from generator.scaffold import MANIFEST_FILE, build
-from generator.template_spec import find_template
+from generator.template_spec import TemplateSpec, find_template
 from generator.yamlio import load_documents
 from tests.hypokit import examples, measured_first
 
@@ -74,6 +74,12 @@ def baseline(template: str) -> Any:
     return shape(load_documents(build(find_template(template), {}).rendered[MANIFEST_FILE])[0])
 
 
+@cache
+def _template(name: str) -> TemplateSpec:
+    """Looked up once: finding a template by name scans the search path, and is not what is tested here."""
+    return find_template(name)
+
+
 def dig(node: Any, path: tuple[Any, ...]) -> Any:
     for key in path:
         node = node[key]
@@ -84,7 +90,7 @@ def render_or_refuse(template: str, name: str, value: Any) -> Any:
     """The manifest one value renders, parsed; None when the value is refused, naming only its field.
     Validation and rendering are what a value goes through (``build`` adds the checks, the failure-mode
     table and the answers file, the same for every value), so each example costs one render and one parse."""
-    spec = find_template(template)
+    spec = _template(template)
     try:
         values = validate(spec, {name: value})
     except InvalidParametersError as exc:
