@@ -58,8 +58,7 @@ def catalog_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
         _publish(url, template_variant(tmp_path, version=version, note=note))
     _publish(url, template_variant(tmp_path, name="saga-compensation", version="9.0.0", base="saga-compensation"))
     yield url
-    engine_for(url).dispose()
-    engine_for.cache_clear()
+    engine_for(url).dispose()  # kept in engine_for's cache: clearing it would drop PostgreSQL's engine undisposed
 
 
 def test_a_reference_splits_at_its_last_at_sign_unless_it_is_a_folder(tmp_path: Path) -> None:
