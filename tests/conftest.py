@@ -28,6 +28,7 @@ from generator.model import Manifest, parse_manifest
 from generator.scaffold import MANIFEST_FILE, Pipeline, build
 from generator.template_spec import find_template, list_templates
 from generator.yamlio import load_documents
+from tests import httpkit
 from tests.gitserver import REPO, SEED, GitServer, serving
 from tests.hypokit import PROFILE as HYPOTHESIS_PROFILE
 
@@ -426,10 +427,8 @@ class RegistryServer:
         self._socket.close()
 
     def client(self, token: str | None = None) -> Any:
-        import httpx
-
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
+        return httpkit.client(base_url=self.base_url, headers=headers, timeout=60)
 
 
 @contextmanager

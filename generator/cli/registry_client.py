@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import RemoteError, UsageError
+from generator.tls import client_context
 
 if TYPE_CHECKING:
     import httpx
@@ -25,7 +26,7 @@ class Client:
         import httpx  # lazy: httpx loads only when a command talks to the registry
 
         self.url = url.rstrip("/")
-        self.http = httpx.Client(base_url=self.url, timeout=30.0, headers={
+        self.http = httpx.Client(base_url=self.url, timeout=30.0, verify=client_context(), headers={
             "Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": "pipeforge"})
 
     def close(self) -> None:

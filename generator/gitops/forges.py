@@ -24,6 +24,7 @@ from generator.errors import RemoteError, UsageError
 from generator.gitops.git import TOKEN_ENV, scrub
 from generator.gitops.ratelimit import MAX_WAIT_ENV, RateLimit, rate_limit
 from generator.gitops.ratelimit import max_wait as _max_wait
+from generator.tls import client_context
 
 _ATTEMPTS = 3
 RETRY_PAUSE = 0.5  # seconds before the first retry of a 5xx or a cut connection; then 2x, 3x...
@@ -95,7 +96,7 @@ class Forge:
         self.waited = 0.0  # seconds spent waiting out rate limits, over this forge's life (one run)
         headers = {"User-Agent": "pipeforge", "Accept": "application/json"} | self.auth_headers(token)
         self.client = httpx.Client(base_url=(api_url or self.default_api_url(repo)).rstrip("/"), headers=headers,
-                                   timeout=30.0, transport=transport)
+                                   timeout=30.0, transport=transport, verify=client_context())
 
     def default_api_url(self, repo: str) -> str:
         parts = urlsplit(repo)

@@ -22,6 +22,7 @@ import httpx
 import pytest
 import yaml
 
+from tests import httpkit
 from tests.conftest import ROOT
 from tests.registry_api.test_registry_serve import free_port
 
@@ -166,13 +167,13 @@ def test_the_image_recipe_serves_the_builtin_templates_as_nobody(world_readable_
         deadline = time.monotonic() + 120
         while True:
             try:
-                ready = httpx.get(f"{base}/readyz", timeout=10)
+                ready = httpkit.get(f"{base}/readyz", timeout=10)
                 break
             except httpx.TransportError:
                 assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1]
                 time.sleep(0.3)
         assert ready.status_code == 200
-        listing = httpx.get(f"{base}/api/v1/templates", timeout=30).json()
+        listing = httpkit.get(f"{base}/api/v1/templates", timeout=30).json()
         assert {"saga-compensation", "approval-gated-delete"} <= {item["name"] for item in listing["items"]}
         uid = next(line.split()[1] for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
                    if line.startswith("Uid:"))

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import httpkit
 from tests.conftest import ROOT, responsive
 from tests.registry_api.test_registry_serve import free_port
 
@@ -58,7 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(server.base + "/healthz", timeout=5).status_code == 200:
+                if httpkit.get(server.base + "/healthz", timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -66,7 +67,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             time.sleep(0.2)
         # the render cache and every render worker warmed up (a worker compiles a template on its first render)
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda _: httpx.post(server.base + "/api/v1/render", json=NORMAL, timeout=60), range(8)))
+            list(pool.map(lambda _: httpkit.post(server.base + "/api/v1/render", json=NORMAL, timeout=60), range(8)))
         yield server
     finally:
         process.send_signal(signal.SIGTERM)
@@ -78,7 +79,7 @@ def _probe(base: str, ready: Any, stop: Any, results: Any) -> None:
     """In a process of its own (so the attackers' threads do not slow the prober down): /healthz and a
     normal render in a loop, the slowest answer of each recorded."""
     slowest, failures, rounds, times = {"healthz": 0.0, "render": 0.0}, [], 0, []
-    with httpx.Client(base_url=base, timeout=10) as client:
+    with httpkit.client(base_url=base, timeout=10) as client:
         while not stop.is_set():
             for kind, send in (("healthz", lambda: client.get("/healthz")),
                                ("render", lambda: client.post("/api/v1/render", json=NORMAL))):
@@ -128,7 +129,7 @@ AMPLIFIERS = [
 
 
 def test_the_former_500_payloads_in_parallel_are_all_4xx_and_the_registry_keeps_answering(served: Served) -> None:
-    with probing(served), httpx.Client(base_url=served.base, timeout=30) as client:
+    with probing(served), httpkit.client(base_url=served.base, timeout=30) as client:
         def attack(index: int) -> int:
             return client.post("/api/v1/render", content=AMPLIFIERS[index % len(AMPLIFIERS)],
                                headers={"Content-Type": "application/json"}).status_code
@@ -196,7 +197,7 @@ def test_oversize_bodies_in_parallel_are_all_413_and_the_registry_keeps_answerin
     def attack(index: int) -> int:
         if index % 2:
             return int(_declared_too_large(served.port).split(b" ", 2)[1])
-        with httpx.Client(base_url=served.base, timeout=30) as client:
+        with httpkit.client(base_url=served.base, timeout=30) as client:
             response = client.post("/api/v1/render", content=_chunked(1024 * 1024),
                                    headers={"Content-Type": "application/json"})
             return response.status_code
@@ -208,7 +209,7 @@ def test_oversize_bodies_in_parallel_are_all_413_and_the_registry_keeps_answerin
 
 def test_tokens_in_query_strings_never_reach_the_log(served: Served) -> None:
     secrets = [f"pft_query_secret_{i}_{os.urandom(6).hex()}" for i in range(30)]
-    with probing(served), httpx.Client(base_url=served.base, timeout=30) as client:
+    with probing(served), httpkit.client(base_url=served.base, timeout=30) as client:
         for index, secret in enumerate(secrets):
             path = ("/api/v1/templates", "/healthz", "/api/v1/templates/saga-compensation", "/nowhere")[index % 4]
             client.get(path, params={"token": secret, "q": "x"})

@@ -16,6 +16,7 @@ import anyio
 import pytest
 
 from generator.bundle import pack
+from tests import httpkit
 from tests.conftest import RESPONSIVE_SECONDS, RegistryServer, private_catalog, responsive, template_variant
 from tests.gitserver import GitServer, commit, run
 from tests.registry_api.test_registry_pull_requests import wait
@@ -56,9 +57,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistrySer
 
 
 def assert_responsive(server: RegistryServer) -> None:
-    import httpx
 
-    with httpx.Client(base_url=server.base_url, timeout=RESPONSIVE_SECONDS) as client:
+    with httpkit.client(base_url=server.base_url, timeout=RESPONSIVE_SECONDS) as client:
         for send in (lambda: client.get("/healthz"), lambda: client.post("/api/v1/render", json=NORMAL_RENDER)):
             started = time.monotonic()
             answer = send()  # raises httpx.TimeoutException when the registry does not answer in time

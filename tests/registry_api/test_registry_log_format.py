@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tests import httpkit
 from tests.gitserver import GitServer
 from tests.registry_api.test_registry_serve import free_port, serve
 
@@ -36,7 +37,7 @@ def _run(env: dict[str, str], *args: str, work: Any) -> str:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                if httpkit.get(f"{base}/readyz", timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -60,14 +61,14 @@ def test_json_lines_carry_request_and_job_context_and_no_secret(tmp_path: Path, 
 
     def work(base: str) -> None:
         headers = {"Authorization": f"Bearer {secret}"}
-        listing = httpx.get(f"{base}/api/v1/templates", headers={**headers, "X-Request-ID": "trace-42"})
+        listing = httpkit.get(f"{base}/api/v1/templates", headers={**headers, "X-Request-ID": "trace-42"})
         seen["header"] = listing.headers["x-request-id"]
-        httpx.get(f"{base}/api/v1/templates?token={secret}")
-        job = httpx.post(f"{base}/api/v1/pull-requests", headers=headers, json={
+        httpkit.get(f"{base}/api/v1/templates?token={secret}")
+        job = httpkit.post(f"{base}/api/v1/pull-requests", headers=headers, json={
             "template": "saga-compensation", "parameters": {"namespace": "orders"},
             "repo": git_server.repo_url, "path": "apps/orders"}).json()
         deadline = time.monotonic() + 60
-        while httpx.get(f"{base}/api/v1/pull-requests/{job['id']}", headers=headers).json()["status"] != "failed":
+        while httpkit.get(f"{base}/api/v1/pull-requests/{job['id']}", headers=headers).json()["status"] != "failed":
             assert time.monotonic() < deadline
             time.sleep(0.2)
         seen["job"] = job["id"]
@@ -91,10 +92,10 @@ def test_json_lines_carry_request_and_job_context_and_no_secret(tmp_path: Path, 
 
 def test_text_is_the_default_and_the_environment_chooses_json(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
-    text = _run({"PIPEFORGE_DATABASE_URL": url, "NO_COLOR": "1"}, work=lambda base: httpx.get(f"{base}/healthz"))
+    text = _run({"PIPEFORGE_DATABASE_URL": url, "NO_COLOR": "1"}, work=lambda base: httpkit.get(f"{base}/healthz"))
     assert text and not text.lstrip().startswith("{") and "\x1b[" not in text
     chosen = _run({"PIPEFORGE_DATABASE_URL": url, "PIPEFORGE_LOG_FORMAT": "json"},
-                  work=lambda base: httpx.get(f"{base}/healthz"))
+                  work=lambda base: httpkit.get(f"{base}/healthz"))
     assert all(json.loads(line) for line in chosen.splitlines())
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from tests import httpkit
 from tests.conftest import ROOT
 from tests.registry_api.test_registry_serve import free_port
 
@@ -71,14 +72,14 @@ def test_serve_logs_plain_lines_and_no_query_string(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(base + "/healthz", timeout=5)
+                httpkit.get(base + "/healthz", timeout=5)
                 break
             except httpx.TransportError:
                 assert process.poll() is None and time.monotonic() < deadline
                 time.sleep(0.2)
-        httpx.get(base + "/api/v1/templates?access_token=pft_LEAKED1&q=x", timeout=30)
-        httpx.get(base + "/healthz?token=pft_LEAKED2", headers={"Authorization": "Bearer pft_LEAKED3"}, timeout=30)
-        httpx.post(base + "/api/v1/render", content=b'{"template":"saga-compensation","version":1e999}',
+        httpkit.get(base + "/api/v1/templates?access_token=pft_LEAKED1&q=x", timeout=30)
+        httpkit.get(base + "/healthz?token=pft_LEAKED2", headers={"Authorization": "Bearer pft_LEAKED3"}, timeout=30)
+        httpkit.post(base + "/api/v1/render", content=b'{"template":"saga-compensation","version":1e999}',
                    headers={"Content-Type": "application/json"}, timeout=30)
     finally:
         process.send_signal(signal.SIGTERM)

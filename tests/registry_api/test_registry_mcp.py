@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
+from tests import httpkit
 from tests.conftest import RegistryServer
 from tests.generator.test_lint_cli import ARTICLE
 from tests.generator.test_mcp import TOOLS, structured
@@ -78,5 +78,5 @@ def test_mcp_tools_over_http_with_a_read_token(registry: RegistryServer, tokens:
 
 
 def test_mcp_is_not_in_the_openapi_document(registry: RegistryServer) -> None:
-    with httpx.Client(base_url=registry.base_url) as client:
+    with httpkit.client(base_url=registry.base_url) as client:
         assert "/mcp" not in client.get("/openapi.json").json()["paths"]

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from catalog import jobs
+from tests import httpkit
 from tests.conftest import PostgresDatabases, RegistryServer, private_catalog
 from tests.gitserver import GitServer
 from tests.registry_api.test_registry_serve import free_port, serve
@@ -32,7 +33,7 @@ def serving(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.P
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(f"{base}/healthz", timeout=5)
+                httpkit.get(f"{base}/healthz", timeout=5)
                 break
             except httpx.TransportError:
                 assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1]
@@ -47,7 +48,7 @@ def serving(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.P
 def wait_ready(base: str, timeout: float = 60) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while True:
-        response = httpx.get(f"{base}/readyz", timeout=10)
+        response = httpkit.get(f"{base}/readyz", timeout=10)
         if response.status_code == 200 or time.monotonic() > deadline:
             return response
         time.sleep(0.3)
@@ -56,15 +57,15 @@ def wait_ready(base: str, timeout: float = 60) -> httpx.Response:
 def test_serve_starts_without_its_database_and_says_why_it_is_not_ready() -> None:
     url = f"postgresql://pipeforge:{SECRET}@127.0.0.1:{free_port()}/pipeforge"  # nothing listens there
     with serving({"PIPEFORGE_DATABASE_URL": url}) as (base, process):
-        assert httpx.get(f"{base}/healthz").status_code == 200
+        assert httpkit.get(f"{base}/healthz").status_code == 200
         assert httpx.head(f"{base}/healthz").status_code == 200
-        ready = httpx.get(f"{base}/readyz")
+        ready = httpkit.get(f"{base}/readyz")
         assert ready.status_code == 503 and ready.headers["content-type"] == "application/problem+json"
         problem = ready.json()
         assert problem["type"].endswith("/catalog-unavailable")
         assert "pipeforge:***@127.0.0.1" in problem["detail"] and "retrying" in problem["detail"]
         assert httpx.head(f"{base}/readyz").status_code == 503
-        assert httpx.get(f"{base}/api/v1/templates").status_code == 503  # routes that need the catalog too
+        assert httpkit.get(f"{base}/api/v1/templates").status_code == 503  # routes that need the catalog too
         assert process.poll() is None  # still running, still retrying
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
@@ -78,12 +79,12 @@ def test_serve_becomes_ready_once_its_database_exists(postgres_databases: Postgr
     name = f"{postgres_databases.prefix}_late"
     url = postgres_databases.admin_url.set(database=name, password=SECRET).render_as_string(hide_password=False)
     with serving({"PIPEFORGE_DATABASE_URL": url}) as (base, _process):
-        assert httpx.get(f"{base}/readyz").status_code == 503
+        assert httpkit.get(f"{base}/readyz").status_code == 503
         with postgres_databases.engine.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         postgres_databases.created.append(name)  # dropped with the others
         assert wait_ready(base).status_code == 200
-        listing = httpx.get(f"{base}/api/v1/templates").json()  # migrated and seeded once it answered
+        listing = httpkit.get(f"{base}/api/v1/templates").json()  # migrated and seeded once it answered
         assert "saga-compensation" in {item["name"] for item in listing["items"]}
 
 
@@ -144,7 +145,7 @@ def test_two_registry_processes_share_one_job_table(postgres_databases: Postgres
         ids = []
         for n in range(6):
             base = (first, second)[n % 2]
-            answer = httpx.post(f"{base}/api/v1/pull-requests", headers=headers, timeout=30,
+            answer = httpkit.post(f"{base}/api/v1/pull-requests", headers=headers, timeout=30,
                                 json=pr_request(git_server, f"apps/team-{n}/pipeline"))
             assert answer.status_code == 202, answer.text
             ids.append(answer.json()["id"])
@@ -171,7 +172,7 @@ def _token(url: str) -> str:
 def _wait_job(base: str, headers: dict[str, str], job_id: int) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while True:
-        job: dict[str, Any] = httpx.get(f"{base}/api/v1/pull-requests/{job_id}", headers=headers).json()
+        job: dict[str, Any] = httpkit.get(f"{base}/api/v1/pull-requests/{job_id}", headers=headers).json()
         if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(0.2)

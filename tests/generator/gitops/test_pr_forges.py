@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from generator.cli import main
@@ -18,6 +17,7 @@ from generator.gitops import forges
 from generator.gitops.forges import FORGES
 from generator.gitops.git import Credentials
 from generator.gitops.pull_request import Outcome, open_pull_request, read_metadata
+from tests import httpkit
 from tests.fake_forge import DIALECTS, FakeForge
 from tests.fake_forge import serving as serving_forge
 from tests.generator.gitops.test_pr import TEMPLATE, pipeline
@@ -179,7 +179,7 @@ def test_the_github_fake_holds_requests_and_answers_to_githubs_published_descrip
     fake = FakeForge(DIALECTS["github"], git_token, git_server.bare)
     headers = {"Authorization": f"Bearer {git_token}", "Accept": "application/vnd.github+json",
                "X-GitHub-Api-Version": "2022-11-28"}
-    with serving_forge(fake), httpx.Client(base_url=fake.url, headers=headers) as client:
+    with serving_forge(fake), httpkit.client(base_url=fake.url, headers=headers) as client:
         client.post("/repos/acme/deploy/pulls", json={"title": 5, "head": "main", "base": "main", "draft": "no"})
         client.get("/repos/acme/deploy/pulls", params={"head": "acme:x", "per_page": "many"})
     assert any("title: 5 is not of type 'string'" in v for v in fake.violations)
@@ -192,7 +192,7 @@ def test_the_github_fake_holds_requests_and_answers_to_githubs_published_descrip
 def test_the_gitea_fake_holds_requests_and_answers_to_giteas_published_description(
         git_server: GitServer, git_token: str) -> None:
     fake = FakeForge(DIALECTS["gitea"], git_token, git_server.bare)
-    with serving_forge(fake), httpx.Client(base_url=fake.url, headers={"Authorization": f"token {git_token}"}) as c:
+    with serving_forge(fake), httpkit.client(base_url=fake.url, headers={"Authorization": f"token {git_token}"}) as c:
         c.post("/repos/acme/deploy/pulls", json={"title": 5, "head": "main", "base": "main", "labels": ["ci"]})
         c.get("/repos/acme/deploy/pulls", params={"state": "opened", "limit": "many", "head": "main"})
         c.patch("/repos/acme/deploy/pulls/1", json={"title": "t", "body": 7})
