@@ -12,7 +12,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Hashable, Iterator, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from generator.errors import InvalidParametersError, ParameterProblem, TemplateDefinitionError
@@ -136,11 +136,37 @@ def _errors(spec: ParameterSpec, value: Any) -> list[Any]:
     from jsonschema.exceptions import SchemaError, UnknownType  # lazy: jsonschema only where parameters are checked
 
     try:
-        return list(_validator_class()(spec.schema).iter_errors(value))
+        return list(_validator(spec.schema).iter_errors(value))
     except (SchemaError, UnknownType, re.error, TypeError, ValueError) as exc:
         problems = schema_problems({"type": "object", "properties": {spec.name: spec.schema}}) or [str(exc)]
         raise TemplateDefinitionError("parameters is not a valid JSON Schema (draft 2020-12): "
                                       + "; ".join(problems)) from None
+
+
+class _Schema:
+    """A schema as a cache key: equal when their JSON is (a schema is read from YAML and never changed)."""
+
+    __slots__ = ("key", "schema")
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema, self.key = schema, json.dumps(schema, sort_keys=True, default=repr)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Schema) and other.key == self.key
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """One validator per schema, kept: a fresh one sets itself up on its first value, which cost ten times
+    the check itself for every parameter of every render."""
+    return _validator_of(_Schema(schema))
+
+
+@lru_cache(maxsize=1024)
+def _validator_of(schema: _Schema) -> Any:
+    return _validator_class()(schema.schema)
 
 
 def check_value(spec: ParameterSpec, value: Any) -> str | None:
