@@ -33,8 +33,8 @@ class Recording(io.StringIO):
 
 stream = Recording()
 listener = install_logging("info", stream=stream)
-from registry_api.mcp import McpMount  # builds the MCP server, whose SDK calls logging.basicConfig
-McpMount(lambda: None)
+from registry_api.mcp import McpMount
+McpMount(lambda: None).build()  # the MCP SDK calls logging.basicConfig as it builds its server
 handlers = [type(h).__name__ for h in logging.getLogger().handlers]
 try:
     {}["missing"]

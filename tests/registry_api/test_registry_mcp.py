@@ -4,14 +4,19 @@ scope), and the tools answer as they do over stdio."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
 from tests import httpkit
-from tests.conftest import RegistryServer
+from tests.conftest import ROOT, RegistryServer, private_catalog
 from tests.generator.test_lint_cli import ARTICLE
 from tests.generator.test_mcp import TOOLS, structured
 
@@ -80,3 +85,40 @@ def test_mcp_tools_over_http_with_a_read_token(registry: RegistryServer, tokens:
 def test_mcp_is_not_in_the_openapi_document(registry: RegistryServer) -> None:
     with httpkit.client(base_url=registry.base_url) as client:
         assert "/mcp" not in client.get("/openapi.json").json()["paths"]
+
+
+# In a process of its own: this worker has imported the MCP SDK already.
+LAZY_PROBE = """
+import sys
+from registry_api.app import create_app
+from registry_api.settings import Settings
+create_app(Settings(database_url=sys.argv[1]))
+print(sorted(name for name in sys.modules if name == "mcp" or name.startswith("mcp.")))
+"""
+
+
+def test_the_mcp_sdk_loads_on_the_first_request_to_mcp_not_when_the_registry_starts(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", LAZY_PROBE, f"sqlite:///{tmp_path / 'c.db'}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_concurrent_first_requests_and_a_restarted_registry_are_all_answered(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from catalog.tokens import create
+    from registry_api.app import create_app
+    from registry_api.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    app = create_app(Settings(database_url=url))
+    for start in range(2):  # the same app started again (a second lifespan) builds its MCP server afresh
+        with TestClient(app) as client:
+            with private_catalog(url) as catalog, catalog.session() as session:
+                _, token = create(session, name=f"mcp-{start}", scopes=["read"])
+            headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {token}"}
+            with ThreadPoolExecutor(max_workers=6) as pool:
+                answers = list(pool.map(lambda h: client.post("/mcp", json=INITIALIZE, headers=h), [headers] * 6))
+            assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+            assert {a.json()["result"]["serverInfo"]["name"] for a in answers} == {"pipeforge"}
