@@ -12,7 +12,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Hashable, Iterator, Mapping
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 from generator.errors import InvalidParametersError, ParameterProblem, TemplateDefinitionError
@@ -143,30 +143,22 @@ def _errors(spec: ParameterSpec, value: Any) -> list[Any]:
                                       + "; ".join(problems)) from None
 
 
-class _Schema:
-    """A schema as a cache key: equal when their JSON is (a schema is read from YAML and never changed)."""
-
-    __slots__ = ("key", "schema")
-
-    def __init__(self, schema: Mapping[str, Any]) -> None:
-        self.schema, self.key = schema, json.dumps(schema, sort_keys=True, default=repr)
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Schema) and other.key == self.key
+#: id(schema) -> (schema, its validator). The schema is held, so its id is not reused while it is here;
+#: schemas are read from template.yaml and never changed. Keyed by identity because hashing a schema's
+#: contents cost as much as checking a value against it.
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+_MAX_VALIDATORS = 1024
 
 
 def _validator(schema: Mapping[str, Any]) -> Any:
-    """One validator per schema, kept: a fresh one sets itself up on its first value, which cost ten times
-    the check itself for every parameter of every render."""
-    return _validator_of(_Schema(schema))
-
-
-@lru_cache(maxsize=1024)
-def _validator_of(schema: _Schema) -> Any:
-    return _validator_class()(schema.schema)
+    """One validator per schema, kept: a fresh one sets itself up on its first value, which cost five
+    times the check itself, for every parameter of every render."""
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_VALIDATORS) >= _MAX_VALIDATORS:
+            _VALIDATORS.clear()
+        entry = _VALIDATORS[id(schema)] = (schema, _validator_class()(schema))
+    return entry[1]
 
 
 def check_value(spec: ParameterSpec, value: Any) -> str | None:
