@@ -12,6 +12,8 @@ import functools
 import os
 import ssl
 
+from generator.errors import UsageError
+
 
 def client_context() -> ssl.SSLContext:
     """The context httpx would make for a client with ``verify=True``, shared."""
@@ -19,7 +21,13 @@ def client_context() -> ssl.SSLContext:
 
 
 @functools.lru_cache(maxsize=4)
-def _context(_cert_file: str | None, _cert_dir: str | None) -> ssl.SSLContext:
+def _context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """Not cached when it fails: the error names the variable to fix."""
     import httpx  # lazy: a command that never speaks HTTPS does not load httpx
 
-    return httpx.create_ssl_context()
+    try:
+        return httpx.create_ssl_context()
+    except OSError as exc:  # ssl.SSLError included: a file that holds no certificate
+        where = (f"SSL_CERT_FILE={cert_file}" if cert_file else f"SSL_CERT_DIR={cert_dir}" if cert_dir
+                 else "the CA bundle")
+        raise UsageError(f"{where}: cannot be read as CA certificates ({exc.strerror or exc})") from None
