@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_catalog.py
 	$(BIN)/python bench/bench_simulate.py
 	$(BIN)/python bench/bench_registry.py
+	$(BIN)/python bench/bench_serve_start.py
 	$(BIN)/python bench/bench_pr.py
 	$(BIN)/python bench/bench_harden.py
 	$(BIN)/python bench/bench_harden.py --scaling
