@@ -70,20 +70,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(args: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+def served(args: list[str], env: dict[str, str], port: int, *, path: str = LIST_PATH,
+           poll: float = 0.2) -> Iterator[None]:
+    """``python -m ARGS --port PORT`` running, entered once ``path`` answers (asked every ``poll`` s)."""
     process = subprocess.Popen([sys.executable, "-m", *args, "--port", str(port)], env={**os.environ, **env},
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}{LIST_PATH}", timeout=60).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60).read()
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     errors = process.stderr.read().decode() if process.stderr else ""
                     raise SystemExit(f"server did not start: {errors}") from None
-                time.sleep(0.2)
+                time.sleep(poll)
         yield
     finally:
         process.terminate()

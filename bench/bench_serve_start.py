@@ -13,42 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench_registry import free_port
+from bench_registry import free_port, served
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def ready_seconds(args: list[str], env: dict[str, str], path: str) -> float:
-    """Seconds from starting ``python -m ARGS --port P`` until ``path`` answers 200."""
-    port = free_port()
+    """Seconds from starting ``python -m ARGS --port P`` until ``path`` answers (an HTTP error does not count:
+    ``/readyz`` says 503 until the catalog is open)."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", *args, "--port", str(port)], env={**os.environ, **env},
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
-                    if answer.status == 200:
-                        return time.perf_counter() - started
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                errors = process.stderr.read().decode() if process.stderr else ""
-                raise SystemExit(f"{' '.join(args)} did not become ready: {errors}")
-            time.sleep(0.02)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with served(args, env, free_port(), path=path, poll=0.02):
+        return time.perf_counter() - started
 
 
 def main() -> None:
