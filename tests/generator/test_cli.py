@@ -179,7 +179,7 @@ def test_explain_of_missing_file_or_non_argo_file_exits_2(tmp_path: Path) -> Non
     assert result.returncode == 2 and "no Argo Workflow" in result.stderr
 
 
-HEAVY_LIBRARIES = ("sqlalchemy", "fastapi", "uvicorn", "mcp", "httpx", "git")
+HEAVY_LIBRARIES = ("sqlalchemy", "fastapi", "uvicorn", "mcp", "httpx", "git", "ssl")
 LOADED = """\
 import json, runpy, sys
 sys.argv = ["pipeforge", *json.loads(sys.argv[1])]
