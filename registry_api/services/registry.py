@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -11,7 +14,8 @@ from catalog.checkout import TemplateCache
 from catalog.db import Catalog, create_catalog_engine, database_url, reporting
 from catalog.migrate import ensure_current
 from catalog.models import TemplateVersion
-from catalog.publication import prepare_folder
+from catalog.publication import Publication, prepare_folder
+from catalog.safety import pack_folder
 from catalog.service import publish
 from generator.template_spec import builtin_templates_dir, load_template
 from registry_api.services.index import IndexCache
@@ -65,8 +69,27 @@ def publish_builtins(catalog: Catalog) -> int:
             return 0
     count = 0
     for folder in sorted(p for p in builtin_templates_dir().iterdir() if (p / "template.yaml").is_file()):
-        publication = prepare_folder(load_template(folder).path)
+        publication = _builtin_publication(load_template(folder).path)
         with reporting(catalog.engine.url), catalog.session() as session:
             count += publish(session, publication=publication, publisher="pipeforge (built-in)").created
     log.info("published %d built-in templates into the empty catalog", count)
     return count
+
+
+_prepared: dict[tuple[Path, str], Publication] = {}
+_prepared_lock = threading.Lock()
+
+
+def _builtin_publication(folder: Path) -> Publication:
+    """The built-in template in ``folder``, checked once per process for its content: the built-ins come
+    with the installed package, and checking one (renders at every edge of its parameters, lint) costs
+    about half a second, which a process that opens several catalogs (a test suite, a host serving more
+    than one registry) would otherwise pay again for each."""
+    key = (folder, hashlib.sha256(pack_folder(folder)).hexdigest())
+    with _prepared_lock:
+        publication = _prepared.get(key)
+    if publication is None:
+        publication = prepare_folder(folder)
+        with _prepared_lock:
+            _prepared[key] = publication
+    return publication
