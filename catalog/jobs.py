@@ -5,16 +5,20 @@ LOCKED`` on PostgreSQL (so replicas never take the same job and never wait on ea
 ``BEGIN IMMEDIATE`` transaction on SQLite, and held under a lease: a job whose worker died (crash,
 restart) is taken again once its lease has expired, so nothing is lost. ``requested_by`` +
 ``Idempotency-Key`` name one job: the same request again returns it.
+
+Workers poll the queue (another replica's jobs are seen within their idle interval), and a job queued
+in this process wakes this process's idle workers as soon as its transaction commits (``wake_on_queued``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +34,43 @@ RENDER, UPGRADE = "render", "upgrade"
 class Enqueued:
     job: PullRequestJob
     created: bool  # False: an earlier job with the same Idempotency-Key
+
+
+_QUEUED = "pipeforge.jobs_queued"  # session.info: this transaction queues jobs
+_wakers: set[threading.Event] = set()
+_wakers_lock = threading.Lock()
+
+
+def queued(session: Session) -> None:
+    """Say that ``session``'s transaction queues jobs: once it commits, idle workers here look at once."""
+    session.info[_QUEUED] = True
+
+
+def wake_on_queued(signal: threading.Event) -> Callable[[], None]:
+    """Set ``signal`` whenever a transaction of this process that queued jobs commits; returns the
+    function that stops it."""
+    with _wakers_lock:
+        _wakers.add(signal)
+
+    def stop() -> None:
+        with _wakers_lock:
+            _wakers.discard(signal)
+
+    return stop
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_QUEUED, False):
+        with _wakers_lock:
+            signals = list(_wakers)
+        for signal in signals:
+            signal.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_QUEUED, None)
 
 
 def _now() -> datetime:
@@ -55,6 +96,7 @@ def enqueue(session: Session, *, requested_by: str, request: dict[str, Any], ide
     job = PullRequestJob(requested_by=requested_by, idempotency_key=idempotency_key, request=request,
                          status=QUEUED, attempts=0, kind=kind)
     session.add(job)
+    queued(session)
     try:
         session.commit()
     except IntegrityError:  # a concurrent request with the same key won the insert

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from catalog.db import begin_write
 from catalog.errors import RolloutKeyConflict
-from catalog.jobs import FAILED, QUEUED, RUNNING, UPGRADE
+from catalog.jobs import FAILED, QUEUED, RUNNING, UPGRADE, queued
 from catalog.models import Delivery, PullRequestJob, Rollout, TemplateVersion
 from generator.semver import InvalidVersionError, Version, parse_version
 
@@ -147,6 +147,7 @@ def _insert(session: Session, *, template: str, to_spec: str, to_version: str, r
                                    rollout_id=rollout.id, attempts=0, created_at=now,
                                    status=FAILED if reason else QUEUED, error=reason,
                                    finished_at=now if reason else None))
+    queued(session)
     session.commit()
     return rollout
 

@@ -123,7 +123,7 @@ class Workers:
     """Threads that claim and run pull-request jobs until stopped. ``finished`` is called with (kind,
     "succeeded" | "failed") after each job (the registry counts them for /metrics)."""
 
-    def __init__(self, runner: JobRunner, *, count: int, lease_seconds: float, idle_seconds: float = 0.2,
+    def __init__(self, runner: JobRunner, *, count: int, lease_seconds: float, idle_seconds: float = 1.0,
                  finished: Callable[[str, str], None] | None = None) -> None:
         self.runner = runner
         self.finished = finished
@@ -131,10 +131,13 @@ class Workers:
         self.lease_seconds = lease_seconds
         self.idle_seconds = idle_seconds
         self._stop = threading.Event()
+        self._work = threading.Event()  # set when this process queues a job (jobs.wake_on_queued), or on stop
+        self._unsubscribe: Callable[[], None] | None = None
         self._threads: list[threading.Thread] = []
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     def start(self) -> None:
+        self._unsubscribe = jobs.wake_on_queued(self._work)
         for index in range(self.count):
             thread = threading.Thread(target=self._loop, args=(f"{self.name}-{index}",), daemon=True,
                                       name=f"pipeforge-pr-worker-{index}")
@@ -145,6 +148,9 @@ class Workers:
         """Stop claiming; let running jobs finish within ``grace_seconds``, then hand back the leases of
         those still running so another replica takes them now rather than when the lease expires."""
         self._stop.set()
+        self._work.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -209,5 +215,6 @@ class Workers:
             except Exception:  # the database went away: wait and try again
                 log.exception("pull-request worker %s could not reach the queue", worker)
                 busy = False
-            if not busy:
-                self._stop.wait(self.idle_seconds)
+            if not busy:  # until a job is queued here, or another replica's might be waiting
+                self._work.wait(self.idle_seconds)
+                self._work.clear()
