@@ -1,7 +1,8 @@
 """The pull-request workers of ``catalog.worker`` driven directly, on a real SQLite catalog and a real git
 server on loopback: a job is claimed, run and finished with its delivery recorded; the allowlist is checked
 again when the job runs; an unexpected failure is kept on the job (naming the repository) and the worker
-goes on; a shutdown hands back the lease of a job still running; each log record of a job carries its id."""
+goes on; a shutdown hands back the lease of a job still running; each log record of a job carries its id;
+a job queued in the process wakes its idle workers."""
 
 from __future__ import annotations
 
@@ -159,3 +160,33 @@ def test_stopping_hands_back_the_lease_of_a_job_still_running(catalog: Catalog, 
     while any(t.is_alive() for t in workers._threads) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert job_of(catalog, job_id).status == jobs.QUEUED
+
+
+def test_a_job_queued_in_this_process_wakes_the_idle_workers_and_a_rolled_back_one_does_not(
+        catalog: Catalog, templates: TemplateCache) -> None:
+    repo = "https://git.invalid/acme/deploy.git"  # not allowed: the job fails at once, without a network call
+    signal = threading.Event()
+    stop = jobs.wake_on_queued(signal)
+    try:
+        with catalog.session() as session:
+            jobs.queued(session)
+            session.rollback()
+        assert not signal.is_set()  # nothing was queued: the workers sleep on
+        # An hour between polls: only the wake-up can start the job.
+        workers = Workers(runner(catalog, templates, ()), count=2, lease_seconds=60, idle_seconds=3600)
+        workers.start()
+        try:
+            time.sleep(0.2)  # both workers found the queue empty and are idle
+            job_id = enqueue(catalog, repo)
+            assert signal.is_set()
+            deadline = time.monotonic() + 60
+            while job_of(catalog, job_id).status == jobs.QUEUED and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert job_of(catalog, job_id).status == jobs.FAILED
+        finally:
+            workers.stop(grace_seconds=5)
+    finally:
+        stop()
+    signal.clear()
+    enqueue(catalog, repo)
+    assert not signal.is_set()  # stopped: no longer woken
