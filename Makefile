@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test test-fast run lint typecheck unit unit-fast docs bench clean
+.PHONY: test test-fast run lint typecheck unit unit-shared unit-alone unit-fast docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make test: ruff and the layer contracts (lint-imports), mypy (strict), the whole test suite with branch coverage, and the docs site.
-## What CI runs.
-test: lint typecheck unit docs
+## What CI runs. mypy and the docs build run beside the adversarial tests, which leave most of the machine idle.
+test: lint
+	@$(MAKE) --no-print-directory unit-shared
+	@$(MAKE) --no-print-directory -j3 --output-sync=target unit-alone typecheck docs
 
 ## make test-fast: ruff and the quick tests, for the edit-test loop (under 2 minutes): no coverage, a few
 ## examples per property test, and none of the slow, browser, PostgreSQL, adversarial or whole-corpus tests.
@@ -37,10 +39,19 @@ WORKERS ?= auto
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 FAST_MARKERS := not slow and not browser and not postgres and not adversarial and not corpus
 
-unit: $(STAMP)
+ADVERSARIAL := $(wildcard tests/registry_api/test_adversarial_*.py)
+
+unit: unit-shared
+	@$(MAKE) --no-print-directory unit-alone
+
+unit-shared: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) --dist loadgroup -m "not adversarial" --cov --cov-branch \
 	    --cov-report=
-	HYPOTHESIS_PROFILE=ci $(PYTEST) -m adversarial --cov --cov-branch --cov-append --cov-report=term:skip-covered
+
+# Only the adversarial files are collected (tests/conftest.py refuses the marker anywhere else).
+unit-alone: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(PYTEST) -m adversarial --cov --cov-branch --cov-append --cov-report=term:skip-covered \
+	    $(ADVERSARIAL)
 
 unit-fast: $(STAMP)
 	HYPOTHESIS_PROFILE=fast $(PYTEST) -n $(WORKERS) --dist loadgroup -q -m "$(FAST_MARKERS)"

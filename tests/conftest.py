@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -75,11 +76,18 @@ def pytest_report_header() -> str:
 _POSTGRES_FIXTURES = {"postgres_databases", "shared_postgres_url"}
 
 
+ADVERSARIAL_FILE = re.compile(r"tests/registry_api/test_adversarial_[A-Za-z0-9_]+\.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks each test's PostgreSQL half ``postgres``, so a quick run can leave the server out; and keeps a
     module's tests on one xdist worker when they share a module-scoped fixture (a registry, a server
-    process), so that it starts once rather than once per worker."""
+    process), so that it starts once rather than once per worker. An ``adversarial`` test must live in a
+    tests/registry_api/test_adversarial_*.py file: `make test` runs those files alone, and only those."""
     for item in items:
+        if item.get_closest_marker("adversarial") and not ADVERSARIAL_FILE.fullmatch(item.nodeid.split("::")[0]):
+            raise pytest.UsageError(f"{item.nodeid}: an adversarial test belongs in a "
+                                    "tests/registry_api/test_adversarial_*.py file (the Makefile runs them alone)")
         callspec = getattr(item, "callspec", None)
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & _POSTGRES_FIXTURES or (callspec is not None and "postgresql" in callspec.params.values()):

@@ -63,7 +63,10 @@ def test_the_readme_commands_are_the_ones_ci_and_the_makefile_run() -> None:
     readme = README.read_text(encoding="utf-8")
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "make run " in readme and "make test " in readme
-    assert re.search(r"^test: .*\bunit\b.*\bdocs\b", makefile, flags=re.M)
+    rule = re.search(r"^test: (.*)\n((?:\t.*\n)*)", makefile, flags=re.M)
+    assert rule, "the Makefile has no test target"
+    for step in ("lint", "unit-shared", "unit-alone", "typecheck", "docs"):  # every check, the whole suite
+        assert re.search(rf"(?<![-\w]){step}(?![-\w])", rule.group(1) + rule.group(2)), step
     assert re.search(r"^run: ", makefile, flags=re.M)
     assert "mkdocs build --strict" in makefile
     assert (ROOT / ".ci" / "run").read_text(encoding="utf-8").rstrip().endswith("make test")
