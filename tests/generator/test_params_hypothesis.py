@@ -7,7 +7,9 @@ For every free-text and constrained parameter, 2,000 generated values each: a va
 
 from __future__ import annotations
 
+import operator
 import re
+import string
 from functools import cache
 from typing import Any
 
@@ -54,10 +56,15 @@ _nasty = st.sampled_from([
     "'", '"', "\\", "\t", "---", "...", "|", ">", "%", "@", "`", "\u2028", "\x85", "\ufeff", "\x00", "\x1b",
     "default", "latest", ":latest", "@sha256:" + "0" * 64, "a", "-", ".", "/", "Gi", "v1", "apps/", "YES", "no",
 ])
+# A DNS label of at most 22 characters: what st.from_regex(r"[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?") draws,
+# without the cost of a regex strategy (an eighth of each example's time).
+_ALNUM = string.ascii_lowercase + string.digits
+_label = st.builds(operator.add, st.sampled_from(_ALNUM), st.one_of(
+    st.just(""), st.builds(operator.add, st.text(alphabet=_ALNUM + "-", max_size=20), st.sampled_from(_ALNUM))))
 _text = st.one_of(
     st.text(max_size=80),
     st.lists(st.one_of(_nasty, st.text(alphabet="abcz09-./:", max_size=8)), max_size=8).map("".join),
-    st.from_regex(r"[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?", fullmatch=True),
+    _label,
 )
 
 
