@@ -413,7 +413,7 @@ _FILTERS: dict[str, Callable[..., Any]] = {
 
 def _on_alarm(_signum: int, frame: FrameType | None) -> None:
     budget = _CURRENT.get()
-    if budget is None or (budget.alarm_done and not _in_template(frame)):
+    if budget is None or _ending(frame) or (budget.alarm_done and not _in_template(frame)):
         return
     try:
         budget.check_time()
@@ -421,6 +421,19 @@ def _on_alarm(_signum: int, frame: FrameType | None) -> None:
     except BudgetExceeded:
         budget.alarm_done = True  # an alarm stops a render once
         raise
+
+
+_ENDING = frozenset({"_alarm", "budgeted", "stop"})
+
+
+def _ending(frame: FrameType | None) -> bool:
+    """Whether the alarm interrupted the code that ends a render: contextlib leaving ``budgeted`` and
+    ``_alarm``, or their own ``finally``. A stop raised there would leave them before the timer is stopped
+    (the render's work is over anyway), and the timer would go on interrupting whatever runs next."""
+    if frame is None:
+        return False
+    code = frame.f_code
+    return code.co_filename == contextlib.__file__ or (code.co_filename == __file__ and code.co_name in _ENDING)
 
 
 def _in_template(frame: FrameType | None) -> bool:

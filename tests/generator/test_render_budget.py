@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 from hypothesis import given, settings
@@ -368,3 +370,31 @@ def test_a_render_whose_stop_is_swallowed_where_it_landed_is_stopped_again(
     assert ignored == []  # stopped by the very next alarm
     monkeypatch.undo()
     _assert_no_alarm_left(original)
+
+
+def test_an_alarm_that_lands_while_a_render_is_ending_does_not_stop_it_again() -> None:
+    """A render that finishes just as its time runs out: the alarm can land in contextlib, leaving the
+    budget's context managers, before their ``finally`` has stopped the timer. A stop raised there would
+    skip that ``finally``: the timer would stay behind and interrupt whatever the process did next (seen as
+    "the test left a SIGALRM timer running" in a later test). There it is ignored; inside the render it stops."""
+    import contextlib
+    import signal
+
+    from generator import sandbox
+
+    frames: list[FrameType] = []
+
+    @contextlib.contextmanager
+    def probe() -> Iterator[None]:
+        yield
+        frames.append(sys._getframe(1))  # the frame of contextlib's __exit__, resuming this generator
+
+    with probe():
+        pass
+    token = sandbox._CURRENT.set(sandbox.Budget(seconds=-1))  # its time is up
+    try:
+        assert sandbox._on_alarm(signal.SIGALRM, frames[0]) is None
+        with pytest.raises(BudgetExceeded):
+            sandbox._on_alarm(signal.SIGALRM, sys._getframe())  # anywhere else in the render: stopped
+    finally:
+        sandbox._CURRENT.reset(token)
