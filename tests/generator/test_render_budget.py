@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from catalog.publication import prepare_folder
 from generator.errors import BudgetExceeded, TemplateDefinitionError
 from generator.render import render
-from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS
+from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS, Budget
 from generator.template_spec import load_template
 from tests.conftest import template_variant
 from tests.hypokit import examples
@@ -49,9 +49,9 @@ def mini_template(tmp_path: Path, body: str, name: str = "bomb") -> Path:
     return root
 
 
-def render_body(tmp_path: Path, body: str, **values: object) -> str:
+def render_body(tmp_path: Path, body: str, budget: Budget | None = None, **values: object) -> str:
     template = load_template(mini_template(tmp_path, body))
-    _, files = render(template, {"n": 3, "text": "abc", **values})
+    _, files = render(template, {"n": 3, "text": "abc", **values}, budget=budget)
     return files[0].content
 
 
@@ -98,8 +98,10 @@ PAYLOADS = {
 @pytest.mark.parametrize("case", sorted(PAYLOADS))
 def test_a_render_bomb_is_stopped_by_its_budget_with_the_file_named(tmp_path: Path, case: str) -> None:
     body, values, budget = PAYLOADS[case]
+    # A time bomb is stopped by a budget of half a second as by the default one, four times sooner.
+    limits = Budget(seconds=0.5) if budget == "render-seconds" else None
     with pytest.raises(BudgetExceeded) as raised:
-        render_body(tmp_path, body, **values)
+        render_body(tmp_path, body, limits, **values)
     assert raised.value.budget == budget
     assert raised.value.message.startswith("template bomb: out.txt: ")
     assert "budget" in raised.value.message
