@@ -58,23 +58,27 @@ class Budget:
     peak_kb: int = field(default_factory=lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     written: int = 0
     ticks: int = 0
-    #: set once an alarm has stopped the render, or the render has ended: the alarms still to come (every
-    #: 50 ms, while the stopped render unwinds and frees its memory) must not raise again from inside a
-    #: ``finally`` that is putting the signal handler and the timer back. They do raise again when the
-    #: template's own code is still running (see ``_in_template``).
-    alarm_done: bool = False
+    #: set once the render has been stopped (by an alarm or by a cooperative check) or has ended: the alarms
+    #: still to come (every 50 ms, while the stopped render unwinds and frees its memory) must not raise
+    #: again from inside a ``finally`` or a garbage-collector callback that runs during the unwinding. They
+    #: do raise again when the template's own code is still running (see ``_in_template``).
+    stopped: bool = False
 
     def check_time(self) -> None:
         elapsed = time.monotonic() - self.started
         if elapsed > self.seconds:
-            raise BudgetExceeded(f"the render ran for more than {self.seconds:g} s (wall-clock budget of a render)",
-                                 budget="render-seconds")
+            raise self._stop(f"the render ran for more than {self.seconds:g} s (wall-clock budget of a render)",
+                             "render-seconds")
 
     def check_memory(self) -> None:
         grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - self.peak_kb) // 1024
         if grown_mb > self.memory_mb:
-            raise BudgetExceeded(f"the render used more than {self.memory_mb} MB of memory (memory budget of a "
-                                 "render)", budget="render-memory")
+            raise self._stop(f"the render used more than {self.memory_mb} MB of memory (memory budget of a "
+                             "render)", "render-memory")
+
+    def _stop(self, message: str, budget: str) -> BudgetExceeded:
+        self.stopped = True
+        return BudgetExceeded(message, budget=budget)
 
     def tick(self) -> None:
         self.ticks += 1
@@ -413,14 +417,10 @@ _FILTERS: dict[str, Callable[..., Any]] = {
 
 def _on_alarm(_signum: int, frame: FrameType | None) -> None:
     budget = _CURRENT.get()
-    if budget is None or _ending(frame) or (budget.alarm_done and not _in_template(frame)):
+    if budget is None or _ending(frame) or (budget.stopped and not _in_template(frame)):
         return
-    try:
-        budget.check_time()
-        budget.check_memory()
-    except BudgetExceeded:
-        budget.alarm_done = True  # an alarm stops a render once
-        raise
+    budget.check_time()  # a render is stopped once (each check marks the budget stopped as it raises)
+    budget.check_memory()
 
 
 _ENDING = frozenset({"_alarm", "budgeted", "stop"})
@@ -498,7 +498,7 @@ def budgeted(budget: Budget | None = None) -> Iterator[Budget]:
         with _alarm():
             yield budget
     finally:
-        budget.alarm_done = True
+        budget.stopped = True
         _CURRENT.reset(token)
 
 

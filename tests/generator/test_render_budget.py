@@ -336,6 +336,31 @@ def test_a_render_that_ends_as_its_time_runs_out_leaves_no_alarm_behind(monkeypa
     _assert_no_alarm_left(original)
 
 
+def test_an_alarm_while_a_render_a_check_stopped_unwinds_does_not_stop_it_again() -> None:
+    """A cooperative check (a lookup, a call) stopped the render; while it unwinds, the garbage collector may run
+    a callback (hypothesis installs one) and the next alarm can land there. Raised there, the stop would be
+    reported as unraisable; the render is already stopping, so that alarm does nothing."""
+    import signal
+    import time
+
+    from generator import sandbox
+
+    original, raised_again = signal.getsignal(signal.SIGALRM), []
+    with pytest.raises(BudgetExceeded, match=r"more than 0\.01 s"), \
+            sandbox.budgeted(sandbox.Budget(seconds=0.01)) as budget:
+        time.sleep(0.02)
+        try:
+            budget.tick()  # the check that stops the render
+        except BudgetExceeded:
+            try:
+                signal.raise_signal(signal.SIGALRM)  # lands outside any template, as in a gc callback
+            except BudgetExceeded:
+                raised_again.append(True)
+            raise
+    assert raised_again == []
+    _assert_no_alarm_left(original)
+
+
 def test_a_render_whose_stop_is_swallowed_where_it_landed_is_stopped_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The alarm's exception is raised wherever the main thread is. Landing in a finaliser or a garbage-collector
@@ -349,7 +374,7 @@ def test_a_render_whose_stop_is_swallowed_where_it_landed_is_stopped_again(
 
     def lands_in_a_finaliser(signum: int, frame: object) -> None:
         budget = sandbox._CURRENT.get()
-        done_before = budget is not None and budget.alarm_done
+        done_before = budget is not None and budget.stopped
         try:
             real(signum, frame)  # type: ignore[arg-type]
         except BudgetExceeded:
