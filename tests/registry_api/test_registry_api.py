@@ -307,3 +307,23 @@ def test_tokens_are_stored_as_hashes_only(registry: RegistryServer, tokens: dict
         row = session.scalars(select(ApiToken).where(ApiToken.name == f"test-{scope}")).one()
     assert row.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in repr([row.name, row.secret_sha256, row.scopes])
+
+
+def test_a_fresh_render_worker_imports_no_database_code() -> None:
+    """A render runs ``registry_api.services.preview`` in a worker process, which imports the module of the
+    function it runs. Workers are new at every registry start and after every runaway: each would import
+    SQLAlchemy and the catalog before its first render if that module pulled them in."""
+    import subprocess
+    import sys
+
+    from generator import sandbox_worker
+
+    script = ("import importlib, sys\n"
+              f"for name in {sandbox_worker._PRELOAD!r}: importlib.import_module(name)\n"
+              "before = set(sys.modules)\n"
+              "import registry_api.services.preview\n"
+              "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in {'sqlalchemy', 'alembic', "
+              "'catalog'}))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
