@@ -2,8 +2,9 @@
 
 Rendering is cheap and the fault matrix is not (most of a render's time), so ``scaffold.build`` only
 renders and callers that show the verdict (``pipeforge new``, the registry preview, the MCP tools,
-``catalog publish``, the generated README's simulated-failures section) ask for it here. A server shows
-the same rendered content many times, so verdicts are cached, bounded, per digest of the rendered files.
+``catalog publish``, the generated README's simulated-failures section, an upgrade pull request's
+description) ask for it here. A server shows the same rendered content many times, and a roll-out finds
+the same manifest in many repositories, so verdicts are cached, bounded, per content.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from generator.lint import Finding, lint_text
 from generator.model import Manifest
 from generator.sim.matrix import MatrixResult, run_matrix
-from generator.simulate import Target
+from generator.simulate import Target, load_text
 
 if TYPE_CHECKING:
     from generator.scaffold import Pipeline
@@ -70,3 +71,11 @@ def verdict_of(pipeline: Pipeline) -> Verdict:
     """The verdict on ``pipeline``'s rendered files, computed once per content digest (bounded cache)."""
     files = pipeline.rendered
     return _verdict(_Content(content_digest(files), _judged(files), pipeline.manifest))
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def verdict_of_text(text: str, file: str) -> Verdict:
+    """The verdict on one manifest file's text, as a repository holds it (read back before and after an
+    upgrade), computed once per text and file name. Reading it raises what ``simulate.load_text`` raises
+    (malformed YAML, no Argo document, nothing to run); an error is not cached."""
+    return Verdict(tuple(lint_text(text, file)), run_matrix(load_text(text, file)))

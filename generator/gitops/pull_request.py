@@ -7,7 +7,7 @@ The library entry point is :func:`open_pull_request`; the CLI and (later) the AP
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ from generator.gitops.branch import (
     target_path,
 )
 from generator.gitops.git import Credentials
-from generator.lint import lint_text
+from generator.lint import Finding, lint_text
 from generator.scaffold import MANIFEST_FILE, Pipeline
 from generator.severity import SEVERITIES
 from generator.yamlio import load_json
@@ -66,8 +66,13 @@ def lint_summary(pipeline: Pipeline) -> str:
 
 def lint_counts(manifest: str) -> str:
     """'0 errors, 1 warning, 2 infos': what ``pipeforge lint`` finds in a manifest."""
-    findings = lint_text(manifest, MANIFEST_FILE)
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+    return counted(lint_text(manifest, MANIFEST_FILE))
+
+
+def counted(findings: Iterable[Finding]) -> str:
+    """'0 errors, 1 warning, 2 infos' for these findings."""
+    severities = [f.severity for f in findings]
+    counts = {s: severities.count(s) for s in SEVERITIES}
     return ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
 
 

@@ -33,11 +33,10 @@ from generator.gitops.branch import (
 )
 from generator.gitops.git import Credentials, check_url
 from generator.gitops.mirror import Mirror
-from generator.gitops.pull_request import PROVIDERS, PullRequest, Review, hidden_block, lint_counts
+from generator.gitops.pull_request import PROVIDERS, PullRequest, Review, counted, hidden_block, lint_counts
 from generator.scaffold import ANSWERS_FILE, MANIFEST_FILE
-from generator.sim.matrix import run_matrix
-from generator.simulate import load_text
 from generator.upgrade import ANSWERS_SIZE, Answers, Builder, DowngradeError, Resolver, UpgradePlan, plan_from
+from generator.verdict import verdict_of_text
 from generator.yamlio import check_size, load_documents
 
 if TYPE_CHECKING:
@@ -221,12 +220,11 @@ def verdicts(manifest: str | None) -> tuple[str, str]:
         return "no manifest", "no manifest"
     if any(line.startswith(("<<<<<<<", ">>>>>>>")) for line in manifest.splitlines()):
         return "not checked: conflict markers", "not checked: conflict markers"
-    lint = lint_counts(manifest)
     try:
-        matrix = run_matrix(load_text(manifest, MANIFEST_FILE)).summary()
+        verdict = verdict_of_text(manifest, MANIFEST_FILE)  # a roll-out meets the same manifest many times
     except PipeforgeError as exc:
-        matrix = f"not simulated: {exc.message}"
-    return lint, matrix
+        return lint_counts(manifest), f"not simulated: {exc.message}"
+    return counted(verdict.findings), verdict.summary
 
 
 def body(outcome: UpgradeOutcome, folder: str, before_manifest: str | None,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from generator.gitops.pull_request import counted, lint_counts
 from generator.lint import lint_text
 from generator.scaffold import MANIFEST_FILE, SIMULATION_START, build
 from generator.template_spec import find_template
-from generator.verdict import content_digest, verdict_of
+from generator.verdict import content_digest, verdict_of, verdict_of_text
 
 TEMPLATE = "provision-process-publish"
 
@@ -45,3 +46,31 @@ def test_the_cache_is_bounded() -> None:
     from generator.verdict import CACHE_SIZE, _verdict
 
     assert _verdict.cache_info().maxsize == CACHE_SIZE
+    assert verdict_of_text.cache_info().maxsize == CACHE_SIZE
+
+
+def test_a_manifest_read_from_a_repository_is_judged_once_per_text() -> None:
+    """An upgrade PR's description judges the manifest before and after; a roll-out over repositories that
+    hold the same pipeline meets the same text many times."""
+    from generator.errors import PipeforgeError
+    from generator.gitops.upgrade_pr import verdicts
+    from generator.sim.matrix import run_matrix
+    from generator.simulate import load_text
+
+    text = build(find_template(TEMPLATE), {"namespace": "repo-text"}).rendered[MANIFEST_FILE]
+    first = verdict_of_text(text, MANIFEST_FILE)
+    assert verdict_of_text(text, MANIFEST_FILE) is first
+    assert verdict_of_text(text + "\n# a person's edit\n", MANIFEST_FILE) is not first
+    assert first.findings == tuple(lint_text(text, MANIFEST_FILE))
+    assert first.summary == run_matrix(load_text(text, MANIFEST_FILE)).summary()
+    assert verdicts(text) == (counted(first.findings), first.summary)
+    broken = "kind: Workflow\nspec: [unclosed\n"
+    for _ in range(2):  # an error is raised each time, never cached as a verdict
+        try:
+            verdict_of_text(broken, MANIFEST_FILE)
+        except PipeforgeError:
+            pass
+        else:
+            raise AssertionError("a malformed manifest has no verdict")
+    lint, matrix = verdicts(broken)
+    assert matrix.startswith("not simulated: ") and lint == lint_counts(broken)
