@@ -63,10 +63,18 @@ def stored(url: str) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
     return rows, bundles
 
 
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory: pytest.TempPathFactory) -> list[Publication]:
+    """Fifty publications of one name and version, each with content of its own, prepared once for both
+    databases: preparing a publication is not what races."""
+    folder = tmp_path_factory.mktemp("editions")
+    return [prepare_folder(template_variant(folder, note=f"edition {i}")) for i in range(PUBLISHERS)]
+
+
 def test_racing_publishers_with_different_content_one_wins_the_rest_conflict(
-    database_url: str, tmp_path: Path
+    database_url: str, editions: list[Publication]
 ) -> None:
-    publications = [prepare_folder(template_variant(tmp_path, note=f"edition {i}")) for i in range(PUBLISHERS)]
+    publications = editions
     assert len({p.digest for p in publications}) == PUBLISHERS
     outcomes = race(database_url, publications)
     winners = [i for i, (kind, _) in enumerate(outcomes) if kind == "created"]
