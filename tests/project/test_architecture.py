@@ -13,6 +13,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,13 @@ class Source:
     lines: list[str]
 
 
-def sources(root: Path, packages: tuple[str, ...]) -> Iterator[Source]:
+@cache
+def sources(root: Path, packages: tuple[str, ...]) -> tuple[Source, ...]:
+    """Every module of the packages under ``root``, parsed once per process (several tests read the tree)."""
+    return tuple(_parsed(root, packages))
+
+
+def _parsed(root: Path, packages: tuple[str, ...]) -> Iterator[Source]:
     for package in packages:
         for file in sorted((root / package).rglob("*.py")):
             relative = file.relative_to(root)
