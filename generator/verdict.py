@@ -73,9 +73,23 @@ def verdict_of(pipeline: Pipeline) -> Verdict:
     return _verdict(_Content(content_digest(files), _judged(files), pipeline.manifest))
 
 
-@lru_cache(maxsize=CACHE_SIZE)
+@dataclass(frozen=True)
+class _Text:
+    """One manifest file's text, hashed and compared by its digest only: the cache keeps digests as keys, not
+    the texts (a server's upgrade jobs read many manifests, each up to the size a manifest may have)."""
+
+    digest: str
+    file: str
+    text: str = field(compare=False)
+
+
 def verdict_of_text(text: str, file: str) -> Verdict:
     """The verdict on one manifest file's text, as a repository holds it (read back before and after an
-    upgrade), computed once per text and file name. Reading it raises what ``simulate.load_text`` raises
-    (malformed YAML, no Argo document, nothing to run); an error is not cached."""
-    return Verdict(tuple(lint_text(text, file)), run_matrix(load_text(text, file)))
+    upgrade), computed once per content and file name (bounded cache). Reading it raises what
+    ``simulate.load_text`` raises (malformed YAML, no Argo document, nothing to run); an error is not cached."""
+    return _text_verdict(_Text(hashlib.sha256(text.encode()).hexdigest(), file, text))
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _text_verdict(source: _Text) -> Verdict:
+    return Verdict(tuple(lint_text(source.text, source.file)), run_matrix(load_text(source.text, source.file)))

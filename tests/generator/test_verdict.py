@@ -43,10 +43,10 @@ def test_the_verdict_is_cached_per_rendered_content() -> None:
 
 
 def test_the_cache_is_bounded() -> None:
-    from generator.verdict import CACHE_SIZE, _verdict
+    from generator.verdict import CACHE_SIZE, _text_verdict, _verdict
 
     assert _verdict.cache_info().maxsize == CACHE_SIZE
-    assert verdict_of_text.cache_info().maxsize == CACHE_SIZE
+    assert _text_verdict.cache_info().maxsize == CACHE_SIZE
 
 
 def test_a_manifest_read_from_a_repository_is_judged_once_per_text() -> None:
