@@ -7,11 +7,17 @@ folder itself (``"project"``). The defaults render cleanly, so the template publ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
+from catalog import service
+from catalog.publication import Publication, prepare_folder
+from catalog.safety import pack_folder, unpacked
+from generator.bundle import pack
 from tests.conftest import template_variant
 
 #: One payload per kind of escape: parent folders, absolute paths (POSIX, Windows, UNC), a drive letter,
@@ -75,3 +81,29 @@ def tree_snapshot(root: Path) -> set[str]:
 
 def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+#: A render bomb that a parameter sets off at once (a number past the render's size cap) and the template's
+#: defaults leave harmless: the body of a planted notes.md, and the parameters that set it off.
+POWER_BOMB: tuple[str, dict[str, Any]] = ("[[ 9 ** (cookiecutter.retry_limit ** 4) ]]", {"retry_limit": 10})
+NOTES = Path("[[cookiecutter.pipeline_name]][#{{}}#]") / "notes.md"
+
+
+def bomb_folder(tmp_path: Path, *, name: str, body: str) -> Path:
+    """A copy of a built-in template whose notes.md is ``body``."""
+    folder = template_variant(tmp_path, name=name)
+    (folder / NOTES).write_text(body + "\n", encoding="utf-8")
+    return folder
+
+
+def plant(catalog: Any, tmp_path: Path, name: str, body: str) -> None:
+    """Record a template whose notes.md is ``body`` without the publish checks (as an old catalog holds it)."""
+    clean = prepare_folder(template_variant(tmp_path / "clean", name=name))
+    folder = bomb_folder(tmp_path / "bomb", name=name, body=body)
+    with unpacked(pack_folder(folder), source=name) as unpacked_folder:
+        canonical = pack(unpacked_folder)
+    planted = Publication(name=name, version=clean.version, digest="sha256:" + hashlib.sha256(canonical).hexdigest(),
+                          bundle=canonical, summary=clean.summary, tags=clean.tags, parameters=clean.parameters,
+                          changelog=None, lint=clean.lint)
+    with catalog.session() as session:
+        service.publish(session, publication=planted, publisher="before-the-edge-checks")

@@ -18,6 +18,7 @@ from anyio.from_thread import start_blocking_portal
 
 from tests.conftest import ROOT
 from tests.generator.test_lint_cli import ARTICLE
+from tests.hostile import POWER_BOMB, bomb_folder
 
 TOOLS = {"list_templates", "describe_template", "render_pipeline", "lint_manifest", "explain_manifest",
          "harden_manifest", "simulate_manifest"}
@@ -234,3 +235,31 @@ def test_the_versioned_tools_read_the_catalog_they_are_given() -> None:
     assert render(template.name).digest != digest and asked == [(template.name, "^1"), (template.name, "latest")]
     with pytest.raises(ToolError, match="no template named 'no-such' in the catalog; published: saga-compensation"):
         render("no-such", None, "1.0.0")
+
+
+def test_a_render_past_its_budget_is_a_tool_error_naming_it(tmp_path: Path) -> None:
+    """A catalog's template that a parameter turns into a render bomb: the tool answers with an error that
+    names the budget, not a traceback, and the same template with its defaults still renders."""
+    from contextlib import contextmanager
+
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from generator.mcp_tools import catalog_tools
+    from generator.template_spec import find_template
+
+    body, parameters = POWER_BOMB
+    template = find_template(str(bomb_folder(tmp_path, name="bomb-power", body=body)))
+    asked: list[tuple[str, str]] = []
+
+    class Published:
+        @contextmanager
+        def published(self, name: str, spec: str) -> Any:
+            asked.append((name, spec))
+            yield template, "0" * 64
+
+    _, render = catalog_tools(Published())
+    with pytest.raises(ToolError, match=r"\(render budget\)") as raised:
+        render(template.name, parameters, "1.0.0")
+    assert "Traceback" not in str(raised.value)
+    assert render(template.name, None, "1.0.0").template == "bomb-power"
+    assert asked == [("bomb-power", "1.0.0")] * 2

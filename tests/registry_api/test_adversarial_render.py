@@ -19,11 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from catalog.publication import Publication, prepare_folder
-from catalog.safety import pack_folder, unpacked
 from generator.bundle import pack
 from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS
 from tests.conftest import RegistryServer, private_catalog, responsive, template_variant, tokens_for
+from tests.hostile import POWER_BOMB, plant
 
 pytestmark = pytest.mark.adversarial
 
@@ -33,7 +32,7 @@ BOMBS: dict[str, tuple[str, dict[str, Any], str]] = {
               "[% endfor %][% endfor %]", {"step_deadline_seconds": 86400}, "render-seconds"),
     "flood": ("[% for i in range(cookiecutter.workflow_deadline_seconds // 10) %][[ cookiecutter.description ]]"
               "[% endfor %]", {"workflow_deadline_seconds": 600000, "description": "f" * 990}, "render-output"),
-    "power": ("[[ 9 ** (cookiecutter.retry_limit ** 4) ]]", {"retry_limit": 10}, "render-size"),
+    "power": (*POWER_BOMB, "render-size"),
     "macros": ("[% macro grow(s, k) %][% if k %][[ grow(s ~ s, k - 1) ]][% else %][[ s | length ]][% endif %]"
                "[% endmacro %][[ grow(cookiecutter.description, cookiecutter.retry_limit * 3) ]]",
                {"retry_limit": 10, "description": "m" * 900}, "render-size"),
@@ -41,24 +40,6 @@ BOMBS: dict[str, tuple[str, dict[str, Any], str]] = {
               {"workflow_deadline_seconds": 604800}, "render-size"),
     "include": ("[% include 'elsewhere.yaml' %]", {}, "invalid-template"),
 }
-
-
-def plant(catalog: Any, tmp_path: Path, name: str, body: str) -> None:
-    """Record a template whose notes.md is ``body`` without the publish checks (as an old catalog holds it)."""
-    from catalog import service
-
-    clean = prepare_folder(template_variant(tmp_path / "clean", name=name))
-    folder = template_variant(tmp_path / "bomb", name=name)
-    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(body + "\n", encoding="utf-8")
-    with unpacked(pack_folder(folder), source=name) as unpacked_folder:
-        canonical = pack(unpacked_folder)
-    import hashlib
-
-    planted = Publication(name=name, version=clean.version, digest="sha256:" + hashlib.sha256(canonical).hexdigest(),
-                          bundle=canonical, summary=clean.summary, tags=clean.tags, parameters=clean.parameters,
-                          changelog=None, lint=clean.lint)
-    with catalog.session() as session:
-        service.publish(session, publication=planted, publisher="before-the-edge-checks")
 
 
 @pytest.fixture(scope="module")

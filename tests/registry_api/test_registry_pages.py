@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from generator.model import parse_manifest
 from registry_api.services.dag import dag_svg
-from tests.conftest import TEMPLATE_NAMES, RegistryServer, manifest_doc, manifest_for
+from tests.conftest import TEMPLATE_NAMES, RegistryServer, manifest_doc, manifest_for, private_catalog
+from tests.hostile import POWER_BOMB, plant
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -91,6 +93,27 @@ def test_template_page_marks_every_invalid_field_without_javascript(registry: Re
     assert set(errors) == {"namespace", "retry_limit"}
     assert page.text.count('aria-invalid="true"') == 2
     assert 'value="Bad Value"' in page.text  # what the user typed is kept
+
+
+def test_a_render_past_its_budget_is_a_422_problem_in_the_api_and_on_the_page(tmp_path: Path) -> None:
+    """A template an old catalog holds (recorded before the publish checks) that a parameter turns into a
+    render bomb: the API's problem names the budget it ran into, and the page shows the problem beside the
+    form with what the user typed kept, never an error page."""
+    body, parameters = POWER_BOMB
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    with RegistryServer(url) as registry:
+        with private_catalog(url) as catalog:
+            plant(catalog, tmp_path, "bomb-power", body)
+        with registry.client() as client:
+            answer = client.post("/api/v1/render", json={"template": "bomb-power", "parameters": parameters})
+            page = client.get("/templates/bomb-power", params={k: str(v) for k, v in parameters.items()})
+            harmless = client.get("/templates/bomb-power")
+    problem = answer.json()
+    assert answer.status_code == 422 and problem["type"].endswith("/budget-exceeded"), answer.text
+    assert problem["budget"] == "render-size" and "(render budget)" in problem["detail"]
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert "render budget" in page.text and 'value="10"' in page.text and "Traceback" not in page.text
+    assert harmless.status_code == 200  # its defaults render
 
 
 def test_template_page_for_an_unknown_template_is_a_404_page(registry: RegistryServer) -> None:

@@ -54,6 +54,7 @@ def test_a_key_that_is_not_a_plain_name_is_quoted_in_the_path() -> None:
 
 @pytest.mark.parametrize(("body", "reason"), [
     (b"[" * (MAX_JSON_DEPTH + 2) + b"]" * (MAX_JSON_DEPTH + 2), "nested deeper"),
+    (b"[" * 10_000 + b"]" * 10_000, "nested deeper"),  # past the parser's own recursion limit too
     (b"[" + b",".join([b"0"] * (MAX_JSON_MEMBERS + 1)) + b"]", f"at most {MAX_JSON_MEMBERS}"),
     (b'{"a": NaN}', "not valid JSON"),
     (b'{"a": "\\udc00"}', "lone surrogate"),
