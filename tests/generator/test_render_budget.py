@@ -27,6 +27,7 @@ from generator.render import render
 from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS, Budget
 from generator.template_spec import load_template
 from tests.conftest import template_variant
+from tests.hostile import NOTES
 from tests.hypokit import examples
 
 SCHEMA = {"type": "object", "properties": {
@@ -149,7 +150,7 @@ def test_loading_another_template_is_refused_at_compile_time_with_file_and_line(
 
 def test_publish_refuses_include_naming_the_file_and_line(tmp_path: Path) -> None:
     folder = template_variant(tmp_path, name="includes")
-    notes = folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md"
+    notes = folder / NOTES
     notes.write_text("a\n[% include 'x' %]\n", encoding="utf-8")
     with pytest.raises(TemplateDefinitionError) as raised:
         prepare_folder(folder)
@@ -165,7 +166,7 @@ NESTED_BOMB = ("[% for a in cookiecutter.description %][% for b in cookiecutter.
 
 def bomb_variant(tmp_path: Path, body: str = NESTED_BOMB, name: str = "planted") -> Path:
     folder = template_variant(tmp_path, name=name)
-    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(body, encoding="utf-8")
+    (folder / NOTES).write_text(body, encoding="utf-8")
     return folder
 
 

@@ -22,7 +22,7 @@ import pytest
 from generator.bundle import pack
 from generator.sandbox import MAX_STRING, RENDER_OUTPUT_CHARS
 from tests.conftest import RegistryServer, private_catalog, responsive, template_variant, tokens_for
-from tests.hostile import POWER_BOMB, plant
+from tests.hostile import NOTES, POWER_BOMB, plant
 
 pytestmark = pytest.mark.adversarial
 
@@ -129,7 +129,7 @@ def test_publishing_a_bomb_its_defaults_hide_is_refused(armed: tuple[RegistrySer
     registry, tokens = armed
     folder = template_variant(tmp_path, name="edge-bomb")
     loop = "[% for {0} in cookiecutter.input_uri %]"
-    (folder / "[[cookiecutter.pipeline_name]][#{{}}#]" / "notes.md").write_text(
+    (folder / NOTES).write_text(
         loop.format("a") + loop.format("b") + loop.format("c") + "[% endfor %]" * 3 + "\n", encoding="utf-8")
     with registry.client(tokens["publish"]) as client:
         response = client.post("/api/v1/templates/edge-bomb/versions", content=pack(folder),
