@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalog.resolution import CatalogTemplates, Opener, default_catalog_exists, open_default_catalog
 from generator import mcp_tools
-from generator.mcp_tools import tool_error
+from generator.mcp_tools import ToolInputError
 
 if TYPE_CHECKING:
     from catalog.db import Catalog
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def default_catalog() -> Iterator[Catalog]:
     """The catalog of ``PIPEFORGE_DATABASE_URL`` or the default SQLite file (never created here)."""
     if not default_catalog_exists():
-        raise tool_error("the catalog is empty (no PIPEFORGE_DATABASE_URL and no catalog file): publish "
+        raise ToolInputError("the catalog is empty (no PIPEFORGE_DATABASE_URL and no catalog file): publish "
                          "templates with `pipeforge catalog publish`, or leave out the version")
     with open_default_catalog() as catalog:
         yield catalog

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from generator import __version__
-from generator.errors import ManifestError, PipeforgeError, YamlLimitError
+from generator.errors import PipeforgeError
 from generator.explain import failure_modes, to_markdown
 from generator.harden import DEFAULT_DEADLINE, harden_text
 from generator.lint import lint_text
@@ -137,17 +137,17 @@ class SimulateResult(BaseModel):
     matrix: dict[str, Any] | None = Field(default=None, description="`--matrix`: every scenario with its verdict")
 
 
-def tool_error(message: str) -> Exception:
-    from mcp.server.mcpserver.exceptions import ToolError  # lazy: the MCP SDK loads only when a tool fails
-
-    return ToolError(message)
+class ToolInputError(PipeforgeError):
+    """Input a tool refuses, or a lookup or budget that failed it: the message reaches the assistant
+    verbatim as the tool's error (``build_server`` turns it into the SDK's ToolError). A plain project
+    error, so a tool running in a worker process raises it without loading the MCP SDK there."""
 
 
 def _check_text(text: str, what: str = "manifest") -> None:
     if len(text) > MAX_MANIFEST_CHARS:
-        raise tool_error(f"{what} is {len(text):,} characters; the limit is {MAX_MANIFEST_CHARS:,}")
+        raise ToolInputError(f"{what} is {len(text):,} characters; the limit is {MAX_MANIFEST_CHARS:,}")
     if not text.strip():
-        raise tool_error(f"{what} is empty")
+        raise ToolInputError(f"{what} is empty")
 
 
 def _findings(findings: list[Any]) -> LintResult:
@@ -165,10 +165,7 @@ def lint_manifest(manifest: str, filename: str = "manifest.yaml") -> LintResult:
     scripts, misspelt keys. Every finding has its rule, line, template and a concrete fix."""
 
     _check_text(manifest)
-    try:
-        return _findings(lint_text(manifest, filename))
-    except YamlLimitError as exc:
-        raise tool_error(exc.message) from None
+    return _findings(lint_text(manifest, filename))
 
 
 def explain_manifest(manifest: str) -> ExplainResult:
@@ -177,12 +174,10 @@ def explain_manifest(manifest: str) -> ExplainResult:
     workflow does when it fails."""
 
     _check_text(manifest)
-    try:
-        manifests = parse_documents(load_documents(manifest, file="manifest.yaml"), file="manifest.yaml")
-    except ManifestError as exc:
-        raise tool_error(exc.message) from None
+    manifests = parse_documents(load_documents(manifest, file="manifest.yaml"), file="manifest.yaml")
     if not manifests:
-        raise tool_error("no Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow in the text")
+        raise ToolInputError("no Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow in "
+                             "the text")
     tables = [ManifestTable(manifest=m.label, steps=[FailureModeRow(**r.as_dict()) for r in failure_modes(m)])
               for m in manifests]
     markdown = "\n".join(f"## {m.label}\n\n{to_markdown(failure_modes(m))}" for m in manifests)
@@ -199,13 +194,10 @@ def harden_manifest(manifest: str, deadline_seconds: int = 3600, retry_limit: in
 
     _check_text(manifest)
     if not 1 <= deadline_seconds <= 7 * 86400 or not 1 <= retry_limit <= 20:
-        raise tool_error("deadline_seconds must be 1..604800 and retry_limit 1..20")
-    try:
-        # the tool's default deadline is pipeforge's default, which the changes then name as one to review
-        deadline = None if deadline_seconds == DEFAULT_DEADLINE else deadline_seconds
-        result = harden_text(manifest, "manifest.yaml", deadline=deadline, retry_limit=retry_limit)
-    except ManifestError as exc:
-        raise tool_error(exc.message) from None
+        raise ToolInputError("deadline_seconds must be 1..604800 and retry_limit 1..20")
+    # the tool's default deadline is pipeforge's default, which the changes then name as one to review
+    deadline = None if deadline_seconds == DEFAULT_DEADLINE else deadline_seconds
+    result = harden_text(manifest, "manifest.yaml", deadline=deadline, retry_limit=retry_limit)
     # Lists are capped: thousands of entries help no reader, and a tool answer of megabytes is slow to
     # validate and send; the YAML is always whole.
     cap = HARDEN_LIST_CAP
@@ -262,13 +254,13 @@ def _resolved(name: str, version: str | None,
     """(template, digest): the local template when no version is asked for, else NAME@version from the
     catalog (an exact version, a range such as ^1.2, or latest)."""
     if not version and ("/" in name or "\\" in name or name.startswith(".")):
-        raise tool_error(f"template '{name}': give a template name from list_templates, not a path")
+        raise ToolInputError(f"template '{name}': give a template name from list_templates, not a path")
     with ExitStack() as stack:
         try:
             found = (find_template(name), None) if not version else \
                 stack.enter_context(catalog.published(name, version))
         except PipeforgeError as exc:
-            raise tool_error(exc.message) from None
+            raise ToolInputError(exc.message) from None
         yield found  # outside the handler: an error of the caller's block is never taken for a lookup's
 
 
@@ -300,7 +292,7 @@ def _bounded_call(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return run_bounded(fn, *args)
     except PipeforgeError as exc:
-        raise tool_error(exc.message) from None
+        raise ToolInputError(exc.message) from None
 
 
 def _describe(name: str, version: str | None, catalog: PublishedTemplates) -> TemplateDescription:
@@ -326,12 +318,12 @@ def _render(template: str, parameters: dict[str, Any] | None, version: str | Non
 
     values = dict(parameters or {})
     if len(values) > MAX_PARAMETERS:
-        raise tool_error(f"{len(values)} parameters; the limit is {MAX_PARAMETERS}")
+        raise ToolInputError(f"{len(values)} parameters; the limit is {MAX_PARAMETERS}")
     if json_depth(values) > MAX_YAML_DEPTH:
-        raise tool_error(f"parameters nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)")
+        raise ToolInputError(f"parameters nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)")
     for key, value in values.items():
         if isinstance(value, str) and len(value) > MAX_PARAMETER_CHARS:
-            raise tool_error(f"parameter {key} is longer than {MAX_PARAMETER_CHARS:,} characters")
+            raise ToolInputError(f"parameter {key} is longer than {MAX_PARAMETER_CHARS:,} characters")
     with _resolved(template, version, catalog) as (spec, digest):
         result: RenderResult = _bounded_call(_rendered, spec, values, digest)
     return result
@@ -384,15 +376,13 @@ def simulate_manifest(
         )
         if matrix:
             if faults.steps():
-                raise tool_error("matrix runs every single fault itself: give no other fault with it")
+                raise ToolInputError("matrix runs every single fault itself: give no other fault with it")
 
             result = run_matrix(target)
             return SimulateResult(safe=result.passed, summary=result.summary(), matrix=result.as_dict())
         check_faults(target, faults)
-    except (ManifestError, PipeforgeError) as exc:
-        raise tool_error(exc.message) from None
     except ValueError as exc:
-        raise tool_error(str(exc)) from None
+        raise ToolInputError(str(exc)) from None
     run = simulate(target, faults)
 
     return SimulateResult(safe=run.ok, summary=verdict(run), simulation=run.as_dict())
@@ -435,6 +425,7 @@ def build_server(catalog: PublishedTemplates) -> Any:
     """The MCP server with every tool and the review prompt registered; versioned describe/render calls
     read ``catalog``."""
     from mcp.server.mcpserver import MCPServer  # lazy: the MCP SDK loads only when a server is built
+    from mcp.server.mcpserver.exceptions import ToolError  # lazy: the MCP SDK loads only when a server is built
 
     server = MCPServer(
         name="pipeforge",
@@ -449,7 +440,8 @@ def build_server(catalog: PublishedTemplates) -> Any:
     tools: list[Callable[..., Any]] = [list_templates, *catalog_tools(catalog), lint_manifest,
                                        explain_manifest, harden_manifest, simulate_manifest]
     for tool in tools:
-        server.add_tool(_bounded(tool) if tool in _WORKER_TOOLS else tool, structured_output=True)
+        server.add_tool(_answered(_bounded(tool) if tool in _WORKER_TOOLS else tool, ToolError),
+                        structured_output=True)
     server.add_prompt(_prompt(review_prompt, "review-argo-pipeline"))
     return server
 
@@ -463,12 +455,23 @@ def _bounded(tool: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(tool)
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return run_bounded(tool, *args, **kwargs)
-        except PipeforgeError as exc:  # a budget overrun; the tool's own errors are already ToolErrors
-            raise tool_error(exc.message) from None
+        return run_bounded(tool, *args, **kwargs)
 
     return bounded
+
+
+def _answered(tool: Callable[..., Any], tool_error: type[Exception]) -> Callable[..., Any]:
+    """``tool`` with every project error it raises (refused input, a failed lookup, a budget overrun in
+    its worker) turned into ``tool_error`` (the SDK's ToolError), whose message the SDK sends verbatim."""
+
+    @functools.wraps(tool)
+    def answered(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return tool(*args, **kwargs)
+        except PipeforgeError as exc:
+            raise tool_error(exc.message) from None
+
+    return answered
 
 
 def _prompt(fn: Any, name: str) -> Any:

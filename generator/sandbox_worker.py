@@ -32,8 +32,11 @@ WORKER_SECONDS = 10.0  # wall clock (and CPU time) of one task
 WORKER_MEMORY_MB = 1024  # address space of one worker process
 GRACE_SECONDS = 2.0  # past the task's own CPU limit, before its worker is killed from outside
 WORKERS_ENV = "PIPEFORGE_WORKERS"
-_PRELOAD = ["generator.sandbox_worker", "generator.scaffold", "generator.lint", "generator.harden",
-            "generator.mcp_tools", "catalog.publication"]
+# What every worker needs, imported once in the fork server rather than in each new worker (a worker killed
+# for overrunning its budget is replaced by a fresh one): pebble runs the task, jsonschema checks every
+# render's parameters (generator.params imports it lazily to keep the CLI's start fast).
+_PRELOAD = ["generator.sandbox_worker", "pebble", "jsonschema", "generator.scaffold", "generator.lint",
+            "generator.harden", "generator.mcp_tools", "catalog.publication"]
 
 R = TypeVar("R")
 

@@ -207,10 +207,8 @@ def test_the_versioned_tools_read_the_catalog_they_are_given() -> None:
     from contextlib import contextmanager
     from types import SimpleNamespace
 
-    from mcp.server.mcpserver.exceptions import ToolError
-
     from catalog.errors import UnknownTemplateError
-    from generator.mcp_tools import catalog_tools
+    from generator.mcp_tools import ToolInputError, catalog_tools
     from generator.template_spec import find_template
 
     template, digest, asked = find_template("saga-compensation"), "0" * 64, []
@@ -233,7 +231,8 @@ def test_the_versioned_tools_read_the_catalog_they_are_given() -> None:
         {"version": template.version, "digest": digest, "yanked": True, "yank_reason": "why"}]
     assert render(template.name, None, "latest").digest == digest
     assert render(template.name).digest != digest and asked == [(template.name, "^1"), (template.name, "latest")]
-    with pytest.raises(ToolError, match="no template named 'no-such' in the catalog; published: saga-compensation"):
+    with pytest.raises(ToolInputError,
+                       match="no template named 'no-such' in the catalog; published: saga-compensation"):
         render("no-such", None, "1.0.0")
 
 
@@ -242,9 +241,7 @@ def test_a_render_past_its_budget_is_a_tool_error_naming_it(tmp_path: Path) -> N
     names the budget, not a traceback, and the same template with its defaults still renders."""
     from contextlib import contextmanager
 
-    from mcp.server.mcpserver.exceptions import ToolError
-
-    from generator.mcp_tools import catalog_tools
+    from generator.mcp_tools import ToolInputError, catalog_tools
     from generator.template_spec import find_template
 
     body, parameters = POWER_BOMB
@@ -258,7 +255,7 @@ def test_a_render_past_its_budget_is_a_tool_error_naming_it(tmp_path: Path) -> N
             yield template, "0" * 64
 
     _, render = catalog_tools(Published())
-    with pytest.raises(ToolError, match=r"\(render budget\)") as raised:
+    with pytest.raises(ToolInputError, match=r"\(render budget\)") as raised:
         render(template.name, parameters, "1.0.0")
     assert "Traceback" not in str(raised.value)
     assert render(template.name, None, "1.0.0").template == "bomb-power"
