@@ -20,7 +20,8 @@ test: lint
 	@$(MAKE) --no-print-directory -j3 --output-sync=target unit-alone typecheck docs
 
 ## make test-fast: ruff and the quick tests, for the edit-test loop (under 2 minutes): no coverage, a few
-## examples per property test, and none of the slow, browser, PostgreSQL, adversarial or whole-corpus tests.
+## examples per property test, and none of the slow, browser, PostgreSQL, adversarial, whole-corpus,
+## `pipeforge serve` process or race tests (`make test` runs them all).
 test-fast: lint unit-fast
 
 lint: $(STAMP)
@@ -37,7 +38,8 @@ typecheck: $(STAMP)
 # which would otherwise compile the project again each time.
 WORKERS ?= auto
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
-FAST_MARKERS := not slow and not browser and not postgres and not adversarial and not corpus
+FAST_MARKERS := not slow and not browser and not postgres and not adversarial and not corpus and not serve \
+    and not race
 
 ADVERSARIAL := $(wildcard tests/registry_api/test_adversarial_*.py)
 

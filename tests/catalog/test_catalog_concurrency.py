@@ -71,6 +71,7 @@ def editions(tmp_path_factory: pytest.TempPathFactory) -> list[Publication]:
     return [prepare_folder(template_variant(folder, note=f"edition {i}")) for i in range(PUBLISHERS)]
 
 
+@pytest.mark.race
 def test_racing_publishers_with_different_content_one_wins_the_rest_conflict(
     database_url: str, editions: list[Publication]
 ) -> None:
@@ -89,6 +90,7 @@ def test_racing_publishers_with_different_content_one_wins_the_rest_conflict(
     assert bundles == {winner.digest: winner.digest}, "only the winner's bundle, intact; no orphans"
 
 
+@pytest.mark.race
 def test_racing_publishers_with_identical_content_all_succeed_with_one_row(database_url: str, tmp_path: Path) -> None:
     publication = prepare_folder(template_variant(tmp_path))
     outcomes = race(database_url, [publication] * PUBLISHERS)

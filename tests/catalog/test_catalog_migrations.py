@@ -56,6 +56,7 @@ def test_downgrade_to_nothing_and_back(fresh_database_url: str) -> None:
     assert upgrade(engine_for(fresh_database_url)) == (None, HEAD)
 
 
+@pytest.mark.race
 def test_concurrent_first_uses_migrate_exactly_once(fresh_database_url: str) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: open_catalog(fresh_database_url), range(8)))

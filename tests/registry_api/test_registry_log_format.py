@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests import httpkit
 from tests.gitserver import GitServer
@@ -50,6 +51,7 @@ def _run(env: dict[str, str], *args: str, work: Any) -> str:
     return stderr
 
 
+@pytest.mark.serve
 def test_json_lines_carry_request_and_job_context_and_no_secret(tmp_path: Path, git_server: GitServer,
                                                                 git_token: str) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
@@ -90,6 +92,7 @@ def test_json_lines_carry_request_and_job_context_and_no_secret(tmp_path: Path, 
     assert not [r for r in records if "color_message" in r or any("\x1b[" in str(v) for v in r.values())]
 
 
+@pytest.mark.serve
 def test_text_is_the_default_and_the_environment_chooses_json(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     text = _run({"PIPEFORGE_DATABASE_URL": url, "NO_COLOR": "1"}, work=lambda base: httpkit.get(f"{base}/healthz"))
@@ -99,6 +102,7 @@ def test_text_is_the_default_and_the_environment_chooses_json(tmp_path: Path) ->
     assert all(json.loads(line) for line in chosen.splitlines())
 
 
+@pytest.mark.serve
 def test_an_unknown_log_format_in_the_environment_is_refused(tmp_path: Path) -> None:
     process = serve({"PIPEFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "PIPEFORGE_LOG_FORMAT": "xml"},
                     "--port", str(free_port()))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests import httpkit
 from tests.conftest import ROOT
@@ -62,6 +63,7 @@ def test_one_plain_line_per_record_written_off_the_callers_thread_and_kept_from_
     assert "pft_SECRET" not in access and "/api/v1/templates?<redacted>" in access
 
 
+@pytest.mark.serve
 def test_serve_logs_plain_lines_and_no_query_string(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-m", "generator", "serve", "--port", str(port)]

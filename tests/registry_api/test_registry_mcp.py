@@ -104,6 +104,7 @@ def test_the_mcp_sdk_loads_on_the_first_request_to_mcp_not_when_the_registry_sta
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.race
 def test_concurrent_first_requests_and_a_restarted_registry_are_all_answered(tmp_path: Path) -> None:
     from starlette.testclient import TestClient
 

@@ -259,6 +259,7 @@ def test_the_allowlist_comes_from_the_environment_as_a_list(monkeypatch: pytest.
     assert not allowed("https://git.example/teamx/y.git", repos)
 
 
+@pytest.mark.race
 def test_twenty_concurrent_identical_requests_give_one_branch_and_one_commit(tmp_path: Any,
                                                                              git_server: GitServer) -> None:
     url = f"sqlite:///{tmp_path / 'catalog.db'}"

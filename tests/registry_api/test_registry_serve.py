@@ -40,6 +40,7 @@ def get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+@pytest.mark.serve
 def test_serve_starts_the_registry_on_the_given_port(tmp_path: Path) -> None:
     port = free_port()
     process = serve({"PIPEFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}, "--port", str(port))
@@ -66,6 +67,7 @@ def test_serve_starts_the_registry_on_the_given_port(tmp_path: Path) -> None:
     ({"PIPEFORGE_DATABASE_URL": "postgresql//nobody:hunter2@127.0.0.1/pipeforge"}, "PIPEFORGE_DATABASE_URL"),
     ({"PIPEFORGE_MAX_REQUEST_BYTES": "lots"}, "PIPEFORGE_MAX_REQUEST_BYTES"),
 ])
+@pytest.mark.serve
 def test_serve_refuses_a_bad_database_or_setting_with_a_message(env: dict[str, str], expected: str,
                                                                  tmp_path: Path) -> None:
     env = {"PIPEFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", **env}

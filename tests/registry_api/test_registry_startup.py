@@ -54,6 +54,7 @@ def wait_ready(base: str, timeout: float = 60) -> httpx.Response:
         time.sleep(0.3)
 
 
+@pytest.mark.serve
 def test_serve_starts_without_its_database_and_says_why_it_is_not_ready() -> None:
     url = f"postgresql://pipeforge:{SECRET}@127.0.0.1:{free_port()}/pipeforge"  # nothing listens there
     with serving({"PIPEFORGE_DATABASE_URL": url}) as (base, process):
@@ -73,6 +74,7 @@ def test_serve_starts_without_its_database_and_says_why_it_is_not_ready() -> Non
     assert SECRET not in stderr and "Traceback" not in stderr and "retrying in" in stderr
 
 
+@pytest.mark.serve
 def test_serve_becomes_ready_once_its_database_exists(postgres_databases: PostgresDatabases) -> None:
     from sqlalchemy import text
 
@@ -88,6 +90,7 @@ def test_serve_becomes_ready_once_its_database_exists(postgres_databases: Postgr
         assert "saga-compensation" in {item["name"] for item in listing["items"]}
 
 
+@pytest.mark.serve
 def test_serve_still_refuses_a_malformed_database_url() -> None:
     process = serve({"PIPEFORGE_DATABASE_URL": f"mysql://root:{SECRET}@localhost/pipeforge"},
                     "--port", str(free_port()))
@@ -134,6 +137,7 @@ def pr_request(git_server: GitServer, path: str) -> dict[str, Any]:
             "repo": git_server.repo_url, "path": path}
 
 
+@pytest.mark.serve
 def test_two_registry_processes_share_one_job_table(postgres_databases: PostgresDatabases,
                                                     git_server: GitServer) -> None:
     url = postgres_databases.create()

@@ -75,6 +75,7 @@ def test_a_stored_bundle_that_does_not_load_leaves_no_folder_behind(catalog: Any
         cache.clear()
 
 
+@pytest.mark.race
 def test_concurrent_renders_of_more_versions_than_the_cache_holds_never_fail(tmp_path: Path) -> None:
     with RegistryServer(f"sqlite:///{tmp_path / 'catalog.db'}", render_cache_size=1) as server:
         def render(index: int) -> int:

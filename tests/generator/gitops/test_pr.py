@@ -170,6 +170,7 @@ def test_the_token_is_nowhere_on_disk_nor_in_any_output(git_server: GitServer, g
     assert git_server.repo_url in config.read_text()
 
 
+@pytest.mark.race
 def test_twenty_concurrent_identical_requests_give_one_branch_and_one_commit(git_server: GitServer,
                                                                            git_token: str) -> None:
     url = git_server.repo_url
@@ -186,6 +187,7 @@ def test_twenty_concurrent_identical_requests_give_one_branch_and_one_commit(git
     assert remote(git_server, "rev-list", "--count", f"main..{BRANCH}") == "1"
 
 
+@pytest.mark.race
 def test_concurrent_writers_without_a_shared_lock_converge_through_the_lease(git_server: GitServer, git_token: str,
                                                                              tmp_path: Path) -> None:
     """Two machines (two caches, so two locks) racing: lost leases are re-fetched and decided again."""
@@ -281,6 +283,7 @@ def test_two_paths_with_the_same_branch_name_do_not_overwrite_each_other(git_ser
     assert remote(git_server, "ls-tree", "--name-only", f"{BRANCH}:apps") == "billing\norders"
 
 
+@pytest.mark.race
 def test_parallel_processes_give_one_branch_and_one_commit(git_server: GitServer) -> None:
     """Separate pipeforge processes (parallel CI jobs) share the lock in the cache."""
     command = [sys.executable, "-m", "generator", "pr", TEMPLATE, "--repo", git_server.repo_url, "--path", TARGET,

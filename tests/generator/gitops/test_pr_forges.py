@@ -135,6 +135,7 @@ def test_a_forge_that_stays_down_is_a_clear_error_and_a_retry_converges(
     assert code == 0 and result["pull_request"]["action"] == "created" and len(github.records) == 1
 
 
+@pytest.mark.race
 def test_twenty_concurrent_identical_requests_give_one_branch_and_one_pull_request(
         git_server: GitServer, github: FakeForge, git_token: str) -> None:
     url = git_server.repo_url

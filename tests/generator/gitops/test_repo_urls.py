@@ -174,6 +174,7 @@ def test_an_entry_naming_a_whole_server_allows_its_repositories_only() -> None:
         check_url("https://git.example.com/")
 
 
+@pytest.mark.serve
 def test_serve_with_a_malformed_allowlist_entry_exits_2_naming_it(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            "PIPEFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
