@@ -24,7 +24,7 @@ def default_catalog() -> Iterator[Catalog]:
     """The catalog of ``PIPEFORGE_DATABASE_URL`` or the default SQLite file (never created here)."""
     if not default_catalog_exists():
         raise ToolInputError("the catalog is empty (no PIPEFORGE_DATABASE_URL and no catalog file): publish "
-                         "templates with `pipeforge catalog publish`, or leave out the version")
+                             "templates with `pipeforge catalog publish`, or leave out the version")
     with open_default_catalog() as catalog:
         yield catalog
 
