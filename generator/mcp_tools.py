@@ -138,9 +138,10 @@ class SimulateResult(BaseModel):
 
 
 class ToolInputError(PipeforgeError):
-    """Input a tool refuses, or a lookup or budget that failed it: the message reaches the assistant
-    verbatim as the tool's error (``build_server`` turns it into the SDK's ToolError). A plain project
-    error, so a tool running in a worker process raises it without loading the MCP SDK there."""
+    """Input a tool refuses, or a lookup or budget that failed it: the message reaches the assistant as the
+    tool's error (``build_server`` turns it into the SDK's ToolError, which the SDK sends after "Error
+    executing tool <name>: "). A plain project error, so a tool running in a worker process raises it
+    without loading the MCP SDK there."""
 
 
 def _check_text(text: str, what: str = "manifest") -> None:
@@ -462,7 +463,8 @@ def _bounded(tool: Callable[..., Any]) -> Callable[..., Any]:
 
 def _answered(tool: Callable[..., Any], tool_error: type[Exception]) -> Callable[..., Any]:
     """``tool`` with every project error it raises (refused input, a failed lookup, a budget overrun in
-    its worker) turned into ``tool_error`` (the SDK's ToolError), whose message the SDK sends verbatim."""
+    its worker) turned into ``tool_error``, the SDK's ToolError: the SDK sends its message to the assistant,
+    where any other exception would be reported as a crash with no message."""
 
     @functools.wraps(tool)
     def answered(*args: Any, **kwargs: Any) -> Any:
